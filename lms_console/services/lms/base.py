@@ -160,6 +160,7 @@ class Module:
     completion: int = 0  # 0 none, 1 manual, 2 automatic
     indent: int = 0
     position: int = 0
+    customdata: str = ""  # module-specific JSON from Moodle (e.g. an assignment's duedate)
     files: tuple[ModuleFile, ...] = ()
 
 
@@ -184,7 +185,8 @@ class Cohort:
     idnumber: str = ""
     description: str = ""
     visible: bool = True
-    contextid: int | None = None  # system or category context, when known
+    contextid: int | None = None  # Moodle does not report it; kept for backends that do
+    categoryid: int | None = None  # 0 = system cohort, N = category cohort, None = not known
     theme: str = ""
 
 
