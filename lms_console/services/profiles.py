@@ -1,0 +1,556 @@
+"""Connection profiles: which site, how to reach it, where its cache lives. Never the token.
+
+Profiles are kept in ``profiles.json`` in the user config directory
+(``platformdirs.user_config_dir("lms-console")``, or ``$LMS_CONSOLE_CONFIG_DIR``);
+each profile's cache is one SQLite file in the user data directory
+(``platformdirs.user_data_dir("lms-console")``, or ``$LMS_CONSOLE_DATA_DIR``).
+
+The file is versioned (``{"version": 1, ...}``), written atomically (temp file
++ ``os.replace``) with mode 0600, and re-read on every call, so the GUI and a
+CLI run at the same time see each other's changes; writers take a lock file.
+
+URL rules: ``https://`` always; ``http://`` only to a loopback host (the token
+never leaves the machine), or with an explicit ``insecure=True``, which every
+place that shows the profile flags (:attr:`Profile.security_warning`). TLS
+certificate checks are never turned off, ``insecure`` or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from lms_console.services.credentials import KEYRING_SERVICE, CredentialError, KeyringTokenStore, TokenStore
+from lms_console.services.lms.errors import LmsError
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "lms-console"
+CONFIG_DIR_ENV = "LMS_CONSOLE_CONFIG_DIR"
+DATA_DIR_ENV = "LMS_CONSOLE_DATA_DIR"
+PROFILES_FILE = "profiles.json"
+FILE_VERSION = 1
+BACKENDS = ("moodle",)
+DEFAULT_SERVICE = "lms_console"
+MAX_NAME_LENGTH = 64
+
+_NAME_PUNCTUATION = set(" -_.@+()")
+_SERVICE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``profiles.json`` lives: ``$LMS_CONSOLE_CONFIG_DIR`` or the platform's user config dir."""
+    env = os.environ if env is None else env
+    override = env.get(CONFIG_DIR_ENV, "").strip()
+    return Path(override).expanduser() if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the per-profile caches live: ``$LMS_CONSOLE_DATA_DIR`` or the platform's user data dir."""
+    env = os.environ if env is None else env
+    override = env.get(DATA_DIR_ENV, "").strip()
+    return Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+_default_config_dir, _default_data_dir = config_dir, data_dir  # the store's arguments shadow these names
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+class ProfileError(LmsError):
+    """A profile could not be added, found, changed or read. The message says what and which."""
+
+    default_hint = ""
+
+    def __init__(self, message: str, *, profile: str = "", field: str = "", **kw) -> None:
+        super().__init__(message, **kw)
+        self.profile = profile
+        self.field = field
+
+
+class InvalidProfileValue(ProfileError):
+    """A value given for a profile is not acceptable (name, URL, backend, service)."""
+
+
+class ProfileNotFound(ProfileError):
+    pass
+
+
+class DuplicateProfile(ProfileError):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+def validate_name(name: str) -> str:
+    """Return the name (NFC-normalised) or raise :class:`InvalidProfileValue` saying what is wrong."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidProfileValue("Profile name is empty.", field="name")
+    name = unicodedata.normalize("NFC", name)
+    shown = repr(name if len(name) <= MAX_NAME_LENGTH else name[:MAX_NAME_LENGTH] + "...")
+    if name != name.strip():
+        raise InvalidProfileValue(f"Profile name {shown} starts or ends with a space.", field="name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidProfileValue(f"Profile name {shown} is longer than {MAX_NAME_LENGTH} characters.",
+                                  field="name")
+    if not name[0].isalnum():
+        raise InvalidProfileValue(f"Profile name {shown} must start with a letter or digit.", field="name")
+    bad = sorted({c for c in name if not (c.isalnum() or c in _NAME_PUNCTUATION)})
+    if bad:
+        listed = " ".join(repr(c) for c in bad)
+        raise InvalidProfileValue(
+            f"Profile name {shown} contains {listed}; use letters, digits, spaces and - _ . @ + ( ).",
+            field="name")
+    return name
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1: plain HTTP there never leaves the machine."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _shown_url(raw: str) -> str:
+    """The URL for an error message, without anything that may hold a secret (user info, query)."""
+    try:
+        parts = urlsplit(raw.strip())
+    except ValueError:
+        return "(unparseable URL)"
+    host = parts.hostname or ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    if not parts.scheme and not parts.netloc:
+        return repr(raw.strip().split("?")[0].split("#")[0][:200])
+    extra = "?..." if parts.query else ""
+    userinfo = "***@" if "@" in parts.netloc else ""
+    return repr(f"{parts.scheme}://{userinfo}{host}{port}{parts.path}{extra}"[:200])
+
+
+def normalise_url(raw: str) -> str:
+    """``scheme://host[:port]/path`` with lower-case scheme and host, no default port, no trailing slash.
+
+    Raises :class:`InvalidProfileValue` for anything that is not a plain site URL. Error
+    messages never repeat a query string or user info (they may carry a token).
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidProfileValue("URL is empty.", field="url")
+    text = raw.strip()
+    shown = _shown_url(text)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidProfileValue(f"URL {shown} is not valid: {exc}.", field="url") from None
+    scheme = parts.scheme.lower()
+    if not parts.netloc:
+        if "://" not in text:
+            guess = text.split("?")[0].split("#")[0].rstrip("/")
+            raise InvalidProfileValue(
+                f"URL {shown} has no scheme; did you mean 'https://{guess}'?", field="url")
+        raise InvalidProfileValue(f"URL {shown} has no host name.", field="url")
+    if scheme not in ("https", "http"):
+        raise InvalidProfileValue(f"URL {shown} must start with https:// (got {scheme}://).", field="url")
+    if "@" in parts.netloc:
+        raise InvalidProfileValue(
+            f"URL {shown} contains a user name or password; give only the site address.", field="url")
+    if parts.query or parts.fragment:
+        raise InvalidProfileValue(
+            f"URL {shown} contains a query or fragment; give only the site address "
+            "(e.g. https://moodle.example.edu).", field="url")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise InvalidProfileValue(f"URL {shown} has no host name.", field="url")
+    if any(c.isspace() for c in host):
+        raise InvalidProfileValue(f"URL {shown} has spaces in its host name.", field="url")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    default_port = 443 if scheme == "https" else 80
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    path = re.sub(r"/{2,}", "/", parts.path).rstrip("/")
+    if any(c.isspace() for c in path):
+        raise InvalidProfileValue(f"URL {shown} has spaces in its path.", field="url")
+    return f"{scheme}://{netloc}{path}"
+
+
+def check_url_security(url: str, insecure: bool) -> bool:
+    """Apply the plain-HTTP rule to a normalised URL; return the ``insecure`` value to record.
+
+    ``insecure`` is recorded only where it matters (``http://`` to a non-loopback host).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https":
+        if insecure:
+            raise InvalidProfileValue(
+                f"insecure only permits plain http:// to a non-local host; {url} is already https "
+                "(certificate checks are never turned off).", field="insecure")
+        return False
+    if is_loopback_host(host):
+        return False
+    if not insecure:
+        raise InvalidProfileValue(
+            f"URL {url} uses plain http:// to {host}: the token would cross the network unencrypted. "
+            "Use https://, or allow it explicitly with --insecure.", field="url")
+    return True
+
+
+def validate_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise InvalidProfileValue(
+            f"Backend {backend!r} is not supported (supported: {', '.join(BACKENDS)}).", field="backend")
+    return backend
+
+
+def validate_service(service: str) -> str:
+    if not isinstance(service, str) or not _SERVICE_RE.match(service):
+        raise InvalidProfileValue(
+            f"Service short name {service!r} is not valid: use 1-100 letters, digits, '_', '.' or '-'.",
+            field="service")
+    return service
+
+
+def cache_filename(name: str) -> str:
+    """A filesystem-safe, collision-free file name for a profile's cache: ``<slug>-<hash8>.sqlite``.
+
+    The hash is of the case-folded name, matching the case-insensitive uniqueness of names.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].rstrip("-") or "profile"
+    digest = hashlib.sha256(unicodedata.normalize("NFC", name).casefold().encode()).hexdigest()[:8]
+    return f"{slug}-{digest}.sqlite"
+
+
+# ---------------------------------------------------------------------------
+# Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One connection profile. Times are Unix seconds; ``last_used`` 0 = never."""
+
+    name: str
+    url: str
+    backend: str = "moodle"
+    insecure: bool = False
+    service: str = DEFAULT_SERVICE
+    created: int = 0
+    last_used: int = 0
+    cache_path: Path = field(default=Path(), compare=False)
+
+    def __post_init__(self) -> None:
+        # Normalise here too, so a Profile built anywhere (tests, a hand-edited file) keeps the rules.
+        object.__setattr__(self, "name", validate_name(self.name))
+        url = normalise_url(self.url)
+        object.__setattr__(self, "url", url)
+        object.__setattr__(self, "insecure", check_url_security(url, bool(self.insecure)))
+        validate_backend(self.backend)
+        validate_service(self.service)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def verify_tls(self) -> bool:
+        """Always True: the console never turns certificate checks off (``insecure`` is about http:// only)."""
+        return True
+
+    @property
+    def security_warning(self) -> str | None:
+        """One line to show wherever the profile appears, or None when the token travels encrypted."""
+        if self.insecure:
+            return f"Insecure: token sent over plain HTTP to {self.host}"
+        return None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "url": self.url, "backend": self.backend, "insecure": self.insecure,
+                "service": self.service, "created": self.created, "last_used": self.last_used}
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalReport:
+    """What :meth:`ProfileStore.remove` did. ``token_removed`` None: the keychain could not be reached."""
+
+    profile: Profile
+    token_removed: bool | None
+    cache_removed: bool
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# Store
+
+
+class ProfileStore:
+    """Add, change, remove and list profiles in ``<config_dir>/profiles.json``.
+
+    Names are unique regardless of case (``Prod`` and ``prod`` would share a cache
+    file on some file systems and confuse anyone reading a list); lookups are
+    case-insensitive too. Removing a profile deletes its token from ``tokens``.
+    """
+
+    def __init__(self, config_dir: Path | str | None = None, data_dir: Path | str | None = None, *,
+                 tokens: TokenStore | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.config_dir = Path(config_dir) if config_dir is not None else _default_config_dir()
+        self.data_dir = Path(data_dir) if data_dir is not None else _default_data_dir()
+        self.tokens: TokenStore = tokens if tokens is not None else KeyringTokenStore()
+        self._clock = clock
+
+    @property
+    def path(self) -> Path:
+        return self.config_dir / PROFILES_FILE
+
+    def __repr__(self) -> str:
+        return f"ProfileStore({str(self.path)!r})"
+
+    # -- reading -------------------------------------------------------------
+
+    def list(self) -> list[Profile]:
+        """All profiles, sorted by name (case-insensitive)."""
+        return sorted(self._load()["profiles"], key=lambda p: p.name.casefold())
+
+    def get(self, name: str) -> Profile:
+        doc = self._load()
+        found = _find(doc["profiles"], name)
+        if found is None:
+            known = ", ".join(sorted((p.name for p in doc["profiles"]), key=str.casefold)) or "none"
+            raise ProfileNotFound(f"No profile named {name!r} (known profiles: {known}).", profile=name)
+        return found
+
+    def exists(self, name: str) -> bool:
+        return _find(self._load()["profiles"], name) is not None
+
+    def last_used(self) -> Profile | None:
+        """The profile used most recently, or None."""
+        doc = self._load()
+        if doc["last_used"]:
+            found = _find(doc["profiles"], doc["last_used"])
+            if found is not None:
+                return found
+        used = [p for p in doc["profiles"] if p.last_used]
+        return max(used, key=lambda p: p.last_used) if used else None
+
+    def cache_path_for(self, name: str) -> Path:
+        return self.data_dir / cache_filename(name)
+
+    # -- changing ------------------------------------------------------------
+
+    def build(self, name: str, url: str, *, backend: str = "moodle", insecure: bool = False,
+              service: str = DEFAULT_SERVICE) -> Profile:
+        """Validate the values and return the profile :meth:`add` would save (nothing is written)."""
+        name = validate_name(name)
+        return Profile(name=name, url=url, backend=backend, insecure=insecure, service=service,
+                       created=int(self._clock()), last_used=0, cache_path=self.cache_path_for(name))
+
+    def check_new(self, name: str) -> None:
+        """Raise :class:`DuplicateProfile` if ``name`` (in any case) is taken."""
+        existing = _find(self._load()["profiles"], name)
+        if existing is not None:
+            raise DuplicateProfile(f"A profile named {existing.name!r} already exists.", profile=name,
+                                   field="name")
+
+    def add(self, name: str, url: str, *, backend: str = "moodle", insecure: bool = False,
+            service: str = DEFAULT_SERVICE) -> Profile:
+        profile = self.build(name, url, backend=backend, insecure=insecure, service=service)
+        with self._locked() as doc:
+            existing = _find(doc["profiles"], profile.name)
+            if existing is not None:
+                raise DuplicateProfile(f"A profile named {existing.name!r} already exists.",
+                                       profile=profile.name, field="name")
+            doc["profiles"].append(profile)
+        log.info("profile %r added (%s)", profile.name, profile.url)
+        return profile
+
+    def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
+               backend: str | None = None, service: str | None = None,
+               keep_token_on_host_change: bool = False) -> Profile:
+        """Change a profile's settings (not its name).
+
+        Moving a profile to another host deletes its stored token unless
+        ``keep_token_on_host_change``: a token is only ever sent to the host it
+        was paired with, so the caller must ask the user first.
+        """
+        with self._locked() as doc:
+            old = _find(doc["profiles"], name)
+            if old is None:
+                raise ProfileNotFound(f"No profile named {name!r}.", profile=name)
+            new_url = normalise_url(url) if url is not None else old.url
+            new_insecure = old.insecure if insecure is None else insecure
+            if url is not None and insecure is None and urlsplit(new_url).scheme == "https":
+                new_insecure = False  # moving to https drops the old http consent
+            new = replace(old, url=new_url, insecure=new_insecure,
+                          backend=old.backend if backend is None else backend,
+                          service=old.service if service is None else service)
+            doc["profiles"][doc["profiles"].index(old)] = new
+        if new.host != old.host and not keep_token_on_host_change:
+            with contextlib.suppress(CredentialError):
+                self.tokens.delete(new)
+            log.info("profile %r moved from %s to %s: stored token deleted", new.name, old.host, new.host)
+        return new
+
+    def set_last_used(self, name: str) -> Profile:
+        with self._locked() as doc:
+            old = _find(doc["profiles"], name)
+            if old is None:
+                raise ProfileNotFound(f"No profile named {name!r}.", profile=name)
+            new = replace(old, last_used=int(self._clock()))
+            doc["profiles"][doc["profiles"].index(old)] = new
+            doc["last_used"] = new.name
+        return new
+
+    def remove(self, name: str, *, delete_cache: bool = False) -> RemovalReport:
+        """Remove the profile and its token; with ``delete_cache`` also its cache file."""
+        with self._locked() as doc:
+            old = _find(doc["profiles"], name)
+            if old is None:
+                raise ProfileNotFound(f"No profile named {name!r}.", profile=name)
+            doc["profiles"].remove(old)
+            if doc["last_used"] and doc["last_used"].casefold() == old.name.casefold():
+                doc["last_used"] = ""
+        notes: list[str] = []
+        try:
+            self.tokens.delete(old)
+            token_removed: bool | None = True
+        except CredentialError as exc:
+            token_removed = None
+            notes.append(
+                f"Its token, if one was stored, could not be deleted: {exc.message} If it was stored from "
+                f"another session (e.g. the desktop), delete it there: keyring del {KEYRING_SERVICE} '{old.name}'")
+        cache_removed = False
+        if delete_cache:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                p = old.cache_path.with_name(old.cache_path.name + suffix)
+                try:
+                    p.unlink()
+                    cache_removed = cache_removed or suffix == ""
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    notes.append(f"Could not delete {p}: {exc.strerror or exc}")
+        log.info("profile %r removed", old.name)
+        return RemovalReport(old, token_removed, cache_removed, tuple(notes))
+
+    # -- file ----------------------------------------------------------------
+
+    def _load(self) -> dict:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {"profiles": [], "last_used": ""}
+        except OSError as exc:
+            raise ProfileError(f"Cannot read {self.path}: {exc.strerror or exc}.") from None
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise ProfileError(f"{self.path} is not valid JSON ({exc}); fix or move it away.") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("profiles"), list):
+            raise ProfileError(f"{self.path} is not a profiles file (no 'profiles' list).")
+        version = raw.get("version")
+        if version != FILE_VERSION:
+            if isinstance(version, int) and version > FILE_VERSION:
+                raise ProfileError(f"{self.path} was written by a newer lms-console (file version {version}, "
+                                   f"this one reads {FILE_VERSION}); update the console.")
+            raise ProfileError(f"{self.path} has an unknown file version {version!r}.")
+        profiles = []
+        for i, item in enumerate(raw["profiles"]):
+            try:
+                name = validate_name(item["name"])
+                profiles.append(Profile(
+                    name=name, url=item["url"], backend=item.get("backend", "moodle"),
+                    insecure=bool(item.get("insecure", False)),
+                    service=item.get("service", DEFAULT_SERVICE), created=int(item.get("created", 0)),
+                    last_used=int(item.get("last_used", 0)), cache_path=self.cache_path_for(name)))
+            except (KeyError, TypeError, ValueError, LmsError) as exc:
+                what = exc.message if isinstance(exc, LmsError) else f"{type(exc).__name__}: {exc}"
+                raise ProfileError(f"{self.path}: profile #{i + 1} is broken: {what}") from None
+        last = raw.get("last_used") or ""
+        return {"profiles": profiles, "last_used": last if isinstance(last, str) else ""}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict]:
+        """Read-modify-write under a lock file; the body edits the document, which is then saved."""
+        self.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with _file_lock(self.config_dir / (PROFILES_FILE + ".lock")):
+            doc = self._load()
+            yield doc
+            self._save(doc)
+
+    def _save(self, doc: dict) -> None:
+        payload = {"version": FILE_VERSION, "last_used": doc["last_used"],
+                   "profiles": [p.to_json() for p in doc["profiles"]]}
+        data = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=self.config_dir, prefix=".profiles.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                if hasattr(os, "fchmod"):
+                    os.fchmod(fh.fileno(), 0o600)
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(self.config_dir)
+
+
+def _find(profiles: list[Profile], name: str) -> Profile | None:
+    if not isinstance(name, str):
+        return None
+    key = unicodedata.normalize("NFC", name).casefold()
+    for p in profiles:
+        if p.name.casefold() == key:
+            return p
+    return None
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # Windows: single writer assumed (the GUI); os.replace keeps the file whole
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
