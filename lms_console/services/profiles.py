@@ -237,11 +237,12 @@ def validate_service(service: str) -> str:
 def cache_filename(name: str) -> str:
     """A filesystem-safe, collision-free file name for a profile's cache: ``<slug>-<hash8>.sqlite``.
 
-    The hash is of the case-folded name, matching the case-insensitive uniqueness of names.
+    Both parts come from the case-folded name, matching the case-insensitive uniqueness of names.
     """
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].rstrip("-") or "profile"
-    digest = hashlib.sha256(unicodedata.normalize("NFC", name).casefold().encode()).hexdigest()[:8]
+    folded = unicodedata.normalize("NFC", name).casefold()
+    ascii_name = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:40].rstrip("-") or "profile"
+    digest = hashlib.sha256(folded.encode()).hexdigest()[:8]
     return f"{slug}-{digest}.sqlite"
 
 
