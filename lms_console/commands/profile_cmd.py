@@ -1,0 +1,237 @@
+"""``lms-console profile``: add, list, show and remove connection profiles; store a token.
+
+Tokens are read from the terminal with echo off (``getpass``) or, with
+``--token-stdin``, from standard input; never from the command line, where
+they would land in shell history and the process list.
+
+Without an OS keychain (headless machine, SSH), ``profile add`` refuses to
+store the token and explains; ``--session-only`` saves the profile without a
+token, and each later run takes it from ``$LMS_CONSOLE_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import os
+import sys
+import time
+
+from lms_console.commands import UsageError, profile_store
+from lms_console.services.credentials import (
+    TOKEN_ENV,
+    TOKEN_PROFILE_ENV,
+    CredentialError,
+    KeychainUnavailable,
+    Secret,
+    TokenStore,
+    check_token,
+    has_token,
+)
+from lms_console.services.profiles import DEFAULT_SERVICE, Profile
+
+MAX_TOKEN_INPUT = 64 * 1024
+_NO_KEYCHAIN_HINT = (
+    "Re-run with --session-only to save the profile without storing the token, and give the token "
+    f"at run time through the {TOKEN_ENV} environment variable.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+
+    add = sub.add_parser("add", help="add a connection profile and store its token in the OS keychain",
+                         description="Add a connection profile. The token is asked for on the terminal "
+                                     "(input hidden) or read from standard input with --token-stdin.")
+    add.add_argument("name", metavar="NAME", help="a short name for the site, e.g. 'prod' or 'Campus Moodle'")
+    add.add_argument("--url", required=True, help="the site's address, e.g. https://moodle.example.edu")
+    add.add_argument("--insecure", action="store_true",
+                     help="allow plain http:// to a host that is not this machine (the token travels "
+                          "unencrypted; certificate checks are never turned off)")
+    add.add_argument("--service", default=DEFAULT_SERVICE, metavar="SHORTNAME",
+                     help=f"the site's external service short name (default: {DEFAULT_SERVICE})")
+    how = add.add_mutually_exclusive_group()
+    how.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+    how.add_argument("--session-only", action="store_true",
+                     help=f"store no token; every run takes it from ${TOKEN_ENV} (for machines without a keychain)")
+
+    st = sub.add_parser("set-token", help="store (or replace) the token of a profile")
+    st.add_argument("name", metavar="NAME")
+    st.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+
+    ls = sub.add_parser("list", help="list profiles")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sh = sub.add_parser("show", help="show one profile")
+    sh.add_argument("name", metavar="NAME")
+    sh.add_argument("--json", action="store_true", help="machine-readable output")
+
+    rm = sub.add_parser("remove", help="remove a profile and its stored token")
+    rm.add_argument("name", metavar="NAME")
+    rm.add_argument("--delete-cache", action="store_true", help="also delete the profile's local cache file")
+
+
+def run(args: argparse.Namespace) -> int:
+    store = profile_store()
+    action = {"add": _add, "set-token": _set_token, "list": _list, "show": _show, "remove": _remove}
+    return action[args.profile_command](args, store)
+
+
+# ---------------------------------------------------------------------------
+
+
+def _add(args, store) -> int:
+    profile = store.build(args.name, args.url, insecure=args.insecure, service=args.service)
+    store.check_new(profile.name)
+    if profile.security_warning:
+        _warn(profile.security_warning)
+    if args.session_only:
+        store.add(profile.name, profile.url, insecure=profile.insecure, service=profile.service)
+        print(f"Profile {profile.name!r} saved ({profile.url}) without a stored token.")
+        print(f"Give the token at run time: {TOKEN_ENV}=... lms-console ... "
+              f"(optionally {TOKEN_PROFILE_ENV}={profile.name} to use it for this profile only).")
+        return 0
+    tokens = store.tokens
+    _require_keychain(tokens)
+    token = _read_token(args, profile.name)
+    try:
+        tokens.set(profile, token)
+    except KeychainUnavailable as exc:
+        raise KeychainUnavailable(exc.message, hint=_NO_KEYCHAIN_HINT) from None
+    try:
+        store.add(profile.name, profile.url, insecure=profile.insecure, service=profile.service)
+    except BaseException:
+        with contextlib.suppress(CredentialError):
+            tokens.delete(profile)
+        raise
+    print(f"Profile {profile.name!r} saved ({profile.url}); token stored in {tokens.backend_name()}.")
+    return 0
+
+
+def _set_token(args, store) -> int:
+    profile = store.get(args.name)
+    _require_keychain(store.tokens)
+    store.tokens.set(profile, _read_token(args, profile.name))
+    print(f"Token for profile {profile.name!r} stored in {store.tokens.backend_name()}.")
+    return 0
+
+
+def _list(args, store) -> int:
+    profiles = store.list()
+    tokens = store.tokens
+    rows = [(p, _token_state(tokens, p)) for p in profiles]
+    if args.json:
+        print(json.dumps([_as_json(p, state) for p, state in rows], indent=2, ensure_ascii=False))
+        return 0
+    if not profiles:
+        print("No profiles yet. Add one with: lms-console profile add NAME --url https://moodle.example.edu")
+        return 0
+    table = [("NAME", "URL", "BACKEND", "INSECURE", "TOKEN", "LAST USED")]
+    for p, state in rows:
+        table.append((p.name, p.url, p.backend, "INSECURE" if p.insecure else "no", state, _when(p.last_used)))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    for p, _state in rows:
+        if p.security_warning:
+            _warn(f"{p.name}: {p.security_warning}")
+    if any(state == "?" for _p, state in rows):
+        print(f"TOKEN '?': no OS keychain is available here; set {TOKEN_ENV} at run time.", file=sys.stderr)
+    return 0
+
+
+def _show(args, store) -> int:
+    p = store.get(args.name)
+    state = _token_state(store.tokens, p)
+    if args.json:
+        print(json.dumps(_as_json(p, state), indent=2, ensure_ascii=False))
+        return 0
+    token_text = {
+        "yes": f"stored in {store.tokens.backend_name()}",
+        "no": "not stored",
+        "env": f"not stored; ${TOKEN_ENV} is set and will be used",
+        "?": f"unknown: no OS keychain is available here; set ${TOKEN_ENV} at run time",
+    }[state]
+    if p.cache_path.exists():
+        cache_text = f"{p.cache_path} ({p.cache_path.stat().st_size / 1e6:.1f} MB)"
+    else:
+        cache_text = f"{p.cache_path} (not created yet)"
+    if p.security_warning:
+        transport = p.security_warning
+    elif p.url.startswith("https://"):
+        transport = "encrypted (https, certificate always checked)"
+    else:
+        transport = "plain http to this machine only (loopback)"
+    lines = [
+        ("name", p.name), ("url", p.url), ("backend", p.backend), ("service", p.service),
+        ("transport", transport),
+        ("token", token_text), ("cache", cache_text),
+        ("created", _when(p.created)), ("last used", _when(p.last_used)),
+    ]
+    for key, value in lines:
+        print(f"{key + ':':<11}{value}")
+    if p.security_warning:
+        _warn(p.security_warning)
+    return 0
+
+
+def _remove(args, store) -> int:
+    report = store.remove(args.name, delete_cache=args.delete_cache)
+    p = report.profile
+    print(f"Removed profile {p.name!r} ({p.url}).")
+    if report.token_removed:
+        print(f"Its token (if any) was deleted from {store.tokens.backend_name()}.")
+    if args.delete_cache:
+        print(f"Cache {'deleted' if report.cache_removed else 'was not there'}: {p.cache_path}")
+    elif p.cache_path.exists():
+        print(f"Cache kept: {p.cache_path} (use --delete-cache to delete it).")
+    for note in report.notes:  # the profile is gone either way; say what could not be cleaned up
+        _warn(note)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+
+
+def _require_keychain(tokens: TokenStore) -> None:
+    if not tokens.available():
+        raise KeychainUnavailable(hint=_NO_KEYCHAIN_HINT)
+
+
+def _read_token(args, name: str) -> Secret:
+    if getattr(args, "token_stdin", False):
+        raw = sys.stdin.read(MAX_TOKEN_INPUT + 1)
+        if len(raw) > MAX_TOKEN_INPUT:
+            raise UsageError("The input on stdin is too long to be a token.")
+        if raw.strip().count("\n"):
+            raise UsageError("Standard input holds several lines; pipe in only the token.")
+        return check_token(raw)
+    if not sys.stdin.isatty():
+        raise UsageError("No terminal to ask for the token on; pipe it in with --token-stdin.")
+    return check_token(getpass.getpass(f"Token for {name} (input hidden): "))
+
+
+def _token_state(tokens: TokenStore, profile: Profile) -> str:
+    stored = has_token(tokens, profile)
+    if stored:
+        return "yes"
+    scope = os.environ.get(TOKEN_PROFILE_ENV, "").strip()
+    env_applies = bool(os.environ.get(TOKEN_ENV)) and (not scope or scope.casefold() == profile.name.casefold())
+    if env_applies:
+        return "env"
+    return "no" if stored is False else "?"
+
+
+def _as_json(p: Profile, token_state: str) -> dict:
+    data = p.to_json()
+    data.update(token=token_state, security_warning=p.security_warning, cache_path=str(p.cache_path))
+    return data
+
+
+def _when(ts: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "never"
+
+
+def _warn(text: str) -> None:
+    print(f"WARNING: {text}", file=sys.stderr)

@@ -1,0 +1,274 @@
+"""``lms-console profile ...`` run as a real process, plus the CLI's dispatch rules in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from lms_console import cli
+from lms_console.commands import UsageError
+from lms_console.services.credentials import Secret, TokenMissing
+from lms_console.services.profiles import InvalidProfileValue
+
+TOKEN = "f00dbabe0123456789abcdef01234567"
+TESTS_DIR = Path(__file__).resolve().parent
+SCRIPT = Path(sys.executable).with_name("lms-console")
+
+
+class Console:
+    """Runs ``lms-console`` with its own config/data dirs and a keyring that tests can look into."""
+
+    def __init__(self, tmp_path: Path, keychain: bool = True) -> None:
+        self.config = tmp_path / "config"
+        self.data = tmp_path / "data"
+        self.keyring_file = tmp_path / "keyring.json"
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("LMS_CONSOLE_", "PYTHON_KEYRING", "DBUS_"))}
+        self.env.update(
+            LMS_CONSOLE_CONFIG_DIR=str(self.config), LMS_CONSOLE_DATA_DIR=str(self.data),
+            LMS_CONSOLE_TEST_KEYRING_FILE=str(self.keyring_file),
+            PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")])),
+            PYTHON_KEYRING_BACKEND="conftest_keyring.FileKeyring" if keychain else "keyring.backends.fail.Keyring",
+        )
+        self.outputs: list[str] = []
+        self.argvs: list[list[str]] = []
+
+    def __call__(self, *args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+        command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "lms_console"]
+        argv = [*command, *args]
+        proc = subprocess.run(
+            argv, input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
+            capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=60)
+        self.argvs.append(argv)
+        self.outputs += [proc.stdout, proc.stderr]
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    def stored_tokens(self) -> dict:
+        return json.loads(self.keyring_file.read_text()) if self.keyring_file.exists() else {}
+
+    def assert_token_never_leaked(self, token: str = TOKEN) -> None:
+        for text in self.outputs:
+            assert token not in text
+        for argv in self.argvs:
+            assert token not in " ".join(argv)
+        for path in [*self.config.rglob("*"), *self.data.rglob("*")]:
+            if path.is_file():
+                assert token.encode() not in path.read_bytes(), path
+
+
+@pytest.fixture
+def console(tmp_path) -> Console:
+    return Console(tmp_path)
+
+
+def test_add_list_show_remove_with_a_keychain(console):
+    r = console("profile", "add", "prod", "--url", "https://Moodle.Example.edu/", "--token-stdin",
+                stdin=TOKEN + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "saved (https://moodle.example.edu)" in r.stdout
+    assert console.stored_tokens() == {"lms-console\x00prod": TOKEN}
+
+    r = console("profile", "list")
+    assert r.returncode == 0
+    header, row = r.stdout.splitlines()
+    assert header.split() == ["NAME", "URL", "BACKEND", "INSECURE", "TOKEN", "LAST", "USED"]
+    assert row.split() == ["prod", "https://moodle.example.edu", "moodle", "no", "yes", "never"]
+
+    r = console("profile", "show", "PROD")
+    assert r.returncode == 0 and "token:     stored in conftest_keyring.FileKeyring" in r.stdout
+    assert "certificate always checked" in r.stdout
+    shown = json.loads(console("profile", "show", "prod", "--json").stdout)
+    assert shown["token"] == "yes" and shown["security_warning"] is None
+
+    r = console("profile", "remove", "prod")
+    assert r.returncode == 0 and "Removed profile 'prod'" in r.stdout
+    assert console.stored_tokens() == {}
+    assert "No profiles yet" in console("profile", "list").stdout
+    assert json.loads(console("profile", "list", "--json").stdout) == []
+    console.assert_token_never_leaked()
+
+
+def test_token_is_never_read_from_a_non_terminal_without_token_stdin(console):
+    r = console("profile", "add", "prod", "--url", "https://moodle.example.edu")
+    assert r.returncode == 2 and "--token-stdin" in r.stderr
+    assert not (console.config / "profiles.json").exists()
+
+
+@pytest.mark.parametrize("stdin, words", [("", "empty"), ("a\nb\n", "several lines"), ("a b", "spaces")])
+def test_bad_token_input_is_refused(console, stdin, words):
+    r = console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--token-stdin", stdin=stdin)
+    assert r.returncode == 2 and words in r.stderr
+    assert console.stored_tokens() == {} and not (console.config / "profiles.json").exists()
+
+
+def test_user_errors_are_one_clear_line(console):
+    r = console("profile", "add", "prod", "--url", "moodle.example.edu", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0] == ("lms-console: error: URL 'moodle.example.edu' has no scheme; "
+                                        "did you mean 'https://moodle.example.edu'?")
+    r = console("profile", "add", "bad/name", "--url", "https://x.example.edu", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 2 and "Profile name 'bad/name' contains '/'" in r.stderr
+    assert console("profile", "show", "nope").returncode == 1
+    r = console("profile", "frobnicate")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+    console.assert_token_never_leaked()
+
+
+def test_duplicates_fail_and_keep_the_first_token(console):
+    assert console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin",
+                   stdin=TOKEN).returncode == 0
+    r = console("profile", "add", "Prod", "--url", "https://b.example.edu", "--token-stdin", stdin="other")
+    assert r.returncode == 1 and "'prod' already exists" in r.stderr
+    assert console.stored_tokens() == {"lms-console\x00prod": TOKEN}
+
+
+def test_plain_http_is_refused_or_flagged(console):
+    r = console("profile", "add", "lan", "--url", "http://10.0.0.7", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 2 and "--insecure" in r.stderr
+    r = console("profile", "add", "lan", "--url", "http://10.0.0.7", "--insecure", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 0 and "Insecure: token sent over plain HTTP to 10.0.0.7" in r.stderr
+    r = console("profile", "list")
+    assert "INSECURE" in r.stdout and "Insecure: token sent over plain HTTP to 10.0.0.7" in r.stderr
+    assert "Insecure: token sent over plain HTTP" in console("profile", "show", "lan").stdout
+    r = console("profile", "add", "dev", "--url", "http://localhost:8000", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 0 and "Insecure" not in r.stderr
+
+
+def test_set_token_replaces_the_stored_token(console):
+    console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin", stdin="first")
+    r = console("profile", "set-token", "prod", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 0 and console.stored_tokens() == {"lms-console\x00prod": TOKEN}
+    assert console("profile", "set-token", "nope", "--token-stdin", stdin=TOKEN).returncode == 1
+    console.assert_token_never_leaked()
+
+
+def test_remove_with_delete_cache(console):
+    console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin", stdin=TOKEN)
+    cache = Path(json.loads(console("profile", "show", "prod", "--json").stdout)["cache_path"])
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"SQLite format 3\x00")
+    r = console("profile", "remove", "prod")
+    assert "Cache kept" in r.stdout and cache.exists()
+    console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin", stdin=TOKEN)
+    r = console("profile", "remove", "prod", "--delete-cache")
+    assert r.returncode == 0 and "Cache deleted" in r.stdout and not cache.exists()
+
+
+def test_without_a_keychain_the_console_explains_and_offers_session_only(tmp_path):
+    console = Console(tmp_path, keychain=False)
+    r = console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 1
+    assert "No OS keychain is available" in r.stderr and "Secret Service" in r.stderr
+    assert "--session-only" in r.stderr and "LMS_CONSOLE_TOKEN" in r.stderr
+    assert not (console.config / "profiles.json").exists()  # nothing half-done
+
+    r = console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--session-only")
+    assert r.returncode == 0 and "without a stored token" in r.stdout and "LMS_CONSOLE_TOKEN" in r.stdout
+    r = console("profile", "list")
+    assert r.returncode == 0 and r.stdout.splitlines()[1].split()[4] == "?"
+    r = console("profile", "list", env={"LMS_CONSOLE_TOKEN": TOKEN})
+    assert r.stdout.splitlines()[1].split()[4] == "env"
+    r = console("profile", "remove", "prod")
+    assert r.returncode == 0 and "could not be deleted" in r.stderr
+    assert not console.keyring_file.exists()  # no plaintext fallback anywhere
+    console.assert_token_never_leaked()
+
+
+def test_session_only_and_token_stdin_exclude_each_other(console):
+    r = console("profile", "add", "p", "--url", "https://x.example.edu", "--session-only", "--token-stdin",
+                stdin=TOKEN)
+    assert r.returncode == 2 and "not allowed with" in r.stderr
+
+
+def test_version_and_help(console):
+    r = console("--version")
+    assert r.returncode == 0 and r.stdout.startswith("lms-console ")
+    r = console("--help")
+    assert r.returncode == 0
+    for name in ("profile", "doctor", "sync", "sandbox", "apply", "journal", "report"):
+        assert name in r.stdout
+
+
+# -- in-process: dispatch, GUI launch, lazy commands, exit codes ------------------------------
+
+
+def test_no_subcommand_opens_the_gui_with_the_parsed_arguments(monkeypatch):
+    seen = []
+    fake = types.ModuleType("fake_app")
+    fake.main = lambda args: seen.append(args) or 0
+    monkeypatch.setitem(sys.modules, "lms_console._fake_app", fake)
+    monkeypatch.setattr(cli, "GUI_MODULE", "lms_console._fake_app")
+    assert cli.main(["--demo"]) == 0
+    assert seen[0].demo is True and seen[0].command is None
+
+
+def test_missing_gui_module_is_a_clear_message(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "GUI_MODULE", "lms_console._no_such_app")
+    assert cli.main([]) == 2
+    assert "desktop window is not available" in capsys.readouterr().err
+
+
+def _fake_command_module(behaviour):
+    module = types.ModuleType("fake_cmd")
+    module.add_arguments = lambda parser: parser.add_argument("--flag", action="store_true")
+    module.run = behaviour
+    return module
+
+
+@pytest.mark.parametrize("behaviour, code, words", [
+    (lambda args: 0, 0, ""),
+    (lambda args: 1, 1, ""),
+    (lambda args: (_ for _ in ()).throw(UsageError("--flag needs a friend")), 2, "--flag needs a friend"),
+    (lambda args: (_ for _ in ()).throw(InvalidProfileValue("bad url")), 2, "bad url"),
+    (lambda args: (_ for _ in ()).throw(TokenMissing("No token stored for profile 'p'.", hint="do X")), 1,
+     "No token stored for profile 'p'."),
+])
+def test_registered_commands_run_and_map_errors_to_exit_codes(monkeypatch, capsys, behaviour, code, words):
+    monkeypatch.setitem(sys.modules, "lms_console._fake_cmd", _fake_command_module(behaviour))
+    monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, cli.Command("fake", "lms_console._fake_cmd", "a fake")))
+    assert cli.main(["-v", "fake", "--flag"]) == code
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_a_missing_command_module_is_a_clear_message(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "COMMANDS", (cli.Command("ghost", "lms_console._ghost.cli", "not written yet"),))
+    assert cli.main(["ghost", "--anything", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "'ghost' command is not available" in err and "lms_console._ghost.cli" in err
+
+
+def test_only_the_selected_command_module_is_imported(monkeypatch):
+    monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, cli.Command("ghost", "lms_console._ghost", "x")))
+    parser = cli.build_parser("profile")  # the ghost is listed but never imported
+    assert parser.parse_args(["profile", "list"]).profile_command == "list"
+
+
+def test_resolve_token_is_available_from_the_cli_module(monkeypatch):
+    from lms_console.services.credentials import MemoryTokenStore
+
+    assert cli.resolve_token("p", MemoryTokenStore(), {"LMS_CONSOLE_TOKEN": TOKEN}) == Secret(TOKEN)
+
+
+# -- the README's setup list is the feature map ------------------------------------------------
+
+
+def test_readme_lists_exactly_the_functions_of_the_feature_map():
+    import re
+
+    from lms_console.services.lms.base import FEATURES
+
+    readme = (TESTS_DIR.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Prepare a real Moodle site once", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`((?:core|enrol|gradereport|local)_[a-z_]+)`", section))
+    wanted = {f for feature in FEATURES for f in (*feature.functions, *feature.optional_functions)}
+    assert listed == wanted, f"missing: {sorted(wanted - listed)}, extra: {sorted(listed - wanted)}"
+    for feature in FEATURES:
+        assert f"**{feature.title}" in section, feature.title
