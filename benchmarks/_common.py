@@ -1,0 +1,71 @@
+"""Helpers shared by the benchmarks: timing with repeats, peak memory, temp dirs, the RESULT line."""
+
+from __future__ import annotations
+
+import gc
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+
+@dataclass
+class Result:
+    """What a benchmark reports. ``value`` is compared with ``target`` (``>=`` unless ``lower_is_better``)."""
+
+    name: str
+    value: float
+    unit: str
+    target: float
+    lower_is_better: bool = False
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.value <= self.target if self.lower_is_better else self.value >= self.target
+
+    def line(self) -> str:
+        return (f"RESULT name={self.name} value={self.value:.3f} unit={self.unit} "
+                f"target={self.target:g} pass={'yes' if self.passed else 'no'}")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Wall seconds of one call (after a GC, so garbage of the previous step is not billed here)."""
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def repeat(fn: Callable[[], float], repeats: int) -> list[float]:
+    """Run ``fn`` (which returns its own measured seconds) ``repeats`` times."""
+    return [fn() for _ in range(repeats)]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+@contextmanager
+def temp_dir(prefix: str = "lms-bench-") -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)

@@ -1,0 +1,245 @@
+"""Read side of the cache: small pure functions over a Connection from ``CacheDb.read()``.
+
+They return frozen dataclasses / DTOs / plain containers, never Row objects, so results can cross
+threads. Panes page through users with ``search_users``/``list_users`` (LIMIT/OFFSET in SQL: never
+filter or sort a million rows in Python or in a Qt proxy model).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Connection
+
+from lms_console.services.cache.schema import USER_COLUMNS
+from lms_console.services.lms.base import CustomField, SiteInfo, User
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStateRow:
+    entity: str
+    status: str
+    run_id: int | None
+    last_success_at: int | None  # freshness: the data is "as of" this time
+    last_attempt_at: int | None
+    rows: int | None
+    error: str | None
+    detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    id: int
+    started_at: int
+    finished_at: int | None
+    status: str
+    entities: tuple[str, ...]
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    key: str
+    last_count: int | None
+    done_run: int | None
+
+
+def _scalar(conn: Connection, sql: str, params: Sequence = ()) -> Any:
+    return conn.exec_driver_sql(sql, tuple(params)).scalar()
+
+
+# -- overview and doctor ----------------------------------------------------------------------------
+
+_COUNTS = {
+    "users": "SELECT count(*) FROM users",
+    "active": "SELECT count(*) FROM users WHERE suspended = 0",
+    "suspended": "SELECT count(*) FROM users WHERE suspended = 1",
+    # Moodle lists the front page as a course (format 'site'); it is not one to an admin.
+    "courses": "SELECT count(*) FROM courses WHERE format <> 'site'",
+    "categories": "SELECT count(*) FROM categories",
+    "cohorts": "SELECT count(*) FROM cohorts",
+    "groups": 'SELECT count(*) FROM "groups"',
+    "enrolments": "SELECT count(*) FROM enrolments",
+    "completions": "SELECT count(*) FROM course_progress WHERE completed = 1",
+}
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """Row counts for the overview: users, active, suspended, courses, categories, cohorts, groups,
+    enrolments, completions (completed course_progress rows)."""
+    sql = "SELECT " + ", ".join(f"({q}) AS {k}" for k, q in _COUNTS.items())
+    row = conn.exec_driver_sql(sql).one()
+    return dict(zip(_COUNTS, (int(v) for v in row)))
+
+
+def _state(row) -> SyncStateRow:
+    return SyncStateRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                        json.loads(row[7]) if row[7] else None)
+
+
+def freshness(conn: Connection) -> dict[str, SyncStateRow]:
+    """Per entity: last status, and ``last_success_at`` ("as of") for the status bar."""
+    rows = conn.exec_driver_sql(
+        "SELECT entity, status, run_id, last_success_at, last_attempt_at, rows, error, detail "
+        "FROM sync_state ORDER BY entity").all()
+    return {r[0]: _state(r) for r in rows}
+
+
+def _run(row) -> SyncRun:
+    return SyncRun(row[0], row[1], row[2], row[3], tuple(json.loads(row[4] or "[]")), row[5])
+
+
+_RUN_SQL = "SELECT id, started_at, finished_at, status, entities, error FROM sync_runs"
+
+
+def last_run(conn: Connection) -> SyncRun | None:
+    row = conn.exec_driver_sql(f"{_RUN_SQL} ORDER BY id DESC LIMIT 1").first()
+    return _run(row) if row else None
+
+
+def unfinished_run(conn: Connection) -> SyncRun | None:
+    """The newest run that never finished (the app crashed or was killed): the one to resume."""
+    row = conn.exec_driver_sql(f"{_RUN_SQL} WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1").first()
+    return _run(row) if row else None
+
+
+def get_site_info(conn: Connection) -> SiteInfo | None:
+    row = conn.exec_driver_sql(
+        "SELECT siteid, sitename, siteurl, release, version, userid, username, fullname, is_site_admin, "
+        "functions, upload_allowed, download_allowed, max_upload_bytes, user_quota, lang, theme "
+        "FROM site_info WHERE id = 1").first()
+    if row is None:
+        return None
+    return SiteInfo(
+        siteid=row[0], sitename=row[1], siteurl=row[2], release=row[3], version=row[4], userid=row[5],
+        username=row[6], fullname=row[7], is_site_admin=bool(row[8]), functions=frozenset(json.loads(row[9])),
+        upload_allowed=bool(row[10]), download_allowed=bool(row[11]), max_upload_bytes=row[12],
+        user_quota=row[13], lang=row[14], theme=row[15])
+
+
+# -- sync planning ------------------------------------------------------------------------------------
+
+def user_ids(conn: Connection) -> set[int]:
+    return {r[0] for r in conn.exec_driver_sql("SELECT id FROM users")}
+
+
+def course_ids(conn: Connection) -> list[int]:
+    return [r[0] for r in conn.exec_driver_sql("SELECT id FROM courses ORDER BY id")]
+
+
+def partition_counts(conn: Connection, prefixes: Iterable[str]) -> dict[str, int]:
+    """Users per ``lower(email)`` prefix (prefixes of any length), to plan the next sync's partitions.
+
+    One scan per distinct prefix length over the email index, however many prefixes.
+    """
+    wanted = {p.lower(): p for p in prefixes}
+    out = {p: 0 for p in wanted.values()}
+    for length in sorted({len(p) for p in wanted}):
+        if length == 0:
+            out[wanted[""]] = int(_scalar(conn, "SELECT count(*) FROM users"))
+            continue
+        for prefix, n in conn.exec_driver_sql(
+                "SELECT lower(substr(email, 1, ?)) AS p, count(*) FROM users GROUP BY p", (length,)):
+            if prefix in wanted:
+                out[wanted[prefix]] += n
+    return out
+
+
+def partitions(conn: Connection, entity: str) -> dict[str, Partition]:
+    rows = conn.exec_driver_sql(
+        "SELECT key, last_count, done_run FROM sync_partitions WHERE entity = ? ORDER BY key", (entity,))
+    return {r[0]: Partition(r[0], r[1], r[2]) for r in rows}
+
+
+def pending_partitions(conn: Connection, entity: str, run_id: int) -> list[str]:
+    """Planned partitions of ``entity`` that run ``run_id`` has not finished (resume after a crash)."""
+    rows = conn.exec_driver_sql(
+        "SELECT key FROM sync_partitions WHERE entity = ? AND done_run IS NOT ? ORDER BY key", (entity, run_id))
+    return [r[0] for r in rows]
+
+
+# -- users --------------------------------------------------------------------------------------------
+
+_USER_SELECT = ", ".join(f"u.{c}" for c in USER_COLUMNS[:-2])  # DTO fields + customfields
+
+
+_BOOL_AT = tuple(USER_COLUMNS.index(c) for c in ("suspended", "confirmed"))
+
+
+def _user(row) -> User:
+    values = list(row)
+    cfs = tuple(CustomField(shortname=c[0], value=c[1], displayvalue=c[2], name=c[3], type=c[4])
+                for c in json.loads(values.pop() or "[]"))
+    for i in _BOOL_AT:  # SQLite hands booleans back as 0/1
+        values[i] = bool(values[i])
+    return User(*values, customfields=cfs)
+
+
+def get_user(conn: Connection, userid: int) -> User | None:
+    row = conn.exec_driver_sql(f"SELECT {_USER_SELECT} FROM users u WHERE u.id = ?", (userid,)).first()
+    return _user(row) if row else None
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """User input -> a safe FTS5 query: every word a quoted prefix term, ANDed; None if no words.
+
+    Only word characters survive (the unicode61 tokenizer splits on everything else anyway), so
+    quotes, ``*``, ``-``, ``:``, ``^``, parentheses or FTS keywords (AND/OR/NOT/NEAR) can never form
+    FTS syntax: "o'brien" becomes ``"o"* "brien"*``.
+    """
+    words = _TOKEN.findall(unicodedata.normalize("NFC", text))
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def search_users(conn: Connection, text: str, limit: int = 50, offset: int = 0) -> list[User]:
+    """Users matching every word of ``text`` as a prefix (username, names, e-mail, idnumber,
+    department; accents and case ignored), best match first. Empty text: users by name."""
+    query = fts_query(text)
+    if query is None:
+        rows = conn.exec_driver_sql(
+            f"SELECT {_USER_SELECT} FROM users u ORDER BY u.lastname, u.firstname, u.id LIMIT ? OFFSET ?",
+            (limit, offset))
+    else:
+        rows = conn.exec_driver_sql(
+            f"SELECT {_USER_SELECT} FROM users_fts f JOIN users u ON u.id = f.rowid "
+            "WHERE users_fts MATCH ? ORDER BY f.rank, u.lastname, u.firstname, u.id LIMIT ? OFFSET ?",
+            (query, limit, offset))
+    return [_user(r) for r in rows]
+
+
+def count_search_users(conn: Connection, text: str) -> int:
+    query = fts_query(text)
+    if query is None:
+        return int(_scalar(conn, "SELECT count(*) FROM users"))
+    return int(_scalar(conn, "SELECT count(*) FROM users_fts WHERE users_fts MATCH ?", (query,)))
+
+
+def users_with_custom_field(conn: Connection, shortname: str, value: str) -> list[int]:
+    """Ids of users whose custom profile field ``shortname`` equals ``value``."""
+    rows = conn.exec_driver_sql(
+        "SELECT userid FROM user_custom_fields WHERE shortname = ? AND value = ? ORDER BY userid", (shortname, value))
+    return [r[0] for r in rows]
+
+
+def access_history(conn: Connection, userid: int, courseid: int = 0) -> list[tuple[int, int]]:
+    """``(lastaccess, observed_at)`` observations of a user on the site (0) or in a course, oldest first."""
+    rows = conn.exec_driver_sql(
+        "SELECT lastaccess, observed_at FROM user_access_history WHERE userid = ? AND courseid = ? "
+        "ORDER BY lastaccess", (userid, courseid))
+    return [(r[0], r[1]) for r in rows]
+
+
+def members(conn: Connection, kind: str, container_id: int) -> list[int]:
+    """User ids in a cohort (``kind='cohort'``) or a group (``kind='group'``)."""
+    table, key = {"cohort": ("cohort_members", "cohortid"), "group": ("group_members", "groupid")}[kind]
+    rows = conn.exec_driver_sql(f"SELECT userid FROM {table} WHERE {key} = ? ORDER BY userid", (container_id,))
+    return [r[0] for r in rows]
