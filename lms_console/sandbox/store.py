@@ -25,6 +25,10 @@ from typing import BinaryIO, Iterator
 from .schema import SCHEMA as _SCHEMA
 
 
+def _py_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 class Store:
     """Database + file pool of one sandbox site."""
 
@@ -53,6 +57,8 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("PRAGMA temp_store=MEMORY")
+        # Unicode-aware lower() for Moodle's case-insensitive LIKE (SQLite's is ASCII-only).
+        conn.create_function("py_lower", 1, _py_lower, deterministic=True)
         with self._all_lock:
             self._all.append(conn)
         return conn

@@ -139,6 +139,8 @@ def validate(desc, value: Any) -> Any:
             raise invalid_parameter(f"Invalid external api parameter: the value is \"{text}\", "
                                     f"the server was expecting \"{desc.type}\" type") from None
     if isinstance(desc, Single):
+        if isinstance(value, list):
+            value = dict(enumerate(value))  # PHP has one array type: [] is also an empty structure
         if not isinstance(value, dict):
             raise invalid_parameter(f"Only arrays accepted. The bad value is: '{_scalar(value)}'")
         remaining = dict(value)

@@ -1,0 +1,1 @@
+"""Web-service function implementations, one module per area (users, cohorts, courses, ...)."""
