@@ -1,0 +1,1 @@
+"""Reusable widgets: the inline error banner, status-bar indicators, item delegates."""
