@@ -1,0 +1,49 @@
+"""Fixtures for the view tests: a real TaskRunner, and clean-up of global GUI state.
+
+Themes, icon colours and crash hooks are process-wide; every test here gets them
+back as they were so test order never matters.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from lms_console.models.tasks import TaskRunner
+from lms_console.views import crash_handler, icons, theme
+
+# The offscreen platform plugin cannot do these and says so at WARNING level whenever
+# a top-level window with a layout is shown; under xcb they are silent. Only these
+# exact messages are ignored, and only in this folder.
+OFFSCREEN_NOISE = r"^This plugin does not support (propagateSizeHints|raise)\(\)$"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/views/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+@pytest.fixture
+def runner(qapp):
+    r = TaskRunner(http_workers=4)
+    yield r
+    r.shutdown(wait=True)
+
+
+@pytest.fixture(autouse=True)
+def _restore_gui_state(qapp: QApplication):
+    palette, sheet = qapp.palette(), qapp.styleSheet()
+    current, dark = theme.current_theme(), icons.icon_theme_is_dark()
+    hooks = (sys.excepthook, threading.excepthook)
+    yield
+    crash_handler.uninstall()
+    crash_handler.clear_secrets()
+    assert (sys.excepthook, threading.excepthook) == hooks, "crash hooks were not restored"
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    theme._state["current"] = current
+    icons.set_icon_theme(dark)
