@@ -8,8 +8,6 @@ filter or sort a million rows in Python or in a Qt proxy model).
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -89,6 +87,13 @@ def freshness(conn: Connection) -> dict[str, SyncStateRow]:
     return {r[0]: _state(r) for r in rows}
 
 
+def sync_state(conn: Connection, entity: str) -> SyncStateRow | None:
+    row = conn.exec_driver_sql(
+        "SELECT entity, status, run_id, last_success_at, last_attempt_at, rows, error, detail "
+        "FROM sync_state WHERE entity = ?", (entity,)).first()
+    return _state(row) if row else None
+
+
 def _run(row) -> SyncRun:
     return SyncRun(row[0], row[1], row[2], row[3], tuple(json.loads(row[4] or "[]")), row[5])
 
@@ -162,6 +167,43 @@ def pending_partitions(conn: Connection, entity: str, run_id: int) -> list[str]:
     return [r[0] for r in rows]
 
 
+def partitions_done(conn: Connection, entity: str, run_id: int) -> set[str]:
+    """Partitions of ``entity`` that run ``run_id`` finished."""
+    rows = conn.exec_driver_sql(
+        "SELECT key FROM sync_partitions WHERE entity = ? AND done_run = ?", (entity, run_id))
+    return {r[0] for r in rows}
+
+
+_UNSEEN = {"users": "users", "categories": "categories", "courses": "courses", "cohorts": "cohorts"}
+
+
+def unseen_ids(conn: Connection, entity: str, run_id: int) -> list[int]:
+    """Ids of ``entity`` (users, categories, courses, cohorts) that run ``run_id`` has not seen:
+    what ``CacheWriter.sweep`` would delete."""
+    table = _UNSEEN[entity]
+    return [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {table} WHERE seen_run <> ? ORDER BY id", (run_id,))]
+
+
+def enrolled_user_ids(conn: Connection) -> list[int]:
+    """Every user with at least one cached enrolment (whose course progress is worth fetching)."""
+    return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT userid FROM enrolments ORDER BY userid")]
+
+
+def progress_pairs_to_refresh(conn: Connection, run_id: int, *, changed_only: bool = True) -> list[tuple[int, int]]:
+    """``(userid, courseid)`` pairs whose activity completion should be fetched after run ``run_id``.
+
+    ``changed_only``: pairs whose progress changed (or appeared) in this run and is above 0 % (0 %
+    means no activity is complete). Otherwise every tracked pair (progress known) this run saw.
+    """
+    if changed_only:
+        sql = ("SELECT userid, courseid FROM course_progress WHERE changed_run = ? AND progress > 0 "
+               "ORDER BY courseid, userid")
+    else:
+        sql = ("SELECT userid, courseid FROM course_progress WHERE seen_run = ? AND progress IS NOT NULL "
+               "ORDER BY courseid, userid")
+    return [(r[0], r[1]) for r in conn.exec_driver_sql(sql, (run_id,))]
+
+
 # -- users --------------------------------------------------------------------------------------------
 
 _USER_SELECT = ", ".join(f"u.{c}" for c in USER_COLUMNS[:-2])  # DTO fields + customfields
@@ -184,20 +226,19 @@ def get_user(conn: Connection, userid: int) -> User | None:
     return _user(row) if row else None
 
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
 def fts_query(text: str) -> str | None:
-    """User input -> a safe FTS5 query: every word a quoted prefix term, ANDed; None if no words.
+    """User input -> a safe FTS5 query: every whitespace-separated word a quoted prefix term, ANDed.
 
-    Only word characters survive (the unicode61 tokenizer splits on everything else anyway), so
-    quotes, ``*``, ``-``, ``:``, ``^``, parentheses or FTS keywords (AND/OR/NOT/NEAR) can never form
-    FTS syntax: "o'brien" becomes ``"o"* "brien"*``.
+    Inside an FTS5 string everything is literal except ``"`` (doubled here), so ``*``, ``-``, ``:``,
+    ``^``, parentheses, unbalanced quotes or FTS keywords (AND/OR/NOT/NEAR) never form syntax; the
+    tokenizer then splits each word exactly as it split the indexed text ("o'brien" -> o, brien).
+    A word with no token characters becomes an empty phrase, which FTS5 ignores. None: no words.
     """
-    words = _TOKEN.findall(unicodedata.normalize("NFC", text))
+    clean = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")  # NUL ends a C string
+    words = clean.split()
     if not words:
         return None
-    return " ".join(f'"{w}"*' for w in words)
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
 def search_users(conn: Connection, text: str, limit: int = 50, offset: int = 0) -> list[User]:

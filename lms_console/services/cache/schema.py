@@ -268,6 +268,7 @@ cohorts = Table(
     _bool("visible", True),
     _int("contextid", nullable=True, default=None),
     _text("theme"),
+    _int("categoryid", nullable=True, default=None),  # 0 = system; NULL = not known (see set_cohort_categories)
     _seen(),
 )
 
@@ -377,6 +378,7 @@ course_progress = Table(
     _int("lastaccess", nullable=True, default=None),
     _int("timecompleted", nullable=True, default=None),
     _seen(),
+    _int("changed_run"),  # last run that saw progress/completed/timecompleted change (or the row appear)
     PrimaryKeyConstraint("userid", "courseid"),
     Index("ix_course_progress_courseid", "courseid"),
     sqlite_with_rowid=False,

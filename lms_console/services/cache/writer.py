@@ -47,7 +47,7 @@ from lms_console.services.lms.base import (
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _CF_GET = attrgetter("shortname", "value", "displayvalue", "name", "type")
-_BOOKKEEPING = ("seen_run", "synced_at")
+_BOOKKEEPING = ("seen_run", "synced_at", "changed_run")
 # json's C encoder built once: JSONEncoder.encode() rebuilds it on every call, which is 40 % of the
 # cost of encoding two custom fields (the ingest path does it once per user).
 _c_encoder = (c_make_encoder(None, None, c_encode_basestring, None, ":", ",", False, False, True)
@@ -80,9 +80,11 @@ class _Upsert:
     """
 
     def __init__(self, table: Table, *, rename: Mapping[str, str] | None = None,
-                 keep_if_null: Sequence[str] = ()) -> None:
+                 keep_if_null: Sequence[str] = (), omit: Sequence[str] = (),
+                 set_expr: Mapping[str, str] | None = None) -> None:
         rename = rename or {}
-        cols = [c.name for c in table.c]
+        set_expr = set_expr or {}
+        cols = [c.name for c in table.c if c.name not in omit]
         self.dto_columns = [c for c in cols if c not in _BOOKKEEPING]
         self.extra_columns = [c for c in cols if c in _BOOKKEEPING]
         attrs = [rename.get(c, c) for c in self.dto_columns]
@@ -94,7 +96,9 @@ class _Upsert:
         for c in all_cols:
             if c in pk:
                 continue
-            if c in keep_if_null:
+            if c in set_expr:
+                sets.append(f"{_q(c)} = {set_expr[c]}")
+            elif c in keep_if_null:
                 sets.append(f"{_q(c)} = coalesce(excluded.{_q(c)}, {_q(table.name)}.{_q(c)})")
             else:
                 sets.append(f"{_q(c)} = excluded.{_q(c)}")
@@ -107,7 +111,7 @@ class _Upsert:
 
 def _check_user_columns() -> None:
     dto = {f.name for f in fields(User)}
-    if set(s.USER_DTO_COLUMNS) | {"customfields"} != dto or s.USER_COLUMNS[-3:] != ("customfields", *_BOOKKEEPING):
+    if set(s.USER_DTO_COLUMNS) | {"customfields"} != dto or s.USER_COLUMNS[-3:] != ("customfields", "seen_run", "synced_at"):
         raise RuntimeError("schema.users no longer matches the User DTO: update the schema and migrations")
 
 
@@ -134,7 +138,7 @@ class UsersIngestSql:
     APPLY = (  # parameters: run_id, synced_at
         f"INSERT INTO main.users ({_cols}, seen_run, synced_at) SELECT {_cols}, ?1, ?2 FROM temp.stage_users "
         f"WHERE true ON CONFLICT (id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in (*STAGE_COLUMNS[1:], *_BOOKKEEPING))
+        + ", ".join(f"{c} = excluded.{c}" for c in (*STAGE_COLUMNS[1:], "seen_run", "synced_at"))
         + f" WHERE {_changed}"
     )
     MARK_SEEN = ("UPDATE main.users SET seen_run = ?1, synced_at = ?2 "
@@ -147,14 +151,19 @@ class UsersIngestSql:
 _USER_GET = attrgetter(*s.USER_DTO_COLUMNS)
 _CATEGORIES = _Upsert(s.categories)
 _COURSES = _Upsert(s.courses)
-_COHORTS = _Upsert(s.cohorts)
+_COHORTS = _Upsert(s.cohorts, omit=("categoryid",))  # categoryid comes from set_cohort_categories
 _SECTIONS = _Upsert(s.sections)
 _MODULES = _Upsert(s.modules, rename={"cmid": "id"})
 _GROUPS = _Upsert(s.groups)
 _GROUPINGS = _Upsert(s.groupings)
 _ROLES = _Upsert(s.roles)
 _ENROLMENTS = _Upsert(s.enrolments, keep_if_null=("lastcourseaccess", "timestart", "timeend"))
-_PROGRESS = _Upsert(s.course_progress, keep_if_null=("lastaccess",))
+_PROGRESS = _Upsert(s.course_progress, keep_if_null=("lastaccess",), set_expr={
+    # Tells the sync which (user, course) pairs need their activity completion fetched again.
+    "changed_run": "CASE WHEN course_progress.progress IS NOT excluded.progress "
+                   "OR course_progress.completed IS NOT excluded.completed "
+                   "OR course_progress.timecompleted IS NOT excluded.timecompleted "
+                   "THEN excluded.changed_run ELSE course_progress.changed_run END"})
 _COMPLETION = _Upsert(s.activity_completion)
 _GRADE_ITEMS = _Upsert(s.grade_items)
 _GRADES = _Upsert(s.grades)
@@ -406,6 +415,21 @@ class CacheWriter:
                 n += len(ids)
         return n
 
+    def set_cohort_categories(self, categories: Mapping[int, int], *, others_unknown: bool = False) -> int:
+        """Record which category each cohort belongs to (0 = system context).
+
+        ``others_unknown``: cohorts not in ``categories`` get NULL (not known), e.g. when only the
+        system cohorts could be listed. Returns the number of cohorts updated.
+        """
+        with self._tx() as raw:
+            n = 0
+            if others_unknown:
+                n += raw.execute("UPDATE cohorts SET categoryid = NULL WHERE categoryid IS NOT NULL AND id NOT IN "
+                                 "(SELECT value FROM json_each(?))", (_ids_json(categories),)).rowcount
+            n += raw.executemany("UPDATE cohorts SET categoryid = ? WHERE id = ? AND categoryid IS NOT ?",
+                                 [(cat, cid, cat) for cid, cat in categories.items()]).rowcount
+        return n
+
     def replace_cohort_members(self, members: Sequence[Members], run_id: int) -> int:
         """Per cohort, membership becomes exactly the given user ids (the cohort must be cached)."""
         return self._replace_members("cohort_members", "cohortid", members)
@@ -453,7 +477,8 @@ class CacheWriter:
         return n
 
     def upsert_course_progress(self, items: Sequence[CourseProgress], run_id: int) -> int:
-        return self._upsert(_PROGRESS, items, (run_id,))
+        """Insert or update progress rows; ``changed_run`` becomes ``run_id`` where the state changed."""
+        return self._upsert(_PROGRESS, items, (run_id, run_id))
 
     def replace_activity_completion(self, courseid: int, userid: int, items: Sequence[ActivityCompletion],
                                     run_id: int) -> int:

@@ -143,6 +143,7 @@ def upgrade() -> None:
     sa.Column('visible', sa.Boolean(), server_default='1', nullable=False),
     sa.Column('contextid', sa.Integer(), nullable=True),
     sa.Column('theme', sa.Text(), server_default='', nullable=False),
+    sa.Column('categoryid', sa.Integer(), nullable=True),
     sa.Column('seen_run', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -154,6 +155,7 @@ def upgrade() -> None:
     sa.Column('lastaccess', sa.Integer(), nullable=True),
     sa.Column('timecompleted', sa.Integer(), nullable=True),
     sa.Column('seen_run', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('changed_run', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('userid', 'courseid'),
     sqlite_with_rowid=False
     )
