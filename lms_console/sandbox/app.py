@@ -130,11 +130,11 @@ class SandboxApp:
             time.sleep(plan["delay"])
         action = plan["action"]
         try:
+            if action in ("drop_before", "502", "429"):
+                self._log_unrouted(request, action)
             if action == "drop_before":
-                self._log(request, path, None, None, action)
                 raise DropConnection("fault: drop before")
             if action in ("502", "429"):
-                self._log(request, path, None, None, action)
                 response = self._page(int(action))
                 if action == "429":
                     response.headers["Retry-After"] = str(self.settings.faults.retry_after_s)
@@ -170,6 +170,16 @@ class SandboxApp:
         slow = Response(gen(), status=response.status_code, content_type=response.content_type)
         slow.headers["Content-Length"] = str(len(body))
         return slow
+
+    def _log_unrouted(self, request, fault: str) -> None:
+        """Log a request the fault injector answers itself (it never reaches its endpoint)."""
+        function, params = None, None
+        if request.path == "/webservice/rest/server.php":
+            params = self.request_params(request)
+            function = params.pop("wsfunction", None)
+            for key in ("wstoken", "moodlewsrestformat"):
+                params.pop(key, None)
+        self._log(request, request.path, function if isinstance(function, str) else None, params, fault)
 
     def _log(self, request, path, function, params, fault) -> None:
         if not self.settings.record_requests:

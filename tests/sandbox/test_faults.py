@@ -54,7 +54,7 @@ def test_drop_before_does_not_apply_drop_after_does(make_sandbox):
     assert _users(server) == before + 1
     server.clear_faults()
     log = [e for e in server.requests if e["function"] == "core_user_create_users"]
-    assert [e["fault"] for e in log] == ["drop_after"]
+    assert [e["fault"] for e in log] == ["drop_before", "drop_after"]
     assert log[0]["params"]["users"][0]["password"] == "<redacted>"
     dup = _create(server, "applied.once").json()
     assert dup["errorcode"] == "invalidparameter"
