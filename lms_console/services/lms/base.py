@@ -234,7 +234,9 @@ class Enrolment:
     courseid: int
     userid: int
     roles: tuple[Role, ...] = ()
-    suspended: bool = False  # enrolment status (not the account's)
+    # Not active in Moodle's sense (its `onlysuspended`): suspended, enrolment method disabled,
+    # not started yet or already ended. About the enrolment, not the account.
+    suspended: bool = False
     lastcourseaccess: int | None = None
     timestart: int | None = None  # Moodle WS does not report these for others; kept when the console sets them
     timeend: int | None = None

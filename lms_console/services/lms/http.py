@@ -180,6 +180,10 @@ class HttpTransport:
         self._session.mount("https://", adapter)
 
     # -- secrets ---------------------------------------------------------------
+    @property
+    def rng(self) -> random.Random:
+        return self._rng
+
     def add_secret(self, secret: str) -> None:
         """Register a string (token, password) to scrub from every message."""
         if secret and secret not in self._secrets:

@@ -37,6 +37,7 @@ from lms_console.services.lms.errors import (
     ApiRejected,
     AuthExpired,
     BadResponse,
+    Cancelled,
     FunctionNotAvailable,
     InvalidParameter,
     LmsError,
@@ -169,8 +170,21 @@ class MoodleClient:
             # Moodle would silently drop the tail of the request: refuse instead.
             raise ValueError(f"{function}: {len(fields)} form fields exceed the budget of {self.max_fields}; "
                              "split the request into chunks")
-        resp = self._transport.post_form(REST_PATH, fields, idempotent=not write, cancel=cancel, label=function)
-        return self._decode(resp, function)
+        attempts = 1 if write else max(1, self._transport.retry.attempts)
+        for attempt in range(1, attempts + 1):
+            resp = self._transport.post_form(REST_PATH, fields, idempotent=not write, cancel=cancel,
+                                             label=function)
+            try:
+                return self._decode(resp, function)
+            except BadResponse:
+                # A truncated or garbled answer to a read is worth another try (a write's is
+                # not, and neither is a 404 or an HTML error status).
+                if attempt == attempts or resp.status != 200:
+                    raise
+                self._transport.stats.retries += 1
+                if cancel.wait(self._transport.retry.delay(attempt, self._transport.rng)):
+                    raise Cancelled() from None
+        raise AssertionError("unreachable")
 
     def _decode(self, resp: HttpResponse, function: str) -> Any:
         body = resp.body

@@ -1,0 +1,543 @@
+"""Pull everything the console shows from the LMS into the cache.
+
+Shape: fetch tasks run concurrently on an injected executor (the HTTP pool);
+the thread that calls :meth:`SyncEngine.run` is the ONE cache writer and
+applies results as they complete.  Tasks may spawn follow-up tasks (a course
+list spawns per-course tasks, an enrolment page the next page), and at most
+``2 x concurrency`` results are in flight, so memory stays flat however big the
+site.
+
+Consistency: every write is one transaction; rows that vanished from the LMS
+are swept only after an entity's COMPLETE pass, so an interrupted or failed
+sync never deletes anything and leaves the cache as it was before the failed
+step.  The user directory (Moodle has no paged user list) is fetched by email
+prefix partitions; partitions that were too big last time are split, and an
+interrupted user pass is resumed from the partitions it had not finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable
+
+from lms_console.services.cache import queries
+from lms_console.services.lms.base import LmsWarning
+from lms_console.services.lms.errors import (
+    ApiRejected,
+    AuthExpired,
+    Cancelled,
+    LmsError,
+)
+from lms_console.services.progress import NEVER_CANCELLED, CancelToken, ProgressEvent, ProgressSink, no_progress
+
+log = logging.getLogger(__name__)
+
+# Order matters only for display; dependencies are handled by follow-up tasks.
+ENTITIES = ("site", "categories", "courses", "contents", "users", "cohorts", "groups", "enrolments",
+            "completion", "activity_completion", "grades")
+# Entities that need the course list first.
+_COURSE_SCOPED = ("contents", "groups", "enrolments", "grades")
+
+# First characters of email addresses (RFC 5322 atext, lower case: Moodle's LIKE is
+# case-insensitive), and '@' for later positions.
+FIRST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789" + "!#$%&'*+-/=?^_`{|}~."
+NEXT_CHARS = FIRST_CHARS + "@"
+MAX_PREFIX_DEPTH = 4
+RESUME_WITHIN_S = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    entities: tuple[str, ...] = ENTITIES
+    concurrency: int = 8
+    max_partition: int = 1000  # users per email-prefix partition before it is split
+    enrol_page: int = 500
+    # "changed": only (user, course) pairs whose progress changed and is above 0 %
+    # (0 % means no activity is complete, so nothing to fetch); "all"; "off".
+    activity_completion: str = "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityResult:
+    entity: str
+    status: str  # ok | partial | failed | cancelled | skipped
+    rows: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    errors: tuple[str, ...] = ()
+    warnings: tuple[LmsWarning, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    run_id: int
+    status: str  # ok | partial | failed | cancelled
+    entities: tuple[EntityResult, ...]
+    seconds: float
+    requests: int
+    error: LmsError | None = None
+
+    def entity(self, name: str) -> EntityResult:
+        return next(e for e in self.entities if e.entity == name)
+
+
+@dataclass(slots=True)
+class _Entity:
+    name: str
+    run_id: int
+    started: float = field(default_factory=time.monotonic)
+    pending: int = 0
+    open: bool = True  # more tasks may still be planned
+    rows: int = 0
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[LmsWarning] = field(default_factory=list)
+    done: bool = False
+    finished: float | None = None
+    finisher: Callable[[], None] | None = None
+
+
+@dataclass(slots=True)
+class _Task:
+    entity: str
+    fetch: Callable[[], Any]
+    apply: Callable[[Any], None]
+    scope: Any = None  # e.g. courseid; failures are recorded per scope
+
+
+class SyncEngine:
+    """Runs one sync. Create one per run; call :meth:`run` on the cache-writer thread."""
+
+    def __init__(self, backend, db, writer, executor: Executor, options: SyncOptions = SyncOptions()) -> None:
+        unknown = set(options.entities) - set(ENTITIES)
+        if unknown:
+            raise ValueError(f"unknown sync entities: {', '.join(sorted(unknown))} (known: {', '.join(ENTITIES)})")
+        self.backend = backend
+        self.db = db
+        self.writer = writer
+        self.executor = executor
+        self.options = options
+        self._ents: dict[str, _Entity] = {}
+        self._queue: list[_Task] = []
+        self._inflight: dict[Future, _Task] = {}
+        self._failed_scopes: dict[str, set[Any]] = defaultdict(set)
+        self._progress: ProgressSink = no_progress
+        self._cancel: CancelToken = NEVER_CANCELLED
+        self._fatal: LmsError | None = None
+        self._course_ids: list[int] = []
+        self._ready: list[_Entity] = []  # complete entities waiting for the batch to commit
+        self._requests = 0
+        self._tasks_done = 0
+        self._tasks_total = 0
+
+    # -- public -----------------------------------------------------------------
+    def run(self, progress: ProgressSink = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> SyncResult:
+        self._progress, self._cancel = progress, cancel
+        t0 = time.monotonic()
+        wanted = [e for e in ENTITIES if e in self.options.entities]
+        run_id = self.writer.begin_run(wanted)
+        self._run_id = run_id
+        status, error = "ok", None
+        try:
+            self._site()
+            self._plan(wanted)
+            self._drain()
+        except Cancelled:
+            status = "cancelled"
+        except LmsError as exc:
+            status, error = "failed", exc
+        finally:
+            for fut in self._inflight:
+                fut.cancel()
+        if self._fatal is not None and error is None:
+            status, error = "failed", self._fatal
+        results = tuple(self._close_entity(self._ents[e], status, error) for e in wanted if e in self._ents)
+        if status == "ok" and any(r.status != "ok" for r in results):
+            status = "partial"
+        self.writer.finish_run(run_id, status, str(error) if error else None)
+        return SyncResult(run_id, status, results, time.monotonic() - t0, self._requests, error)
+
+    # -- planning ---------------------------------------------------------------
+    def _site(self) -> None:
+        ent = self._entity("site")
+        site = self.backend.site_info(cancel=self._cancel)
+        self._requests += 1
+        ent.requests += 1
+        self.writer.save_site_info(site)
+        ent.rows, ent.open = 1, False
+        self._finish(ent)
+
+    def _plan(self, wanted: list[str]) -> None:
+        b, c = self.backend, self._cancel
+        need_courses = any(e in wanted for e in _COURSE_SCOPED)
+        if "categories" in wanted:
+            ent = self._entity("categories")
+            self._submit("categories", lambda: b.categories(cancel=c), self._apply_categories)
+            ent.open = False
+        if "courses" in wanted or need_courses:
+            if "courses" in wanted:
+                self._entity("courses")
+            self._submit("courses" if "courses" in wanted else None, lambda: b.courses(cancel=c),
+                         self._apply_courses)
+        for e in _COURSE_SCOPED:
+            if e in wanted:
+                self._entity(e)  # stays open until the course list arrives
+        if "users" in wanted:
+            self._plan_users()
+        if "cohorts" in wanted:
+            self._entity("cohorts")
+            self._submit("cohorts", lambda: b.cohorts(cancel=c), self._apply_cohorts)
+        if "completion" in wanted:
+            self._entity("completion")  # planned once enrolments (or the cache) say who is enrolled
+            if "enrolments" not in wanted:
+                self._plan_completion()
+        if "activity_completion" in wanted:
+            self._entity("activity_completion")
+            if "completion" not in wanted:
+                self._plan_activity_completion()
+
+    def _entity(self, name: str) -> _Entity:
+        if name not in self._ents:
+            self._ents[name] = _Entity(name, self._run_id)
+            self.writer.set_sync_state(name, status="running", run_id=self._run_id)
+        return self._ents[name]
+
+    def _submit(self, entity: str | None, fetch: Callable[[], Any], apply: Callable[[Any], None],
+                scope: Any = None) -> None:
+        if entity is not None:
+            self._ents[entity].pending += 1
+        self._tasks_total += 1
+        self._queue.append(_Task(entity or "", fetch, apply, scope))
+
+    # -- the loop -----------------------------------------------------------------
+    def _drain(self) -> None:
+        limit = max(1, self.options.concurrency * 2)
+        while self._queue or self._inflight or self._ready:
+            self._cancel.raise_if_cancelled()
+            while self._queue and len(self._inflight) < limit:
+                task = self._queue.pop(0)
+                self._inflight[self.executor.submit(task.fetch)] = task
+            if self._inflight:
+                done, _ = wait(list(self._inflight), timeout=0.5, return_when=FIRST_COMPLETED)
+                # Everything that arrived together is written in one transaction: thousands of
+                # small per-user answers would otherwise cost a transaction each.
+                with self.writer.batch():
+                    for fut in done:
+                        self._complete(self._inflight.pop(fut), fut)
+            # Finishing an entity reads what was just written (sweeps, follow-up plans):
+            # only after the batch is committed.
+            while self._ready and self._fatal is None:
+                self._finish(self._ready.pop(0))
+            if self._fatal is not None:
+                raise self._fatal
+
+    def _complete(self, task: _Task, fut: Future) -> None:
+        self._requests += 1
+        self._tasks_done += 1
+        ent = self._ents.get(task.entity)
+        if ent is not None:
+            ent.requests += 1
+        try:
+            result = fut.result()
+            task.apply(result)
+        except Cancelled:
+            raise
+        except (AuthExpired,) as exc:
+            self._fatal = exc
+        except ApiRejected as exc:
+            # One course or partition refused (e.g. hidden course): record, carry on.
+            if ent is None:
+                self._fatal = exc
+            else:
+                ent.errors.append(str(exc))
+                self._failed_scopes[task.entity].add(task.scope)
+        except LmsError as exc:
+            # Transport-level failure after retries: the site is down or broken; stop.
+            self._fatal = exc
+        if ent is not None:
+            ent.pending -= 1
+            self._maybe_finish(ent)
+        self._progress(ProgressEvent("sync", self._tasks_done, self._tasks_total,
+                                     f"{task.entity or 'courses'}: {self._tasks_done}/{self._tasks_total} requests"))
+
+    def _maybe_finish(self, ent: _Entity) -> None:
+        if not ent.open and ent.pending == 0 and not ent.done and ent not in self._ready:
+            self._ready.append(ent)
+
+    def _finish(self, ent: _Entity) -> None:
+        ent.done = True
+        ent.finished = time.monotonic()
+        if ent.finisher is not None and not ent.errors:
+            ent.finisher()  # may record an error (a doubtful sweep it refused to do)
+        complete = not ent.errors
+        self.writer.set_sync_state(ent.name, status="ok" if complete else "partial", run_id=ent.run_id,
+                                   rows=ent.rows, error="; ".join(ent.errors[:5]) or None, success=complete)
+        # Follow-ups that need this entity complete.
+        if ent.name == "enrolments" and "completion" in self._ents:
+            self._plan_completion()
+        if ent.name == "completion" and "activity_completion" in self._ents:
+            self._plan_activity_completion()
+
+    def _close_entity(self, ent: _Entity, run_status: str, error: LmsError | None) -> EntityResult:
+        seconds = (ent.finished or time.monotonic()) - ent.started
+        if ent.done:
+            status = "ok" if not ent.errors else "partial"
+        else:
+            status = "cancelled" if run_status == "cancelled" else "failed"
+            msg = str(error) if error else "not completed"
+            self.writer.set_sync_state(ent.name, status=status, run_id=ent.run_id, rows=ent.rows,
+                                       error=None if status == "cancelled" else msg, success=False)
+            if error and status == "failed":
+                ent.errors.append(msg)
+        return EntityResult(ent.name, status, ent.rows, ent.requests, seconds, tuple(ent.errors),
+                            tuple(ent.warnings))
+
+    # -- categories, courses and course-scoped entities --------------------------------
+    def _apply_categories(self, fetched) -> None:
+        ent = self._ents["categories"]
+        self.writer.upsert_categories(fetched.items, self._run_id)
+        ent.rows += len(fetched.items)
+        ent.finisher = lambda: self.writer.sweep("categories", self._run_id)
+        ent.warnings.extend(fetched.warnings)
+
+    def _apply_courses(self, fetched) -> None:
+        self.writer.upsert_courses(fetched.items, self._run_id)
+        self._course_ids = [c.id for c in fetched.items]
+        if "courses" in self._ents:
+            ent = self._ents["courses"]
+            ent.rows += len(fetched.items)
+            ent.warnings.extend(fetched.warnings)
+            # A course the token cannot see is only a warning: never sweep it away then.
+            if not fetched.warnings:
+                ent.finisher = lambda: self.writer.sweep("courses", self._run_id)
+            ent.open = False
+        b, c = self.backend, self._cancel
+        for cid in self._course_ids:
+            if "contents" in self._ents:
+                self._submit("contents", lambda cid=cid: b.course_contents(cid, cancel=c),
+                             lambda f, cid=cid: self._apply_contents(cid, f), cid)
+            if "groups" in self._ents:
+                self._submit("groups", lambda cid=cid: self._fetch_groups(cid),
+                             lambda r, cid=cid: self._apply_groups(cid, r), cid)
+            if "grades" in self._ents:
+                self._submit("grades", lambda cid=cid: b.course_grades(cid, cancel=c),
+                             lambda g: self._apply_grades(g), cid)
+            if "enrolments" in self._ents:
+                self._submit("enrolments", lambda cid=cid: self._fetch_suspended(cid),
+                             lambda s, cid=cid: self._apply_suspended(cid, s), cid)
+        for e in _COURSE_SCOPED:
+            if e in self._ents:
+                self._ents[e].open = False
+                self._maybe_finish(self._ents[e])
+
+    def _apply_contents(self, courseid: int, fetched) -> None:
+        ent = self._ents["contents"]
+        self.writer.replace_course_contents(courseid, fetched.items, self._run_id)
+        ent.rows += sum(len(s.modules) for s in fetched.items) + len(fetched.items)
+
+    def _fetch_groups(self, courseid: int):
+        b, c = self.backend, self._cancel
+        groups = b.course_groups(courseid, cancel=c).items
+        groupings = b.course_groupings(courseid, cancel=c).items if groups else ()
+        members = b.group_members([g.id for g in groups], cancel=c).items if groups else ()
+        return groups, groupings, members
+
+    def _apply_groups(self, courseid: int, result) -> None:
+        groups, groupings, members = result
+        ent = self._ents["groups"]
+        with self.writer.batch():
+            self.writer.replace_course_groups(courseid, groups, groupings, self._run_id)
+            self.writer.replace_group_members(members, self._run_id)
+        ent.rows += len(groups) + sum(len(m.userids) for m in members)
+
+    def _apply_grades(self, grades) -> None:
+        ent = self._ents["grades"]
+        self.writer.replace_course_grades(grades, self._run_id)
+        ent.rows += len(grades.grades)
+
+    # Enrolments: first the (usually short) list of suspended enrolments, so every
+    # page carries the right status; then pages; the course's sweep after its last page.
+    def _fetch_suspended(self, courseid: int) -> set[int]:
+        ids: set[int] = set()
+        offset, page = 0, self.options.enrol_page
+        while True:
+            part = self.backend.enrolments_page(courseid, offset, page, suspended_only=True, cancel=self._cancel)
+            ids.update(e.userid for e in part.items)
+            if len(part.items) < page:
+                return ids
+            offset += page
+
+    def _apply_suspended(self, courseid: int, suspended: set[int]) -> None:
+        state = _CourseEnrolPass(courseid, frozenset(suspended))
+        self._submit_enrol_page(state, 0)
+
+    def _submit_enrol_page(self, state: "_CourseEnrolPass", offset: int) -> None:
+        page = self.options.enrol_page
+        state.outstanding += 1
+        self._submit("enrolments",
+                     lambda: self.backend.enrolments_page(state.courseid, offset, page, cancel=self._cancel),
+                     lambda f: self._apply_enrol_page(state, offset, f), state.courseid)
+
+    def _apply_enrol_page(self, state: "_CourseEnrolPass", offset: int, fetched) -> None:
+        ent = self._ents["enrolments"]
+        state.outstanding -= 1
+        items = [replace(e, suspended=True) if e.userid in state.suspended else e for e in fetched.items]
+        self.writer.upsert_enrolments(items, self._run_id)
+        ent.rows += len(items)
+        if len(fetched.items) >= self.options.enrol_page:
+            # Submitted before this task's pending count drops, so the entity cannot close early.
+            self._submit_enrol_page(state, offset + self.options.enrol_page)
+        elif state.outstanding == 0 and state.courseid not in self._failed_scopes["enrolments"]:
+            self.writer.sweep("enrolments", self._run_id, courseid=state.courseid)
+
+    # -- users ----------------------------------------------------------------------------
+    def _plan_users(self) -> None:
+        ent = self._entity("users")
+        with self.db.read() as conn:
+            state = queries.sync_state(conn, "users")
+            resume_run = None
+            if state is not None and state.status in ("running", "failed", "cancelled") and state.run_id \
+                    and state.last_attempt_at and time.time() - state.last_attempt_at < RESUME_WITHIN_S:
+                resume_run = state.run_id
+            done = queries.partitions_done(conn, "users", resume_run) if resume_run else set()
+            prefixes = plan_partitions(lambda ps: queries.partition_counts(conn, ps), self.options.max_partition)
+        if resume_run and done:
+            # Continue the interrupted pass: its rows carry its run id, so the final sweep stays exact.
+            ent.run_id = resume_run
+            log.info("resuming user sync of run %s: %d partitions already done", resume_run, len(done))
+        todo = [p for p in prefixes if p not in done]
+        self.writer.set_sync_state("users", status="running", run_id=ent.run_id,
+                                   detail={"partitions": len(prefixes), "done": len(prefixes) - len(todo)})
+        self.writer.save_partitions("users", {p: None for p in prefixes}, ent.run_id)
+        b, c = self.backend, self._cancel
+        for p in todo:
+            self._submit("users", lambda p=p: b.users_matching(p, cancel=c),
+                         lambda f, p=p: self._apply_user_partition(p, f), p)
+        ent.open = False
+        ent.finisher = self._finish_users
+        self._maybe_finish(ent)
+
+    def _apply_user_partition(self, prefix: str, fetched) -> None:
+        ent = self._ents["users"]
+        with self.writer.batch():
+            self.writer.upsert_users(fetched.items, ent.run_id)
+            self.writer.mark_partition_done("users", prefix, ent.run_id, count=len(fetched.items))
+        ent.rows += len(fetched.items)
+        ent.warnings.extend(fetched.warnings)
+
+    def _finish_users(self) -> None:
+        """Users not seen in any partition are checked by id before they are removed."""
+        ent = self._ents["users"]
+        with self.db.read() as conn:
+            unseen = queries.unseen_ids(conn, "users", ent.run_id)
+            cached = len(queries.user_ids(conn))
+            site = queries.get_site_info(conn)
+        if unseen:
+            found = self.backend.users_by_ids(unseen, cancel=self._cancel)
+            self._requests += 1
+            if found.items:
+                self.writer.upsert_users(found.items, ent.run_id)
+                ent.rows += len(found.items)
+                unseen = sorted(set(unseen) - {u.id for u in found.items})
+        # Without the right to see users Moodle returns an empty list instead of an error:
+        # never mistake that for "everybody was deleted".
+        seen = cached - len(unseen)
+        doubtful = seen == 0 or (site is not None and not site.is_site_admin and len(unseen) > cached // 10)
+        if unseen and doubtful:
+            ent.errors.append(
+                f"the site returned {seen} of the {cached} cached users; the token may lack the permission to "
+                f"list users (Moodle then answers with an empty list), so no user was removed from the cache")
+            return
+        self.writer.sweep("users", ent.run_id)
+
+    # -- cohorts ----------------------------------------------------------------------------
+    def _apply_cohorts(self, fetched) -> None:
+        ent = self._ents["cohorts"]
+        self.writer.upsert_cohorts(fetched.items, self._run_id)
+        ent.rows += len(fetched.items)
+        ids = [c.id for c in fetched.items]
+        b, c = self.backend, self._cancel
+        for i in range(0, len(ids), 100):
+            part = ids[i:i + 100]
+            self._submit("cohorts", lambda part=part: b.cohort_members(part, cancel=c), self._apply_cohort_members)
+        if ids and hasattr(b, "cohort_ids_in_context"):
+            self._submit("cohorts", lambda: b.cohort_ids_in_context(0, cancel=c), self._apply_system_cohorts)
+        ent.open = False
+        ent.finisher = lambda: self.writer.sweep("cohorts", self._run_id)
+
+    def _apply_cohort_members(self, fetched) -> None:
+        ent = self._ents["cohorts"]
+        self.writer.replace_cohort_members(fetched.items, self._run_id)
+        ent.rows += sum(len(m.userids) for m in fetched.items)
+
+    def _apply_system_cohorts(self, system_ids: set[int]) -> None:
+        self.writer.set_cohort_categories({cid: 0 for cid in system_ids}, others_unknown=True)
+
+    # -- completion -------------------------------------------------------------------------
+    def _plan_completion(self) -> None:
+        ent = self._ents["completion"]
+        with self.db.read() as conn:
+            userids = queries.enrolled_user_ids(conn)
+        b, c = self.backend, self._cancel
+        for uid in userids:
+            self._submit("completion", lambda uid=uid: b.user_courses(uid, cancel=c),
+                         lambda f, uid=uid: self._apply_progress(uid, f), uid)
+        ent.open = False
+        ent.finisher = lambda: self.writer.sweep("course_progress", self._run_id)
+        self._maybe_finish(ent)
+
+    def _apply_progress(self, userid: int, fetched) -> None:
+        ent = self._ents["completion"]
+        self.writer.upsert_course_progress(fetched.items, self._run_id)
+        ent.rows += len(fetched.items)
+
+    def _plan_activity_completion(self) -> None:
+        ent = self._ents["activity_completion"]
+        mode = self.options.activity_completion
+        pairs: Iterable[tuple[int, int]] = ()
+        if mode != "off":
+            with self.db.read() as conn:
+                pairs = queries.progress_pairs_to_refresh(conn, self._run_id, changed_only=mode == "changed")
+        b, c = self.backend, self._cancel
+        for uid, cid in pairs:
+            self._submit("activity_completion", lambda uid=uid, cid=cid: b.activity_completion(cid, uid, cancel=c),
+                         lambda f, uid=uid, cid=cid: self._apply_activity(cid, uid, f), (uid, cid))
+        ent.open = False
+        self._maybe_finish(ent)
+
+    def _apply_activity(self, courseid: int, userid: int, fetched) -> None:
+        ent = self._ents["activity_completion"]
+        self.writer.replace_activity_completion(courseid, userid, fetched.items, self._run_id)
+        ent.rows += len(fetched.items)
+
+
+@dataclass(slots=True)
+class _CourseEnrolPass:
+    courseid: int
+    suspended: frozenset[int]
+    outstanding: int = 0
+
+
+def plan_partitions(count: Callable[[list[str]], dict[str, int]], max_partition: int) -> list[str]:
+    """Email-prefix partitions covering every address, split where the cache says they are too big.
+
+    ``count(prefixes)`` returns how many cached users fall under each prefix.  A
+    first sync (empty cache) starts from one-character prefixes; after it, the
+    counts it stored make the next plan split the crowded ones.
+    """
+    result: list[str] = []
+    level = list(FIRST_CHARS)
+    while level:
+        counts = count(level)
+        nxt: list[str] = []
+        for p in level:
+            if counts.get(p, 0) > max_partition and len(p) < MAX_PREFIX_DEPTH:
+                nxt.extend(p + ch for ch in NEXT_CHARS)
+            else:
+                result.append(p)
+        level = nxt
+    return result

@@ -1,0 +1,236 @@
+"""Sync against the sandbox over real HTTP into a real SQLite cache."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from lms_console.services.cache import queries
+from lms_console.services.lms.errors import AuthExpired, Unreachable
+from lms_console.services.progress import CancelToken
+from lms_console.services.sync import FIRST_CHARS, NEXT_CHARS, plan_partitions
+
+
+def truth(server, sql: str) -> int:
+    with server.store.connection() as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def cached(db, sql: str) -> int:
+    with db.read() as conn:
+        return conn.execute(text(sql)).scalar_one()
+
+
+def site_counts(server) -> dict[str, int]:
+    return {
+        # Moodle lists deleted=0 users; the guest account is a real account and comes along.
+        "users": truth(server, "SELECT COUNT(*) FROM user WHERE deleted = 0"),
+        "courses": truth(server, "SELECT COUNT(*) FROM course WHERE id != 1"),
+        "cohorts": truth(server, "SELECT COUNT(*) FROM cohort"),
+        "cohort_members": truth(server, "SELECT COUNT(*) FROM cohort_members"),
+        "groups": truth(server, "SELECT COUNT(*) FROM groups"),
+        "enrolments": truth(server, "SELECT COUNT(DISTINCT e.courseid || '-' || ue.userid) FROM user_enrolments ue "
+                                    "JOIN enrol e ON e.id = ue.enrolid"),
+        # Moodle's "not active": suspended, method disabled, not started yet or ended.
+        "suspended_enrolments": truth(server, "SELECT COUNT(*) FROM user_enrolments ue JOIN enrol e ON "
+                                              "e.id = ue.enrolid WHERE NOT (ue.status = 0 AND e.status = 0 AND "
+                                              "(ue.timestart = 0 OR ue.timestart <= strftime('%s','now')) AND "
+                                              "(ue.timeend = 0 OR ue.timeend > strftime('%s','now')))"),
+        "suspended_users": truth(server, "SELECT COUNT(*) FROM user WHERE deleted = 0 AND suspended = 1"),
+    }
+
+
+def cache_counts(db) -> dict[str, int]:
+    return {
+        "users": cached(db, "SELECT COUNT(*) FROM users"),
+        "courses": cached(db, "SELECT COUNT(*) FROM courses"),
+        "cohorts": cached(db, "SELECT COUNT(*) FROM cohorts"),
+        "cohort_members": cached(db, "SELECT COUNT(*) FROM cohort_members"),
+        "groups": cached(db, "SELECT COUNT(*) FROM groups"),
+        "enrolments": cached(db, "SELECT COUNT(*) FROM enrolments"),
+        "suspended_enrolments": cached(db, "SELECT COUNT(*) FROM enrolments WHERE suspended = 1"),
+        "suspended_users": cached(db, "SELECT COUNT(*) FROM users WHERE suspended = 1"),
+    }
+
+
+def test_full_sync_mirrors_the_site(site, connect, cache, run_sync):
+    db, _ = cache
+    events = []
+    result = run_sync(connect(site), progress=events.append)
+    assert result.status == "ok", [(e.entity, e.errors) for e in result.entities]
+    assert cache_counts(db) == site_counts(site)
+    assert cached(db, "SELECT COUNT(*) FROM sections") == truth(site, "SELECT COUNT(*) FROM course_sections WHERE course != 1")
+    assert cached(db, "SELECT COUNT(*) FROM modules") == truth(site, "SELECT COUNT(*) FROM course_modules WHERE course != 1")
+    assert cached(db, "SELECT COUNT(*) FROM course_progress") > 0
+    assert cached(db, "SELECT COUNT(*) FROM activity_completion") > 0
+    assert cached(db, "SELECT COUNT(*) FROM grades") > 0
+    assert cached(db, "SELECT COUNT(*) FROM user_custom_fields") > 0
+    assert db.integrity_check() == []
+    # Progress was reported, ending at done == total, and freshness moved for every entity.
+    assert events and events[-1].done == events[-1].total
+    with db.read() as conn:
+        fresh = queries.freshness(conn)
+    assert {e.entity for e in result.entities} <= set(fresh)
+    assert all(fresh[e.entity].last_success_at for e in result.entities)
+    # Secrets from site info never reach the cache.
+    token = site.admin_token
+    with db.read() as conn:
+        dump = "\n".join(conn.connection.driver_connection.iterdump())
+    assert token not in dump and "sitesecret" not in dump and "userprivateaccesskey" not in dump
+
+
+def test_resync_follows_changes_on_the_site(make_site, connect, cache, run_sync):
+    server = make_site(users=120, courses=4, seed=11)
+    db, _ = cache
+    client = connect(server)
+    assert run_sync(client).status == "ok"
+    # Change the site behind the console's back, through the web services.
+    new = client.call("core_user_create_users", {"users": [{
+        "username": "new.person", "password": "Secret#123", "firstname": "New", "lastname": "Person",
+        "email": "zz.new.person@example.org"}]}, write=True)[0]["id"]
+    gone = truth(server, "SELECT MAX(id) FROM user WHERE deleted = 0 AND id > 2 AND id != %d" % new)
+    client.call("core_user_delete_users", {"userids": [gone]}, write=True)
+    course = truth(server, "SELECT MIN(id) FROM course WHERE id != 1")
+    enrolled = truth(server, f"SELECT MIN(ue.userid) FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid "
+                             f"WHERE e.courseid = {course} AND e.enrol = 'manual'")
+    client.call("enrol_manual_unenrol_users", {"enrolments": [{"userid": enrolled, "courseid": course}]},
+                write=True)
+    client.call("core_user_update_users", {"users": [{"id": new, "suspended": 1}]}, write=True)
+
+    assert run_sync(client).status == "ok"
+    assert cache_counts(db) == site_counts(server)
+    assert cached(db, f"SELECT suspended FROM users WHERE id = {new}") == 1
+    assert cached(db, f"SELECT COUNT(*) FROM users WHERE id = {gone}") == 0
+    assert cached(db, f"SELECT COUNT(*) FROM enrolments WHERE courseid = {course} AND userid = {enrolled}") == 0
+    assert db.integrity_check() == []
+
+
+def test_user_partitions_split_when_they_grow_too_big(make_site, connect, cache, run_sync):
+    server = make_site(users=400, courses=2, seed=5)
+    db, _ = cache
+    client = connect(server)
+    first = run_sync(client, entities=("site", "users"), max_partition=40)
+    assert first.status == "ok"
+    first_calls = first.entity("users").requests
+    assert first_calls == len(FIRST_CHARS)  # an empty cache starts from one-character prefixes
+    server.clear_requests()
+    second = run_sync(client, entities=("site", "users"), max_partition=40)
+    assert second.status == "ok"
+    assert second.entity("users").requests > first_calls  # crowded prefixes were split
+    # Every answer of the second pass stays near the limit: no giant response.
+    with db.read() as conn:
+        parts = queries.partitions(conn, "users")
+    assert max(p.last_count or 0 for p in parts.values()) <= 40 * 3
+    assert cache_counts(db)["users"] == site_counts(server)["users"]
+
+
+def test_plan_partitions_covers_every_prefix_and_splits_crowded_ones():
+    counts = {"j": 5000, "ja": 3000, "jo": 10}
+
+    def count(prefixes):
+        return {p: counts.get(p, 0) for p in prefixes}
+
+    plan = plan_partitions(count, 1000)
+    assert "j" not in plan and "ja" not in plan  # split
+    assert {"jo", "a"} <= set(plan) and "ja@" in plan  # children include '@'
+    assert len(plan) == len(FIRST_CHARS) - 1 + (len(NEXT_CHARS) - 1) + len(NEXT_CHARS)
+
+
+def test_users_missing_from_every_partition_are_checked_by_id_before_removal(make_site, connect, cache, run_sync):
+    server = make_site(users=80, courses=2, seed=9)
+    db, _ = cache
+    client = connect(server)
+    assert run_sync(client, entities=("site", "users")).status == "ok"
+    # An account without an email address never matches `email LIKE ...` (as in Moodle).
+    with server.store.connection() as conn:
+        victim = conn.execute("SELECT MAX(id) FROM user WHERE deleted = 0").fetchone()[0]
+        conn.execute("UPDATE user SET email = '' WHERE id = ?", (victim,))
+        conn.commit()
+    result = run_sync(client, entities=("site", "users"))
+    assert result.status == "ok"
+    assert cached(db, f"SELECT COUNT(*) FROM users WHERE id = {victim}") == 1
+    assert cached(db, f"SELECT email FROM users WHERE id = {victim}") == ""
+
+
+def test_a_token_that_sees_no_users_never_empties_the_cache(make_site, connect, cache, run_sync):
+    server = make_site(users=60, courses=2, seed=4)
+    db, _ = cache
+    assert run_sync(connect(server), entities=("site", "users")).status == "ok"
+    before = cache_counts(db)["users"]
+    # The limited (non-admin) token gets an empty list from core_user_get_users, not an error.
+    result = run_sync(connect(server, server.limited_token), entities=("site", "users"))
+    assert result.status == "partial"
+    assert "no user was removed" in result.entity("users").errors[0]
+    assert cache_counts(db)["users"] == before
+
+
+def test_cancel_leaves_a_consistent_cache_and_the_next_sync_completes(make_site, connect, cache, run_sync):
+    server = make_site(users=300, courses=6, seed=2)
+    server.set_faults(latency_ms=20)
+    db, _ = cache
+    client = connect(server)
+    cancel = CancelToken()
+    seen = threading.Event()
+
+    def progress(ev):
+        if ev.done >= 30:
+            seen.set()
+            cancel.cancel()
+
+    result = run_sync(client, progress=progress, cancel=cancel)
+    assert seen.is_set() and result.status == "cancelled"
+    assert db.integrity_check() == []
+    assert any(e.status == "cancelled" for e in result.entities)
+    server.clear_faults()
+    assert run_sync(client).status == "ok"
+    assert cache_counts(db) == site_counts(server)
+
+
+def test_server_dying_mid_sync_fails_cleanly_and_removes_nothing(make_site, connect, cache, run_sync):
+    server = make_site(users=200, courses=5, seed=8)
+    db, _ = cache
+    client = connect(server)
+    assert run_sync(client).status == "ok"
+    before = cache_counts(db)
+    with db.read() as conn:
+        fresh_before = {k: v.last_success_at for k, v in queries.freshness(conn).items()}
+    server.set_faults(die_after_requests=40)
+    result = run_sync(client)
+    assert result.status == "failed"
+    assert isinstance(result.error, Unreachable)
+    assert "127.0.0.1" in str(result.error)
+    assert db.integrity_check() == []
+    assert cache_counts(db) == before  # nothing swept by an incomplete pass
+    with db.read() as conn:
+        fresh_after = queries.freshness(conn)
+    failed = [e.entity for e in result.entities if e.status == "failed"]
+    assert failed
+    for name in failed:  # freshness of what did not complete is unchanged
+        assert fresh_after[name].last_success_at == fresh_before[name]
+        assert fresh_after[name].status == "failed" and fresh_after[name].error
+
+
+def test_transient_faults_are_absorbed_by_retries(make_site, connect, cache, run_sync):
+    server = make_site(users=150, courses=4, seed=6)
+    server.set_faults(error_rate=0.05, malformed_rate=0.05, drop_before_rate=0.03, seed=3)
+    db, _ = cache
+    result = run_sync(connect(server), activity_completion="off")
+    assert result.status == "ok", result.error
+    server.clear_faults()
+    assert cache_counts(db) == site_counts(server)
+
+
+def test_expired_token_stops_the_sync_at_once(make_site, connect, cache, run_sync):
+    server = make_site(users=40, courses=2)
+    db, _ = cache
+    result = run_sync(connect(server, server.expired_token))
+    assert result.status == "failed" and isinstance(result.error, AuthExpired)
+    assert result.requests <= 2
+    assert cache_counts(db)["users"] == 0
+
+
+def test_unknown_entity_is_refused(connect, site, cache, run_sync):
+    with pytest.raises(ValueError, match="unknown sync entities: bogus"):
+        run_sync(connect(site), entities=("users", "bogus"))
