@@ -44,7 +44,7 @@ def simulate_activity(store, fraction: float = 0.05, seed: int = 0, now: int | N
             if nxt is None:
                 continue
             conn.execute("INSERT INTO course_modules_completion(coursemoduleid, userid, completionstate,"
-                         " timemodified) VALUES (?,?,1,?) ON CONFLICT(coursemoduleid, userid) DO UPDATE SET"
+                         " timemodified) VALUES (?,?,1,?) ON CONFLICT(userid, coursemoduleid) DO UPDATE SET"
                          " completionstate = 1, timemodified = excluded.timemodified", (nxt[0], uid, when))
             completed_activities += 1
             remaining = conn.execute(

@@ -122,7 +122,7 @@ CREATE TABLE IF NOT EXISTS user_enrolments (
     id INTEGER PRIMARY KEY, status INTEGER NOT NULL DEFAULT 0, enrolid INTEGER NOT NULL, userid INTEGER NOT NULL,
     timestart INTEGER NOT NULL DEFAULT 0, timeend INTEGER NOT NULL DEFAULT 0, timecreated INTEGER NOT NULL DEFAULT 0,
     timemodified INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS user_enrolments_user ON user_enrolments(userid);
+CREATE INDEX IF NOT EXISTS user_enrolments_enrolid ON user_enrolments(enrolid);
 CREATE TABLE IF NOT EXISTS role_assignments (
     id INTEGER PRIMARY KEY, roleid INTEGER NOT NULL, contextid INTEGER NOT NULL, userid INTEGER NOT NULL,
     component TEXT NOT NULL DEFAULT '', itemid INTEGER NOT NULL DEFAULT 0, timemodified INTEGER NOT NULL DEFAULT 0);
@@ -162,11 +162,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS user_preferences_userid_name_uq ON user_prefer
 CREATE UNIQUE INDEX IF NOT EXISTS cohort_members_cohortid_userid_uq ON cohort_members(cohortid, userid);
 CREATE UNIQUE INDEX IF NOT EXISTS groups_members_groupid_userid_uq ON groups_members(groupid, userid);
 CREATE UNIQUE INDEX IF NOT EXISTS groupings_groups_groupingid_groupid_uq ON groupings_groups(groupingid, groupid);
-CREATE UNIQUE INDEX IF NOT EXISTS user_enrolments_enrolid_userid_uq ON user_enrolments(enrolid, userid);
+CREATE UNIQUE INDEX IF NOT EXISTS user_enrolments_userid_enrolid_uq ON user_enrolments(userid, enrolid);
 CREATE UNIQUE INDEX IF NOT EXISTS user_lastaccess_userid_courseid_uq ON user_lastaccess(userid, courseid);
 CREATE UNIQUE INDEX IF NOT EXISTS course_completions_userid_course_uq ON course_completions(userid, course);
-CREATE UNIQUE INDEX IF NOT EXISTS course_modules_completion_coursemoduleid_userid_uq ON course_modules_completion(coursemoduleid, userid);
-CREATE UNIQUE INDEX IF NOT EXISTS grade_grades_itemid_userid_uq ON grade_grades(itemid, userid);
+CREATE UNIQUE INDEX IF NOT EXISTS course_modules_completion_userid_coursemoduleid_uq ON course_modules_completion(userid, coursemoduleid);
+CREATE UNIQUE INDEX IF NOT EXISTS grade_grades_userid_itemid_uq ON grade_grades(userid, itemid);
 CREATE UNIQUE INDEX IF NOT EXISTS external_services_functions_externalserviceid_functionname_uq ON external_services_functions(externalserviceid, functionname);
 CREATE UNIQUE INDEX IF NOT EXISTS external_tokens_token_uq ON external_tokens(token);
 """

@@ -58,8 +58,10 @@ def enrol_all(builder, staff, students, per_user: float) -> int:
             teacher_of.add((uid, info["id"]))
             total += 1
 
-    learners = list(students) + [u for u in staff if rand() < 0.3]
+    learners = sorted(list(students) + [u for u in staff if rand() < 0.3])
     ncourses = len(courses)
+    # Not every user is a learner: scale so that enrolments ~= users * per_user.
+    per_user = per_user * (len(students) + len(staff)) / max(len(learners), 1)
     spread = max(per_user * 0.35, 0.5)
     # Plain tuples instead of dicts: this loop runs once per enrolment.
     plan = [(i["id"], i["ctx"], i["start"], i["end"], i["completion"] and bool(i["criteria"]), i["manual"],

@@ -94,7 +94,7 @@ class Store:
 
     @staticmethod
     def drop_indexes(conn: sqlite3.Connection) -> None:
-        """Drop secondary indexes (bulk loads are much faster without them)."""
+        """Drop secondary indexes (bulk loads are much faster without them; see create_indexes)."""
         names = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
         for name in names:

@@ -129,7 +129,7 @@ def override_activity_completion_status(ctx, userid, cmid, newstate):
     if not is_tracked(ctx, cm["course"], userid):
         raise errors.moodle_exception("nottracked", "You are currently not being tracked by completion in this course")
     ctx.conn.execute("INSERT INTO course_modules_completion(coursemoduleid, userid, completionstate, overrideby,"
-                     " timemodified) VALUES (?,?,?,?,?) ON CONFLICT(coursemoduleid, userid) DO UPDATE SET"
+                     " timemodified) VALUES (?,?,?,?,?) ON CONFLICT(userid, coursemoduleid) DO UPDATE SET"
                      " completionstate = excluded.completionstate, overrideby = excluded.overrideby,"
                      " timemodified = excluded.timemodified", (cmid, userid, newstate, ctx.userid, ctx.now))
     update_course_completion(ctx.conn, cm["course"], userid, ctx.now)
@@ -147,7 +147,7 @@ def update_activity_completion_status_manually(ctx, cmid, completed):
     # Only ever the token's own user: another user's state needs the override function.
     if is_tracked(ctx, cm["course"], ctx.userid):
         ctx.conn.execute("INSERT INTO course_modules_completion(coursemoduleid, userid, completionstate, overrideby,"
-                         " timemodified) VALUES (?,?,?,NULL,?) ON CONFLICT(coursemoduleid, userid) DO UPDATE SET"
+                         " timemodified) VALUES (?,?,?,NULL,?) ON CONFLICT(userid, coursemoduleid) DO UPDATE SET"
                          " completionstate = excluded.completionstate, overrideby = NULL,"
                          " timemodified = excluded.timemodified", (cmid, ctx.userid, int(completed), ctx.now))
         update_course_completion(ctx.conn, cm["course"], ctx.userid, ctx.now)
