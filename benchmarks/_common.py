@@ -41,10 +41,16 @@ def median(values: list[float]) -> float:
 
 def timed(fn: Callable[[], object]) -> float:
     """Wall seconds of one call (after a GC, so garbage of the previous step is not billed here)."""
+    return timed_both(fn)[0]
+
+
+def timed_both(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call. CPU time of this process is what other processes on a shared
+    machine disturb least, so ratios of in-process, CPU-bound work are best taken on it."""
     gc.collect()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def repeat(fn: Callable[[], float], repeats: int) -> list[float]:
