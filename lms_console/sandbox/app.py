@@ -55,8 +55,19 @@ class SandboxApp:
         self.rng_lock = threading.Lock()
         self.on_die = None  # set by the server: stops listening
         self._admins: set[int] | None = None
+        self._cache: dict = {}
         with store.connection() as conn, store.transaction(conn):
             self.sync_services(conn)
+
+    def cached(self, key, compute):
+        """Memoise ``compute()`` until the next committed write (aggregates over big tables)."""
+        version = self.store.version
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = compute()
+        self._cache[key] = (version, value)
+        return value
 
     # -- site configuration -------------------------------------------------------
     def site_admins(self, conn) -> set[int]:

@@ -75,7 +75,6 @@ class CourseBuilder:
         return out
 
     def courses(self, count: int) -> None:
-        rng, now = self.rng, self.now
         catalog = self._catalog()
         used: set[str] = set()
         per_prefix: dict[str, int] = {}
@@ -248,7 +247,7 @@ class CourseBuilder:
             names = [f"lecture{number:02d}.{ext}"]
         else:
             names = [f"worksheet{number:02d}_{part}.txt" for part in "abc"[: 2 + number % 2]]
-        for order, filename in enumerate(names):
+        for filename in names:
             data = self._content(filename, number)
             contenthash, size = self.store.put_bytes(data)
             source = 'O:8:"stdClass":1:{s:6:"source";s:%d:"%s";}' % (len(filename.encode()), filename)

@@ -27,7 +27,7 @@ _SQL = {
 
 
 def enrol_all(builder, staff, students, per_user: float) -> int:
-    conn, rng, now = builder.conn, builder.rng, builder.now
+    conn, rng = builder.conn, builder.rng
     courses = builder.course_info
     if not courses:
         return 0

@@ -45,6 +45,7 @@ class Store:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self.write_lock = threading.RLock()
+        self.version = 0  # bumped by every committed write transaction (cache invalidation)
         self._closed = False
         with self.connection() as conn:
             conn.executescript(_SCHEMA)
@@ -91,6 +92,7 @@ class Store:
                 raise
             else:
                 conn.execute("COMMIT")
+                self.version += 1
 
     @staticmethod
     def drop_indexes(conn: sqlite3.Connection) -> None:

@@ -145,7 +145,7 @@ class Replay:
         kind = {"core_user_create_users": "user", "core_cohort_create_cohorts": "cohort",
                 "core_course_create_courses": "course", "core_group_create_groups": "group"}.get(rec.function)
         if kind and isinstance(fixture, list):
-            for theirs, mine in zip(fixture, ours):
+            for theirs, mine in zip(fixture, ours, strict=False):
                 self.maps[kind][str(theirs["id"])] = str(mine["id"])
         if rec.endpoint == "upload" and fixture and ours and "itemid" in ours[0]:
             self.maps["draft"][str(fixture[0]["itemid"])] = str(ours[0]["itemid"])

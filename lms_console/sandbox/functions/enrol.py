@@ -157,9 +157,9 @@ def get_users_courses(ctx, userid, returnusercount):
         last = ctx.one("SELECT timeaccess FROM user_lastaccess WHERE userid = ? AND courseid = ?", (userid, cid))
         entry = {"id": cid, "shortname": c["shortname"], "fullname": c["fullname"], "displayname": c["fullname"]}
         if returnusercount:
-            entry["enrolledusercount"] = ctx.one(
+            entry["enrolledusercount"] = ctx.server.cached(("enrolledusercount", cid), lambda cid=cid: ctx.one(
                 f"SELECT COUNT(DISTINCT ue.userid) FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid"
-                f" WHERE e.courseid = :course AND {active_sql()}", {"course": cid, "now": ctx.now})[0]
+                f" WHERE e.courseid = :course AND {active_sql()}", {"course": cid, "now": ctx.now})[0])
         entry.update({
             "idnumber": c["idnumber"], "visible": c["visible"], "summary": c["summary"] or "",
             "summaryformat": c["summaryformat"], "format": c["format"],
