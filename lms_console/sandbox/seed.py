@@ -108,6 +108,9 @@ def seed(store: Store, *, users: int = 2000, courses: int = 40, seed: int = 1, n
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA analysis_limit=1000")
         conn.execute("ANALYZE")
+        with store.transaction(conn):
+            # Written last: a file without it was cut short while seeding (and is not crash-safe).
+            store.set_config(conn, "seed_complete", "1")
     return SeedInfo(*tokens, users=users, courses=courses, enrolments=enrolled)
 
 

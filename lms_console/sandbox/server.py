@@ -67,6 +67,12 @@ class SandboxServer:
         self.store = Store(self.path)
         with self.store.connection() as conn:
             seeded = conn.execute("SELECT COUNT(*) FROM user").fetchone()[0] > 0
+            complete = self.store.get_config(conn, "seed_complete") == "1"
+        if seeded and not complete:
+            # An earlier seed of this file was interrupted: start again from an empty file.
+            self.store.close()
+            self.store = Store.recreate(self.path)
+            seeded = False
         if not seeded:
             seed_site(self.store, users=self.users, courses=self.courses, seed=self.seed, now=self.now,
                       enrolments_per_user=self.enrolments_per_user, sitename=self.settings.sitename)

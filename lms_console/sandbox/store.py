@@ -126,6 +126,16 @@ class Store:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
 
+    @classmethod
+    def recreate(cls, path) -> "Store":
+        """Delete the database file (and its WAL, SHM and file pool) at ``path`` and open a fresh one."""
+        path = Path(path)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(str(path) + suffix)
+        shutil.rmtree(path.parent / (path.stem + "-files"), ignore_errors=True)
+        return cls(path)
+
     # -- config --------------------------------------------------------------
     @staticmethod
     def get_config(conn: sqlite3.Connection, name: str, default: str | None = None) -> str | None:

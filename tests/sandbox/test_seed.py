@@ -86,3 +86,20 @@ def test_twenty_thousand_users_seed_works():
             assert conn.execute("SELECT COUNT(*) FROM user").fetchone()[0] == 20_003
     finally:
         store.close()
+
+
+def test_persisted_site_is_reused_and_an_interrupted_seed_is_redone(tmp_path):
+    from lms_console.sandbox.server import SandboxServer
+
+    path = tmp_path / "site.sqlite"
+    with SandboxServer(path=path, users=120, courses=3) as first:
+        token = first.admin_token
+    with SandboxServer(path=path, users=999, courses=9) as second:
+        assert second.admin_token == token  # same file, same site: not seeded again
+    store = Store(path)
+    with store.connection() as conn, store.transaction(conn):
+        conn.execute("DELETE FROM config WHERE name = 'seed_complete'")
+    store.close()
+    with SandboxServer(path=path, users=130, courses=3) as third:
+        with third.store.connection() as conn:
+            assert conn.execute("SELECT COUNT(*) FROM user").fetchone()[0] == 133
