@@ -35,9 +35,9 @@ KNOWN_DIFFERENCES = {
     "v3_patched__section_sectionnum_big": "recorded against a locally patched plugin",
     "v3_patched__section_sectionnum_abc": "recorded against a locally patched plugin",
 }
-# Fields that are null on the recording site only because the recorded user had no such data.
-NULLABLE = {"lastaccess", "progress", "timecompleted", "graderaw", "gradedategraded", "overrideby", "availability",
-            "idnumber"}
+# core_enrol_get_users_courses: ``lastaccess`` is null when the user never opened the course (true of every
+# recorded course) and an int otherwise; ``progress`` is null for a course without completion tracking.
+NULLABLE = {"lastaccess", "progress"}
 # Parameter leaf name -> kind of id it carries.
 PARAM_KIND = {"courseid": "course", "userid": "user", "userids": "user", "cohortids": "cohort", "groupid": "group",
               "groupids": "group", "cmid": "cm", "beforemod": "cm", "targetcmid": "cm", "sectionid": "section",
