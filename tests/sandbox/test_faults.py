@@ -108,3 +108,14 @@ def test_control_endpoint_requires_the_secret(make_sandbox):
         log = s.post(url, json={"action": "requests"}, headers={"X-Sandbox-Secret": server.control_secret}).json()
         assert log["requests"][-1]["function"] == "core_webservice_get_site_info"
         assert server.admin_token not in str(log)
+
+
+def test_jittered_latency_stays_within_bounds(make_sandbox):
+    server = make_sandbox()
+    server.set_faults(latency_ms=60, jitter_ms=40, seed=3)
+    durations = []
+    for _ in range(5):
+        start = time.monotonic()
+        ws_post(server, "core_webservice_get_site_info")
+        durations.append(time.monotonic() - start)
+    assert all(0.019 <= d < 0.5 for d in durations)

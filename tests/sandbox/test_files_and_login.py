@@ -82,3 +82,18 @@ def test_login_token(make_sandbox):
             "invalidlogin"
     info = ws_call(server, "core_webservice_get_site_info", token=mobile["token"])
     assert info["username"] == "learner.x"
+
+
+def test_service_flags_gate_upload_and_download(make_sandbox):
+    server = make_sandbox()
+    with server.store.connection() as conn, server.store.transaction(conn):
+        conn.execute("UPDATE external_services SET uploadfiles = 0, downloadfiles = 0 WHERE id = 1")
+    info = ws_call(server, "core_webservice_get_site_info")
+    assert info["uploadfiles"] == 0 and info["downloadfiles"] == 0
+    body = _upload(server, [("file_1", ("a.txt", b"a"))]).json()
+    assert body["errorcode"] == "accessexception" and body["error"] == "Access control exception"
+    with server.store.connection() as conn:
+        ctx = conn.execute("SELECT contextid, filename FROM files WHERE component = 'mod_resource'").fetchone()
+    url = f"{server.url}/webservice/pluginfile.php/{ctx[0]}/mod_resource/content/0/{ctx[1]}"
+    with requests.Session() as s:
+        assert s.get(url, params={"token": server.admin_token}).status_code == 403
