@@ -75,8 +75,10 @@ def _store_upload(app, form, query, files, token: str) -> list:
         itemid = int(form.get("itemid", query.get("itemid", 0)) or 0)
     except ValueError:
         itemid = 0
-    if not token or not token.isalnum():
-        raise errors.MoodleError(errors.EXC_MOODLE, "invalidparameter", "Invalid parameter value detected")
+    if not token:
+        raise errors.MoodleError(errors.EXC_MOODLE, "missingparam", "A required parameter (token) was missing")
+    if not token.isalnum():
+        raise errors.invalid_parameter()
     with app.store.connection() as conn:
         _tok, user, service = app.authenticate(conn, token)
         if not service["uploadfiles"]:
