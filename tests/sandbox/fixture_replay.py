@@ -1,7 +1,7 @@
 """Reading the recorded Moodle 5.2 fixtures and comparing answer shapes (used by test_contract.py).
 
-Only the test reads the fixtures, at run time, from ``../shared/fixtures/moodle-5.2``
-relative to the repository root; nothing from them is copied into the repository.
+The fixtures are vendored in ``tests/fixtures/moodle-5.2`` (a copy of the recorded traffic, see
+``tests/fixtures/README.md``) so a clean clone can run the contract test.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "moodle-5.2"
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "moodle-5.2"
 
 # Keys Moodle leaves out when the underlying value is empty (user_get_user_details and friends):
 # whether they appear depends on the data, not on the shape.

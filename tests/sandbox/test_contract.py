@@ -1,6 +1,6 @@
 """Contract test: replay every recorded Moodle 5.2 request against the sandbox and compare answer shapes.
 
-The recorded requests and answers live outside the repository (../shared/fixtures/moodle-5.2).  Each
+The recorded requests and answers are vendored in tests/fixtures/moodle-5.2.  Each
 request is replayed in recording order against one fresh sandbox; ids that only exist on the recording
 site are translated through the explicit tables below (or learned from the sandbox's own answers to the
 create calls earlier in the replay).  The answer must have the fixture's shape: same keys, same value
@@ -10,7 +10,6 @@ types (null included), same list element shapes, and for errors the same excepti
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -21,10 +20,7 @@ from lms_console.sandbox.settings import SandboxSettings
 
 from .fixture_replay import FIXTURES, compare, load, merge, ordered_names
 
-if not FIXTURES.is_dir():
-    if os.environ.get("CI", "").lower() == "true":
-        raise RuntimeError(f"recorded Moodle fixtures are missing: {FIXTURES}")
-    pytest.skip(f"recorded Moodle fixtures not found at {FIXTURES}", allow_module_level=True)
+assert FIXTURES.is_dir(), f"recorded Moodle fixtures are missing: {FIXTURES}"
 
 # Known, justified differences (fixture name -> reason).  Keep this list short.
 KNOWN_DIFFERENCES = {

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QGroupBox,
-    QHeaderView,
     QLineEdit,
     QMainWindow,
     QMenu,
