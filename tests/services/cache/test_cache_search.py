@@ -89,7 +89,7 @@ def test_any_text_is_a_safe_query(search_db, text) -> None:
         queries.count_search_users(conn, text)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12))
 def test_a_users_own_name_finds_them(tmp_path_factory, text) -> None:
     # Whatever the last name, searching for it finds that user (when the tokenizer saw any word in it).
