@@ -56,6 +56,10 @@ class SandboxApp:
         self.on_die = None  # set by the server: stops listening
         self._admins: set[int] | None = None
         self._cache: dict = {}
+        self._response_cache: dict = {}
+        self._response_cache_size = 0
+        self._response_cache_version = -1
+        self._cache_lock = threading.Lock()
         with store.connection() as conn, store.transaction(conn):
             self.sync_services(conn)
 
@@ -233,14 +237,43 @@ class SandboxApp:
         for key in [k for k in params if isinstance(k, str) and k.startswith("moodlewssetting")]:
             params.pop(key)
         self._log(request, request.path, fname if isinstance(fname, str) else None, params, fault)
+        cache_key = self._cache_key(token, fname, params, fmt)
+        if cache_key is not None:
+            cached = self._response_cache.get(cache_key)
+            if cached is not None:
+                return Response(cached, status=200, content_type=JSON_TYPE)
         try:
             result = self.call(token if isinstance(token, str) else "", fname if isinstance(fname, str) else "",
                                params)
             body = dumps(result) if fmt == "json" else xml_response(result)
+            if cache_key is not None:
+                self._cache_store(cache_key, body)
         except errors.MoodleError as exc:
             err = exc.as_dict(self.settings.debug)
             body = dumps(err) if fmt == "json" else xml_error(err)
         return Response(body, status=200, content_type=JSON_TYPE if fmt == "json" else XML_TYPE)
+
+    def _cache_key(self, token, fname, params, fmt):
+        """Key of a cacheable read (see ``SandboxSettings.response_cache``); a write clears the cache."""
+        if not self.settings.response_cache or not isinstance(fname, str):
+            return None
+        fn = self.known_function(fname)
+        if fn is None:
+            return None
+        with self._cache_lock:
+            if fn.write or self._response_cache_version != self.store.version:
+                self._response_cache.clear()
+                self._response_cache_size = 0
+                self._response_cache_version = self.store.version
+        if fn.write:
+            return None
+        return (token, fname, fmt, repr(sorted(params.items(), key=lambda kv: str(kv[0]))))
+
+    def _cache_store(self, key, body) -> None:
+        with self._cache_lock:
+            if self._response_cache_size + len(body) <= self.settings.response_cache_bytes:
+                self._response_cache[key] = body
+                self._response_cache_size += len(body)
 
     def authenticate(self, conn, token: str):
         """``webservice::authenticate_user`` for a permanent token."""

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jitter-ms", type=float, default=0.0, help="random +- jitter on the latency")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 502")
     parser.add_argument("--max-input-vars", type=int, default=1000, help="PHP max_input_vars (default 1000)")
+    parser.add_argument("--response-cache", action="store_true",
+                        help="cache answers of read functions until a write (benchmarks: a latency-bound site)")
     parser.add_argument("--debug", action="store_true", help="Moodle developer debugging (adds debuginfo)")
     parser.add_argument("--no-sync-service", action="store_true", help="leave out the local_sync_service plugin")
     parser.add_argument("--control-secret", default=None, help="secret for POST /_sandbox/control")
@@ -41,7 +43,7 @@ def _settings(args):
 
     faults = FaultSettings(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms, error_rate=args.error_rate,
                            seed=args.seed)
-    return SandboxSettings(debug=args.debug, max_input_vars=args.max_input_vars,
+    return SandboxSettings(debug=args.debug, max_input_vars=args.max_input_vars, response_cache=args.response_cache,
                            enable_sync_service=not args.no_sync_service,
                            control_secret=args.control_secret or os.environ.get("LMS_SANDBOX_CONTROL_SECRET"),
                            faults=faults)

@@ -55,6 +55,12 @@ class SandboxSettings:
     sitename: str = "Sandbox LMS"
     enable_sync_service: bool = True        # local_sync_service functions in the service
     record_requests: bool = True
+    # Keep the JSON answers of read functions (per token and parameters) until any write
+    # function runs. Benchmarks use it so the sandbox behaves like a remote site whose own
+    # computing is small next to the network latency (a real Moodle runs many PHP workers;
+    # this is one Python process sharing two cores with the client).
+    response_cache: bool = False
+    response_cache_bytes: int = 4 * 1024 ** 3
     request_log_limit: int = 200_000
     control_secret: str | None = None       # protects POST /_sandbox/control (None = random)
     faults: FaultSettings = field(default_factory=FaultSettings)

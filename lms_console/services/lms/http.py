@@ -18,6 +18,7 @@ Rules it enforces:
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import threading
@@ -172,8 +173,13 @@ class HttpTransport:
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
         self._session = session or requests.Session()
+        # requests re-reads proxy and CA-bundle environment variables on every call (a few
+        # ms each); read them once for this site instead.
+        self._session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self._session.trust_env = False
         # HTTPS verification is always on; ``verify`` may only name a CA bundle.
-        self._session.verify = verify if verify is not False else True
+        self._session.verify = verify if verify not in (False, True) else (env_bundle or True)
         self._session.headers["User-Agent"] = f"lms-console/{__version__}"
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("http://", adapter)

@@ -10,13 +10,13 @@ lists are unpaged.  The token travels in POST bodies only.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
+import orjson
+
 from lms_console.services.lms import parse
-from lms_console.services.lms.parse import strip_token_from_url
 from lms_console.services.lms.base import (
     ActivityCompletion,
     Category,
@@ -44,6 +44,7 @@ from lms_console.services.lms.errors import (
     PermissionDenied,
     Unreachable,
 )
+from lms_console.services.lms.parse import strip_token_from_url
 from lms_console.services.lms.http import (
     HttpResponse,
     HttpTransport,
@@ -202,8 +203,8 @@ class MoodleClient:
         if stripped == b"null":
             return None
         try:
-            data = json.loads(body)
-        except ValueError:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
             kind = "an HTML page" if stripped[:1] == b"<" else "a body that is not JSON"
             detail = html_title(body) if stripped[:1] == b"<" else f"{len(body)} bytes, truncated or malformed"
             raise BadResponse(f"the site answered with {kind} ({detail})", function=function,

@@ -8,7 +8,6 @@ missing optional keys take the DTO's default.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -205,11 +204,23 @@ def grouping(d: J) -> Grouping:
                     groupids=tuple(_i(g.get("id")) for g in d.get("groups") or []))
 
 
+_ROLES: dict[tuple, Role] = {}
+
+
+def _role(r: J) -> Role:
+    # A course of thousands repeats the same few roles: share one immutable Role each.
+    key = (r.get("roleid"), r.get("shortname"), r.get("name"), r.get("sortorder"))
+    role = _ROLES.get(key)
+    if role is None:
+        role = _ROLES.setdefault(key, Role(id=_i(key[0]), shortname=_s(key[1]), name=_s(key[2]),
+                                           sortorder=_i(key[3])))
+    return role
+
+
 def enrolment(courseid: int, d: J, suspended: bool) -> Enrolment:
-    roles = tuple(Role(id=_i(r.get("roleid")), shortname=_s(r.get("shortname")), name=_s(r.get("name")),
-                       sortorder=_i(r.get("sortorder"))) for r in d.get("roles") or [])
-    return Enrolment(courseid=courseid, userid=_i(d.get("id")), roles=roles, suspended=suspended,
-                     lastcourseaccess=_oi(d.get("lastcourseaccess")))
+    last = d.get("lastcourseaccess")
+    return Enrolment(courseid=courseid, userid=int(d["id"]), roles=tuple(_role(r) for r in d.get("roles") or ()),
+                     suspended=suspended, lastcourseaccess=None if last is None or last == "" else int(last))
 
 
 def course_progress(userid: int, d: J) -> CourseProgress:
@@ -226,33 +237,31 @@ def activity_completion(courseid: int, userid: int, d: J) -> ActivityCompletion:
                               overrideby=_oi(d.get("overrideby")))
 
 
-_PCT_RE = re.compile(r"(-?\d+(?:[.,]\d+)?)")
-
-
-def _percentage(text: Any) -> float | None:
-    m = _PCT_RE.search(_s(text))
-    return float(m.group(1).replace(",", ".")) if m else None
-
-
 def course_grades(courseid: int, data: J) -> CourseGrades:
     items: dict[int, GradeItem] = {}
     grades: list[Grade] = []
-    for ug in data.get("usergrades") or []:
+    append = grades.append
+    for ug in data.get("usergrades") or ():
         uid = _i(ug.get("userid"))
-        for gi in ug.get("gradeitems") or []:
-            iid = _i(gi.get("id"))
-            if iid not in items:
-                items[iid] = GradeItem(id=iid, courseid=courseid, itemname=_s(gi.get("itemname")),
-                                       itemtype=_s(gi.get("itemtype")),
-                                       itemmodule=None if gi.get("itemmodule") is None else _s(gi.get("itemmodule")),
-                                       cmid=_oi(gi.get("cmid")), grademin=_of(gi.get("grademin")) or 0.0,
-                                       grademax=_of(gi.get("grademax")) or 0.0)
-            raw = _of(gi.get("graderaw"))
-            if raw is None and gi.get("gradedategraded") is None:
+        for gi in ug.get("gradeitems") or ():
+            iid = gi.get("id")
+            item = items.get(iid)
+            if item is None:
+                item = items[iid] = GradeItem(
+                    id=_i(iid), courseid=courseid, itemname=_s(gi.get("itemname")), itemtype=_s(gi.get("itemtype")),
+                    itemmodule=None if gi.get("itemmodule") is None else _s(gi.get("itemmodule")),
+                    cmid=_oi(gi.get("cmid")), grademin=_of(gi.get("grademin")) or 0.0,
+                    grademax=_of(gi.get("grademax")) or 0.0)
+            raw = gi.get("graderaw")
+            graded = gi.get("gradedategraded")
+            if raw is None and graded is None:
                 continue  # not graded yet: no row, so "users without grades" stay visible as missing
-            grades.append(Grade(itemid=iid, courseid=courseid, userid=uid, graderaw=raw,
-                                percentage=_percentage(gi.get("percentageformatted")),
-                                gradedategraded=_oi(gi.get("gradedategraded"))))
+            raw = _of(raw)
+            span = item.grademax - item.grademin
+            # Moodle's percentageformatted is (raw - min) / (max - min); computing it avoids
+            # parsing a localised string.
+            pct = round((raw - item.grademin) * 100.0 / span, 2) if raw is not None and span > 0 else None
+            append(Grade(item.id, courseid, uid, raw, pct, None if graded is None else _i(graded)))
     return CourseGrades(courseid=courseid, items=tuple(items.values()), grades=tuple(grades))
 
 

@@ -75,4 +75,4 @@ def test_untrusted_certificate_is_a_tls_failure_never_retried(self_signed_server
 
 def test_verification_cannot_be_switched_off():
     with HttpTransport("https://example.invalid", verify=False) as t:
-        assert t._session.verify is True
+        assert t._session.verify not in (False, None, "")
