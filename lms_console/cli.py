@@ -156,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_gui(args)
 
     from lms_console.commands import UsageError  # light; kept here so --version stays instant
+    from lms_console.services.cache.errors import CacheError
 
     try:
         return int(args._run(args) or 0)
@@ -166,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(message, getattr(exc, "hint", ""))
         return EXIT_USAGE
     except LmsError as exc:
+        _print_error(str(exc), exc.hint)
+        return EXIT_FAILURE
+    except CacheError as exc:
         _print_error(str(exc), exc.hint)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ Every test runs with:
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -72,3 +73,35 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, config_dir: Path, dat
     monkeypatch.setenv("LMS_CONSOLE_DATA_DIR", str(data_dir))
     for name in ("LMS_CONSOLE_TOKEN", "LMS_CONSOLE_TOKEN_PROFILE", "PYTHON_KEYRING_BACKEND"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads_or_windows(request):
+    """Fail a test that leaves a (non-daemon) thread running or a top-level widget open.
+
+    Module- and session-scoped fixtures (shared sandbox servers) run daemon threads, so
+    only non-daemon threads started during the test count.
+    """
+    import threading
+    import time
+
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    deadline = time.monotonic() + 5.0
+    leaked = []
+    while time.monotonic() < deadline:
+        leaked = [t for t in threading.enumerate()
+                  if t.ident not in before and t.is_alive() and not t.daemon]
+        if not leaked:
+            break
+        time.sleep(0.02)
+    assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            open_windows = [w for w in app.topLevelWidgets() if w.isVisible()]
+            for w in open_windows:
+                w.close()
+            assert not open_windows, f"test left top-level widgets open: {[type(w).__name__ for w in open_windows]}"

@@ -145,6 +145,12 @@ class TaskRunner(QObject):
         if job is not None and not job.info.state.finished:
             job.cancel.cancel()
 
+    def cancel_named(self, name: str) -> None:
+        """Cancel the running job called ``name``, if any."""
+        job_id = self._by_name.get(name)
+        if job_id is not None:
+            self.cancel(job_id)
+
     def cancel_all(self) -> None:
         for job_id in list(self._jobs):
             self.cancel(job_id)

@@ -1,0 +1,196 @@
+"""Composition root of the desktop console: builds every object once, wires them, runs the window.
+
+``lms-console`` opens the last used profile; ``lms-console --demo`` starts the
+sandbox LMS (a local Moodle-compatible site with seeded data) on a free
+loopback port, creates or reuses the "Demo" profile, syncs and opens on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from lms_console.models.session import ConnectionSession
+from lms_console.models.tasks import TaskRunner
+from lms_console.services.credentials import KeychainUnavailable, KeyringTokenStore, SessionFallbackTokenStore
+from lms_console.services.lms.errors import LmsError
+from lms_console.services.profiles import ProfileError, ProfileNotFound, ProfileStore, config_dir, data_dir
+from lms_console.views import crash_handler, theme
+from lms_console.views.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+DEMO_PROFILE = "Demo"
+DEMO_USERS = 2000
+
+
+def gui_settings() -> QSettings:
+    """Versioned window settings, in the same config dir as the profiles (never a secret in there)."""
+    path = Path(config_dir()) / "gui.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+class DemoSite:
+    """The sandbox LMS in a subprocess, its data kept in the data dir so the demo persists."""
+
+    def __init__(self, users: int = DEMO_USERS) -> None:
+        self.users = users
+        self.process = None
+
+    def start(self, progress=None, cancel=None):
+        from lms_console.sandbox import SandboxProcess
+
+        folder = Path(data_dir()) / "demo-site"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.process = SandboxProcess(users=self.users, path=folder / "site.sqlite", startup_timeout=300).start()
+        return self.process.url, self.process.admin_token
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+class ConsoleApp(QObject):
+    """Wires profiles, the session and the window; handles profile switching and the demo site."""
+
+    def __init__(self, app: QApplication, demo: bool = False) -> None:
+        super().__init__()
+        self.app = app
+        self.settings = gui_settings()
+        self.theme_name = str(self.settings.value("ui/theme", "system"))
+        theme.apply_theme(app, self.theme_name)
+        self.runner = TaskRunner(http_workers=8)
+        self.tokens = SessionFallbackTokenStore(KeyringTokenStore())
+        self.profiles = ProfileStore(tokens=self.tokens)
+        self.session = ConnectionSession(self.runner)
+        self.window = MainWindow(self.session, self.settings)
+        self.window.set_theme_choice(self.theme_name)
+        crash_handler.install(parent=self.window)
+        self.runner.job_failed.connect(self._on_job_failed)
+        self.window.profiles_requested.connect(self.open_profiles_dialog)
+        self.window.profile_switch_requested.connect(self.open_profile)
+        self.window.theme_change_requested.connect(self.set_theme)
+        self.session.opened.connect(lambda _p: QTimer.singleShot(0, self._sync_on_connect))
+        self.demo = DemoSite() if demo else None
+        self._dialog = None
+        self._refresh_profile_list()
+
+    # -- start-up --------------------------------------------------------------------
+    def start(self) -> None:
+        self.window.show()
+        if self.demo is not None:
+            self.window.sync_label.setText("Starting the demo site…")
+            self.runner.run("demo-site", lambda p, c: self.demo.start(), label="Start the demo site",
+                            on_done=self._demo_started, on_error=self._demo_failed)
+            return
+        last = self.profiles.last_used()
+        if last is not None:
+            self.open_profile(last.name)
+        else:
+            self.open_profiles_dialog()
+
+    def _demo_started(self, result) -> None:
+        url, token = result
+        try:
+            self.profiles.get(DEMO_PROFILE)
+            self.profiles.update(DEMO_PROFILE, url=url, keep_token_on_host_change=True)
+        except ProfileNotFound:
+            self.profiles.add(DEMO_PROFILE, url)
+        # A local, throw-away token: kept for this session only, never written to the keychain.
+        self.tokens.set(DEMO_PROFILE, token, session_only=True)
+        crash_handler.register_secret(token)
+        self._refresh_profile_list()
+        self.open_profile(DEMO_PROFILE)
+
+    def _demo_failed(self, exc: BaseException) -> None:
+        self.window.sync_label.setText("")
+        self.window.banner.show_message("error", f"The demo site could not start: {exc}",
+                                        title="Demo site unavailable")
+
+    def _sync_on_connect(self) -> None:
+        if self.session.is_open and not self.session.syncing:
+            self.session.sync()
+
+    # -- profiles ----------------------------------------------------------------------
+    def open_profile(self, name: str) -> None:
+        try:
+            profile = self.profiles.get(name)
+            token = self.tokens.get(profile)
+        except (ProfileError, KeychainUnavailable) as exc:
+            self.window.show_problem(exc)
+            return
+        if token is None:
+            env_token = os.environ.get("LMS_CONSOLE_TOKEN")
+            if env_token:
+                from lms_console.services.credentials import resolve_token
+
+                try:
+                    token = resolve_token(profile, self.tokens)
+                except LmsError as exc:
+                    self.window.show_problem(exc)
+                    return
+            else:
+                self.window.banner.show_message(
+                    "warning", f"No token is stored for {profile.name}. Paste one in the Profiles dialog.",
+                    title="Token needed", actions=[("Open Profiles…", self.open_profiles_dialog)])
+                return
+        crash_handler.register_secret(token.reveal())
+        self.profiles.set_last_used(profile.name)
+        self._refresh_profile_list()
+        self.session.open(profile, token)
+
+    def _refresh_profile_list(self) -> None:
+        names = [p.name for p in self.profiles.list()]
+        current = self.session.profile.name if self.session.profile is not None else None
+        self.window.set_profiles(names, current)
+
+    def open_profiles_dialog(self) -> None:
+        try:
+            from lms_console.models.profiles_model import ProfilesController
+            from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
+        except ImportError:  # pragma: no cover - during development only
+            self.window.banner.show_message("info", "The Profiles dialog is not available in this build.")
+            return
+        controller = ProfilesController(self.profiles, self.tokens, self.runner, parent=self)
+        self._dialog = ProfilesDialog(controller, parent=self.window)
+        self._dialog.connect_requested.connect(self.open_profile)
+        self._dialog.profiles_changed.connect(self._refresh_profile_list)
+        self._dialog.open()
+
+    # -- misc ------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        self.theme_name = name
+        theme.apply_theme(self.app, name)
+        self.settings.setValue("ui/theme", name)
+
+    def _on_job_failed(self, info, exc) -> None:
+        if info.is_bug:
+            crash_handler.report_job_failure(info, exc)
+
+    def shutdown(self) -> None:
+        self.session.close()
+        self.runner.shutdown(wait=True)
+        if self.demo is not None:
+            self.demo.stop()
+        crash_handler.uninstall()
+        self.settings.sync()
+
+
+def main(args=None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("LMS Console")
+    app.setOrganizationName("lms-console")
+    app.setDesktopFileName("lms-console")
+    console = ConsoleApp(app, demo=bool(getattr(args, "demo", False)))
+    console.start()
+    try:
+        return app.exec()
+    finally:
+        console.shutdown()

@@ -1,0 +1,140 @@
+"""The navigation tree: site > Overview, Users (+ saved filters), Cohorts, Course categories > courses,
+Reports, Journal. Built from the cache off the GUI thread; nodes carry a :class:`NavTarget`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+from lms_console.models.session import ConnectionSession
+
+TargetRole = Qt.ItemDataRole.UserRole + 1
+IconRole = Qt.ItemDataRole.UserRole + 2  # icon *name*: views turn it into a QIcon (models stay widget-free)
+
+# Saved filters every site starts with (the users pane reads their definition by key).
+DEFAULT_FILTERS = (
+    ("suspended", "Suspended"),
+    ("never_logged_in", "Never logged in"),
+    ("inactive_90", "Inactive 90 days"),
+    ("no_cohort", "No cohort"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NavTarget:
+    kind: str  # overview | users | filter | cohorts | cohort | categories | category | course | reports | journal
+    id: int | str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NavTree:
+    """Plain data read from the cache (built off the GUI thread)."""
+
+    sitename: str
+    categories: tuple[tuple[int, int, str, int], ...]  # id, parent, name, course count
+    courses: tuple[tuple[int, int, str, str, bool], ...]  # id, category, shortname, fullname, visible
+    cohorts: tuple[tuple[int, str, int], ...]  # id, name, members
+    users: int
+
+
+def load_tree(db) -> NavTree:
+    with db.read() as conn:
+        site = conn.exec_driver_sql("SELECT sitename FROM site_info").first()
+        cats = conn.exec_driver_sql(
+            "SELECT c.id, c.parent, c.name, (SELECT count(*) FROM courses k WHERE k.categoryid = c.id) "
+            "FROM categories c ORDER BY c.sortorder, c.name").all()
+        courses = conn.exec_driver_sql(
+            "SELECT id, categoryid, shortname, fullname, visible FROM courses WHERE format <> 'site' "
+            "ORDER BY shortname").all()
+        cohorts = conn.exec_driver_sql(
+            "SELECT c.id, c.name, (SELECT count(*) FROM cohort_members m WHERE m.cohortid = c.id) "
+            "FROM cohorts c ORDER BY c.name").all()
+        users = conn.exec_driver_sql("SELECT count(*) FROM users").scalar()
+    return NavTree(site[0] if site else "", tuple(map(tuple, cats)),
+                   tuple((r[0], r[1], r[2], r[3], bool(r[4])) for r in courses), tuple(map(tuple, cohorts)),
+                   int(users or 0))
+
+
+def _item(text: str, target: NavTarget, icon: str, tooltip: str = "") -> QStandardItem:
+    item = QStandardItem(text)
+    item.setEditable(False)
+    item.setData(target, TargetRole)
+    item.setData(icon, IconRole)
+    if tooltip:
+        item.setToolTip(tooltip)
+    return item
+
+
+class NavigationModel(QStandardItemModel):
+    """Tree model of the navigation pane; rebuilt when the cache changes.
+
+    Signals:
+        rebuilt(): the tree was rebuilt (views restore expansion and selection).
+    """
+
+    rebuilt = Signal()
+
+    def __init__(self, session: ConnectionSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._build(NavTree("", (), (), (), 0))
+        session.opened.connect(lambda _p: self.refresh())
+        session.cache_changed.connect(lambda _e: self.refresh())
+        session.closed.connect(lambda: self._build(NavTree("", (), (), (), 0)))
+
+    def refresh(self) -> None:
+        db = self.session.db
+        if db is not None:
+            self.session.runner.run("navigation", lambda p, c: load_tree(db), label="Read navigation",
+                                    on_done=self._build)
+
+    def _build(self, tree: NavTree) -> None:
+        self.clear()
+        self.setHorizontalHeaderLabels(["Site"])
+        profile = self.session.profile
+        title = tree.sitename or (profile.name if profile is not None else "No site open")
+        site = _item(title, NavTarget("overview", label="Overview"), "site",
+                     profile.url if profile is not None else "")
+        self.appendRow(site)
+        if profile is None:
+            return
+        site.appendRow(_item("Overview", NavTarget("overview", label="Overview"), "info"))
+        users = _item(f"Users ({tree.users:,})", NavTarget("users", label="Users"), "users")
+        for key, label in DEFAULT_FILTERS:
+            users.appendRow(_item(label, NavTarget("filter", key, label), "filter"))
+        site.appendRow(users)
+        cohorts = _item(f"Cohorts ({len(tree.cohorts):,})", NavTarget("cohorts", label="Cohorts"), "cohort")
+        for cid, name, members in tree.cohorts:
+            cohorts.appendRow(_item(f"{name} ({members:,})", NavTarget("cohort", cid, name), "cohort"))
+        site.appendRow(cohorts)
+        site.appendRow(self._categories(tree))
+        site.appendRow(_item("Reports", NavTarget("reports", label="Reports"), "report"))
+        site.appendRow(_item("Journal", NavTarget("journal", label="Journal"), "journal"))
+        self.rebuilt.emit()
+
+    def _categories(self, tree: NavTree) -> QStandardItem:
+        root = _item("Course categories", NavTarget("categories", label="Course categories"), "category")
+        nodes: dict[int, QStandardItem] = {0: root}
+        for cid, _parent, name, count in tree.categories:
+            nodes[cid] = _item(f"{name} ({count})" if count else name, NavTarget("category", cid, name), "category")
+        for cid, parent, _name, _count in tree.categories:
+            nodes.get(parent, root).appendRow(nodes[cid])
+        for course_id, category, shortname, fullname, visible in tree.courses:
+            label = shortname if visible else f"{shortname} (hidden)"
+            nodes.get(category, root).appendRow(
+                _item(label, NavTarget("course", course_id, shortname), "course", fullname))
+        return root
+
+    def find(self, kind: str, ident=None):
+        """Index of the first node with this target kind (and id), or an invalid index."""
+        stack = [self.invisibleRootItem()]
+        while stack:
+            item = stack.pop(0)
+            target = item.data(TargetRole) if item is not self.invisibleRootItem() else None
+            if isinstance(target, NavTarget) and target.kind == kind and (ident is None or target.id == ident):
+                return item.index()
+            stack.extend(item.child(r) for r in range(item.rowCount()))
+        return self.index(-1, -1)

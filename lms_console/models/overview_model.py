@@ -1,0 +1,52 @@
+"""What the landing pane shows: counts, freshness per entity, the last sync, the capability map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from lms_console.models.session import ConnectionSession
+from lms_console.services.cache import queries
+from lms_console.services.cache.queries import SyncRun, SyncStateRow
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewData:
+    counts: dict[str, int]
+    freshness: dict[str, SyncStateRow]
+    last_run: SyncRun | None
+
+
+def load_overview(db) -> OverviewData:
+    with db.read() as conn:
+        return OverviewData(queries.counts(conn), queries.freshness(conn), queries.last_run(conn))
+
+
+class OverviewModel(QObject):
+    """Reads the overview from the cache off the GUI thread whenever the cache changes.
+
+    Signals:
+        loaded(object): OverviewData.
+    """
+
+    loaded = Signal(object)
+
+    def __init__(self, session: ConnectionSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.data: OverviewData | None = None
+        session.opened.connect(lambda _p: self.refresh())
+        session.cache_changed.connect(lambda _e: self.refresh())
+        session.sync_finished.connect(lambda _r: self.refresh())
+
+    def refresh(self) -> None:
+        db = self.session.db
+        if db is None:
+            return
+        self.session.runner.run("overview", lambda p, c: load_overview(db), label="Read overview",
+                                on_done=self._on_loaded)
+
+    def _on_loaded(self, data: OverviewData) -> None:
+        self.data = data
+        self.loaded.emit(data)

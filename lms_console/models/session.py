@@ -1,0 +1,243 @@
+"""The open connection: its LMS client, its cache, sync, and whether the site answers.
+
+Everything a pane shows comes from the cache, so a profile opens instantly and
+works offline; the network is only touched by jobs on the TaskRunner.  The
+cache writer lives on the runner's single writer thread (created there, used
+there, closed there).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from lms_console.models.tasks import TaskRunner
+from lms_console.services.cache import queries
+from lms_console.services.cache.db import CacheDb
+from lms_console.services.cache.errors import CacheError
+from lms_console.services.cache.writer import CacheWriter
+from lms_console.services.connection import open_client
+from lms_console.services.lms.base import Capabilities, SiteInfo, capabilities_from
+from lms_console.services.lms.errors import AuthExpired, LmsError, Unreachable
+from lms_console.services.sync import SyncEngine, SyncOptions, SyncResult
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS_S = (5, 10, 20, 40, 60)
+
+
+class Online(str, Enum):
+    UNKNOWN = "unknown"
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    AUTH_FAILED = "auth_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    status: Online
+    since: float
+    reason: str = ""
+    site: str = ""
+
+
+class ConnectionSession(QObject):
+    """One opened profile.
+
+    Signals:
+        opened(object): a profile was opened (its Profile); the cache is readable.
+        closed(): the profile was closed.
+        state_changed(object): ConnectionState (online / offline since / connecting / auth failed).
+        site_changed(object, object): SiteInfo and Capabilities, from the cache or the site.
+        sync_started(int): a sync job started (its TaskRunner job id; progress comes through the runner).
+        sync_finished(object): SyncResult of a finished or failed sync, None when it was cancelled.
+        cache_changed(object): frozenset of entity names whose cached rows changed.
+        problem_occurred(object): an expected error (LmsError or CacheError) to show inline.
+    """
+
+    opened = Signal(object)
+    closed = Signal()
+    state_changed = Signal(object)
+    site_changed = Signal(object, object)
+    sync_started = Signal(int)
+    sync_finished = Signal(object)
+    cache_changed = Signal(object)
+    problem_occurred = Signal(object)
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.profile = None
+        self.db: CacheDb | None = None
+        self._token = None
+        self._client = None
+        self._writer: CacheWriter | None = None
+        self.site: SiteInfo | None = None
+        self.capabilities: Capabilities | None = None
+        self.state = ConnectionState(Online.UNKNOWN, time.time())
+        self.last_sync: SyncResult | None = None
+        self._retry_index = 0
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.timeout.connect(self.check_connection)
+        self._sync_job: int | None = None
+        runner.job_changed.connect(self._on_job_changed)
+
+    # -- open / close -------------------------------------------------------------
+    def open(self, profile, token) -> bool:
+        """Open ``profile`` (a services Profile) with its token (a Secret); False on a cache problem."""
+        self.close()
+        try:
+            # quick_check is skipped here: a big cache would delay the first window by seconds.
+            self.db = CacheDb.open(profile.cache_path, check=False)
+        except CacheError as exc:
+            self.problem_occurred.emit(exc)
+            return False
+        self.profile, self._token = profile, token
+        self._client = open_client(profile, token, pool_size=12)
+        with self.db.read() as conn:
+            site = queries.get_site_info(conn)
+        if site is not None:
+            self._set_site(site)
+        self.opened.emit(profile)
+        self.check_connection()
+        return True
+
+    def close(self) -> None:
+        if self.profile is None:
+            return
+        self._retry.stop()
+        for name in ("sync", "connection-check"):
+            self.runner.cancel_named(name)
+        writer, self._writer = self._writer, None
+        db = self.db
+        if writer is not None:
+            # The writer belongs to the writer thread: close it there, after any running job.
+            self.runner.run("close-cache-writer", lambda p, c: writer.close(), writer=True)
+        if self._client is not None:
+            self._client.transport.close()
+        self.profile = self._client = self._token = self.db = None
+        self.site = self.capabilities = None
+        self.state = ConnectionState(Online.UNKNOWN, time.time())
+        if db is not None:
+            self.runner.run("close-cache", lambda p, c: db.close(), writer=True)
+        self.closed.emit()
+
+    @property
+    def is_open(self) -> bool:
+        return self.profile is not None
+
+    # -- connection state ---------------------------------------------------------------
+    def check_connection(self) -> None:
+        """Ask the site for its info in the background (also the offline retry)."""
+        if self._client is None:
+            return
+        client = self._client
+        # While offline the state stays "offline" during retries: it is, until the site answers.
+        if self.state.status not in (Online.ONLINE, Online.OFFLINE):
+            self._set_state(Online.CONNECTING)
+        self.runner.run("connection-check", lambda p, c: client.site_info(cancel=c),
+                        label="Connecting to the site", on_done=self._on_site_info,
+                        on_error=self._on_connection_error)
+
+    def _on_site_info(self, site: SiteInfo) -> None:
+        was_offline = self.state.status == Online.OFFLINE
+        self._retry_index = 0
+        self._set_site(site)
+        self._set_state(Online.ONLINE, reason="back online" if was_offline else "")
+        self.run_writer("save-site-info", lambda w: w.save_site_info(site))
+
+    def _on_connection_error(self, exc: BaseException) -> None:
+        if isinstance(exc, AuthExpired):
+            self._set_state(Online.AUTH_FAILED, reason=exc.message)
+            self.problem_occurred.emit(exc)
+        elif isinstance(exc, Unreachable):
+            self.went_offline(exc)
+        elif isinstance(exc, LmsError):
+            self.problem_occurred.emit(exc)
+
+    def went_offline(self, exc: LmsError) -> None:
+        """The site stopped answering: say so, keep the cache, retry with back-off."""
+        if self.state.status != Online.OFFLINE:
+            self._set_state(Online.OFFLINE, reason=str(exc))
+        delay = RETRY_DELAYS_S[min(self._retry_index, len(RETRY_DELAYS_S) - 1)]
+        self._retry_index += 1
+        self._retry.start(delay * 1000)
+
+    def _set_state(self, status: Online, reason: str = "") -> None:
+        since = self.state.since if status == self.state.status else time.time()
+        self.state = ConnectionState(status, since, reason, self.site.sitename if self.site else "")
+        self.state_changed.emit(self.state)
+
+    def _set_site(self, site: SiteInfo) -> None:
+        self.site = site
+        self.capabilities = capabilities_from(site)
+        if self._client is not None:
+            self._client.service_functions = site.functions
+        self.site_changed.emit(site, self.capabilities)
+
+    # -- writing through the writer thread ------------------------------------------------
+    def run_writer(self, name: str, fn, **kw) -> int:
+        """Run ``fn(writer)`` on the writer thread with this profile's CacheWriter."""
+        db = self.db
+
+        def job(progress, cancel):
+            if self._writer is None or self._writer_db is not db:
+                self._writer, self._writer_db = CacheWriter(db), db
+            return fn(self._writer)
+
+        return self.runner.run(name, job, writer=True, **kw)
+
+    _writer_db: CacheDb | None = None
+
+    # -- sync -------------------------------------------------------------------------------
+    def sync(self, entities: tuple[str, ...] | None = None) -> int | None:
+        if self._client is None or self.db is None:
+            return None
+        client, db, pool = self._client, self.db, self.runner.http_pool
+        options = SyncOptions() if entities is None else SyncOptions(entities=entities)
+
+        def job(progress, cancel):
+            if self._writer is None or self._writer_db is not db:
+                self._writer, self._writer_db = CacheWriter(db), db
+            return SyncEngine(client, db, self._writer, pool, options).run(progress=progress, cancel=cancel)
+
+        self._sync_job = self.runner.run("sync", job, label=f"Sync {self.profile.name}", writer=True,
+                                         on_done=self._on_sync_done, on_error=self._on_sync_error)
+        self.sync_started.emit(self._sync_job)
+        return self._sync_job
+
+    @property
+    def syncing(self) -> bool:
+        return self.runner.is_running("sync")
+
+    def cancel_sync(self) -> None:
+        self.runner.cancel_named("sync")
+
+    def _on_job_changed(self, info) -> None:
+        # A cancelled sync still wrote the entities it finished: let the panes re-read.
+        if info.id == self._sync_job and info.state.value == "cancelled":
+            self._sync_job = None
+            self.sync_finished.emit(None)
+            self.cache_changed.emit(frozenset())
+
+    def _on_sync_done(self, result: SyncResult) -> None:
+        self.last_sync = result
+        self.sync_finished.emit(result)
+        self.cache_changed.emit(frozenset(e.entity for e in result.entities if e.rows or e.status == "ok"))
+        if result.error is not None:
+            if isinstance(result.error, Unreachable):
+                self.went_offline(result.error)
+            else:
+                self.problem_occurred.emit(result.error)
+        elif self.state.status != Online.ONLINE:
+            self._set_state(Online.ONLINE)
+
+    def _on_sync_error(self, exc: BaseException) -> None:
+        if isinstance(exc, (LmsError, CacheError)):
+            self.problem_occurred.emit(exc)

@@ -1,0 +1,413 @@
+"""The main window: navigation tree, panes, toolbar, jobs dock and status bar.
+
+It assembles panes and routes intents; it owns no data.  Everything it shows
+comes from models (session, navigation, overview, jobs) that read the cache.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QByteArray, QIdentityProxyModel, QModelIndex, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lms_console import __version__
+from lms_console.models.jobs_model import JobsModel
+from lms_console.models.nav_model import IconRole, NavigationModel, NavTarget, TargetRole
+from lms_console.models.overview_model import OverviewModel
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.services.lms.errors import Cancelled, LmsError
+from lms_console.views import theme
+from lms_console.views.icons import icon
+from lms_console.views.jobs_panel import JobsPanel
+from lms_console.views.overview_pane import OverviewPane
+from lms_console.views.summary_pane import SummaryPane
+from lms_console.views.widgets.banner import Banner
+from lms_console.views.widgets.status_widgets import (
+    ConnectionIndicator,
+    FreshnessLabel,
+    JobsIndicator,
+    OutboxIndicator,
+)
+
+SETTINGS_VERSION = 1
+# Ctrl+1..5 go to these panes.
+PANE_SHORTCUTS = ("overview", "users", "cohorts", "categories", "reports")
+
+
+class _IconProxy(QIdentityProxyModel):
+    """Turns the navigation model's icon names into QIcons (models stay free of widgets)."""
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DecorationRole:
+            name = self.sourceModel().data(self.mapToSource(index), IconRole)
+            return icon(name) if name else None
+        return self.sourceModel().data(self.mapToSource(index), role)
+
+
+class MainWindow(QMainWindow):
+    """The console's frame.
+
+    Signals:
+        profiles_requested(): the user asked for the Profiles dialog.
+        profile_switch_requested(str): the user chose another profile in the toolbar.
+        theme_change_requested(str): light | dark | system.
+    """
+
+    profiles_requested = Signal()
+    profile_switch_requested = Signal(str)
+    theme_change_requested = Signal(str)
+
+    def __init__(self, session: ConnectionSession, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.settings = settings
+        self.setWindowTitle("LMS Console")
+        self.setWindowIcon(icon("app"))
+        self.nav_model = NavigationModel(session, self)
+        self.overview_model = OverviewModel(session, self)
+        self.jobs_model = JobsModel(session.runner, self)
+        self._build_actions()
+        self._build_central()
+        self._build_docks()
+        self._build_status_bar()
+        self._build_menus_and_toolbar()
+        self._connect()
+        self._restore()
+        self.show_pane("overview")
+
+    # -- construction -----------------------------------------------------------------
+    def _build_actions(self) -> None:
+        self.sync_action = QAction(icon("sync"), "&Sync", self, shortcut=QKeySequence(Qt.Key.Key_F5),
+                                   statusTip="Bring the local copy up to date with the site (F5)")
+        self.cancel_action = QAction(icon("cancel"), "&Cancel", self, shortcut=QKeySequence(Qt.Key.Key_Escape),
+                                     statusTip="Cancel the running sync and jobs (Esc)", enabled=False)
+        self.profiles_action = QAction(icon("profile"), "&Profiles…", self,
+                                       statusTip="Add, edit and test connection profiles")
+        self.test_action = QAction(icon("refresh"), "&Check connection", self,
+                                   statusTip="Ask the site whether it answers and what the token can do")
+        self.find_action = QAction(icon("search"), "&Find", self, shortcut=QKeySequence.StandardKey.Find)
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        self.about_action = QAction(icon("info"), "&About LMS Console", self)
+
+    def _build_central(self) -> None:
+        self.nav = QTreeView()
+        self.nav.setObjectName("NavigationTree")
+        self.nav.setHeaderHidden(True)
+        self.nav.setUniformRowHeights(True)
+        self._nav_proxy = _IconProxy(self)
+        self._nav_proxy.setSourceModel(self.nav_model)
+        self.nav.setModel(self._nav_proxy)
+        self.nav.setMinimumWidth(200)
+
+        right = QWidget()
+        lay = QVBoxLayout(right)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.banner = Banner()
+        lay.addWidget(self.banner)
+        self.stack = QStackedWidget()
+        lay.addWidget(self.stack, 1)
+        self.overview = OverviewPane()
+        self.summary = SummaryPane()
+        self._panes = {"overview": self.overview, "summary": self.summary}
+        for pane in self._panes.values():
+            self.stack.addWidget(pane)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.addWidget(self.nav)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 900])
+        self.setCentralWidget(self.splitter)
+
+    def _build_docks(self) -> None:
+        self.jobs_panel = JobsPanel(self.session.runner, self.jobs_model)
+        self.jobs_dock = QDockWidget("Jobs", self)
+        self.jobs_dock.setObjectName("JobsDock")
+        self.jobs_dock.setWidget(self.jobs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+        self.jobs_dock.hide()
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.connection_indicator = ConnectionIndicator()
+        self.freshness_label = FreshnessLabel()
+        self.jobs_indicator = JobsIndicator()
+        self.jobs_indicator.track(self.session.runner)
+        self.outbox_indicator = OutboxIndicator()
+        self.sync_label = QLabel()
+        self.sync_label.setObjectName("SyncProgressLabel")
+        bar.addWidget(self.connection_indicator)
+        bar.addWidget(self.freshness_label)
+        bar.addWidget(self.sync_label, 1)
+        bar.addPermanentWidget(self.outbox_indicator)
+        bar.addPermanentWidget(self.jobs_indicator)
+
+    def _build_menus_and_toolbar(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.profiles_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        view = menu.addMenu("&View")
+        self.pane_actions: dict[str, QAction] = {}
+        titles = {"overview": "Overview", "users": "Users", "cohorts": "Cohorts", "categories": "Courses",
+                  "reports": "Reports"}
+        for n, key in enumerate(PANE_SHORTCUTS, start=1):
+            act = QAction(titles[key], self, shortcut=QKeySequence(f"Ctrl+{n}"))
+            act.triggered.connect(lambda _=False, k=key: self.go_to(k))
+            view.addAction(act)
+            self.pane_actions[key] = act
+        view.addSeparator()
+        view.addAction(self.jobs_dock.toggleViewAction())
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            act = QAction(label, self, checkable=True)
+            act.triggered.connect(lambda _=False, n=name: self.theme_change_requested.emit(n))
+            group.addAction(act)
+            theme_menu.addAction(act)
+            self.theme_actions[name] = act
+
+        site = menu.addMenu("&Site")
+        site.addAction(self.sync_action)
+        site.addAction(self.cancel_action)
+        site.addAction(self.test_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+        tb = QToolBar("Main", self)
+        tb.setObjectName("MainToolBar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addAction(self.sync_action)
+        tb.addAction(self.cancel_action)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Profile: "))
+        self.profile_combo = QComboBox()
+        self.profile_combo.setObjectName("ProfileSwitcher")
+        self.profile_combo.setMinimumWidth(180)
+        self.profile_combo.setToolTip("Switch to another connection profile")
+        tb.addWidget(self.profile_combo)
+        tb.addAction(self.profiles_action)
+        self.addToolBar(tb)
+        self.addAction(self.find_action)
+
+    def _connect(self) -> None:
+        s = self.session
+        self.sync_action.triggered.connect(self.request_sync)
+        self.cancel_action.triggered.connect(self.cancel_jobs)
+        self.profiles_action.triggered.connect(self.profiles_requested)
+        self.test_action.triggered.connect(s.check_connection)
+        self.quit_action.triggered.connect(self.close)
+        self.about_action.triggered.connect(self._about)
+        self.find_action.triggered.connect(self._find)
+        self.profile_combo.activated.connect(
+            lambda i: self.profile_switch_requested.emit(self.profile_combo.itemText(i)))
+        self.nav.selectionModel().currentChanged.connect(self._on_nav_changed)
+        self.nav_model.rebuilt.connect(self._on_nav_rebuilt)
+        self.overview_model.loaded.connect(self._on_overview)
+        self.jobs_indicator.clicked.connect(self._show_jobs)
+        self.banner.retry_requested.connect(self._retry)
+        s.opened.connect(self._on_opened)
+        s.closed.connect(self._on_closed)
+        s.state_changed.connect(self._on_state)
+        s.site_changed.connect(self.overview.show_site)
+        s.sync_started.connect(self._on_sync_started)
+        s.sync_finished.connect(self._on_sync_finished)
+        s.problem_occurred.connect(self.show_problem)
+        s.runner.busy_changed.connect(self.cancel_action.setEnabled)
+        s.runner.job_changed.connect(self._on_job_changed)
+
+    # -- settings ---------------------------------------------------------------------
+    def _restore(self) -> None:
+        st = self.settings
+        if int(st.value("window/version", 0) or 0) != SETTINGS_VERSION:
+            self.resize(1280, 800)
+            return
+        geometry = st.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = st.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        splitter = st.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+
+    def save_settings(self) -> None:
+        st = self.settings
+        st.setValue("window/version", SETTINGS_VERSION)
+        st.setValue("window/geometry", self.saveGeometry())
+        st.setValue("window/state", self.saveState())
+        st.setValue("window/splitter", self.splitter.saveState())
+        st.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.save_settings()
+        super().closeEvent(event)
+
+    # -- public API ---------------------------------------------------------------------
+    def set_profiles(self, names: list[str], current: str | None) -> None:
+        self.profile_combo.blockSignals(True)
+        self.profile_combo.clear()
+        self.profile_combo.addItems(names)
+        if current in names:
+            self.profile_combo.setCurrentIndex(names.index(current))
+        self.profile_combo.blockSignals(False)
+
+    def set_theme_choice(self, name: str) -> None:
+        if name in self.theme_actions:
+            self.theme_actions[name].setChecked(True)
+
+    def register_pane(self, key: str, pane: QWidget) -> None:
+        """Add a pane for navigation targets of kind ``key`` (users, cohorts, course, ...)."""
+        self._panes[key] = pane
+        self.stack.addWidget(pane)
+
+    def show_pane(self, key: str) -> QWidget:
+        pane = self._panes.get(key, self.summary)
+        self.stack.setCurrentWidget(pane)
+        return pane
+
+    def go_to(self, kind: str) -> None:
+        idx = self.nav_model.find(kind)
+        if idx.isValid():
+            self.nav.setCurrentIndex(self._nav_proxy.mapFromSource(idx))
+        elif kind == "overview":
+            self.show_pane("overview")
+
+    def current_target(self) -> NavTarget | None:
+        idx = self.nav.currentIndex()
+        return idx.data(TargetRole) if idx.isValid() else None
+
+    def request_sync(self) -> None:
+        if not self.session.is_open:
+            self.banner.show_message("info", "Open a connection profile first (File > Profiles…).")
+            return
+        if self.session.syncing:
+            return
+        self.session.sync()
+
+    def cancel_jobs(self) -> None:
+        self.session.runner.cancel_all()
+
+    def show_problem(self, exc) -> None:
+        """Expected problems as an inline banner with the LMS's code, a plain explanation and Retry."""
+        if isinstance(exc, Cancelled):
+            return
+        if isinstance(exc, LmsError):
+            self.banner.show_error(exc, retry=self._retry)
+        else:  # CacheError: a damaged or newer cache file
+            self.banner.show_message("error", getattr(exc, "message", str(exc)), details=getattr(exc, "hint", ""),
+                                     title="The local copy cannot be used")
+
+    # -- reactions ----------------------------------------------------------------------
+    def _retry(self) -> None:
+        self.banner.clear()
+        if self.session.state.status in (Online.OFFLINE, Online.AUTH_FAILED, Online.UNKNOWN):
+            self.session.check_connection()
+        else:
+            self.request_sync()
+
+    def _on_opened(self, profile) -> None:
+        self.banner.clear()
+        self.overview.show_profile(profile)
+        self.setWindowTitle(f"{profile.name} — LMS Console")
+        self.go_to("overview")
+
+    def _on_closed(self) -> None:
+        self.overview.show_profile(None)
+        self.setWindowTitle("LMS Console")
+        self.freshness_label.set_times({})
+
+    def _on_state(self, state) -> None:
+        ind = self.connection_indicator
+        if state.status == Online.ONLINE:
+            ind.set_online(state.site)
+            if state.reason == "back online":
+                self.banner.show_message("info", f"{state.site or 'The site'} answers again: back online.")
+            elif self.banner.level == "warning":
+                self.banner.clear()
+        elif state.status == Online.OFFLINE:
+            ind.set_offline(state.since, state.reason)
+            self.banner.show_message(
+                "warning", f"Offline since {time.strftime('%H:%M', time.localtime(state.since))}: "
+                           "the site does not answer. Everything cached stays browsable; the console keeps "
+                           "trying in the background.", details=state.reason,
+                title="Working offline", retry=self.session.check_connection)
+        elif state.status == Online.CONNECTING:
+            ind.set_connecting(state.site)
+        elif state.status == Online.AUTH_FAILED:
+            ind.set_offline(state.since, state.reason)
+        self.sync_action.setEnabled(state.status != Online.OFFLINE)
+
+    def _on_overview(self, data) -> None:
+        self.overview.show_overview(data)
+        self.freshness_label.set_times({k: (v.last_success_at or None) for k, v in data.freshness.items()})
+        self.summary.set_counts(data.counts)
+
+    def _on_sync_started(self, _job_id: int) -> None:
+        self.sync_label.setText("Syncing…")
+
+    def _on_sync_finished(self, result) -> None:
+        if result is None:
+            self.sync_label.setText("Sync cancelled; what was fetched is kept.")
+        elif result.status == "ok":
+            self.sync_label.setText(f"Synced in {result.seconds:.0f} s ({result.requests:,} requests).")
+        else:
+            self.sync_label.setText(f"Sync {result.status}.")
+            problems = [f"{e.entity}: {err}" for e in result.entities for err in e.errors[:2]]
+            if problems and result.error is None:
+                self.banner.show_message("warning", f"The sync finished, but {len(problems)} part(s) had problems.",
+                                         details="\n".join(problems), title="Sync completed with problems")
+
+    def _on_job_changed(self, info) -> None:
+        if info.name == "sync" and not info.state.finished and info.total:
+            self.sync_label.setText(f"Syncing… {info.done:,} of {info.total:,} requests")
+
+    def _on_nav_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        target = current.data(TargetRole) if current.isValid() else None
+        if not isinstance(target, NavTarget):
+            return
+        pane = self.show_pane(target.kind)
+        if hasattr(pane, "show_target"):
+            pane.show_target(target)
+
+    def _on_nav_rebuilt(self) -> None:
+        self.nav.expandToDepth(0)
+        if not self.nav.currentIndex().isValid():
+            self.go_to("overview")
+
+    def _show_jobs(self) -> None:
+        self.jobs_dock.show()
+        self.jobs_dock.raise_()
+
+    def _find(self) -> None:
+        pane = self.stack.currentWidget()
+        if hasattr(pane, "focus_search"):
+            pane.focus_search()
+        else:
+            self.go_to("users")
+
+    def _about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About LMS Console",
+                          f"LMS Console {__version__}\nA desktop workbench for LMS administrators.\n"
+                          f"Theme: {theme.current_theme()}", parent=self)
+        box.open()

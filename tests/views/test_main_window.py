@@ -1,0 +1,119 @@
+"""The main window against the sandbox over real HTTP: open, sync with progress, cancel, offline/online, bad token."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from lms_console.models.nav_model import NavTarget, TargetRole
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.tasks import TaskRunner
+from lms_console.sandbox.server import SandboxServer
+from lms_console.services.credentials import Secret
+from lms_console.services.profiles import ProfileStore
+from lms_console.views.main_window import MainWindow
+
+
+@pytest.fixture
+def server():
+    s = SandboxServer(users=120, courses=4, seed=13).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    runner = TaskRunner(http_workers=4)
+    session = ConnectionSession(runner)
+    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(session, settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    session.close()
+    runner.shutdown(wait=True)
+
+
+def _open(window, server, token=None):
+    store = ProfileStore()
+    profile = store.add("site", server.url)
+    window.session.open(profile, Secret(token or server.admin_token))
+    return profile
+
+
+def test_opens_syncs_with_progress_and_shows_the_overview(qtbot, window, server):
+    progress = []
+    window.session.runner.job_changed.connect(lambda info: info.name == "sync" and progress.append(info))
+    _open(window, server)
+    qtbot.waitUntil(lambda: window.session.state.status == Online.ONLINE, timeout=10000)
+    assert window.connection_indicator.state() == "online"
+    window.request_sync()
+    with qtbot.waitSignal(window.session.sync_finished, timeout=60000) as finished:
+        pass
+    assert finished.args[0].status == "ok"
+    assert any(p.total and p.done < p.total for p in progress)  # intermediate progress was shown
+    with server.store.connection() as conn:
+        users = conn.execute("SELECT COUNT(*) FROM user WHERE deleted = 0").fetchone()[0]
+    qtbot.waitUntil(lambda: window.overview.cards["users"].value.text() == f"{users:,}", timeout=10000)
+    assert window.overview.capabilities.rowCount() > 5
+    assert "As of" in window.freshness_label.text()
+    # The navigation tree lists the site's courses under the categories.
+    qtbot.waitUntil(lambda: window.nav_model.find("course").isValid(), timeout=10000)
+    target = window.nav_model.find("course").data(TargetRole)
+    assert isinstance(target, NavTarget) and target.kind == "course"
+
+
+def test_sync_can_be_cancelled_and_keeps_the_window_usable(qtbot, window, server):
+    server.set_faults(latency_ms=40)
+    _open(window, server)
+    qtbot.waitUntil(lambda: window.session.state.status == Online.ONLINE, timeout=10000)
+    window.request_sync()
+    qtbot.waitUntil(lambda: window.cancel_action.isEnabled(), timeout=5000)
+    qtbot.wait(300)
+    with qtbot.waitSignal(window.session.sync_finished, timeout=20000) as finished:
+        window.cancel_action.trigger()
+    assert finished.args[0] is None
+    assert "cancelled" in window.sync_label.text()
+    server.clear_faults()
+
+
+def test_offline_and_back_online(qtbot, window, server):
+    _open(window, server)
+    qtbot.waitUntil(lambda: window.session.state.status == Online.ONLINE, timeout=10000)
+    server.set_faults(drop_before_rate=1.0)  # the site stops answering
+    window.session.check_connection()
+    qtbot.waitUntil(lambda: window.session.state.status == Online.OFFLINE, timeout=15000)
+    assert window.connection_indicator.state() == "offline"
+    assert "Offline since" in window.banner.message_text()
+    assert not window.sync_action.isEnabled()
+    server.clear_faults()
+    window.session._retry.setInterval(10)  # do not wait for the back-off in a test
+    window.session._retry.start()
+    qtbot.waitUntil(lambda: window.session.state.status == Online.ONLINE, timeout=15000)
+    assert "back online" in window.banner.message_text()
+    assert window.sync_action.isEnabled()
+
+
+def test_a_bad_token_shows_the_banner_with_the_lms_code(qtbot, window, server):
+    _open(window, server, token="0" * 32)
+    qtbot.waitUntil(lambda: window.banner.isVisible() and window.banner.code_text() != "", timeout=10000)
+    assert "invalidtoken" in window.banner.code_text()
+    assert "Paste a valid token" in window.banner.hint_text()
+    assert window.session.state.status == Online.AUTH_FAILED
+
+
+def test_settings_are_remembered(qtbot, window, tmp_path):
+    window.resize(700, 500)  # the offscreen screen is 800x800
+    window.splitter.setSizes([230, 470])
+    window.save_settings()
+    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
+    assert int(settings.value("window/version")) == 1
+    again = MainWindow(window.session, settings)
+    qtbot.addWidget(again)
+    assert (again.size().width(), again.size().height()) == (700, 500)
+    assert again.splitter.sizes()[0] == window.splitter.sizes()[0]
+    # Settings of another version are ignored (layouts change between versions).
+    settings.setValue("window/version", 99)
+    fresh = MainWindow(window.session, settings)
+    qtbot.addWidget(fresh)
+    assert fresh.size().width() != 700
