@@ -1,0 +1,443 @@
+"""Every action of the Profiles dialog: add, change, remove, store a token, sign in, test, select.
+
+The dialog passes plain form values (strings and booleans) and gets back frozen
+data or an :class:`~lms_console.services.lms.errors.LmsError` whose ``field``
+(where there is one) names the form field to flag. Network work (sign-in, the
+connection test) runs on the :class:`~lms_console.models.tasks.TaskRunner`;
+results come back as signals on the GUI thread.
+
+Tokens: text typed into the dialog is wrapped in a :class:`Secret` at once and
+only revealed on the wire or into the keychain. A token obtained by signing in
+never goes back to the view: it is stored for the profile, or held here
+("pending", keyed by the site URL) until the profile it belongs to is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QObject, Signal
+
+from lms_console.models.profiles_model import ProfilesModel, token_state
+from lms_console.models.tasks import TaskRunner
+from lms_console.services.credentials import (
+    CredentialError,
+    InvalidToken,
+    KeychainLocked,
+    KeychainUnavailable,
+    Secret,
+    SessionFallbackTokenStore,
+    TokenMissing,
+    check_token,
+)
+from lms_console.services.lms.errors import LmsError
+from lms_console.services.profiles import (
+    DEFAULT_SERVICE,
+    InvalidProfileValue,
+    Profile,
+    ProfileStore,
+    RemovalReport,
+    is_loopback_host,
+    normalise_url,
+    validate_name,
+    validate_service,
+)
+from lms_console.services.signin import check_connection, sign_in
+
+log = logging.getLogger(__name__)
+
+TEST_JOB = "profiles.test_connection"
+SIGN_IN_JOB = "profiles.sign_in"
+PLACEHOLDER_NAME = "New profile"  # a test of an unnamed form still needs a valid Profile
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """The form's values for a profile that may not be saved yet."""
+
+    name: str
+    url: str
+    insecure: bool = False
+    service: str = DEFAULT_SERVICE
+
+
+@dataclass(frozen=True, slots=True)
+class UrlCheck:
+    """What the live URL check found. ``url`` is normalised ("" when unusable)."""
+
+    url: str
+    error: str = ""
+    plain_http_remote: bool = False  # http:// to a non-loopback host: only with explicit consent
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "") if self.url else ""
+
+
+class ProfilesController(QObject):
+    """The Profiles dialog's actions over a :class:`ProfileStore` and a session-aware token store.
+
+    ``tokens`` (default ``store.tokens``) is a :class:`SessionFallbackTokenStore`; any
+    other store is wrapped in one. It is also set as ``store.tokens``, so removing a
+    profile, or moving it to another host, forgets its session-only token too.
+
+    Signals:
+        profiles_changed(): profiles or their token state changed (``model`` is refreshed already).
+        profile_saved(object): a profile was added or changed (the new :class:`Profile`).
+        profile_removed(object): a profile was removed (its :class:`RemovalReport`).
+        token_stored(str, bool): a token was stored for profile ``name``; True: for this session only.
+        keychain_unavailable(str, str): a token for profile ``name`` could not go into the keychain
+            (none, or locked); the message says why. Offer "use for this session only".
+        connection_test_started(str): a test of profile ``name`` ("" for an unnamed form) began.
+        connection_tested(str, object): the site answered: (name, DoctorReport).
+        connection_test_failed(str, object): the test could not run or the site refused: (name, LmsError).
+        sign_in_started(): a password sign-in began.
+        signed_in(bool): the site handed out a token; True: stored for the profile,
+            False: held until the profile is saved (never passed to the view).
+        sign_in_failed(object): the sign-in failed (an LmsError; ``code`` "cannotcreatetoken"
+            when the site will not create a token for that account).
+        profile_selected(object): a profile was chosen to connect with (the :class:`Profile`,
+            its ``last_used`` updated).
+    """
+
+    profiles_changed = Signal()
+    profile_saved = Signal(object)
+    profile_removed = Signal(object)
+    token_stored = Signal(str, bool)
+    keychain_unavailable = Signal(str, str)
+    connection_test_started = Signal(str)
+    connection_tested = Signal(str, object)
+    connection_test_failed = Signal(str, object)
+    sign_in_started = Signal()
+    signed_in = Signal(bool)
+    sign_in_failed = Signal(object)
+    profile_selected = Signal(object)
+
+    def __init__(self, store: ProfileStore, tokens: SessionFallbackTokenStore | None, runner: TaskRunner, *,
+                 model: ProfilesModel | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        tokens = tokens if tokens is not None else store.tokens
+        if not isinstance(tokens, SessionFallbackTokenStore):
+            tokens = SessionFallbackTokenStore(tokens)
+        # The store deletes tokens on remove and on a host change: it must see session-only ones too.
+        store.tokens = tokens
+        self._store = store
+        self._tokens: SessionFallbackTokenStore = tokens
+        self._runner = runner
+        self._model = model if model is not None else ProfilesModel(store, self._tokens, self)
+        self._pending: dict[str, Secret] = {}  # site URL -> token from sign-in, not yet stored
+        self._test_job: int | None = None
+        self._sign_in_job: int | None = None
+
+    def __repr__(self) -> str:
+        return f"ProfilesController({self._store!r}, {len(self._pending)} pending token(s))"
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def model(self) -> ProfilesModel:
+        return self._model
+
+    def profile(self, name: str) -> Profile:
+        """The saved profile (raises ProfileNotFound)."""
+        return self._store.get(name)
+
+    def keychain_available(self) -> bool:
+        return self._tokens.available()
+
+    def keychain_name(self) -> str:
+        """Where tokens go, in words ("Secret Service (GNOME Keyring / KWallet)")."""
+        return self._tokens.backend_name()
+
+    def token_state(self, name: str) -> tuple[bool | None, bool]:
+        """(has_token, session_only) of a saved profile; has_token None: the keychain cannot be asked."""
+        return token_state(self._tokens, name)
+
+    def has_pending_token(self, url: str) -> bool:
+        """Whether a token from sign-in waits for the profile of ``url`` to be saved."""
+        return self._pending_key(url) in self._pending
+
+    def discard_pending(self) -> None:
+        """Forget tokens obtained by sign-in that were never saved (the dialog closed)."""
+        self._pending.clear()
+
+    # -- validation (live, for inline messages) --------------------------------------------
+    def check_url(self, url: str, insecure: bool = False) -> UrlCheck:
+        """Normalise ``url`` and apply the plain-HTTP rule; never raises."""
+        try:
+            normal = normalise_url(url)
+        except LmsError as exc:
+            return UrlCheck("", exc.message)
+        parts = urlsplit(normal)
+        remote_http = parts.scheme == "http" and not is_loopback_host(parts.hostname or "")
+        if remote_http and not insecure:
+            return UrlCheck(normal, f"Plain http:// to {parts.hostname}: the token would cross the network "
+                                    "unencrypted. Use https://, or tick \u201cAllow insecure HTTP\u201d.", True)
+        return UrlCheck(normal, "", remote_http)
+
+    def field_errors(self, name: str, url: str, insecure: bool = False, service: str = DEFAULT_SERVICE, *,
+                     editing: str | None = None) -> dict[str, str]:
+        """Form field -> what is wrong with it ("name", "url", "service"); empty when all is well.
+
+        ``editing``: the saved profile the form shows (its name is not a duplicate of itself).
+        """
+        errors: dict[str, str] = {}
+        try:
+            valid = validate_name(name)
+            if editing is None or valid.casefold() != editing.casefold():
+                self._store.check_new(valid)
+        except LmsError as exc:
+            errors["name"] = exc.message
+        url_check = self.check_url(url, insecure)
+        if url_check.error:
+            errors["url"] = url_check.error
+        try:
+            validate_service(service)
+        except LmsError as exc:
+            errors["service"] = exc.message
+        return errors
+
+    def token_error(self, token_text: str) -> str:
+        """Why ``token_text`` is not a usable token ("" when it looks fine). Never repeats the token."""
+        try:
+            check_token(token_text)
+        except InvalidToken as exc:
+            return exc.message
+        return ""
+
+    def host_changes(self, name: str, url: str) -> bool:
+        """Whether saving ``url`` for saved profile ``name`` moves it to another host (its token is then forgotten)."""
+        try:
+            old = self._store.get(name)
+            new_host = urlsplit(normalise_url(url)).hostname or ""
+        except LmsError:
+            return False
+        return new_host != old.host
+
+    # -- changing profiles -----------------------------------------------------------------
+    def add(self, name: str, url: str, insecure: bool = False, service: str = DEFAULT_SERVICE) -> Profile:
+        """Save a new profile (raises InvalidProfileValue / DuplicateProfile with ``field`` set)."""
+        self._check_consent(url, insecure)
+        profile = self._store.add(name, url, insecure=insecure, service=service)
+        self._changed()
+        self.profile_saved.emit(profile)
+        return profile
+
+    def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
+               service: str | None = None) -> Profile:
+        """Change a saved profile. Moving it to another host forgets its token (it was paired with the old one)."""
+        if url is not None and insecure is not None:
+            self._check_consent(url, insecure)
+        profile = self._store.update(name, url=url, insecure=insecure, service=service)
+        self._changed()
+        self.profile_saved.emit(profile)
+        return profile
+
+    def remove(self, name: str, delete_cache: bool = False) -> RemovalReport:
+        """Remove a profile and its token; with ``delete_cache`` its local cache file too."""
+        report = self._store.remove(name, delete_cache=delete_cache)
+        self._pending.pop(self._pending_key(report.profile.url), None)
+        self._changed()
+        self.profile_removed.emit(report)
+        return report
+
+    def set_token(self, name: str, token_text: str | None = None, session_only: bool = False) -> None:
+        """Store a token for saved profile ``name``: ``token_text``, or the one sign-in obtained for its URL.
+
+        Raises InvalidToken for a malformed token and TokenMissing when there is none to store
+        (both with ``field`` "token"), and KeychainUnavailable / KeychainLocked when the keychain
+        cannot take it; those also emit ``keychain_unavailable`` and keep the token here, so
+        ``set_token(name, None, session_only=True)`` can use it without asking again.
+        """
+        profile = self._store.get(name)
+        key = self._pending_key(profile.url)
+        if token_text is not None and token_text.strip():
+            try:
+                token = check_token(token_text)
+            except InvalidToken as exc:
+                exc.field = "token"  # type: ignore[attr-defined]
+                raise
+        elif key in self._pending:
+            token = self._pending[key]
+        else:
+            err = TokenMissing(f"No token to store for profile {profile.name!r}: paste one or sign in first.")
+            err.field = "token"  # type: ignore[attr-defined]
+            raise err
+        try:
+            self._tokens.set(profile, token, session_only=session_only)
+        except (KeychainUnavailable, KeychainLocked) as exc:
+            self._pending[key] = token
+            self.keychain_unavailable.emit(profile.name, exc.message)
+            raise
+        self._pending.pop(key, None)
+        if session_only:
+            log.info("token for profile %r kept for this session only", profile.name)
+        self._changed()
+        self.token_stored.emit(profile.name, session_only)
+
+    # -- network ------------------------------------------------------------------------------
+    def test_connection(self, target: str | ConnectionSettings, token_text: str | None = None) -> int | None:
+        """Run the connection doctor off the GUI thread; returns the job id (None: failed at once).
+
+        ``target`` is a saved profile's name (tested with its stored token unless
+        ``token_text`` is given), or the form's :class:`ConnectionSettings` (tested with
+        ``token_text``, else a token from sign-in, else the stored token of the saved
+        profile of that name, but only while it still points at the same host).
+        Invalid settings raise InvalidProfileValue, a missing or malformed token raises
+        TokenMissing / InvalidToken (``field`` "token"); everything else arrives as
+        ``connection_tested`` / ``connection_test_failed``.
+        """
+        if isinstance(target, str):
+            profile = self._store.get(target)
+            label = profile.name
+        else:
+            label = target.name
+            profile = self._unsaved_profile(target)
+        try:
+            token = self._token_for_test(profile, target, token_text)
+        except (InvalidToken, TokenMissing) as exc:
+            exc.field = "token"  # type: ignore[attr-defined]  # the form shows it next to the token
+            raise
+        except LmsError as exc:
+            self.connection_test_failed.emit(label, exc)
+            return None
+        self.cancel_test()
+
+        def work(_progress, cancel):
+            return check_connection(profile, token, cancel=cancel)
+
+        def done(report) -> None:
+            self._test_job = None
+            if report.error is not None:
+                self.connection_test_failed.emit(label, report.error)
+            else:
+                self.connection_tested.emit(label, report)
+
+        def failed(exc: BaseException) -> None:
+            self._test_job = None
+            self.connection_test_failed.emit(label, self._as_lms_error(exc))
+
+        self.connection_test_started.emit(label)
+        self._test_job = self._runner.run(TEST_JOB, work, label=f"Test connection to {profile.host}",
+                                          on_done=done, on_error=failed)
+        return self._test_job
+
+    def cancel_test(self) -> None:
+        if self._test_job is not None:
+            self._runner.cancel(self._test_job)
+            self._test_job = None
+
+    def sign_in(self, url: str, username: str, password: str, service: str = DEFAULT_SERVICE, *,
+                insecure: bool = False, profile: str | None = None) -> int:
+        """Ask the site for the token of ``username`` (login/token.php) off the GUI thread.
+
+        With ``profile`` (a saved profile at this URL) the token is stored for it at
+        once; otherwise it is held until a profile for this URL is saved. Bad settings
+        raise InvalidProfileValue with ``field`` set; the rest arrives as
+        ``signed_in`` / ``sign_in_failed``.
+        """
+        check = self.check_url(url, insecure)
+        if check.error:
+            raise InvalidProfileValue(check.error, field="url")
+        validate_service(service)
+        if not username.strip():
+            raise InvalidProfileValue("Enter the user name to sign in with.", field="username")
+        if not password:
+            raise InvalidProfileValue("Enter the password.", field="password")
+        secret = Secret(password)
+        site, key = check.url, self._pending_key(check.url)
+        target = self._store.get(profile) if profile else None
+        if target is not None and self._pending_key(target.url) != key:
+            target = None  # the form now points elsewhere: hold the token until that is saved
+        self.cancel_sign_in()
+
+        def work(_progress, cancel):
+            return sign_in(site, username, secret.reveal(), service, insecure=insecure, cancel=cancel)
+
+        def done(token: Secret) -> None:
+            self._sign_in_job = None
+            self._pending[key] = token
+            stored = False
+            if target is not None:
+                try:
+                    self.set_token(target.name, None)
+                    stored = True
+                except CredentialError:
+                    pass  # keychain_unavailable was emitted; the token stays pending
+            self.signed_in.emit(stored)
+
+        def failed(exc: BaseException) -> None:
+            self._sign_in_job = None
+            self.sign_in_failed.emit(self._as_lms_error(exc))
+
+        self.sign_in_started.emit()
+        self._sign_in_job = self._runner.run(SIGN_IN_JOB, work, label=f"Sign in to {check.host}",
+                                             on_done=done, on_error=failed)
+        return self._sign_in_job
+
+    def cancel_sign_in(self) -> None:
+        if self._sign_in_job is not None:
+            self._runner.cancel(self._sign_in_job)
+            self._sign_in_job = None
+
+    # -- choosing -----------------------------------------------------------------------------
+    def select(self, name: str) -> Profile:
+        """Mark ``name`` as the profile in use (last used) and announce it."""
+        profile = self._store.set_last_used(name)
+        self._model.refresh()
+        self.profile_selected.emit(profile)
+        return profile
+
+    # -- internals --------------------------------------------------------------------------------
+    def _changed(self) -> None:
+        self._model.refresh()
+        self.profiles_changed.emit()
+
+    @staticmethod
+    def _pending_key(url: str) -> str:
+        try:
+            return normalise_url(url)
+        except LmsError:
+            return url
+
+    def _check_consent(self, url: str, insecure: bool) -> None:
+        """The store's rule, with the dialog's words (the store speaks of --insecure)."""
+        check = self.check_url(url, insecure)
+        if check.error and check.plain_http_remote:
+            raise InvalidProfileValue(check.error, field="url")
+
+    def _unsaved_profile(self, settings: ConnectionSettings) -> Profile:
+        self._check_consent(settings.url, settings.insecure)
+        try:
+            name = validate_name(settings.name)
+        except LmsError:
+            name = PLACEHOLDER_NAME
+        return self._store.build(name, settings.url, insecure=settings.insecure, service=settings.service)
+
+    def _token_for_test(self, profile: Profile, target: str | ConnectionSettings,
+                        token_text: str | None) -> Secret:
+        if token_text is not None and token_text.strip():
+            return check_token(token_text)
+        pending = self._pending.get(self._pending_key(profile.url))
+        if pending is not None:
+            return pending
+        saved_name = target if isinstance(target, str) else target.name
+        try:
+            saved = self._store.get(saved_name) if saved_name.strip() else None
+        except LmsError:
+            saved = None
+        if saved is not None and saved.host == profile.host:
+            token = self._tokens.get(saved)  # may raise KeychainUnavailable: reported as the failure
+            if token is not None:
+                return token
+        raise TokenMissing("There is no token to test with: paste a token or sign in with a password first.",
+                           hint="")
+
+    @staticmethod
+    def _as_lms_error(exc: BaseException) -> LmsError:
+        if isinstance(exc, LmsError):
+            return exc
+        # A bug: the TaskRunner's job_failed already routes it to the crash dialog.
+        return LmsError(f"The console hit an internal error ({type(exc).__name__}); a crash report was made.",
+                        hint="")
