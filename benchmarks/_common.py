@@ -25,10 +25,13 @@ class Result:
     target: float
     lower_is_better: bool = False
     details: list[str] = field(default_factory=list)
+    # Further targets the benchmark also has to meet (each named in ``details``).
+    also_required: list[bool] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return self.value <= self.target if self.lower_is_better else self.value >= self.target
+        ok = self.value <= self.target if self.lower_is_better else self.value >= self.target
+        return ok and all(self.also_required)
 
     def line(self) -> str:
         return (f"RESULT name={self.name} value={self.value:.3f} unit={self.unit} "

@@ -1,11 +1,7 @@
 """Sync: a full sync versus only downloading the same pages, and versus one page at a time.
 
 The sandbox runs in its own process with 30 ms of latency per request (a
-remote site) and its response cache on: one Python process on a 2-core machine
-spends up to ~130 ms of CPU on a big answer (a course's grade report), which a
-real site spreads over many PHP workers; cached answers keep the sandbox's own
-computing small next to the latency, so the figures measure the client.  A
-warm-up sync fills that cache.  Then three timings, in the same run:
+remote site).  Three timings, in the same run:
 
 1. the sync itself (fresh cache): fetch concurrently, parse, write with one writer;
 2. download-only: every request the sync made, replayed with the same
@@ -16,12 +12,16 @@ warm-up sync fills that cache.  Then three timings, in the same run:
 Targets: (1) <= 1.3 x (2), and (3) >= 3 x (1).  Peak memory of the syncing
 process is reported.
 
-Entities: every bulk entity (site, categories, courses, contents, users,
-cohorts, groups, enrolments, grades).  The per-user completion entities
-(`completion`: one call per enrolled user; `activity_completion`: one per
-enrolment with progress) are left out: they are many small calls through the
-same pool and writer, and at 30 ms a sequential baseline of 100,000+ of them
-alone would take an hour.
+Entities: the default sync (grades are fetched on demand, see sync.py) minus
+the per-user ones (`completion`: one call per enrolled user; `activity_completion`:
+one per enrolment with progress): at 30 ms a sequential baseline of 100,000+
+such calls alone would take an hour.
+
+Regimes.  By default the sandbox computes every answer, as a real site does; it is
+one Python process sharing this 2-core machine with the client, so its CPU bounds
+both the sync and the baselines.  With ``LMS_BENCH_SYNC_CACHED=1`` the sandbox
+answers repeated requests from a response cache filled by a warm-up sync: the server
+is then nearly free, and the figures show the client's own cost.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from lms_console.services.sync import SyncEngine, SyncOptions
 
 LATENCY_MS = 30
 CONCURRENCY = 8
-BULK = ("site", "categories", "courses", "contents", "users", "cohorts", "groups", "enrolments", "grades")
+BULK = ("site", "categories", "courses", "contents", "users", "cohorts", "groups", "enrolments")
 
 
 class RecordingTransport(HttpTransport):
@@ -82,13 +82,15 @@ def replay(url: str, recorded, concurrency: int) -> tuple[float, int]:
 def run(quick: bool) -> Result:
     users, courses, per_user = (3_000, 30, 10.0) if quick else (100_000, 400, 10.0)
     entities = BULK
+    cached = os.environ.get("LMS_BENCH_SYNC_CACHED") == "1"
     cache_dir = Path(tempfile.gettempdir()) / "lms-console-bench"
     cache_dir.mkdir(exist_ok=True)
     site_db = cache_dir / f"sandbox-{users}-{courses}-{per_user:g}.sqlite"
     say(f"sandbox: {users:,} users, {courses} courses, ~{int(users * per_user):,} enrolments, "
-        f"{LATENCY_MS} ms latency ({'reusing' if site_db.exists() else 'seeding'} {site_db})")
+        f"{LATENCY_MS} ms latency, {'cached' if cached else 'computed'} answers "
+        f"({'reusing' if site_db.exists() else 'seeding'} {site_db})")
     with SandboxProcess(users=users, courses=courses, latency_ms=LATENCY_MS, path=site_db, startup_timeout=900,
-                        extra_args=["--enrolments-per-user", str(per_user), "--response-cache"]) as site, \
+                        extra_args=["--enrolments-per-user", str(per_user)] + (["--response-cache"] if cached else [])) as site, \
             temp_dir() as tmp:
         def sync(path):
             transport = RecordingTransport(site.url, pool_size=CONCURRENCY + 4)
@@ -103,8 +105,9 @@ def run(quick: bool) -> Result:
             assert result.status == "ok", result
             return transport, result, seconds
 
-        t_warm = sync(tmp / "warm-up.sqlite")[2]
-        say(f"warm-up sync (fills the sandbox's response cache): {t_warm:.1f} s")
+        if cached:
+            t_warm = sync(tmp / "warm-up.sqlite")[2]
+            say(f"warm-up sync (fills the sandbox's response cache): {t_warm:.1f} s")
         rss_before = peak_rss_mb()
         transport, result, t_sync = sync(tmp / "cache.sqlite")
         peak = peak_rss_mb()
@@ -120,12 +123,10 @@ def run(quick: bool) -> Result:
     speedup = t_seq / t_sync
     say(f"sync / download-only = {overhead:.2f} (target <= 1.3); sequential / sync = {speedup:.1f}x "
         f"(target >= 3); peak RSS {peak:.0f} MiB (+{peak - rss_before:.0f} MiB during the sync)")
-    res = Result("sync", overhead, "ratio", 1.3, lower_is_better=True)
-    if speedup < 3:
-        # Both targets must hold; report the failing one in the value's place.
-        res = Result("sync", overhead, "ratio", 1.3, lower_is_better=True,
-                     details=[f"sequential speed-up {speedup:.1f}x < 3"])
-        res.value = max(overhead, 1.3 + 1e-3)
+    res = Result("sync", overhead, "ratio", 1.3, lower_is_better=True,
+                 details=[f"second target: sequential / sync = {speedup:.1f}x (>= 3 required): "
+                          f"{'met' if speedup >= 3 else 'NOT met'}"],
+                 also_required=[speedup >= 3])
     return res
 
 

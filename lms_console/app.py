@@ -12,16 +12,18 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
-from lms_console.services.credentials import KeychainUnavailable, KeyringTokenStore, SessionFallbackTokenStore
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.profiles import ProfileError, ProfileNotFound, ProfileStore, config_dir, data_dir
 from lms_console.views import crash_handler, theme
 from lms_console.views.main_window import MainWindow
+
+# Set by benchmarks/bench_startup.py: print the time of the first paint and quit.
+STARTUP_PROBE_ENV = "LMS_CONSOLE_STARTUP_PROBE"
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,8 @@ class ConsoleApp(QObject):
         self.theme_name = str(self.settings.value("ui/theme", "system"))
         theme.apply_theme(app, self.theme_name)
         self.runner = TaskRunner(http_workers=8)
-        self.tokens = SessionFallbackTokenStore(KeyringTokenStore())
-        self.profiles = ProfileStore(tokens=self.tokens)
+        self._tokens = None
+        self._profiles = None
         self.session = ConnectionSession(self.runner)
         self.window = MainWindow(self.session, self.settings)
         self.window.set_theme_choice(self.theme_name)
@@ -80,11 +82,38 @@ class ConsoleApp(QObject):
         self.session.opened.connect(lambda _p: QTimer.singleShot(0, self._sync_on_connect))
         self.demo = DemoSite() if demo else None
         self._dialog = None
-        self._refresh_profile_list()
+
+    # The keychain (keyring probes D-Bus) and the profile store are made after the
+    # window has painted, when first needed.
+    @property
+    def tokens(self):
+        if self._tokens is None:
+            from lms_console.services.credentials import KeyringTokenStore, SessionFallbackTokenStore
+
+            self._tokens = SessionFallbackTokenStore(KeyringTokenStore())
+        return self._tokens
+
+    @property
+    def profiles(self) -> ProfileStore:
+        if self._profiles is None:
+            self._profiles = ProfileStore(tokens=self.tokens)
+        return self._profiles
 
     # -- start-up --------------------------------------------------------------------
     def start(self) -> None:
+        """Show the window; open the profile (or the demo) once it has painted."""
+        self._painted = _FirstPaint(self.window, self._after_first_paint)
         self.window.show()
+
+    def _after_first_paint(self) -> None:
+        probe = os.environ.get(STARTUP_PROBE_ENV)
+        if probe:
+            import time
+
+            print(f"FIRST_PAINT {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, self.app.quit)
+            return
+        self._refresh_profile_list()
         if self.demo is not None:
             self.window.sync_label.setText("Starting the demo site…")
             self.runner.run("demo-site", lambda p, c: self.demo.start(), label="Start the demo site",
@@ -120,6 +149,8 @@ class ConsoleApp(QObject):
 
     # -- profiles ----------------------------------------------------------------------
     def open_profile(self, name: str) -> None:
+        from lms_console.services.credentials import KeychainUnavailable
+
         try:
             profile = self.profiles.get(name)
             token = self.tokens.get(profile)
@@ -181,6 +212,22 @@ class ConsoleApp(QObject):
             self.demo.stop()
         crash_handler.uninstall()
         self.settings.sync()
+
+
+class _FirstPaint(QObject):
+    """Calls ``callback`` once, right after ``widget`` is first painted."""
+
+    def __init__(self, widget, callback) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint and self._callback is not None:
+            callback, self._callback = self._callback, None
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, callback)
+        return False
 
 
 def main(args=None) -> int:

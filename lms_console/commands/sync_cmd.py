@@ -13,13 +13,16 @@ from lms_console.services.cache.db import CacheDb
 from lms_console.services.cache.writer import CacheWriter
 from lms_console.services.connection import open_client
 from lms_console.services.progress import CancelToken, ProgressEvent
-from lms_console.services.sync import ENTITIES, SyncEngine, SyncOptions
+from lms_console.services.sync import DEFAULT_ENTITIES, ENTITIES, SyncEngine, SyncOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_profile_option(parser)
-    parser.add_argument("--only", metavar="LIST",
-                        help=f"comma-separated entities to sync (default: all): {','.join(ENTITIES)}")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--only", metavar="LIST",
+                       help=f"comma-separated entities to sync: {','.join(ENTITIES)} "
+                            "(default: all but grades, which are big and fetched on demand)")
+    which.add_argument("--all", action="store_true", help="everything, grades included")
     parser.add_argument("--concurrency", type=int, default=8, metavar="N",
                         help="requests in flight at once (default 8)")
     parser.add_argument("--activity-completion", choices=("changed", "all", "off"), default="changed",
@@ -29,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_only(text: str | None) -> tuple[str, ...]:
     if not text:
-        return ENTITIES
+        return DEFAULT_ENTITIES
     wanted = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
     unknown = [w for w in wanted if w not in ENTITIES]
     if unknown:
@@ -69,7 +72,7 @@ class TerminalProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    entities = parse_only(args.only)
+    entities = ENTITIES if args.all else parse_only(args.only)
     if args.concurrency < 1 or args.concurrency > 64:
         raise UsageError("--concurrency must be between 1 and 64")
     profile, token = profile_and_token(args.profile)

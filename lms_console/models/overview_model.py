@@ -6,19 +6,24 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from typing import TYPE_CHECKING
+
 from lms_console.models.session import ConnectionSession
-from lms_console.services.cache import queries
-from lms_console.services.cache.queries import SyncRun, SyncStateRow
+
+if TYPE_CHECKING:
+    from lms_console.services.cache.queries import SyncRun, SyncStateRow
 
 
 @dataclass(frozen=True, slots=True)
 class OverviewData:
     counts: dict[str, int]
-    freshness: dict[str, SyncStateRow]
-    last_run: SyncRun | None
+    freshness: "dict[str, SyncStateRow]"
+    last_run: "SyncRun | None"
 
 
 def load_overview(db) -> OverviewData:
+    from lms_console.services.cache import queries
+
     with db.read() as conn:
         return OverviewData(queries.counts(conn), queries.freshness(conn), queries.last_run(conn))
 

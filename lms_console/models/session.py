@@ -15,15 +15,19 @@ from enum import Enum
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from typing import TYPE_CHECKING
+
 from lms_console.models.tasks import TaskRunner
-from lms_console.services.cache import queries
-from lms_console.services.cache.db import CacheDb
-from lms_console.services.cache.errors import CacheError
-from lms_console.services.cache.writer import CacheWriter
-from lms_console.services.connection import open_client
 from lms_console.services.lms.base import Capabilities, SiteInfo, capabilities_from
 from lms_console.services.lms.errors import AuthExpired, LmsError, Unreachable
-from lms_console.services.sync import SyncEngine, SyncOptions, SyncResult
+
+if TYPE_CHECKING:
+    from lms_console.services.cache.db import CacheDb
+    from lms_console.services.cache.writer import CacheWriter
+    from lms_console.services.sync import SyncResult
+
+# The cache (SQLAlchemy, alembic), the HTTP client (requests) and the sync engine are
+# imported when a profile opens, not at start-up: the window paints first.
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,11 @@ class ConnectionSession(QObject):
     # -- open / close -------------------------------------------------------------
     def open(self, profile, token) -> bool:
         """Open ``profile`` (a services Profile) with its token (a Secret); False on a cache problem."""
+        from lms_console.services.cache import queries
+        from lms_console.services.cache.db import CacheDb
+        from lms_console.services.cache.errors import CacheError
+        from lms_console.services.connection import open_client
+
         self.close()
         try:
             # quick_check is skipped here: a big cache would delay the first window by seconds.
@@ -184,6 +193,8 @@ class ConnectionSession(QObject):
     # -- writing through the writer thread ------------------------------------------------
     def run_writer(self, name: str, fn, **kw) -> int:
         """Run ``fn(writer)`` on the writer thread with this profile's CacheWriter."""
+        from lms_console.services.cache.writer import CacheWriter
+
         db = self.db
 
         def job(progress, cancel):
@@ -193,10 +204,13 @@ class ConnectionSession(QObject):
 
         return self.runner.run(name, job, writer=True, **kw)
 
-    _writer_db: CacheDb | None = None
+    _writer_db: "CacheDb | None" = None
 
     # -- sync -------------------------------------------------------------------------------
     def sync(self, entities: tuple[str, ...] | None = None) -> int | None:
+        from lms_console.services.cache.writer import CacheWriter
+        from lms_console.services.sync import SyncEngine, SyncOptions
+
         if self._client is None or self.db is None:
             return None
         client, db, pool = self._client, self.db, self.runner.http_pool
@@ -239,5 +253,7 @@ class ConnectionSession(QObject):
             self._set_state(Online.ONLINE)
 
     def _on_sync_error(self, exc: BaseException) -> None:
+        from lms_console.services.cache.errors import CacheError
+
         if isinstance(exc, (LmsError, CacheError)):
             self.problem_occurred.emit(exc)

@@ -58,7 +58,9 @@ def cache_counts(db) -> dict[str, int]:
 def test_full_sync_mirrors_the_site(site, connect, cache, run_sync):
     db, _ = cache
     events = []
-    result = run_sync(connect(site), progress=events.append)
+    from lms_console.services.sync import ENTITIES
+
+    result = run_sync(connect(site), progress=events.append, entities=ENTITIES)
     assert result.status == "ok", [(e.entity, e.errors) for e in result.entities]
     assert cache_counts(db) == site_counts(site)
     assert cached(db, "SELECT COUNT(*) FROM sections") == truth(site, "SELECT COUNT(*) FROM course_sections WHERE course != 1")
@@ -229,6 +231,16 @@ def test_expired_token_stops_the_sync_at_once(make_site, connect, cache, run_syn
     assert result.status == "failed" and isinstance(result.error, AuthExpired)
     assert result.requests <= 2
     assert cache_counts(db)["users"] == 0
+
+
+def test_grades_are_left_out_unless_asked_for(make_site, connect, cache, run_sync):
+    server = make_site(users=40, courses=2)
+    db, _ = cache
+    result = run_sync(connect(server))
+    assert result.status == "ok" and "grades" not in {e.entity for e in result.entities}
+    assert cached(db, "SELECT COUNT(*) FROM grades") == 0
+    assert run_sync(connect(server), entities=("grades",)).status == "ok"
+    assert cached(db, "SELECT COUNT(*) FROM grades") > 0
 
 
 def test_unknown_entity_is_refused(connect, site, cache, run_sync):

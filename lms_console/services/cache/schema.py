@@ -347,6 +347,9 @@ enrolments = Table(
     _int("timestart", nullable=True, default=None),
     _int("timeend", nullable=True, default=None),
     _text("method"),
+    # The role ids as a JSON array; triggers keep enrolment_roles (for filtering by role) in step,
+    # rewriting it only when the roles really change.
+    _text("roleids", default="[]"),
     _seen(),
     _int("synced_at"),
     PrimaryKeyConstraint("courseid", "userid"),

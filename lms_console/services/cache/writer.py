@@ -106,16 +106,23 @@ class _Upsert:
 
     def __init__(self, table: Table, *, rename: Mapping[str, str] | None = None,
                  keep_if_null: Sequence[str] = (), omit: Sequence[str] = (),
-                 set_expr: Mapping[str, str] | None = None) -> None:
+                 set_expr: Mapping[str, str] | None = None,
+                 computed: Mapping[str, Callable[[object], object]] | None = None) -> None:
         rename = rename or {}
         set_expr = set_expr or {}
+        computed = dict(computed or {})
         cols = [c.name for c in table.c if c.name not in omit]
-        self.dto_columns = [c for c in cols if c not in _BOOKKEEPING]
+        self.dto_columns = [c for c in cols if c not in _BOOKKEEPING and c not in computed]
         self.extra_columns = [c for c in cols if c in _BOOKKEEPING]
         attrs = [rename.get(c, c) for c in self.dto_columns]
-        self.get: Callable[[object], tuple] = (
+        base: Callable[[object], tuple] = (
             attrgetter(*attrs) if len(attrs) > 1 else (lambda o, _g=attrgetter(attrs[0]): (_g(o),)))
-        all_cols = self.dto_columns + self.extra_columns
+        if computed:
+            fns = tuple(computed.values())
+            self.get = lambda o, _b=base, _f=fns: _b(o) + tuple(f(o) for f in _f)
+        else:
+            self.get = base
+        all_cols = self.dto_columns + list(computed) + self.extra_columns
         pk = [c.name for c in table.primary_key.columns]
         sets = []
         for c in all_cols:
@@ -182,7 +189,15 @@ _MODULES = _Upsert(s.modules, rename={"cmid": "id"})
 _GROUPS = _Upsert(s.groups)
 _GROUPINGS = _Upsert(s.groupings)
 _ROLES = _Upsert(s.roles)
-_ENROLMENTS = _Upsert(s.enrolments, keep_if_null=("lastcourseaccess", "timestart", "timeend"))
+def _roleids(e: Enrolment) -> str:
+    roles = e.roles
+    if len(roles) == 1:
+        return f"[{roles[0].id}]"
+    return "[" + ",".join(str(r.id) for r in roles) + "]"
+
+
+_ENROLMENTS = _Upsert(s.enrolments, keep_if_null=("lastcourseaccess", "timestart", "timeend"),
+                      computed={"roleids": _roleids})
 _PROGRESS = _Upsert(s.course_progress, keep_if_null=("lastaccess",), set_expr={
     # Tells the sync which (user, course) pairs need their activity completion fetched again.
     "changed_run": "CASE WHEN course_progress.progress IS NOT excluded.progress "
@@ -474,18 +489,11 @@ class CacheWriter:
         get = _ENROLMENTS.get
         tail = (run_id, now)
         rows = [get(e) + tail for e in enrolments]
-        roles = {}
-        links = []
-        for e in enrolments:
-            for r in e.roles:
-                roles[r.id] = r
-                links.append((e.courseid, e.userid, r.id))
+        roles = {r.id: r for e in enrolments for r in e.roles}
         with self._tx() as raw:
             raw.executemany(_ROLES.sql, [_ROLES.get(r) for r in roles.values()])
+            # enrolment_roles follows roleids through triggers, only where the roles changed.
             raw.executemany(_ENROLMENTS.sql, rows)
-            raw.executemany("DELETE FROM enrolment_roles WHERE courseid = ? AND userid = ?",
-                            [(e.courseid, e.userid) for e in enrolments])
-            raw.executemany("INSERT OR IGNORE INTO enrolment_roles (courseid, userid, roleid) VALUES (?, ?, ?)", links)
         return len(rows)
 
     def set_enrolment_suspended(self, courseid: int, userids: Sequence[int], run_id: int) -> int:

@@ -1,0 +1,68 @@
+"""Start-up: process start to the main window's first paint, against a bare PySide6 QMainWindow.
+
+Both run in fresh processes on the offscreen platform (no display needed), in
+alternation, several times; the figure is median(console) / median(bare).
+The console is started with no profile (an empty config dir), which is the
+path every start takes up to the first paint: the profile opens after it.
+Target: <= 1.5.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from benchmarks._common import Result, say, temp_dir
+
+BARE = r"""
+import time, sys
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+class Probe(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            print(f"FIRST_PAINT {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, app.quit)
+            obj.removeEventFilter(self)
+        return False
+
+app = QApplication(sys.argv[:1])
+win = QMainWindow()
+win.setWindowTitle("bare")
+win.resize(1280, 800)
+probe = Probe()
+win.installEventFilter(probe)
+win.show()
+app.exec()
+"""
+
+CONSOLE = "from lms_console.cli import main; raise SystemExit(main([]))"
+
+
+def one(code: str, env: dict) -> float:
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    for line in out.stdout.splitlines():
+        if line.startswith("FIRST_PAINT "):
+            return float(line.split()[1]) - t0
+    raise RuntimeError(f"no first paint reported (exit {out.returncode}): {out.stderr[-2000:]}")
+
+
+def run(quick: bool) -> Result:
+    repeats = 5 if quick else 15
+    with temp_dir() as tmp:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", LMS_CONSOLE_STARTUP_PROBE="1",
+                   LMS_CONSOLE_CONFIG_DIR=str(tmp / "config"), LMS_CONSOLE_DATA_DIR=str(tmp / "data"))
+        one(BARE, env), one(CONSOLE, env)  # warm the disk cache for both
+        bare, console = [], []
+        for _ in range(repeats):
+            bare.append(one(BARE, env))
+            console.append(one(CONSOLE, env))
+    b, c = statistics.median(bare), statistics.median(console)
+    say(f"bare QMainWindow: median {b * 1000:.0f} ms (min {min(bare) * 1000:.0f}); "
+        f"lms-console: median {c * 1000:.0f} ms (min {min(console) * 1000:.0f}); {repeats} runs each")
+    return Result("startup", c / b, "ratio", 1.5, lower_is_better=True)
