@@ -53,6 +53,31 @@ SIGN_IN_JOB = "profiles.sign_in"
 PLACEHOLDER_NAME = "New profile"  # a test of an unnamed form still needs a valid Profile
 
 
+CANNOT_CREATE_TOKEN = (
+    "The site accepted the password but will not create a token for this account. Moodle never "
+    "creates tokens through sign-in for site administrators (and for other users only if their role "
+    "may create tokens). Paste a token instead: Site administration > Server > Web services > "
+    "Manage tokens, for the service named under Advanced.")
+WRONG_LOGIN = "Wrong user name or password. (Moodle locks an account after repeated failures.)"
+
+
+def explain_sign_in_failure(err: LmsError) -> str:
+    """What a failed sign-in means, in plain words."""
+    known = {"cannotcreatetoken": CANNOT_CREATE_TOKEN, "invalidlogin": WRONG_LOGIN}
+    return known.get(err.code) or " ".join(t for t in (err.message.rstrip(".") + ".", err.hint) if t)
+
+
+@dataclass(frozen=True, slots=True)
+class FormCheck:
+    """The live check of the profile form: messages per field, and notes about the URL."""
+
+    errors: dict[str, str]  # "name" / "url" / "service" / "token" -> what is wrong (only those that are)
+    plain_http_remote: bool = False  # show the "Allow insecure HTTP" choice
+    insecure_warning: str = ""  # plain HTTP to a remote host was allowed: say what that means
+    url_note: str = ""  # "Will be saved as ..." or, with ``moves_host``, that the token will be forgotten
+    moves_host: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionSettings:
     """The form's values for a profile that may not be saved yet."""
@@ -197,6 +222,54 @@ class ProfilesController(QObject):
         except LmsError as exc:
             errors["service"] = exc.message
         return errors
+
+    def check_form(self, name: str, url: str, insecure: bool, service: str, token_text: str = "", *,
+                   editing: str | None = None) -> FormCheck:
+        """Everything the form shows next to its fields, from one look at its values."""
+        check = self.check_url(url, insecure)
+        errors = {k: v for k, v in self.field_errors(name, url, insecure, service, editing=editing).items() if v}
+        if token_text.strip() and self.token_error(token_text):
+            errors["token"] = self.token_error(token_text)
+        warning = (f"Insecure: the token will be sent over plain HTTP to {check.host}. Anyone on the network "
+                   "between here and the site can read it and act as you.") if check.plain_http_remote \
+            and insecure else ""
+        if editing is not None and not check.error and self.host_changes(editing, url):
+            return FormCheck(errors, check.plain_http_remote, warning, "Saving moves this profile to another site, "
+                             "so its stored token is forgotten: a token is only ever sent to the site it was "
+                             "made for.", True)
+        note = f"Will be saved as {check.url}" if check.url and check.url != url.strip() else ""
+        return FormCheck(errors, check.plain_http_remote, warning, note)
+
+    def token_note(self, name: str | None, url: str) -> tuple[str, str]:
+        """(note under the token field, its placeholder) for saved profile ``name`` (None: a new one)."""
+        info = self._model.row_info(name) if name else None
+        where = self.keychain_name()
+        pending = self.has_pending_token(url)
+        if pending:
+            note = f"A token is waiting (hidden): it is stored when you {'save' if info else 'add'} this profile."
+        elif info is None:
+            note = f"Kept in your OS keychain ({where}), never in the profiles file."
+        elif info.session_only:
+            note = "A token is kept for this session only: it is forgotten when the console exits."
+        elif info.has_token:
+            note = f"A token is stored in your OS keychain ({where}). Paste a new one to replace it."
+        elif info.has_token is None:
+            note = "Cannot tell whether a token is stored: the OS keychain cannot be reached."
+        else:
+            note = "No token stored yet: paste one, or sign in with a password."
+        stored = bool(info and (info.has_token or info.session_only))
+        placeholder = ("Stored (hidden): paste a new token to replace it" if stored else
+                       "Received by sign-in (hidden)" if pending else "Paste the web service token")
+        return note, placeholder
+
+    def initial_profile(self) -> str | None:
+        """The profile to show first: the one used last, else the first one."""
+        try:
+            last = self._store.last_used()
+        except LmsError:
+            last = None
+        names = self._model.names()
+        return last.name if last is not None else (names[0] if names else None)
 
     def token_error(self, token_text: str) -> str:
         """Why ``token_text`` is not a usable token ("" when it looks fine). Never repeats the token."""

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from lms_console.models.profiles_controller import (
     ConnectionSettings,
     ProfilesController,
+    explain_sign_in_failure,
 )
 from lms_console.models.profiles_model import (
     DoctorReportModel,
@@ -350,3 +351,19 @@ def test_sign_in_checks_its_input_first(controller):
         with pytest.raises(InvalidProfileValue) as info:
             controller.sign_in(*args)
         assert info.value.field == field
+
+
+def test_form_check_and_notes_speak_plainly(controller, server):
+    controller.add("Prod", server.url)
+    check = controller.check_form("", "http://moodle.example.edu", False, "lms_console", "two words")
+    assert set(check.errors) == {"name", "url", "token"} and check.plain_http_remote
+    allowed = controller.check_form("X", "http://moodle.example.edu", True, "lms_console")
+    assert not allowed.errors and "sent over plain HTTP to moodle.example.edu" in allowed.insecure_warning
+    moving = controller.check_form("Prod", "https://elsewhere.example.edu", False, "lms_console", editing="Prod")
+    assert moving.moves_host and "token is forgotten" in moving.url_note
+    assert controller.check_form("X", "HTTPS://A.Example/", False, "x").url_note == "Will be saved as https://a.example"
+    assert controller.token_note("Prod", server.url)[0].startswith("No token stored yet")
+    assert controller.token_note(None, server.url)[1] == "Paste the web service token"
+    assert controller.initial_profile() == "Prod"
+    assert "never creates tokens" in explain_sign_in_failure(PermissionDenied("x", code="cannotcreatetoken"))
+    assert explain_sign_in_failure(AuthExpired("Bad", code="other", hint="Do this.")) == "Bad. Do this."

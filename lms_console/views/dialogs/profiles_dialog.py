@@ -1,0 +1,676 @@
+"""The Profiles dialog: add, change and remove connections, store a token, sign in, test the connection.
+
+Left: the saved profiles. Right: the selected profile's form, and below it the
+result of "Test connection", feature by feature. Every action goes through the
+:class:`~lms_console.models.profiles_controller.ProfilesController`; the dialog
+never sees a stored token (a token from sign-in stays in the controller), and it
+empties the token field once the token is stored. Opened with ``open()``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lms_console.models.profiles_controller import (
+    DEFAULT_SERVICE,
+    ConnectionSettings,
+    ProfilesController,
+    explain_sign_in_failure,
+)
+from lms_console.models.profiles_model import (
+    DoctorReportModel,
+    ProfilesModel,
+    report_headline,
+    report_summary,
+)
+from lms_console.services.lms.errors import LmsError
+from lms_console.views import theme
+from lms_console.views.icons import icon
+from lms_console.views.widgets.banner import Banner
+
+_SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+_HAS_ICON = QStyleOptionViewItem.ViewItemFeature.HasDecoration
+SUMMARY_KEYS = ("Site", "Release", "Signed in as", "Site administrator", "Files")
+
+
+def _note(object_name: str, colour: str = "text_muted", text: str = "", *, shown: bool = False) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # site names and messages are data, never markup
+    label.setTextInteractionFlags(_SELECTABLE)
+    label.setProperty("tint", colour)
+    label.setVisible(shown)
+    return label
+
+
+def _tint(label: QLabel, colour: str) -> None:
+    label.setProperty("tint", colour)
+    label.setStyleSheet(f"color: {theme.color(colour).name()};")
+
+
+class _ProfileDelegate(QStyledItemDelegate):
+    """Profile rows with an icon: a warning for insecure profiles, else the site icon."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        option.icon = icon("warning" if index.data(ProfilesModel.InsecureRole) else "site")
+        option.features |= _HAS_ICON
+        option.decorationSize = QSize(18, 18)
+
+    def sizeHint(self, option, index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), max(size.height(), 30))
+
+
+class _ReportDelegate(QStyledItemDelegate):
+    """Feature rows with a yes/no icon; the reason and the fix steps wrap instead of being cut off."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        available = index.data(DoctorReportModel.AvailableRole)
+        if index.column() == 1 and available is not None:
+            option.icon = icon("success" if available else "error")
+            option.features |= _HAS_ICON
+        option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
+
+    def sizeHint(self, option, index) -> QSize:
+        size = super().sizeHint(option, index)
+        view = self.parent()
+        step = bool(index.data(DoctorReportModel.StepRole))
+        if index.column() != 2 and not step:
+            return size  # "Feature" and "Works" size to their contents
+        width = view.viewport().width() - 2 * view.indentation() if step else view.columnWidth(2)
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        bounds = QRect(0, 0, max(80, width - 14), 100_000)
+        height = opt.fontMetrics.boundingRect(bounds, Qt.TextFlag.TextWordWrap, opt.text).height()
+        return QSize(size.width() if not step else width, max(size.height(), height + 8))
+
+
+class ProfilesDialog(QDialog):
+    """Connection profiles: a list on the left, the selected profile's settings and test on the right.
+
+    Signals:
+        connect_requested(str): the user pressed Connect for this profile (the dialog then closes).
+        profiles_changed(): a profile was added, changed or removed, or its token changed.
+    """
+
+    connect_requested = Signal(str)
+    profiles_changed = Signal()
+
+    def __init__(self, controller: ProfilesController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ProfilesDialog")
+        self.setWindowTitle("Connection profiles")
+        self.setSizeGripEnabled(True)
+        self._ctl = controller
+        self._model = controller.model
+        self._report_model = DoctorReportModel(self)
+        self._current: str | None = None  # the saved profile the form shows; None: a new one
+        self._touched: set[str] = set()
+        self._keychain_failed = False
+        self._build()
+        self._connect_signals()
+        theme.theme_notifier().theme_changed.connect(self._refresh_theme)
+        self._refresh_theme()
+        self.show_profile(self._ctl.initial_profile())
+        self.resize(1000, 740)
+
+    # -- construction ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.profile_list = QListView()
+        self.profile_list.setObjectName("ProfileList")
+        self.profile_list.setAccessibleName("Connection profiles")
+        self.profile_list.setModel(self._model)
+        self.profile_list.setItemDelegate(_ProfileDelegate(self.profile_list))
+        self.profile_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.new_button = self._button("New", "add", "Add a new connection profile")
+        self.remove_button = self._button("Remove", "remove", "Remove the selected profile and its token")
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        left_box.addWidget(QLabel("Profiles"))
+        left_box.addWidget(self.profile_list, 1)
+        left_box.addLayout(self._row(self.new_button, self.remove_button, stretch="end"))
+
+        self.heading = QLabel()
+        self.heading.setObjectName("SectionTitle")
+        self.name_edit = self._edit("Name", "e.g. Production")
+        self.url_edit = self._edit("Site URL", "https://moodle.example.edu")
+        self.insecure_check = QCheckBox("Allow insecure HTTP (the token travels unencrypted)")
+        self.insecure_check.hide()
+        self.token_edit = self._edit("Token", "Paste the web service token")
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setInputMethodHints(Qt.InputMethodHint.ImhSensitiveData
+                                            | Qt.InputMethodHint.ImhNoPredictiveText)
+        self.reveal_button = QToolButton()
+        self.reveal_button.setText("Show")
+        self.reveal_button.setCheckable(True)
+        self.reveal_button.setToolTip("Show or hide the token you typed")
+        self.sign_in_toggle = QPushButton("Sign in with password\u2026")
+        self.sign_in_toggle.setCheckable(True)
+        self.sign_in_toggle.setAutoDefault(False)
+        self.session_only_check = QCheckBox("Use for this session only (forgotten when the console exits)")
+        self.session_only_check.hide()
+        self.service_edit = self._edit("Service short name", DEFAULT_SERVICE)
+        self._errors = {f: _note(f"{f.capitalize()}Error", "error") for f in ("name", "url", "token", "service")}
+        self.url_note = _note("UrlNote")
+        self.insecure_warning = _note("InsecureWarning", "error")
+        self.token_note = _note("TokenNote")
+        self.keychain_warning = _note("KeychainWarning", "warning")
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow("&Name:", self._stack(self.name_edit, self._errors["name"]))
+        form.addRow("Site &URL:", self._stack(self.url_edit, self._errors["url"], self.url_note,
+                                              self.insecure_check, self.insecure_warning))
+        token_row = self._row(self.token_edit, self.reveal_button, self.sign_in_toggle)
+        form.addRow("&Token:", self._stack(token_row, self._errors["token"], self.token_note,
+                                           self.keychain_warning, self.session_only_check,
+                                           self._build_sign_in()))
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        form.addRow(self.advanced_toggle)
+        self._service_label = QLabel("&Service:")
+        self._service_label.setBuddy(self.service_edit)
+        self._service_box = self._stack(self.service_edit, self._errors["service"], _note(
+            "ServiceHelp", text="The short name of the site's external service for the console (Site "
+            "administration > Server > Web services > External services).", shown=True))
+        form.addRow(self._service_label, self._service_box)
+
+        self.save_button = self._button("Add", "", "Save this profile")  # no icon: it would vanish on the accent
+        self.save_button.setDefault(True)
+        self.save_button.setProperty("primary", True)
+        self.save_status = _note("SaveStatus", "success")
+
+        right = QWidget()
+        right_box = QVBoxLayout(right)
+        right_box.setContentsMargins(10, 0, 0, 0)
+        right_box.addWidget(self.heading)
+        right_box.addLayout(form)
+        right_box.addLayout(self._row(self.save_button, self.save_status, stretch="end"))
+        right_box.addWidget(self._build_test_section(), 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 780])
+        self.connect_button = self._button("Connect", "online", "Open this profile in the console")
+        self.close_button = self._button("Close", "", "")
+        outer = QVBoxLayout(self)
+        outer.addWidget(splitter, 1)
+        outer.addLayout(self._row(self.connect_button, self.close_button, stretch="start"))
+
+    def _build_sign_in(self) -> QFrame:
+        self.sign_in_panel = QFrame()
+        self.sign_in_panel.setObjectName("Card")
+        self.username_edit = self._edit("User name", "")
+        self.password_edit = self._edit("Password", "")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sign_in_button = self._button("Sign in", "", "Ask the site for this account's token")
+        self.sign_in_message = _note("SignInMessage")
+        grid = QGridLayout(self.sign_in_panel)
+        grid.addWidget(_note("SignInIntro", text="Asks the site for this account's token (Moodle's "
+                             "login/token.php). Only sites that allow it answer; site administrators "
+                             "always paste a token.", shown=True), 0, 0, 1, 3)
+        grid.addWidget(QLabel("User name:"), 1, 0)
+        grid.addWidget(self.username_edit, 1, 1, 1, 2)
+        grid.addWidget(QLabel("Password:"), 2, 0)
+        grid.addWidget(self.password_edit, 2, 1)
+        grid.addWidget(self.sign_in_button, 2, 2)
+        grid.addWidget(self.sign_in_message, 3, 0, 1, 3)
+        grid.setColumnStretch(1, 1)
+        self.sign_in_panel.hide()
+        return self.sign_in_panel
+
+    def _build_test_section(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 10, 0, 0)
+        title = QLabel("Connection test")
+        title.setObjectName("SectionTitle")
+        layout.addWidget(title)
+        self.test_button = self._button("Test connection", "refresh",
+                                        "Ask the site what this token can do, feature by feature")
+        self.test_status = _note("TestStatus", shown=True)
+        layout.addLayout(self._row(self.test_button, self.test_status))
+        self.banner = Banner(self)
+        self.banner.retry_requested.connect(self.test_connection)
+        layout.addWidget(self.banner)
+        self.site_summary = QWidget()
+        summary = QFormLayout(self.site_summary)
+        summary.setContentsMargins(0, 0, 0, 0)
+        summary.setVerticalSpacing(2)
+        self._summary_labels = {key: _note(f"Summary{key.replace(' ', '')}", "text", shown=True)
+                                for key in SUMMARY_KEYS}
+        for key, label in self._summary_labels.items():
+            summary.addRow(f"{key}:", label)
+        self.site_summary.hide()
+        layout.addWidget(self.site_summary)
+        self.feature_tree = QTreeView()
+        self.feature_tree.setObjectName("FeatureTree")
+        self.feature_tree.setAccessibleName("What works with this token")
+        self.feature_tree.setModel(self._report_model)
+        self.feature_tree.setItemDelegate(_ReportDelegate(self.feature_tree))
+        self.feature_tree.setWordWrap(True)
+        self.feature_tree.setUniformRowHeights(False)
+        self.feature_tree.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.feature_tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.feature_tree.header()
+        header.setStretchLastSection(True)
+        for column in (0, 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self._relayout = QTimer(self, singleShot=True, interval=0)
+        self._relayout.timeout.connect(self.feature_tree.doItemsLayout)
+        header.sectionResized.connect(lambda *_: self._relayout.start())  # wrapped rows change height
+        self.feature_tree.hide()
+        layout.addWidget(self.feature_tree, 1)
+        layout.addStretch(0)  # takes the room only while the feature list is hidden
+        return box
+
+    @staticmethod
+    def _edit(accessible: str, placeholder: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setAccessibleName(accessible)
+        edit.setPlaceholderText(placeholder)
+        return edit
+
+    @staticmethod
+    def _button(text: str, icon_name: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setAutoDefault(False)
+        button.setProperty("icon_name", icon_name)
+        button.setToolTip(tip)
+        return button
+
+    @staticmethod
+    def _row(*widgets: QWidget, stretch: str = "") -> QHBoxLayout:
+        """Widgets side by side; line edits and labels take the room, or a stretch at ``stretch``."""
+        row = QHBoxLayout()
+        if stretch == "start":
+            row.addStretch(1)
+        for widget in widgets:
+            row.addWidget(widget, 1 if isinstance(widget, (QLineEdit, QLabel)) else 0)
+        if stretch == "end":
+            row.addStretch(1)
+        return row
+
+    @staticmethod
+    def _stack(first, *rest: QWidget) -> QWidget:
+        holder = QWidget()
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(4)
+        if isinstance(first, QHBoxLayout):
+            box.addLayout(first)
+        else:
+            box.addWidget(first)
+        for widget in rest:
+            box.addWidget(widget)
+        return holder
+
+    def _connect_signals(self) -> None:
+        self.profile_list.selectionModel().currentChanged.connect(self._on_current_changed)
+        self._model.modelReset.connect(self._reselect)
+        self.new_button.clicked.connect(self.new_profile)
+        self.remove_button.clicked.connect(self.confirm_remove)
+        self.save_button.clicked.connect(self.save)
+        self.test_button.clicked.connect(self.test_connection)
+        self.connect_button.clicked.connect(self._on_connect)
+        self.close_button.clicked.connect(self.reject)
+        self.sign_in_toggle.toggled.connect(self.sign_in_panel.setVisible)
+        self.sign_in_button.clicked.connect(self.sign_in)
+        self.password_edit.returnPressed.connect(self.sign_in)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        self.reveal_button.toggled.connect(self._on_reveal)
+        for field, edit in (("name", self.name_edit), ("url", self.url_edit), ("token", self.token_edit),
+                            ("service", self.service_edit)):
+            edit.textEdited.connect(lambda _t, f=field: self._on_edited(f))
+        self.insecure_check.toggled.connect(lambda _c: self._on_edited("url"))
+        ctl = self._ctl
+        ctl.profiles_changed.connect(self.profiles_changed)
+        ctl.keychain_unavailable.connect(self._on_keychain_unavailable)
+        ctl.connection_test_started.connect(self._on_test_started)
+        ctl.connection_tested.connect(self._on_tested)
+        ctl.connection_test_failed.connect(self._on_test_failed)
+        ctl.sign_in_started.connect(self._on_sign_in_started)
+        ctl.signed_in.connect(self._on_signed_in)
+        ctl.sign_in_failed.connect(self._on_sign_in_failed)
+
+    # -- public actions -----------------------------------------------------------------------
+    @property
+    def current_profile(self) -> str | None:
+        """The saved profile the form shows (None: a new, unsaved one)."""
+        return self._current
+
+    def new_profile(self) -> None:
+        """Empty the form for a new profile."""
+        self.profile_list.setCurrentIndex(QModelIndex())
+        self._load_form(None)
+        self.name_edit.setFocus()
+
+    def show_profile(self, name: str | None) -> None:
+        """Show saved profile ``name`` in the form (None, or a name not saved: a new profile)."""
+        index = self._model.index_of(name) if name else QModelIndex()
+        self.profile_list.setCurrentIndex(index)
+        self._load_form(name if index.isValid() else None)
+
+    def field_error(self, field: str) -> str:
+        """The inline message next to ``field`` ("name", "url", "token", "service"); "" if none."""
+        label = self._errors[field]
+        return "" if label.isHidden() else label.text()
+
+    def save(self) -> bool:
+        """Add or save the profile in the form, then its token; False when something was wrong."""
+        self._touched |= {"name", "url", "service", "token"}
+        if self._validate_live():
+            return False
+        url, insecure, service = self.url_edit.text().strip(), self.insecure_check.isChecked(), \
+            self.service_edit.text().strip()
+        token_text, session_only = self.token_edit.text().strip(), self.session_only_check.isChecked()
+        try:
+            if self._current is None:
+                profile = self._ctl.add(self.name_edit.text().strip(), url, insecure, service)
+            else:
+                profile = self._ctl.update(self._current, url=url, insecure=insecure, service=service)
+        except LmsError as exc:
+            self._show_failure(exc)
+            return False
+        self._load_form(profile.name)
+        self.session_only_check.setChecked(session_only)  # the user's choice, not the form's default
+        status = "Saved."
+        if token_text or self._ctl.has_pending_token(profile.url):
+            self._keychain_failed = False
+            try:
+                self._ctl.set_token(profile.name, token_text or None, session_only=session_only)
+            except LmsError as exc:
+                self._refresh_token_note()
+                why = "" if self._keychain_failed else f": {exc.message}"  # the keychain note says why
+                self._set_note(self._errors["token"], f"The profile was saved, but not its token{why}.")
+                return False
+            status = "Saved. The token is kept for this session only." if session_only else \
+                "Saved. The token is in your OS keychain."
+            self._load_form(profile.name)
+        self._set_note(self.save_status, status)
+        return True
+
+    def confirm_remove(self) -> QMessageBox | None:
+        """Ask before removing the current profile (non-blocking); returns the question box."""
+        name = self._current
+        if name is None:
+            return None
+        box = QMessageBox(QMessageBox.Icon.Warning, "Remove profile", f"Remove the profile \u201c{name}\u201d?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("RemoveProfileBox")
+        box.setInformativeText("Its token is deleted from your OS keychain. Nothing changes on the site.")
+        box.setCheckBox(QCheckBox("Also delete the local cache of this site (users, courses, reports)", box))
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(
+            lambda button: self._remove(name, box.checkBox().isChecked()) if button is remove else None)
+        box.open()
+        return box
+
+    def test_connection(self) -> None:
+        """Test the form's settings (and token) against the site; the result shows below."""
+        self._touched |= {"url", "service", "token"}
+        if self._validate_live() & {"url", "service", "token"}:
+            return
+        settings = ConnectionSettings(self.name_edit.text().strip(), self.url_edit.text().strip(),
+                                      self.insecure_check.isChecked(), self.service_edit.text().strip())
+        try:
+            self._ctl.test_connection(settings, self.token_edit.text().strip() or None)
+        except LmsError as exc:
+            self._show_failure(exc)
+
+    def sign_in(self) -> None:
+        """Ask the site for the token of the account typed in the sign-in panel."""
+        self._touched |= {"url", "service"}
+        if self._validate_live() & {"url", "service"}:
+            return
+        try:
+            self._ctl.sign_in(self.url_edit.text().strip(), self.username_edit.text(), self.password_edit.text(),
+                              self.service_edit.text().strip(), insecure=self.insecure_check.isChecked(),
+                              profile=self._current)
+        except LmsError as exc:
+            if getattr(exc, "field", "") in self._errors:
+                self._show_failure(exc)
+            else:
+                self._set_note(self.sign_in_message, exc.message, "error")
+
+    def done(self, result: int) -> None:
+        self._ctl.cancel_test()
+        self._ctl.cancel_sign_in()
+        self._ctl.discard_pending()
+        self.token_edit.clear()
+        self.password_edit.clear()
+        super().done(result)
+
+    # -- form state -----------------------------------------------------------------------------
+    def _load_form(self, name: str | None) -> None:
+        self._ctl.cancel_test()
+        self._ctl.cancel_sign_in()
+        info = self._model.row_info(name) if name else None
+        profile = info.profile if info else None
+        self._current = profile.name if profile else None
+        self._touched.clear()
+        self._clear_results()
+        for label in (self.save_status, self.sign_in_message):
+            label.hide()
+        self.sign_in_button.setEnabled(True)
+        for edit in (self.token_edit, self.password_edit):
+            edit.clear()
+        self.reveal_button.setChecked(False)
+        self.session_only_check.setChecked(False)
+        self.session_only_check.hide()
+        self.keychain_warning.hide()
+        self.name_edit.setText(profile.name if profile else "")
+        self.name_edit.setReadOnly(profile is not None)
+        self.name_edit.style().unpolish(self.name_edit)  # the QSS keys on readOnly
+        self.name_edit.style().polish(self.name_edit)
+        self.name_edit.setToolTip("A profile keeps its name: to rename it, add a new profile and remove this one."
+                                  if profile else "")
+        self.url_edit.setText(profile.url if profile else "")
+        self.insecure_check.setChecked(bool(profile and profile.insecure))
+        self.service_edit.setText(profile.service if profile else DEFAULT_SERVICE)
+        self.heading.setText(profile.name if profile else "New profile")
+        self.save_button.setText("Save" if profile else "Add")
+        self._show_advanced(bool(profile and profile.service != DEFAULT_SERVICE))
+        self._validate_live()
+        self._refresh_token_note()
+        self._update_buttons()
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        name = current.data(ProfilesModel.NameRole) if current.isValid() else None
+        if name is not None and name != self._current:
+            self._load_form(name)
+
+    def _reselect(self) -> None:
+        if self._current is not None:
+            self.profile_list.setCurrentIndex(self._model.index_of(self._current))
+        self._refresh_token_note()
+        self._update_buttons()
+
+    def _on_edited(self, field: str) -> None:
+        self._touched.add(field)
+        self.save_status.hide()
+        self._validate_live()
+        if field in ("url", "token"):
+            self._refresh_token_note()
+
+    def _validate_live(self) -> set[str]:
+        """Show the inline messages of the fields touched so far; return every field that is wrong."""
+        check = self._ctl.check_form(self.name_edit.text(), self.url_edit.text(), self.insecure_check.isChecked(),
+                                     self.service_edit.text().strip(), self.token_edit.text(), editing=self._current)
+        self.insecure_check.setVisible(check.plain_http_remote)
+        if not check.plain_http_remote and self.insecure_check.isChecked():
+            self.insecure_check.setChecked(False)  # consent is per plain-HTTP host, never carried over
+        self._set_note(self.insecure_warning, check.insecure_warning, "error")
+        for field, label in self._errors.items():
+            self._set_note(label, check.errors.get(field, "") if field in self._touched else "", "error")
+        if "service" in check.errors and "service" in self._touched:
+            self._show_advanced(True)
+        shown = check.moves_host or "url" in self._touched
+        self._set_note(self.url_note, check.url_note if shown else "", "warning" if check.moves_host else "text_muted")
+        return set(check.errors)
+
+    def _set_note(self, label: QLabel, text: str, colour: str | None = None) -> None:
+        label.setText(text)
+        label.setVisible(bool(text))
+        if colour is not None and (colour != label.property("tint") or not label.styleSheet()):
+            _tint(label, colour)
+
+    def _refresh_token_note(self) -> None:
+        note, placeholder = self._ctl.token_note(self._current, self.url_edit.text())
+        self._set_note(self.token_note, note)
+        self.token_edit.setPlaceholderText(placeholder)
+        if not self._ctl.keychain_available() and self.keychain_warning.isHidden():
+            self._on_keychain_unavailable("", "No OS keychain is available here (no Secret Service, as is usual on "
+                                          "a headless machine or over SSH), so tokens cannot be saved.")
+            self.session_only_check.setChecked(True)  # the only way to use a token here; the note says so
+
+    def _update_buttons(self) -> None:
+        info = self._model.row_info(self._current) if self._current else None
+        self.remove_button.setEnabled(info is not None)
+        self.connect_button.setEnabled(bool(info and (info.has_token or info.session_only)))
+        self.connect_button.setToolTip("Open this profile in the console" if self.connect_button.isEnabled()
+                                       else "Save a profile with a token first")
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced_toggle.setChecked(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self._service_label.setVisible(shown)
+        self._service_box.setVisible(shown)
+
+    def _show_failure(self, exc: LmsError) -> None:
+        field = getattr(exc, "field", "")
+        if field in self._errors:
+            if field == "service":
+                self._show_advanced(True)
+            self._set_note(self._errors[field], exc.message, "error")
+        else:
+            self.banner.show_error(exc)
+
+    def _on_reveal(self, shown: bool) -> None:
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        self.reveal_button.setText("Hide" if shown else "Show")
+
+    # -- results from the controller -----------------------------------------------------------
+    def _remove(self, name: str, delete_cache: bool) -> None:
+        try:
+            report = self._ctl.remove(name, delete_cache=delete_cache)
+        except LmsError as exc:
+            self.banner.show_error(exc)
+            return
+        self._current = None
+        self.show_profile(self._ctl.initial_profile())
+        if report.notes:
+            self.banner.show_message("warning", " ".join(report.notes), title=f"Removed \u201c{name}\u201d")
+
+    def _on_keychain_unavailable(self, name: str, message: str) -> None:
+        self._keychain_failed = bool(name)
+        self._set_note(self.keychain_warning, f"{message} Tick \u201cUse for this session only\u201d to use the "
+                       "token until the console exits.")
+        self.session_only_check.show()
+
+    def _on_test_started(self, _name: str) -> None:
+        self._clear_results()
+        self.test_button.setEnabled(False)
+        host = self._ctl.check_url(self.url_edit.text(), True).host
+        self._set_note(self.test_status, f"Testing the connection to {host}\u2026", "text_muted")
+
+    def _on_tested(self, _name: str, report) -> None:
+        self.test_button.setEnabled(True)
+        headline, healthy = report_headline(report)
+        self._set_note(self.test_status, headline, "success" if healthy else "warning")
+        for key, text in report_summary(report):
+            self._summary_labels[key].setText(text)
+        self.site_summary.show()
+        self._report_model.set_report(report)
+        tree = self.feature_tree
+        for row in range(self._report_model.rowCount()):
+            parent = self._report_model.index(row, 0)
+            for child in range(self._report_model.rowCount(parent)):
+                tree.setFirstColumnSpanned(child, parent, True)
+            tree.setExpanded(parent, not parent.data(DoctorReportModel.AvailableRole))
+        tree.show()
+
+    def _on_test_failed(self, _name: str, err: LmsError) -> None:
+        self.test_button.setEnabled(True)
+        self._set_note(self.test_status, "The connection test failed.", "error")
+        self.banner.show_error(err)
+
+    def _on_sign_in_started(self) -> None:
+        self.sign_in_button.setEnabled(False)
+        self._set_note(self.sign_in_message, "Signing in\u2026", "text_muted")
+
+    def _on_signed_in(self, stored: bool) -> None:
+        self.sign_in_button.setEnabled(True)
+        self.password_edit.clear()
+        later = f"is stored when you {'save' if self._current else 'add'} the profile"
+        self._set_note(self.sign_in_message, f"Signed in: the site's token for this account "
+                       f"{'is now stored' if stored else later}.", "success")
+        self._refresh_token_note()
+        self._update_buttons()
+
+    def _on_sign_in_failed(self, err: LmsError) -> None:
+        self.sign_in_button.setEnabled(True)
+        self._set_note(self.sign_in_message, explain_sign_in_failure(err), "error")
+
+    def _clear_results(self) -> None:
+        self.banner.clear()
+        self._set_note(self.test_status, "Asks the site what this token can do, feature by feature.",
+                       "text_muted")
+        self.test_button.setEnabled(True)
+        self.site_summary.hide()
+        self._report_model.set_report(None)
+        self.feature_tree.hide()
+
+    def _on_connect(self) -> None:
+        name = self._current
+        if name is None or not self.connect_button.isEnabled():
+            return
+        try:
+            self._ctl.select(name)
+        except LmsError as exc:
+            self.banner.show_error(exc)
+            return
+        self.connect_requested.emit(name)
+        self.accept()
+
+    def _refresh_theme(self, *_args) -> None:
+        for label in self.findChildren(QLabel):
+            if label.property("tint"):
+                _tint(label, label.property("tint"))
+        for button in self.findChildren(QPushButton):
+            if button.property("icon_name"):
+                button.setIcon(icon(button.property("icon_name")))
+        self.feature_tree.viewport().update()
