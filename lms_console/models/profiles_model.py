@@ -275,12 +275,3 @@ def _blank() -> QStandardItem:
     item = QStandardItem()
     item.setEditable(False)
     return item
-
-def __getattr__(name: str):
-    # ``from lms_console.models.profiles_model import ProfilesController`` works too; the
-    # controller lives in its own module (it imports this one).
-    if name == "ProfilesController":
-        from lms_console.models.profiles_controller import ProfilesController
-
-        return ProfilesController
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

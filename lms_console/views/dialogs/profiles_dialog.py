@@ -9,7 +9,7 @@ empties the token field once the token is stored. Opened with ``open()``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListView,
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -39,36 +37,18 @@ from lms_console.models.profiles_controller import (
     ProfilesController,
     explain_sign_in_failure,
 )
-from lms_console.models.profiles_model import (
-    DoctorReportModel,
-    ProfilesModel,
-    report_headline,
-    report_summary,
-)
+from lms_console.models.profiles_model import ProfilesModel
 from lms_console.services.lms.errors import LmsError
 from lms_console.views import theme
 from lms_console.views.icons import icon
-from lms_console.views.widgets.banner import Banner
+from lms_console.views.widgets.connection_test_panel import (
+    ConnectionTestPanel,
+    note_label,
+    set_note,
+    tint,
+)
 
-_SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
 _HAS_ICON = QStyleOptionViewItem.ViewItemFeature.HasDecoration
-SUMMARY_KEYS = ("Site", "Release", "Signed in as", "Site administrator", "Files")
-
-
-def _note(object_name: str, colour: str = "text_muted", text: str = "", *, shown: bool = False) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName(object_name)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)  # site names and messages are data, never markup
-    label.setTextInteractionFlags(_SELECTABLE)
-    label.setProperty("tint", colour)
-    label.setVisible(shown)
-    return label
-
-
-def _tint(label: QLabel, colour: str) -> None:
-    label.setProperty("tint", colour)
-    label.setStyleSheet(f"color: {theme.color(colour).name()};")
 
 
 class _ProfileDelegate(QStyledItemDelegate):
@@ -83,31 +63,6 @@ class _ProfileDelegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), max(size.height(), 30))
-
-
-class _ReportDelegate(QStyledItemDelegate):
-    """Feature rows with a yes/no icon; the reason and the fix steps wrap instead of being cut off."""
-
-    def initStyleOption(self, option, index) -> None:
-        super().initStyleOption(option, index)
-        available = index.data(DoctorReportModel.AvailableRole)
-        if index.column() == 1 and available is not None:
-            option.icon = icon("success" if available else "error")
-            option.features |= _HAS_ICON
-        option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
-
-    def sizeHint(self, option, index) -> QSize:
-        size = super().sizeHint(option, index)
-        view = self.parent()
-        step = bool(index.data(DoctorReportModel.StepRole))
-        if index.column() != 2 and not step:
-            return size  # "Feature" and "Works" size to their contents
-        width = view.viewport().width() - 2 * view.indentation() if step else view.columnWidth(2)
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        bounds = QRect(0, 0, max(80, width - 14), 100_000)
-        height = opt.fontMetrics.boundingRect(bounds, Qt.TextFlag.TextWordWrap, opt.text).height()
-        return QSize(size.width() if not step else width, max(size.height(), height + 8))
 
 
 class ProfilesDialog(QDialog):
@@ -128,7 +83,6 @@ class ProfilesDialog(QDialog):
         self.setSizeGripEnabled(True)
         self._ctl = controller
         self._model = controller.model
-        self._report_model = DoctorReportModel(self)
         self._current: str | None = None  # the saved profile the form shows; None: a new one
         self._touched: set[str] = set()
         self._keychain_failed = False
@@ -176,11 +130,11 @@ class ProfilesDialog(QDialog):
         self.session_only_check = QCheckBox("Use for this session only (forgotten when the console exits)")
         self.session_only_check.hide()
         self.service_edit = self._edit("Service short name", DEFAULT_SERVICE)
-        self._errors = {f: _note(f"{f.capitalize()}Error", "error") for f in ("name", "url", "token", "service")}
-        self.url_note = _note("UrlNote")
-        self.insecure_warning = _note("InsecureWarning", "error")
-        self.token_note = _note("TokenNote")
-        self.keychain_warning = _note("KeychainWarning", "warning")
+        self._errors = {f: note_label(f"{f.capitalize()}Error", "error") for f in ("name", "url", "token", "service")}
+        self.url_note = note_label("UrlNote")
+        self.insecure_warning = note_label("InsecureWarning", "error")
+        self.token_note = note_label("TokenNote")
+        self.keychain_warning = note_label("KeychainWarning", "warning")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -198,7 +152,7 @@ class ProfilesDialog(QDialog):
         form.addRow(self.advanced_toggle)
         self._service_label = QLabel("&Service:")
         self._service_label.setBuddy(self.service_edit)
-        self._service_box = self._stack(self.service_edit, self._errors["service"], _note(
+        self._service_box = self._stack(self.service_edit, self._errors["service"], note_label(
             "ServiceHelp", text="The short name of the site's external service for the console (Site "
             "administration > Server > Web services > External services).", shown=True))
         form.addRow(self._service_label, self._service_box)
@@ -206,7 +160,7 @@ class ProfilesDialog(QDialog):
         self.save_button = self._button("Add", "", "Save this profile")  # no icon: it would vanish on the accent
         self.save_button.setDefault(True)
         self.save_button.setProperty("primary", True)
-        self.save_status = _note("SaveStatus", "success")
+        self.save_status = note_label("SaveStatus", "success")
 
         right = QWidget()
         right_box = QVBoxLayout(right)
@@ -214,7 +168,12 @@ class ProfilesDialog(QDialog):
         right_box.addWidget(self.heading)
         right_box.addLayout(form)
         right_box.addLayout(self._row(self.save_button, self.save_status, stretch="end"))
-        right_box.addWidget(self._build_test_section(), 1)
+        self.connection_test = ConnectionTestPanel()
+        # The panel's widgets, as the dialog's own (the banner also shows the dialog's other problems).
+        panel = self.connection_test
+        self.test_button, self.test_status, self.banner = panel.test_button, panel.test_status, panel.banner
+        self.site_summary, self.feature_tree = panel.site_summary, panel.feature_tree
+        right_box.addWidget(self.connection_test, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
@@ -235,9 +194,9 @@ class ProfilesDialog(QDialog):
         self.password_edit = self._edit("Password", "")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.sign_in_button = self._button("Sign in", "", "Ask the site for this account's token")
-        self.sign_in_message = _note("SignInMessage")
+        self.sign_in_message = note_label("SignInMessage")
         grid = QGridLayout(self.sign_in_panel)
-        grid.addWidget(_note("SignInIntro", text="Asks the site for this account's token (Moodle's "
+        grid.addWidget(note_label("SignInIntro", text="Asks the site for this account's token (Moodle's "
                              "login/token.php). Only sites that allow it answer; site administrators "
                              "always paste a token.", shown=True), 0, 0, 1, 3)
         grid.addWidget(QLabel("User name:"), 1, 0)
@@ -249,51 +208,6 @@ class ProfilesDialog(QDialog):
         grid.setColumnStretch(1, 1)
         self.sign_in_panel.hide()
         return self.sign_in_panel
-
-    def _build_test_section(self) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 10, 0, 0)
-        title = QLabel("Connection test")
-        title.setObjectName("SectionTitle")
-        layout.addWidget(title)
-        self.test_button = self._button("Test connection", "refresh",
-                                        "Ask the site what this token can do, feature by feature")
-        self.test_status = _note("TestStatus", shown=True)
-        layout.addLayout(self._row(self.test_button, self.test_status))
-        self.banner = Banner(self)
-        self.banner.retry_requested.connect(self.test_connection)
-        layout.addWidget(self.banner)
-        self.site_summary = QWidget()
-        summary = QFormLayout(self.site_summary)
-        summary.setContentsMargins(0, 0, 0, 0)
-        summary.setVerticalSpacing(2)
-        self._summary_labels = {key: _note(f"Summary{key.replace(' ', '')}", "text", shown=True)
-                                for key in SUMMARY_KEYS}
-        for key, label in self._summary_labels.items():
-            summary.addRow(f"{key}:", label)
-        self.site_summary.hide()
-        layout.addWidget(self.site_summary)
-        self.feature_tree = QTreeView()
-        self.feature_tree.setObjectName("FeatureTree")
-        self.feature_tree.setAccessibleName("What works with this token")
-        self.feature_tree.setModel(self._report_model)
-        self.feature_tree.setItemDelegate(_ReportDelegate(self.feature_tree))
-        self.feature_tree.setWordWrap(True)
-        self.feature_tree.setUniformRowHeights(False)
-        self.feature_tree.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.feature_tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.feature_tree.header()
-        header.setStretchLastSection(True)
-        for column in (0, 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self._relayout = QTimer(self, singleShot=True, interval=0)
-        self._relayout.timeout.connect(self.feature_tree.doItemsLayout)
-        header.sectionResized.connect(lambda *_: self._relayout.start())  # wrapped rows change height
-        self.feature_tree.hide()
-        layout.addWidget(self.feature_tree, 1)
-        layout.addStretch(0)  # takes the room only while the feature list is hidden
-        return box
 
     @staticmethod
     def _edit(accessible: str, placeholder: str) -> QLineEdit:
@@ -342,7 +256,7 @@ class ProfilesDialog(QDialog):
         self.new_button.clicked.connect(self.new_profile)
         self.remove_button.clicked.connect(self.confirm_remove)
         self.save_button.clicked.connect(self.save)
-        self.test_button.clicked.connect(self.test_connection)
+        self.connection_test.test_requested.connect(self.test_connection)
         self.connect_button.clicked.connect(self._on_connect)
         self.close_button.clicked.connect(self.reject)
         self.sign_in_toggle.toggled.connect(self.sign_in_panel.setVisible)
@@ -413,12 +327,12 @@ class ProfilesDialog(QDialog):
             except LmsError as exc:
                 self._refresh_token_note()
                 why = "" if self._keychain_failed else f": {exc.message}"  # the keychain note says why
-                self._set_note(self._errors["token"], f"The profile was saved, but not its token{why}.")
+                set_note(self._errors["token"], f"The profile was saved, but not its token{why}.")
                 return False
             status = "Saved. The token is kept for this session only." if session_only else \
                 "Saved. The token is in your OS keychain."
             self._load_form(profile.name)
-        self._set_note(self.save_status, status)
+        set_note(self.save_status, status)
         return True
 
     def confirm_remove(self) -> QMessageBox | None:
@@ -464,7 +378,7 @@ class ProfilesDialog(QDialog):
             if getattr(exc, "field", "") in self._errors:
                 self._show_failure(exc)
             else:
-                self._set_note(self.sign_in_message, exc.message, "error")
+                set_note(self.sign_in_message, exc.message, "error")
 
     def done(self, result: int) -> None:
         self._ctl.cancel_test()
@@ -482,7 +396,7 @@ class ProfilesDialog(QDialog):
         profile = info.profile if info else None
         self._current = profile.name if profile else None
         self._touched.clear()
-        self._clear_results()
+        self.connection_test.reset()
         for label in (self.save_status, self.sign_in_message):
             label.hide()
         self.sign_in_button.setEnabled(True)
@@ -533,24 +447,18 @@ class ProfilesDialog(QDialog):
         self.insecure_check.setVisible(check.plain_http_remote)
         if not check.plain_http_remote and self.insecure_check.isChecked():
             self.insecure_check.setChecked(False)  # consent is per plain-HTTP host, never carried over
-        self._set_note(self.insecure_warning, check.insecure_warning, "error")
+        set_note(self.insecure_warning, check.insecure_warning, "error")
         for field, label in self._errors.items():
-            self._set_note(label, check.errors.get(field, "") if field in self._touched else "", "error")
+            set_note(label, check.errors.get(field, "") if field in self._touched else "", "error")
         if "service" in check.errors and "service" in self._touched:
             self._show_advanced(True)
         shown = check.moves_host or "url" in self._touched
-        self._set_note(self.url_note, check.url_note if shown else "", "warning" if check.moves_host else "text_muted")
+        set_note(self.url_note, check.url_note if shown else "", "warning" if check.moves_host else "text_muted")
         return set(check.errors)
-
-    def _set_note(self, label: QLabel, text: str, colour: str | None = None) -> None:
-        label.setText(text)
-        label.setVisible(bool(text))
-        if colour is not None and (colour != label.property("tint") or not label.styleSheet()):
-            _tint(label, colour)
 
     def _refresh_token_note(self) -> None:
         note, placeholder = self._ctl.token_note(self._current, self.url_edit.text())
-        self._set_note(self.token_note, note)
+        set_note(self.token_note, note)
         self.token_edit.setPlaceholderText(placeholder)
         if not self._ctl.keychain_available() and self.keychain_warning.isHidden():
             self._on_keychain_unavailable("", "No OS keychain is available here (no Secret Service, as is usual on "
@@ -575,7 +483,7 @@ class ProfilesDialog(QDialog):
         if field in self._errors:
             if field == "service":
                 self._show_advanced(True)
-            self._set_note(self._errors[field], exc.message, "error")
+            set_note(self._errors[field], exc.message, "error")
         else:
             self.banner.show_error(exc)
 
@@ -597,62 +505,35 @@ class ProfilesDialog(QDialog):
 
     def _on_keychain_unavailable(self, name: str, message: str) -> None:
         self._keychain_failed = bool(name)
-        self._set_note(self.keychain_warning, f"{message} Tick \u201cUse for this session only\u201d to use the "
+        set_note(self.keychain_warning, f"{message} Tick \u201cUse for this session only\u201d to use the "
                        "token until the console exits.")
         self.session_only_check.show()
 
     def _on_test_started(self, _name: str) -> None:
-        self._clear_results()
-        self.test_button.setEnabled(False)
-        host = self._ctl.check_url(self.url_edit.text(), True).host
-        self._set_note(self.test_status, f"Testing the connection to {host}\u2026", "text_muted")
+        self.connection_test.show_testing(self._ctl.check_url(self.url_edit.text(), True).host)
 
     def _on_tested(self, _name: str, report) -> None:
-        self.test_button.setEnabled(True)
-        headline, healthy = report_headline(report)
-        self._set_note(self.test_status, headline, "success" if healthy else "warning")
-        for key, text in report_summary(report):
-            self._summary_labels[key].setText(text)
-        self.site_summary.show()
-        self._report_model.set_report(report)
-        tree = self.feature_tree
-        for row in range(self._report_model.rowCount()):
-            parent = self._report_model.index(row, 0)
-            for child in range(self._report_model.rowCount(parent)):
-                tree.setFirstColumnSpanned(child, parent, True)
-            tree.setExpanded(parent, not parent.data(DoctorReportModel.AvailableRole))
-        tree.show()
+        self.connection_test.show_report(report)
 
     def _on_test_failed(self, _name: str, err: LmsError) -> None:
-        self.test_button.setEnabled(True)
-        self._set_note(self.test_status, "The connection test failed.", "error")
-        self.banner.show_error(err)
+        self.connection_test.show_failure(err)
 
     def _on_sign_in_started(self) -> None:
         self.sign_in_button.setEnabled(False)
-        self._set_note(self.sign_in_message, "Signing in\u2026", "text_muted")
+        set_note(self.sign_in_message, "Signing in\u2026", "text_muted")
 
     def _on_signed_in(self, stored: bool) -> None:
         self.sign_in_button.setEnabled(True)
         self.password_edit.clear()
         later = f"is stored when you {'save' if self._current else 'add'} the profile"
-        self._set_note(self.sign_in_message, f"Signed in: the site's token for this account "
+        set_note(self.sign_in_message, f"Signed in: the site's token for this account "
                        f"{'is now stored' if stored else later}.", "success")
         self._refresh_token_note()
         self._update_buttons()
 
     def _on_sign_in_failed(self, err: LmsError) -> None:
         self.sign_in_button.setEnabled(True)
-        self._set_note(self.sign_in_message, explain_sign_in_failure(err), "error")
-
-    def _clear_results(self) -> None:
-        self.banner.clear()
-        self._set_note(self.test_status, "Asks the site what this token can do, feature by feature.",
-                       "text_muted")
-        self.test_button.setEnabled(True)
-        self.site_summary.hide()
-        self._report_model.set_report(None)
-        self.feature_tree.hide()
+        set_note(self.sign_in_message, explain_sign_in_failure(err), "error")
 
     def _on_connect(self) -> None:
         name = self._current
@@ -669,8 +550,7 @@ class ProfilesDialog(QDialog):
     def _refresh_theme(self, *_args) -> None:
         for label in self.findChildren(QLabel):
             if label.property("tint"):
-                _tint(label, label.property("tint"))
+                tint(label, label.property("tint"))
         for button in self.findChildren(QPushButton):
             if button.property("icon_name"):
                 button.setIcon(icon(button.property("icon_name")))
-        self.feature_tree.viewport().update()
