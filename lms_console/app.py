@@ -82,6 +82,7 @@ class ConsoleApp(QObject):
         self.session.opened.connect(lambda _p: QTimer.singleShot(0, self._sync_on_connect))
         self.demo = DemoSite() if demo else None
         self._dialog = None
+        self._profiles_controller = None
 
     # The keychain (keyring probes D-Bus) and the profile store are made after the
     # window has painted, when first needed.
@@ -183,17 +184,25 @@ class ConsoleApp(QObject):
         self.window.set_profiles(names, current)
 
     def open_profiles_dialog(self) -> None:
-        try:
-            from lms_console.models.profiles_model import ProfilesController
-            from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
-        except ImportError:  # pragma: no cover - during development only
-            self.window.banner.show_message("info", "The Profiles dialog is not available in this build.")
+        from PySide6.QtCore import Qt
+
+        from lms_console.models.profiles_controller import ProfilesController
+        from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
+
+        if self._dialog is not None and self._dialog.isVisible():
+            self._dialog.raise_()
             return
-        controller = ProfilesController(self.profiles, self.tokens, self.runner, parent=self)
-        self._dialog = ProfilesDialog(controller, parent=self.window)
+        if self._profiles_controller is None:
+            self._profiles_controller = ProfilesController(self.profiles, self.tokens, self.runner, parent=self)
+        self._dialog = ProfilesDialog(self._profiles_controller, parent=self.window)
+        self._dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._dialog.destroyed.connect(self._forget_dialog)
         self._dialog.connect_requested.connect(self.open_profile)
         self._dialog.profiles_changed.connect(self._refresh_profile_list)
         self._dialog.open()
+
+    def _forget_dialog(self) -> None:
+        self._dialog = None
 
     # -- misc ------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:

@@ -38,6 +38,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -478,3 +479,50 @@ PER_USER_TABLES = (
     "activity_completion",
     "grades",
 )
+
+
+# -- the change engine (migration 0002): journal and outbox in one table --------------------------
+
+change_runs = Table(
+    "change_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _int("created_at"),
+    _int("finished_at", nullable=True, default=None),
+    _text("profile"),
+    _text("lms_user"),
+    _text("title"),
+    _text("origin", default="gui"),  # gui | cli | undo | import | retry
+    _text("status", default="queued"),  # queued | applying | done | partial | failed | waiting | cancelled | held
+    _int("undo_of", nullable=True, default=None),
+)
+
+change_items = Table(
+    "change_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("change_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    _text("target"),
+    _text("title"),
+    _text("data", default="{}"),
+    _text("before", nullable=True, default=None),
+    _text("after", nullable=True, default=None),
+    _text("status", default="queued"),  # see services.changes.model.Status
+    _int("attempts"),
+    _text("function"),
+    _text("code"),
+    _text("message"),
+    _text("result", nullable=True, default=None),
+    _text("inverse", nullable=True, default=None),
+    _text("depends_on", default="[]"),
+    _int("updated_at"),
+    _int("applied_at", nullable=True, default=None),
+    _int("undone_by", nullable=True, default=None),
+    UniqueConstraint("run_id", "seq", name="uq_change_items_run_seq"),
+    Index("ix_change_items_status", "status"),
+    Index("ix_change_items_target", "target"),
+    Index("ix_change_items_applied_at", "applied_at"),
+)
+

@@ -82,14 +82,14 @@ FTS_AND_TRIGGERS = (
         {_history("new.id", "0", "new.lastaccess")};
     END""",
     """CREATE TRIGGER enrolments_roles_ai AFTER INSERT ON enrolments WHEN new.roleids <> '[]' BEGIN
-        INSERT OR IGNORE INTO enrolment_roles (courseid, userid, roleid)
-        SELECT new.courseid, new.userid, value FROM json_each(new.roleids);
+        INSERT INTO enrolment_roles (courseid, userid, roleid)
+        SELECT DISTINCT new.courseid, new.userid, value FROM json_each(new.roleids);
     END""",
     """CREATE TRIGGER enrolments_roles_au AFTER UPDATE OF roleids ON enrolments
     WHEN new.roleids IS NOT old.roleids BEGIN
         DELETE FROM enrolment_roles WHERE courseid = new.courseid AND userid = new.userid;
-        INSERT OR IGNORE INTO enrolment_roles (courseid, userid, roleid)
-        SELECT new.courseid, new.userid, value FROM json_each(new.roleids);
+        INSERT INTO enrolment_roles (courseid, userid, roleid)
+        SELECT DISTINCT new.courseid, new.userid, value FROM json_each(new.roleids);
     END""",
     f"""CREATE TRIGGER enrolments_access_ai AFTER INSERT ON enrolments WHEN new.lastcourseaccess > 0 BEGIN
         {_history("new.userid", "new.courseid", "new.lastcourseaccess")};

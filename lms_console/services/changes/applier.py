@@ -1,0 +1,304 @@
+"""apply(): send a recorded run to the LMS, in chunks, with a true result for every item.
+
+Runs on the cache-writer thread.  Every state change is committed before the
+next network step (queued -> sending -> done/failed), so after a crash the
+journal says exactly what went through: ``sending`` items are checked on the
+server before anything is resent, and nothing is applied twice.
+
+Moodle's batch functions are all-or-nothing: a chunk that fails is split in
+halves until each failing item stands alone with its own error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from lms_console.services.changes import journal as J
+from lms_console.services.changes import kinds as K
+from lms_console.services.changes.model import Change, ItemResult, RunSummary, Status
+from lms_console.services.changes.planner import MAX_FIELDS
+from lms_console.services.lms.errors import (
+    ApiRejected,
+    AuthExpired,
+    Cancelled,
+    LmsError,
+    OutcomeUnknown,
+    RateLimited,
+    Unreachable,
+)
+from lms_console.services.lms.http import flatten_params
+from lms_console.services.progress import NEVER_CANCELLED, CancelToken, ProgressEvent, ProgressSink, no_progress
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # sends of one item whose answers keep getting lost before it is held for the admin
+
+
+@dataclass(slots=True)
+class _Item:
+    id: int
+    seq: int
+    kind: str
+    target: str
+    data: dict
+    before: Any
+    status: str
+    depends_on: tuple[int, ...]
+    result: Any = None
+    attempts: int = 0
+
+
+class _Stop(Exception):
+    """The site stopped answering or refused the token: the rest of the run waits."""
+
+    def __init__(self, status: str, error: LmsError) -> None:
+        super().__init__(str(error))
+        self.status, self.error = status, error
+
+
+class Applier:
+    def __init__(self, client, writer, *, progress: ProgressSink = no_progress,
+                 cancel: CancelToken = NEVER_CANCELLED, revalidate: bool = False) -> None:
+        self.client = client
+        self.writer = writer
+        self.progress = progress
+        self.cancel = cancel
+        # After an offline wait, items are checked against a fresh read of what they touch.
+        self.revalidate = revalidate
+        self._done = 0
+        self._total = 0
+        self._entities: set[str] = set()
+
+    # -- public ---------------------------------------------------------------------
+    def run(self, run_id: int) -> RunSummary:
+        items = self._load(run_id)
+        pending = [i for i in items if i.status in (Status.QUEUED.value, Status.SENDING.value)]
+        self._total = len(pending)
+        J.set_run_status(self.writer, run_id, "applying")
+        status = "done"
+        error: LmsError | None = None
+        try:
+            for item in [i for i in pending if i.status == Status.SENDING.value]:
+                self._resolve_unknown(item, items)  # a crash left these sent, outcome unknown
+            if self.revalidate:
+                self._revalidate([i for i in pending if i.status == Status.QUEUED.value])
+            queue = [i for i in items if i.status == Status.QUEUED.value]
+            for batch in self._batches(queue, items):
+                self.cancel.raise_if_cancelled()
+                self._send(batch, items)
+        except Cancelled:
+            status = "cancelled"
+            rest = [i.id for i in items if i.status == Status.QUEUED.value]
+            J.mark(self.writer, rest, Status.SKIPPED, code="cancelled", message="cancelled before it was sent")
+            for i in items:
+                if i.id in rest:
+                    i.status = Status.SKIPPED.value
+        except _Stop as stop:
+            status, error = stop.status, stop.error
+        results = self._results(run_id)
+        if status == "done":
+            statuses = {r.status for r in results}
+            if Status.HELD in statuses:
+                status = "held"
+            elif Status.FAILED in statuses:
+                status = "partial"
+        J.set_run_status(self.writer, run_id, status, finished=status not in ("waiting", "held"))
+        if error is not None:
+            log.info("run %s stopped: %s", run_id, error)
+        return RunSummary(run_id, status, tuple(results), frozenset(self._entities))
+
+    # -- loading ----------------------------------------------------------------------
+    def _load(self, run_id: int) -> list[_Item]:
+        with self.writer.batch() as raw:
+            rows = raw.execute("SELECT id, seq, kind, target, data, before, status, depends_on, result, attempts "
+                               "FROM change_items WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
+        return [_Item(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), json.loads(r[5]) if r[5] else None, r[6],
+                      tuple(json.loads(r[7] or "[]")), json.loads(r[8]) if r[8] else None, r[9]) for r in rows]
+
+    def _results(self, run_id: int) -> list[ItemResult]:
+        with self.writer.batch() as raw:
+            rows = raw.execute("SELECT id, seq, kind, target, status, code, message, result FROM change_items "
+                               "WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
+        return [ItemResult(r[0], r[1], r[2], r[3], Status(r[4]), r[5], r[6], json.loads(r[7]) if r[7] else None)
+                for r in rows]
+
+    # -- batching with references to earlier items -------------------------------------------
+    def _batches(self, queue: Sequence[_Item], everything: Sequence[_Item]):
+        """Consecutive items of one function and group parameters, under the field budget."""
+        current: list[_Item] = []
+        key = None
+        fields = 3
+        for item in queue:
+            spec = K.kind(item.kind)
+            data = self._with_refs(item, everything)
+            if data is None:
+                continue  # skipped: an item it depends on did not go through
+            item.data = data
+            k = (spec.function, json.dumps(spec.group_params(data), sort_keys=True, default=str))
+            size = len(flatten_params({"x": [spec.request_item(data)]})) if spec.list_key else 4
+            if current and (k != key or len(current) >= spec.max_items or fields + size > MAX_FIELDS):
+                yield current
+                current = []
+            if not current:
+                fields = 3 + len(flatten_params(spec.group_params(data)))
+            current.append(item)
+            key = k
+            fields += size
+        if current:
+            yield current
+
+    def _with_refs(self, item: _Item, everything: Sequence[_Item]) -> dict | None:
+        by_seq = {i.seq: i for i in everything}
+        data = dict(item.data)
+        for key, value in item.data.items():
+            if isinstance(value, Mapping) and "ref" in value:
+                dep = by_seq.get(int(value["ref"]))
+                if dep is None or dep.status != Status.DONE.value or not dep.result:
+                    why = f"item {value['ref']} it depends on did not go through"
+                    J.mark(self.writer, [item.id], Status.SKIPPED, code="dependency", message=why)
+                    item.status = Status.SKIPPED.value
+                    self._tick(1)
+                    return None
+                data[key] = dep.result.get(value.get("field", "id"))
+        return data
+
+    # -- sending -------------------------------------------------------------------------------
+    def _send(self, batch: list[_Item], everything: Sequence[_Item]) -> None:
+        spec = K.kind(batch[0].kind)
+        J.mark(self.writer, [i.id for i in batch], Status.SENDING, function=spec.function, count_attempt=True)
+        for i in batch:
+            i.status = Status.SENDING.value
+            i.attempts += 1
+        try:
+            response = self.client.call(spec.function, spec.params([i.data for i in batch]), write=True,
+                                        cancel=self.cancel)
+        except OutcomeUnknown:
+            for item in batch:
+                self._resolve_unknown(item, everything)
+            return
+        except (AuthExpired, Unreachable, RateLimited) as exc:
+            # Not applied (the request never reached the site, or was refused before any change).
+            J.mark(self.writer, [i.id for i in batch], Status.QUEUED, code=exc.code, message=str(exc))
+            for i in batch:
+                i.status = Status.QUEUED.value
+            raise _Stop("failed" if isinstance(exc, AuthExpired) else "waiting", exc) from None
+        except Cancelled:
+            J.mark(self.writer, [i.id for i in batch], Status.QUEUED)
+            for i in batch:
+                i.status = Status.QUEUED.value
+            raise
+        except ApiRejected as exc:
+            if spec.atomic and len(batch) > 1:
+                # Nothing of the batch was applied: split until each failing item stands alone.
+                J.mark(self.writer, [i.id for i in batch], Status.QUEUED)
+                half = len(batch) // 2
+                self._send(batch[:half], everything)
+                self._send(batch[half:], everything)
+                return
+            self._fail(batch, exc.code, exc.message)
+            return
+        self._record(spec, batch, spec.outcomes([i.data for i in batch], response))
+
+    def _record(self, spec: K.Kind, batch: Sequence[_Item], outcomes: Sequence[K.ItemOutcome]) -> None:
+        now = int(time.time())
+        with self.writer.batch() as raw:
+            for item, outcome in zip(batch, outcomes):
+                if outcome.ok:
+                    self._mark_done(raw, spec, item, outcome.result, outcome.message, now)
+                else:
+                    J.mark(self.writer, [item.id], Status.FAILED, code=outcome.code, message=outcome.message)
+                    item.status = Status.FAILED.value
+        self._tick(len(batch))
+
+    def _mark_done(self, raw, spec: K.Kind, item: _Item, result, message: str, now: int) -> None:
+        inverse = spec.inverse(item.data, item.before, result) if spec.reversible else None
+        J.mark_done(self.writer, item.id, result=result, inverse=inverse, message=message, now=now)
+        spec.apply_to_cache(raw, item.data, result, now)
+        item.status, item.result = Status.DONE.value, result
+        self._entities.add(spec.entity)
+
+    def _fail(self, batch: Sequence[_Item], code: str, message: str) -> None:
+        J.mark(self.writer, [i.id for i in batch], Status.FAILED, code=code, message=message)
+        for i in batch:
+            i.status = Status.FAILED.value
+        self._tick(len(batch))
+
+    def _tick(self, n: int) -> None:
+        self._done += n
+        self.progress(ProgressEvent("apply", min(self._done, self._total), self._total,
+                                    f"{self._done} of {self._total} changes"))
+
+    # -- unknown outcomes and revalidation -----------------------------------------------------
+    def _resolve_unknown(self, item: _Item, everything: Sequence[_Item]) -> None:
+        """The request went out but no answer was recorded: look on the site before resending."""
+        spec = K.kind(item.kind)
+        try:
+            applied = spec.verify(self.client, item.data)
+        except (Unreachable, AuthExpired) as exc:
+            raise _Stop("waiting", exc) from None
+        except LmsError:
+            applied = None
+        if applied is True:
+            result = item.result
+            finder = getattr(spec, "verified_result", None)
+            if result is None and finder is not None:
+                try:
+                    result = finder(self.client, item.data)
+                except LmsError:
+                    result = None
+            with self.writer.batch() as raw:
+                self._mark_done(raw, spec, item, result, "confirmed on the site after a lost answer",
+                                int(time.time()))
+            self._tick(1)
+        elif (applied is False or spec.idempotent) and item.attempts < MAX_ATTEMPTS:
+            J.mark(self.writer, [item.id], Status.QUEUED, message="not applied on the site: sending again")
+            item.status = Status.QUEUED.value
+            self._send([item], everything)
+        else:
+            J.mark(self.writer, [item.id], Status.HELD, code="unknown",
+                   message="sent, but the answer was lost and the site cannot tell whether it was applied; "
+                           "check on the site, then keep or drop it")
+            item.status = Status.HELD.value
+            self._tick(1)
+
+    def _revalidate(self, queued: Sequence[_Item]) -> None:
+        """Outbox items planned offline: hold those whose target changed on the site meanwhile."""
+        for item in queued:
+            spec = K.kind(item.kind)
+            fresh = getattr(spec, "fresh_before", None)
+            if fresh is None or item.before is None:
+                continue
+            try:
+                now = fresh(self.client, item.data)
+            except (Unreachable, AuthExpired) as exc:
+                raise _Stop("waiting", exc) from None
+            except LmsError:
+                continue
+            if now is not None and dict(now) != dict(item.before):
+                J.mark(self.writer, [item.id], Status.HELD, code="conflict",
+                       message=f"changed on the site since it was planned: was {item.before}, now {dict(now)}; "
+                               "keep mine, take theirs or drop")
+                item.status = Status.HELD.value
+                self._tick(1)
+
+
+def retry_changes(rows: Sequence[J.JournalRow]) -> list[Change]:
+    """The changes of failed items, to plan again ("Retry failed")."""
+    return [r.change for r in rows if r.status == Status.FAILED.value]
+
+
+def undo_changes(rows: Sequence[J.JournalRow]) -> tuple[list[Change], list[J.JournalRow]]:
+    """Inverse changes of done items, newest first; and the items that cannot be undone."""
+    changes, irreversible = [], []
+    for r in sorted(rows, key=lambda r: (r.run_id, r.seq), reverse=True):
+        if r.status != Status.DONE.value:
+            continue
+        if r.inverse:
+            changes.append(Change.from_json(r.inverse))
+        else:
+            irreversible.append(r)
+    return changes, irreversible

@@ -1,0 +1,265 @@
+"""Journal and outbox of the change engine, in the profile's cache (tables change_runs, change_items).
+
+Writes go through the :class:`CacheWriter`'s transaction on the writer thread;
+every state change of an item is committed before the next network step, so a
+crash leaves an exact record: queued items were never sent, ``sending`` items
+were sent with an unknown outcome (checked on the server before any resend).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from lms_console.services.changes.model import Change, Outcome, Plan, PlanItem, Status
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One item as the journal pane and the exports show it."""
+
+    id: int
+    run_id: int
+    seq: int
+    time: int  # applied_at, or when it was last updated
+    profile: str
+    lms_user: str
+    kind: str
+    target: str
+    title: str
+    before: Any
+    after: Any
+    status: str
+    function: str
+    code: str
+    message: str
+    result: Any
+    data: Any
+    inverse: Any
+    run_title: str = ""
+    undone_by: int | None = None
+
+    @property
+    def change(self) -> Change:
+        return Change(self.kind, self.data or {})
+
+
+_ROW_SQL = (
+    "SELECT i.id, i.run_id, i.seq, coalesce(i.applied_at, i.updated_at), r.profile, r.lms_user, i.kind, "
+    "i.target, i.title, i.before, i.after, i.status, i.function, i.code, i.message, i.result, i.data, i.inverse, "
+    "r.title, i.undone_by FROM change_items i JOIN change_runs r ON r.id = i.run_id")
+
+
+def _row(r) -> JournalRow:
+    return JournalRow(r[0], r[1], r[2], r[3] or 0, r[4], r[5], r[6], r[7], r[8], _load(r[9]), _load(r[10]), r[11],
+                      r[12], r[13], r[14], _load(r[15]), _load(r[16]), _load(r[17]), r[18], r[19])
+
+
+# -- writing (writer thread) -------------------------------------------------------------------------
+
+def create_run(writer, plan: Plan, *, profile: str, lms_user: str, origin: str = "gui",
+               undo_of: int | None = None, now: float | None = None) -> int:
+    """Record a confirmed plan: items to apply are queued (the outbox), the rest end as skipped
+    with their reason, so every planned item has a result."""
+    now = int(now or time.time())
+    with writer.batch() as raw:
+        run_id = raw.execute(
+            "INSERT INTO change_runs (created_at, profile, lms_user, title, origin, status, undo_of) "
+            "VALUES (?, ?, ?, ?, ?, 'queued', ?)", (now, profile, lms_user, plan.title, origin, undo_of)).lastrowid
+        raw.executemany(
+            "INSERT INTO change_items (run_id, seq, kind, target, title, data, before, after, status, function, "
+            "code, message, depends_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_item_row(run_id, item, now) for item in plan.items])
+    return int(run_id)
+
+
+def _item_row(run_id: int, item: PlanItem, now: int) -> tuple:
+    if item.outcome == Outcome.APPLY:
+        status, code, message = Status.QUEUED.value, "", ""
+    else:
+        status = Status.SKIPPED.value
+        code = {"noop": "noop", "error": "invalid", "conflict": "conflict"}[item.outcome.value]
+        message = "; ".join(str(p) for p in item.problems) or (
+            "no change needed: already so on the site" if item.outcome == Outcome.NOOP else "not applied")
+    return (run_id, item.seq, item.change.kind, item.target, item.title, _dump(dict(item.change.data)),
+            _dump(item.before), _dump(item.after), status, item.function, code, message,
+            json.dumps(list(item.depends_on)), now)
+
+
+def set_run_status(writer, run_id: int, status: str, *, finished: bool = False) -> None:
+    with writer.batch() as raw:
+        raw.execute("UPDATE change_runs SET status = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END "
+                    "WHERE id = ?", (status, int(finished), int(time.time()), run_id))
+
+
+def mark(writer, ids: Sequence[int], status: Status, *, code: str = "", message: str = "",
+         function: str | None = None, count_attempt: bool = False) -> None:
+    now = int(time.time())
+    with writer.batch() as raw:
+        raw.executemany(
+            "UPDATE change_items SET status = ?, code = ?, message = ?, updated_at = ?, "
+            "function = coalesce(?, function), attempts = attempts + ? WHERE id = ?",
+            [(status.value, code, message, now, function, int(count_attempt), i) for i in ids])
+
+
+def mark_done(writer, item_id: int, *, result: Mapping[str, Any] | None, inverse: Change | None,
+              after: Mapping[str, Any] | None = None, message: str = "", now: float | None = None) -> None:
+    now = int(now or time.time())
+    with writer.batch() as raw:
+        raw.execute(
+            "UPDATE change_items SET status = 'done', code = '', message = ?, result = ?, inverse = ?, "
+            "after = coalesce(?, after), updated_at = ?, applied_at = ? WHERE id = ?",
+            (message, _dump(dict(result) if result else None), _dump(inverse.to_json() if inverse else None),
+             _dump(dict(after) if after is not None else None), now, now, item_id))
+
+
+def mark_undone(writer, item_ids: Iterable[int], undo_run_id: int) -> None:
+    with writer.batch() as raw:
+        raw.executemany("UPDATE change_items SET status = 'undone', undone_by = ? WHERE id = ? AND status = 'done'",
+                        [(undo_run_id, i) for i in item_ids])
+
+
+def release_held(writer, item_id: int, decision: str) -> None:
+    """The admin's decision on a held item: ``keep`` (send mine), ``theirs`` or ``drop`` (skip it)."""
+    if decision == "keep":
+        mark(writer, [item_id], Status.QUEUED, message="kept by the admin: will be sent")
+    elif decision in ("theirs", "drop"):
+        text = "the site's value was kept" if decision == "theirs" else "dropped by the admin"
+        mark(writer, [item_id], Status.SKIPPED, code=decision, message=text)
+    else:
+        raise ValueError(f"unknown decision {decision!r}: keep, theirs or drop")
+
+
+# -- reading (any thread, own connection) ------------------------------------------------------------
+
+def run_rows(conn, run_id: int) -> list[JournalRow]:
+    return [_row(r) for r in conn.exec_driver_sql(f"{_ROW_SQL} WHERE i.run_id = ? ORDER BY i.seq", (run_id,))]
+
+
+def item_row(conn, item_id: int) -> JournalRow | None:
+    r = conn.exec_driver_sql(f"{_ROW_SQL} WHERE i.id = ?", (item_id,)).first()
+    return _row(r) if r else None
+
+
+def outbox(conn) -> list[JournalRow]:
+    """Items waiting to go out or for the admin (queued, sending, held), oldest first."""
+    return [_row(r) for r in conn.exec_driver_sql(
+        f"{_ROW_SQL} WHERE i.status IN ('queued', 'sending', 'held') ORDER BY i.run_id, i.seq")]
+
+
+def outbox_count(conn) -> int:
+    return int(conn.exec_driver_sql(
+        "SELECT count(*) FROM change_items WHERE status IN ('queued', 'sending', 'held')").scalar() or 0)
+
+
+def runs_with_work(conn) -> list[int]:
+    """Runs that still have queued or sending items (to resume after a restart or going online)."""
+    return [r[0] for r in conn.exec_driver_sql(
+        "SELECT DISTINCT run_id FROM change_items WHERE status IN ('queued', 'sending') ORDER BY run_id")]
+
+
+def journal(conn, *, search: str = "", statuses: Sequence[str] = (), kinds: Sequence[str] = (),
+            target: str = "", since: int | None = None, limit: int = 500, offset: int = 0) -> list[JournalRow]:
+    """Journal entries, newest first, filtered; ``search`` matches title, target, message and kind."""
+    where, params = _journal_where(search, statuses, kinds, target, since)
+    sql = f"{_ROW_SQL} {where} ORDER BY coalesce(i.applied_at, i.updated_at) DESC, i.id DESC LIMIT ? OFFSET ?"
+    return [_row(r) for r in conn.exec_driver_sql(sql, (*params, limit, offset))]
+
+
+def journal_count(conn, **filters) -> int:
+    where, params = _journal_where(filters.get("search", ""), filters.get("statuses", ()),
+                                   filters.get("kinds", ()), filters.get("target", ""), filters.get("since"))
+    return int(conn.exec_driver_sql(
+        f"SELECT count(*) FROM change_items i JOIN change_runs r ON r.id = i.run_id {where}", params).scalar() or 0)
+
+
+def _journal_where(search, statuses, kinds, target, since) -> tuple[str, tuple]:
+    clauses, params = [], []
+    if search:
+        like = f"%{search.replace(chr(92), chr(92) * 2).replace('%', chr(92) + '%').replace('_', chr(92) + '_')}%"
+        clauses.append("(i.title LIKE ? ESCAPE '\\' OR i.target LIKE ? ESCAPE '\\' OR i.message LIKE ? ESCAPE '\\' "
+                       "OR i.kind LIKE ? ESCAPE '\\' OR r.title LIKE ? ESCAPE '\\')")
+        params += [like] * 5
+    if statuses:
+        clauses.append(f"i.status IN ({','.join('?' * len(statuses))})")
+        params += list(statuses)
+    if kinds:
+        clauses.append(f"i.kind IN ({','.join('?' * len(kinds))})")
+        params += list(kinds)
+    if target:
+        clauses.append("i.target = ?")
+        params.append(target)
+    if since is not None:
+        clauses.append("coalesce(i.applied_at, i.updated_at) >= ?")
+        params.append(since)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params)
+
+
+# -- export --------------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ("time", "profile", "lms_user", "kind", "target", "title", "before", "after", "status", "function",
+                  "code", "message")
+
+
+def safe_cell(value: Any) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or tab/CR) gets a leading quote."""
+    text = "" if value is None else (value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def plain_cell(value: Any) -> str:
+    return "" if value is None else (value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+
+
+def export_rows(rows: Iterable[JournalRow], cell=safe_cell) -> Iterable[list[str]]:
+    for r in rows:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.time)) if r.time else ""
+        yield [cell(v) for v in (stamp, r.profile, r.lms_user, r.kind, r.target, r.title, r.before, r.after,
+                                 r.status, r.function, r.code, r.message)]
+
+
+def export_csv(rows: Iterable[JournalRow], path: str | Path) -> int:
+    n = 0
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads UTF-8 right
+        w = csv.writer(fh)
+        w.writerow(EXPORT_COLUMNS)
+        for line in export_rows(rows):
+            w.writerow(line)
+            n += 1
+    return n
+
+
+def export_xlsx(rows: Iterable[JournalRow], path: str | Path) -> int:
+    """XLSX where every cell is typed as text, so nothing in it is ever evaluated as a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Journal")
+    ws.append(list(EXPORT_COLUMNS))
+
+    def text_cell(value: str):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"  # openpyxl would make "=..." a formula
+        return cell
+
+    n = 0
+    for line in export_rows(rows, cell=plain_cell):
+        ws.append([text_cell(v) for v in line])
+        n += 1
+    wb.save(path)
+    return n

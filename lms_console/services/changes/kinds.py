@@ -1,0 +1,157 @@
+"""What each change kind means on Moodle: the function that carries it, how items batch, how
+they are checked against the cache, what the answer means per item, how to verify an
+unknown outcome on the server, the inverse, and the effect on the cache.
+
+Kinds register themselves in :data:`KINDS` (modules ``kinds_*``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from lms_console.services.changes.model import Change, Problem
+
+KINDS: dict[str, "Kind"] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """The LMS's answer for one item of a call."""
+
+    ok: bool
+    result: Mapping[str, Any] | None = None
+    code: str = ""
+    message: str = ""
+
+
+OK = ItemOutcome(True)
+
+
+class Kind:
+    """One kind of change. Subclasses set the class attributes and override what differs."""
+
+    name = ""
+    title_verb = ""
+    function = ""
+    list_key = ""  # the batched list parameter (users, members, userids, ...)
+    atomic = True  # Moodle runs the whole call in one transaction: one bad item fails all
+    reversible = True
+    idempotent = False  # sending it twice has the same effect as once (safe to resend blind)
+    entity = ""  # what the cache re-reads: users | cohorts | groups | enrolments | contents
+    required: tuple[str, ...] = ()
+    max_items = 100  # per call, before the field budget (smaller batches isolate failures faster)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if cls.name:
+            KINDS[cls.name] = cls()
+
+    # -- request ------------------------------------------------------------------
+    def group_params(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters outside the batched list; items batch together only when these are equal."""
+        return {}
+
+    def request_item(self, data: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def params(self, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        return {**self.group_params(items[0]), self.list_key: [self.request_item(d) for d in items]}
+
+    # -- planning -------------------------------------------------------------------
+    def resolve(self, data: Mapping[str, Any], ctx) -> Mapping[str, Any]:
+        """Data completed from the cache at plan time (e.g. a cohort's context, a course's format);
+        stored with the item, so the outbox can send it later without the cache."""
+        return data
+
+    def target(self, data: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    def title(self, data: Mapping[str, Any], ctx) -> str:
+        return f"{self.title_verb} {self.target(data)}"
+
+    def validate(self, data: Mapping[str, Any], ctx) -> list[Problem]:
+        return [Problem(f"{key} is required", field=key, value=data.get(key))
+                for key in self.required if data.get(key) in (None, "")]
+
+    def before(self, data: Mapping[str, Any], ctx) -> dict[str, Any] | None:
+        return None
+
+    def after(self, data: Mapping[str, Any], before: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return None
+
+    def is_noop(self, data: Mapping[str, Any], before: Mapping[str, Any] | None, ctx) -> bool:
+        return False
+
+    # -- answer -----------------------------------------------------------------------
+    def outcomes(self, items: Sequence[Mapping[str, Any]], response: Any) -> list[ItemOutcome]:
+        """Per item, what the answer means (default: a success answer means every item is done)."""
+        return [OK] * len(items)
+
+    def verify(self, client, data: Mapping[str, Any]) -> bool | None:
+        """Whether the change is in effect on the site (True/False), or None when it cannot be told."""
+        return None
+
+    def inverse(self, data: Mapping[str, Any], before: Mapping[str, Any] | None,
+                result: Mapping[str, Any] | None) -> Change | None:
+        return None
+
+    def apply_to_cache(self, raw, data: Mapping[str, Any], result: Mapping[str, Any] | None, now: int) -> None:
+        """Update the cache from what the LMS answered (``raw`` is the writer's sqlite3 connection)."""
+
+
+def kind(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown change kind {name!r}; known: {', '.join(sorted(KINDS))}") from None
+
+
+# -- helpers shared by the kind modules ------------------------------------------------------------
+
+def as_int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
+        raise ValueError(f"{key} must be a number, got {value!r}")
+    return int(value)
+
+
+def int_problem(data: Mapping[str, Any], key: str) -> Problem | None:
+    try:
+        as_int(data, key)
+    except ValueError as exc:
+        return Problem(str(exc), field=key, value=data.get(key))
+    return None
+
+
+def warnings_of(response: Any) -> list[Mapping[str, Any]]:
+    return list(response.get("warnings") or []) if isinstance(response, Mapping) else []
+
+
+def by_item_warning(items: Sequence[Mapping[str, Any]], response: Any, id_key: str, item_name: str
+                    ) -> list[ItemOutcome]:
+    """Warnings that name ``item_name`` and an ``itemid`` fail that item only (per-item functions)."""
+    failed: dict[int, Mapping[str, Any]] = {}
+    for w in warnings_of(response):
+        if str(w.get("item", "")) in (item_name, "") and w.get("itemid") is not None:
+            failed[int(w["itemid"])] = w
+    out = []
+    for d in items:
+        w = failed.get(int(d[id_key]))
+        out.append(ItemOutcome(False, code=str(w.get("warningcode") or "warning"), message=str(w.get("message", "")))
+                   if w else OK)
+    return out
+
+
+_ID_RE = re.compile(r"(user|cohort)\s*\(?\s*(id|username|idnumber)\s*=\s*([^\s)]+)")
+
+
+def message_targets(message: str) -> dict[str, str]:
+    """Moodle's cohort warnings name their target only in words ("user id=42 not exists")."""
+    return {m.group(1): m.group(3) for m in _ID_RE.finditer(message)}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,382 @@
+"""Enrolments (manual enrolment method) and course structure (sections and activities)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lms_console.services.changes.kinds import Kind, as_int, int_problem
+from lms_console.services.changes.model import Change, Problem
+
+STUDENT_ROLE = 5
+
+
+def _id_problems(data, keys):
+    return [p for p in (int_problem(data, k) for k in keys) if p is not None]
+
+
+# -- enrolments -------------------------------------------------------------------------------------
+
+class EnrolAdd(Kind):
+    name = "enrol.add"
+    function = "enrol_manual_enrol_users"
+    list_key = "enrolments"
+    entity = "enrolments"
+    required = ("userid", "courseid")
+    max_items = 100
+
+    def target(self, data):
+        return f"course:{data.get('courseid')}/user:{data.get('userid')}"
+
+    def title(self, data, ctx):
+        u = ctx.user(data.get("userid")) if isinstance(data.get("userid"), int) else None
+        c = ctx.course(data.get("courseid")) if isinstance(data.get("courseid"), int) else None
+        who = u["username"] if u else f"user {data.get('userid')}"
+        where = c["shortname"] if c else f"course {data.get('courseid')}"
+        return f"Enrol {who} in {where} as {ctx.role_name(data.get('roleid', STUDENT_ROLE))}"
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx) or _id_problems(data, ["userid", "courseid"])
+        if problems:
+            return problems
+        if ctx.course(as_int(data, "courseid")) is None:
+            problems.append(Problem("no such course (deleted on the site?)", field="courseid", value=data["courseid"]))
+        if ctx.user(as_int(data, "userid")) is None:
+            problems.append(Problem("no such user", field="userid", value=data["userid"]))
+        start, end = data.get("timestart") or 0, data.get("timeend") or 0
+        if start and end and end <= start:
+            problems.append(Problem("must be after the start date", field="timeend", value=end))
+        return problems
+
+    def before(self, data, ctx):
+        e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
+        return None if e is None else {"enrolled": True, "roleids": e["roleids"], "suspended": bool(e["suspended"]),
+                                       "timestart": e["timestart"], "timeend": e["timeend"]}
+
+    def after(self, data, before):
+        out: dict[str, Any] = {"enrolled": True, "roleids": sorted({*((before or {}).get("roleids") or []),
+                                                                    int(data.get("roleid", STUDENT_ROLE))})}
+        for key in ("timestart", "timeend"):
+            if data.get(key):
+                out[key] = data[key]
+        if "suspend" in data:
+            out["suspended"] = bool(data["suspend"])
+        return out
+
+    def is_noop(self, data, before, ctx):
+        if before is None:
+            return False
+        after = self.after(data, before)
+        return all(before.get(k) == v for k, v in after.items())
+
+    def request_item(self, data):
+        item: dict[str, Any] = {"roleid": int(data.get("roleid", STUDENT_ROLE)), "userid": as_int(data, "userid"),
+                                "courseid": as_int(data, "courseid")}
+        for key in ("timestart", "timeend"):
+            if data.get(key):
+                item[key] = int(data[key])
+        if "suspend" in data:
+            item["suspend"] = 1 if data["suspend"] else 0
+        return item
+
+    def verify(self, client, data):
+        courses = client.user_courses(as_int(data, "userid")).items
+        return any(c.courseid == as_int(data, "courseid") for c in courses)
+
+    def inverse(self, data, before, result):
+        if before is None:
+            return Change("enrol.remove", {"userid": data["userid"], "courseid": data["courseid"]})
+        restore: dict[str, Any] = {"userid": data["userid"], "courseid": data["courseid"],
+                                   "roleid": (before.get("roleids") or [STUDENT_ROLE])[0],
+                                   "suspend": 1 if before.get("suspended") else 0}
+        for key in ("timestart", "timeend"):
+            if before.get(key):
+                restore[key] = before[key]
+        return Change("enrol.add", restore)
+
+    def apply_to_cache(self, raw, data, result, now):
+        courseid, userid = as_int(data, "courseid"), as_int(data, "userid")
+        roleid = int(data.get("roleid", STUDENT_ROLE))
+        row = raw.execute("SELECT roleids FROM enrolments WHERE courseid = ? AND userid = ?",
+                          (courseid, userid)).fetchone()
+        roles = sorted({*(json.loads(row[0]) if row else []), roleid})
+        raw.execute(
+            "INSERT INTO enrolments (courseid, userid, suspended, timestart, timeend, method, roleids, synced_at) "
+            "VALUES (?, ?, ?, ?, ?, 'manual', ?, ?) ON CONFLICT (courseid, userid) DO UPDATE SET "
+            "suspended = excluded.suspended, timestart = coalesce(excluded.timestart, timestart), "
+            "timeend = coalesce(excluded.timeend, timeend), roleids = excluded.roleids, synced_at = excluded.synced_at",
+            (courseid, userid, int(bool(data.get("suspend"))), data.get("timestart") or None,
+             data.get("timeend") or None, json.dumps(roles), now))
+
+
+class EnrolSuspend(EnrolAdd):
+    """Suspend (or reactivate) an existing manual enrolment: enrol again with ``suspend``."""
+
+    name = "enrol.suspend"
+    value = 1
+    idempotent = True
+
+    def title(self, data, ctx):
+        verb = "Suspend the enrolment of" if self.value else "Reactivate the enrolment of"
+        return super().title(data, ctx).replace("Enrol", verb, 1).split(" as ")[0]
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx)
+        if not problems and ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid")) is None:
+            problems.append(Problem("is not enrolled in this course", field="userid", value=data["userid"]))
+        return problems
+
+    def resolve(self, data, ctx):
+        if _id_problems(data, ["userid", "courseid"]):
+            return data
+        e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
+        role = (e["roleids"] or [STUDENT_ROLE])[0] if e else STUDENT_ROLE
+        return {**data, "roleid": role, "suspend": self.value}
+
+    def before(self, data, ctx):
+        e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
+        return None if e is None else {"suspended": bool(e["suspended"])}
+
+    def after(self, data, before):
+        return {"suspended": bool(self.value)}
+
+    def is_noop(self, data, before, ctx):
+        return before is not None and before["suspended"] == bool(self.value)
+
+    def inverse(self, data, before, result):
+        return Change("enrol.unsuspend" if self.value else "enrol.suspend",
+                      {"userid": data["userid"], "courseid": data["courseid"]})
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("UPDATE enrolments SET suspended = ?, synced_at = ? WHERE courseid = ? AND userid = ?",
+                    (self.value, now, as_int(data, "courseid"), as_int(data, "userid")))
+
+
+class EnrolUnsuspend(EnrolSuspend):
+    name = "enrol.unsuspend"
+    value = 0
+
+
+class EnrolRemove(EnrolAdd):
+    name = "enrol.remove"
+    function = "enrol_manual_unenrol_users"
+    reversible = False  # re-enrolling does not bring back the course data Moodle removes
+
+    def title(self, data, ctx):
+        return super().title(data, ctx).replace("Enrol", "Unenrol", 1).replace(" in ", " from ", 1).split(" as ")[0]
+
+    def before(self, data, ctx):
+        return super().before(data, ctx) or {"enrolled": False}
+
+    def after(self, data, before):
+        return {"enrolled": False}
+
+    def is_noop(self, data, before, ctx):
+        return not (before or {}).get("enrolled")
+
+    def request_item(self, data):
+        return {"userid": as_int(data, "userid"), "courseid": as_int(data, "courseid")}
+
+    def verify(self, client, data):
+        courses = client.user_courses(as_int(data, "userid")).items
+        return all(c.courseid != as_int(data, "courseid") for c in courses)
+
+    def inverse(self, data, before, result):
+        return None
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("DELETE FROM enrolments WHERE courseid = ? AND userid = ?",
+                    (as_int(data, "courseid"), as_int(data, "userid")))
+
+
+# -- course structure (core_courseformat_update_course, core_update_inplace_editable) ----------------
+
+class _StructureKind(Kind):
+    """One state action of ``core_courseformat_update_course``; ``ids`` batch per course and action."""
+
+    entity = "contents"
+    function = "core_courseformat_update_course"
+    list_key = "ids"
+    action = ""
+    what = "section"  # section | cm
+    required = ("courseid", "id")
+    max_items = 100
+
+    def target(self, data):
+        return f"{self.what}:{data.get('id')}"
+
+    def title(self, data, ctx):
+        thing = ctx.section(data.get("id")) if self.what == "section" else ctx.module(data.get("id"))
+        label = (thing or {}).get("name") or f"{self.what} {data.get('id')}"
+        return f"{self.title_verb} {label!s}"
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx) or _id_problems(data, ["courseid", "id"])
+        if problems:
+            return problems
+        thing = ctx.section(as_int(data, "id")) if self.what == "section" else ctx.module(as_int(data, "id"))
+        if thing is None or thing["courseid"] != as_int(data, "courseid"):
+            problems.append(Problem(f"no such {'section' if self.what == 'section' else 'activity'} in this course "
+                                    "(deleted or moved on the site?)", field="id", value=data["id"]))
+        return problems
+
+    def group_params(self, data):
+        params: dict[str, Any] = {"action": self.action, "courseid": as_int(data, "courseid")}
+        if data.get("targetsectionid") is not None:
+            params["targetsectionid"] = int(data["targetsectionid"])
+        if data.get("targetcmid") is not None:
+            params["targetcmid"] = int(data["targetcmid"])
+        return params
+
+    def request_item(self, data):
+        return as_int(data, "id")
+
+
+class _Visibility(_StructureKind):
+    idempotent = True
+    visible = 0
+    column = "visible"
+
+    def before(self, data, ctx):
+        thing = ctx.section(as_int(data, "id")) if self.what == "section" else ctx.module(as_int(data, "id"))
+        return {"visible": bool(thing["visible"])} if thing else None
+
+    def after(self, data, before):
+        return {"visible": bool(self.visible)}
+
+    def is_noop(self, data, before, ctx):
+        return before is not None and before["visible"] == bool(self.visible)
+
+    def inverse(self, data, before, result):
+        opposite = {"section.hide": "section.show", "section.show": "section.hide",
+                    "module.hide": "module.show", "module.show": "module.hide"}[self.name]
+        return Change(opposite, {"courseid": data["courseid"], "id": data["id"]})
+
+    def apply_to_cache(self, raw, data, result, now):
+        table = "sections" if self.what == "section" else "modules"
+        raw.execute(f"UPDATE {table} SET visible = ? WHERE id = ?", (self.visible, as_int(data, "id")))
+
+
+class SectionHide(_Visibility):
+    name, action, title_verb, visible = "section.hide", "section_hide", "Hide", 0
+
+
+class SectionShow(_Visibility):
+    name, action, title_verb, visible = "section.show", "section_show", "Show", 1
+
+
+class ModuleHide(_Visibility):
+    name, action, title_verb, visible, what = "module.hide", "cm_hide", "Hide", 0, "cm"
+
+
+class ModuleShow(_Visibility):
+    name, action, title_verb, visible, what = "module.show", "cm_show", "Show", 1, "cm"
+
+
+class SectionDelete(_StructureKind):
+    name, action, title_verb, reversible = "section.delete", "section_delete", "Delete", False
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("DELETE FROM sections WHERE id = ?", (as_int(data, "id"),))
+
+
+class ModuleDelete(_StructureKind):
+    name, action, title_verb, reversible, what = "module.delete", "cm_delete", "Delete", False, "cm"
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("DELETE FROM modules WHERE id = ?", (as_int(data, "id"),))
+
+
+class SectionMove(_StructureKind):
+    name, action, title_verb = "section.move", "section_move_after", "Move"
+    required = ("courseid", "id", "targetsectionid")
+
+
+class ModuleMove(_StructureKind):
+    name, action, title_verb, what = "module.move", "cm_move", "Move", "cm"
+    required = ("courseid", "id", "targetsectionid")
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("UPDATE modules SET sectionid = ? WHERE id = ?", (int(data["targetsectionid"]), as_int(data, "id")))
+
+
+class SectionAdd(Kind):
+    name = "section.add"
+    function = "core_courseformat_update_course"
+    list_key = "ids"
+    entity = "contents"
+    required = ("courseid",)
+    max_items = 1
+
+    def target(self, data):
+        return f"course:{data.get('courseid')}/new-section"
+
+    def title(self, data, ctx):
+        return f"Add a section to course {data.get('courseid')}"
+
+    def params(self, items):
+        params: dict[str, Any] = {"action": "section_add", "courseid": as_int(items[0], "courseid"), "ids": []}
+        if items[0].get("targetsectionid") is not None:
+            params["targetsectionid"] = int(items[0]["targetsectionid"])
+        return params
+
+    def group_params(self, data):
+        return {"courseid": data.get("courseid"), "n": id(data)}  # never batched: one call per section
+
+
+class Rename(Kind):
+    """Sections and activities are renamed through core_update_inplace_editable, one per call."""
+
+    name = "section.rename"
+    function = "core_update_inplace_editable"
+    entity = "contents"
+    required = ("id", "name")
+    idempotent = True
+    max_items = 1
+    what = "section"
+
+    def target(self, data):
+        return f"{self.what}:{data.get('id')}"
+
+    def title(self, data, ctx):
+        return f"Rename {self.what} {data.get('id')} to {data.get('name')}"
+
+    def resolve(self, data, ctx):
+        if self.what != "section" or int_problem(data, "id"):
+            return data
+        section = ctx.section(as_int(data, "id"))
+        course = ctx.course(section["courseid"]) if section else None
+        return {**data, "_format": (course or {}).get("format") or "topics"}
+
+    def before(self, data, ctx):
+        thing = ctx.section(as_int(data, "id")) if self.what == "section" else ctx.module(as_int(data, "id"))
+        return {"name": thing["name"]} if thing else None
+
+    def after(self, data, before):
+        return {"name": data["name"]}
+
+    def is_noop(self, data, before, ctx):
+        return before is not None and before["name"] == data["name"]
+
+    def params(self, items):
+        d = items[0]
+        if self.what == "section":
+            return {"component": f"format_{d.get('_format', 'topics')}", "itemtype": "sectionname",
+                    "itemid": as_int(d, "id"), "value": d["name"]}
+        return {"component": "core_course", "itemtype": "activityname", "itemid": as_int(d, "id"), "value": d["name"]}
+
+    def group_params(self, data):
+        return {"n": id(data)}
+
+    def inverse(self, data, before, result):
+        return Change(self.name, {**{k: v for k, v in data.items() if k != "name"}, "name": before["name"]}) \
+            if before else None
+
+    def apply_to_cache(self, raw, data, result, now):
+        table = "sections" if self.what == "section" else "modules"
+        raw.execute(f"UPDATE {table} SET name = ? WHERE id = ?", (data["name"], as_int(data, "id")))
+
+
+class ModuleRename(Rename):
+    name = "module.rename"
+    what = "cm"

@@ -1,0 +1,366 @@
+"""Course groups and groupings: create, rename, delete, members, grouping assignments."""
+
+from __future__ import annotations
+
+from lms_console.services.changes.kinds import ItemOutcome, Kind, as_int, int_problem
+from lms_console.services.changes.model import Change, Problem
+
+
+def _id_problems(data, keys):
+    return [p for p in (int_problem(data, k) for k in keys) if p is not None]
+
+
+class _GroupKind(Kind):
+    entity = "groups"
+
+    def group_label(self, ctx, groupid) -> str:
+        g = ctx.group(groupid) if isinstance(groupid, int) else None
+        return f"group {g['name']}" if g else f"group {groupid}"
+
+
+class GroupCreate(_GroupKind):
+    name = "group.create"
+    function = "core_group_create_groups"
+    list_key = "groups"
+    required = ("courseid", "name")
+
+    def target(self, data):
+        return f"course:{data.get('courseid')}/group:{data.get('name')}"
+
+    def title(self, data, ctx):
+        return f"Create group {data.get('name')} in course {data.get('courseid')}"
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx) or _id_problems(data, ["courseid"])
+        if problems:
+            return problems
+        if ctx.course(as_int(data, "courseid")) is None:
+            problems.append(Problem("no such course", field="courseid", value=data["courseid"]))
+        elif ctx.group_by_name(as_int(data, "courseid"), str(data["name"])) is not None:
+            problems.append(Problem("a group of this name already exists in the course", field="name",
+                                    value=data["name"]))
+        return problems
+
+    def after(self, data, before):
+        return {"name": data["name"], "idnumber": data.get("idnumber", "")}
+
+    def request_item(self, data):
+        # Moodle requires a description, even an empty one.
+        return {"courseid": as_int(data, "courseid"), "name": data["name"], "description": data.get("description", ""),
+                "idnumber": data.get("idnumber", "")}
+
+    def outcomes(self, items, response):
+        created = list(response or [])
+        if len(created) != len(items):
+            return [ItemOutcome(False, code="missing", message="the site did not report the group as created")] * len(items)
+        return [ItemOutcome(True, {"id": int(g["id"])}) for g in created]
+
+    def verify(self, client, data):
+        return any(g.name == data["name"] for g in client.course_groups(as_int(data, "courseid")).items)
+
+    def verified_result(self, client, data):
+        for g in client.course_groups(as_int(data, "courseid")).items:
+            if g.name == data["name"]:
+                return {"id": g.id}
+        return None
+
+    def inverse(self, data, before, result):
+        return Change("group.delete", {"id": result["id"]}) if result else None
+
+    def apply_to_cache(self, raw, data, result, now):
+        if result:
+            raw.execute('INSERT INTO "groups" (id, courseid, name, idnumber, description) VALUES (?, ?, ?, ?, ?) '
+                        "ON CONFLICT (id) DO NOTHING", (result["id"], as_int(data, "courseid"), data["name"],
+                                                         data.get("idnumber", ""), data.get("description", "")))
+
+
+class GroupUpdate(_GroupKind):
+    name = "group.update"
+    function = "core_group_update_groups"
+    list_key = "groups"
+    required = ("id",)
+    idempotent = True
+    FIELDS = ("name", "idnumber", "description")
+
+    def target(self, data):
+        return f"group:{data.get('id')}"
+
+    def title(self, data, ctx):
+        fields = data.get("fields") or {}
+        label = self.group_label(ctx, data.get("id"))
+        return f"Rename {label} to {fields['name']}" if set(fields) == {"name"} else f"Change {label}"
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx) or _id_problems(data, ["id"])
+        if problems:
+            return problems
+        group = ctx.group(as_int(data, "id"))
+        fields = data.get("fields") or {}
+        if group is None:
+            return [Problem("no such group (deleted on the site?)", field="id", value=data["id"])]
+        if not fields or set(fields) - set(self.FIELDS):
+            problems.append(Problem(f"fields must be some of {', '.join(self.FIELDS)}", field="fields"))
+        if fields.get("name"):
+            other = ctx.group_by_name(group["courseid"], str(fields["name"]))
+            if other is not None and other["id"] != group["id"]:
+                problems.append(Problem("a group of this name already exists in the course", field="name",
+                                        value=fields["name"]))
+        return problems
+
+    def resolve(self, data, ctx):
+        group = ctx.group(as_int(data, "id")) if int_problem(data, "id") is None else None
+        return {**data, "_name": group["name"]} if group else data
+
+    def before(self, data, ctx):
+        g = ctx.group(as_int(data, "id")) or {}
+        return {k: g.get(k) for k in (data.get("fields") or {})}
+
+    def after(self, data, before):
+        return dict(data.get("fields") or {})
+
+    def is_noop(self, data, before, ctx):
+        return before == self.after(data, before)
+
+    def request_item(self, data):
+        fields = dict(data.get("fields") or {})
+        return {"id": as_int(data, "id"), "name": fields.get("name", data.get("_name", "")),
+                **{k: v for k, v in fields.items() if k != "name"}}
+
+    def inverse(self, data, before, result):
+        return Change("group.update", {"id": data["id"], "fields": dict(before or {})}) if before else None
+
+    def apply_to_cache(self, raw, data, result, now):
+        fields = {k: v for k, v in (data.get("fields") or {}).items() if k in self.FIELDS}
+        if fields:
+            raw.execute(f'UPDATE "groups" SET {", ".join(f"{k} = ?" for k in fields)} WHERE id = ?',
+                        (*fields.values(), as_int(data, "id")))
+
+
+class GroupDelete(_GroupKind):
+    name = "group.delete"
+    function = "core_group_delete_groups"
+    list_key = "groupids"
+    required = ("id",)
+    reversible = False
+
+    def target(self, data):
+        return f"group:{data.get('id')}"
+
+    def title(self, data, ctx):
+        return f"Delete {self.group_label(ctx, data.get('id'))}"
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx) or _id_problems(data, ["id"])
+        if not problems and ctx.group(as_int(data, "id")) is None:
+            problems.append(Problem("no such group", field="id", value=data["id"]))
+        return problems
+
+    def resolve(self, data, ctx):
+        group = ctx.group(as_int(data, "id")) if int_problem(data, "id") is None else None
+        return {**data, "_courseid": group["courseid"]} if group else data
+
+    def request_item(self, data):
+        return as_int(data, "id")
+
+    def verify(self, client, data):
+        if "_courseid" not in data:
+            return None
+        return all(g.id != as_int(data, "id") for g in client.course_groups(int(data["_courseid"])).items)
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute('DELETE FROM "groups" WHERE id = ?', (as_int(data, "id"),))
+
+
+class GroupAddMember(_GroupKind):
+    name = "group.add_member"
+    function = "core_group_add_group_members"
+    list_key = "members"
+    required = ("groupid", "userid")
+    max_items = 200
+
+    def target(self, data):
+        return f"group:{data.get('groupid')}/user:{data.get('userid')}"
+
+    def title(self, data, ctx):
+        u = ctx.user(data.get("userid")) if isinstance(data.get("userid"), int) else None
+        who = u["username"] if u else f"user {data.get('userid')}"
+        return f"Add {who} to {self.group_label(ctx, data.get('groupid'))}"
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx) or _id_problems(data, ["groupid", "userid"])
+        if problems:
+            return problems
+        group = ctx.group(as_int(data, "groupid"))
+        if group is None:
+            return [Problem("no such group (deleted on the site?)", field="groupid", value=data["groupid"])]
+        userid = as_int(data, "userid")
+        if ctx.user(userid) is None:
+            return [Problem("no such user (deleted, or not visible to the token)", field="userid", value=userid)]
+        if ctx.enrolment(group["courseid"], userid) is None and not ctx.planned_enrolment(group["courseid"], userid):
+            problems.append(Problem(
+                "is not enrolled in the group's course; Moodle only accepts enrolled users in groups",
+                field="userid", value=userid, fix="Enrol the user first (it can be part of this plan).",
+                prerequisite=Change("enrol.add", {"userid": userid, "courseid": group["courseid"], "roleid": 5})))
+        return problems
+
+    def before(self, data, ctx):
+        return {"member": ctx.group_has(as_int(data, "groupid"), as_int(data, "userid"))}
+
+    def after(self, data, before):
+        return {"member": True}
+
+    def is_noop(self, data, before, ctx):
+        return bool(before and before["member"])
+
+    def resolve(self, data, ctx):
+        group = ctx.group(as_int(data, "groupid")) if int_problem(data, "groupid") is None else None
+        return {**data, "_courseid": group["courseid"]} if group else data
+
+    def request_item(self, data):
+        return {"groupid": as_int(data, "groupid"), "userid": as_int(data, "userid")}
+
+    def verify(self, client, data):
+        members = client.group_members([as_int(data, "groupid")]).items
+        return bool(members) and as_int(data, "userid") in members[0].userids
+
+    def fresh_before(self, client, data):
+        members = client.group_members([as_int(data, "groupid")]).items
+        return {"member": bool(members) and as_int(data, "userid") in members[0].userids}
+
+    def inverse(self, data, before, result):
+        return Change("group.remove_member", {"groupid": data["groupid"], "userid": data["userid"]})
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("INSERT INTO group_members (groupid, userid) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (as_int(data, "groupid"), as_int(data, "userid")))
+
+
+class GroupRemoveMember(GroupAddMember):
+    name = "group.remove_member"
+    function = "core_group_delete_group_members"
+
+    def title(self, data, ctx):
+        return super().title(data, ctx).replace("Add", "Remove", 1).replace(" to ", " from ", 1)
+
+    def validate(self, data, ctx):
+        return Kind.validate(self, data, ctx) or _id_problems(data, ["groupid", "userid"])
+
+    def after(self, data, before):
+        return {"member": False}
+
+    def is_noop(self, data, before, ctx):
+        return bool(before) and not before["member"]
+
+    def verify(self, client, data):
+        members = client.group_members([as_int(data, "groupid")]).items
+        return not members or as_int(data, "userid") not in members[0].userids
+
+    def inverse(self, data, before, result):
+        return Change("group.add_member", {"groupid": data["groupid"], "userid": data["userid"]})
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("DELETE FROM group_members WHERE groupid = ? AND userid = ?",
+                    (as_int(data, "groupid"), as_int(data, "userid")))
+
+
+class GroupingCreate(GroupCreate):
+    name = "grouping.create"
+    function = "core_group_create_groupings"
+    list_key = "groupings"
+
+    def target(self, data):
+        return f"course:{data.get('courseid')}/grouping:{data.get('name')}"
+
+    def title(self, data, ctx):
+        return f"Create grouping {data.get('name')} in course {data.get('courseid')}"
+
+    def validate(self, data, ctx):
+        problems = Kind.validate(self, data, ctx) or _id_problems(data, ["courseid"])
+        if not problems and ctx.course(as_int(data, "courseid")) is None:
+            problems.append(Problem("no such course", field="courseid", value=data["courseid"]))
+        return problems
+
+    def verify(self, client, data):
+        return any(g.name == data["name"] for g in client.course_groupings(as_int(data, "courseid")).items)
+
+    def verified_result(self, client, data):
+        for g in client.course_groupings(as_int(data, "courseid")).items:
+            if g.name == data["name"]:
+                return {"id": g.id}
+        return None
+
+    def inverse(self, data, before, result):
+        return Change("grouping.delete", {"id": result["id"]}) if result else None
+
+    def apply_to_cache(self, raw, data, result, now):
+        if result:
+            raw.execute("INSERT INTO groupings (id, courseid, name, idnumber, description) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT (id) DO NOTHING", (result["id"], as_int(data, "courseid"), data["name"],
+                                                         data.get("idnumber", ""), data.get("description", "")))
+
+
+class GroupingDelete(GroupDelete):
+    name = "grouping.delete"
+    function = "core_group_delete_groupings"
+    list_key = "groupingids"
+
+    def target(self, data):
+        return f"grouping:{data.get('id')}"
+
+    def title(self, data, ctx):
+        return f"Delete grouping {data.get('id')}"
+
+    def validate(self, data, ctx):
+        return Kind.validate(self, data, ctx) or _id_problems(data, ["id"])
+
+    def resolve(self, data, ctx):
+        return data
+
+    def verify(self, client, data):
+        return None
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("DELETE FROM groupings WHERE id = ?", (as_int(data, "id"),))
+
+
+class GroupingAssign(_GroupKind):
+    name = "grouping.assign"
+    function = "core_group_assign_grouping"
+    list_key = "assignments"
+    required = ("groupingid", "groupid")
+    idempotent = True
+
+    def target(self, data):
+        return f"grouping:{data.get('groupingid')}/group:{data.get('groupid')}"
+
+    def title(self, data, ctx):
+        return f"Put {self.group_label(ctx, data.get('groupid'))} into grouping {data.get('groupingid')}"
+
+    def validate(self, data, ctx):
+        return super().validate(data, ctx) or _id_problems(data, ["groupingid", "groupid"])
+
+    def request_item(self, data):
+        return {"groupingid": as_int(data, "groupingid"), "groupid": as_int(data, "groupid")}
+
+    def inverse(self, data, before, result):
+        return Change("grouping.unassign", {"groupingid": data["groupingid"], "groupid": data["groupid"]})
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("INSERT INTO grouping_groups (groupingid, groupid) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (as_int(data, "groupingid"), as_int(data, "groupid")))
+
+
+class GroupingUnassign(GroupingAssign):
+    name = "grouping.unassign"
+    function = "core_group_unassign_grouping"
+    list_key = "unassignments"
+
+    def title(self, data, ctx):
+        return f"Take {self.group_label(ctx, data.get('groupid'))} out of grouping {data.get('groupingid')}"
+
+    def inverse(self, data, before, result):
+        return Change("grouping.assign", {"groupingid": data["groupingid"], "groupid": data["groupid"]})
+
+    def apply_to_cache(self, raw, data, result, now):
+        raw.execute("DELETE FROM grouping_groups WHERE groupingid = ? AND groupid = ?",
+                    (as_int(data, "groupingid"), as_int(data, "groupid")))

@@ -1,0 +1,210 @@
+"""plan(): check every change against the cache and the LMS's rules before anything is sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Sequence
+
+from lms_console.services.changes import kinds as K
+from lms_console.services.changes import kinds_courses, kinds_groups, kinds_members, kinds_users  # noqa: F401
+from lms_console.services.changes.model import ApiCall, Change, Outcome, Plan, PlanItem, Problem
+from lms_console.services.lms.http import flatten_params
+
+ROLE_NAMES = {1: "manager", 3: "teacher", 4: "non-editing teacher", 5: "student", 6: "guest"}
+MAX_FIELDS = 800  # per call, as the client enforces (PHP's max_input_vars is 1,000)
+
+
+class PlanContext:
+    """Read access to the cache for planning (one read connection; one snapshot)."""
+
+    def __init__(self, conn, site=None) -> None:
+        self.conn = conn
+        self.site = site
+        self._planned_enrolments: set[tuple[int, int]] = set()
+        self._roles: dict[int, str] | None = None
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
+        result = self.conn.exec_driver_sql(sql, tuple(params))
+        row = result.first()
+        return dict(zip(result.keys(), row)) if row else None
+
+    def user(self, userid) -> dict | None:
+        if not isinstance(userid, int):
+            return None
+        u = self._one("SELECT * FROM users WHERE id = ?", (userid,))
+        if u is not None:
+            u["customfields"] = {c[0]: c[1] for c in json.loads(u.get("customfields") or "[]")}
+        return u
+
+    def user_id_by_username(self, username: str) -> int | None:
+        row = self._one("SELECT id FROM users WHERE username = ?", (str(username).lower(),))
+        return row["id"] if row else None
+
+    def user_ids_by_email(self, email: str) -> list[int]:
+        return [r[0] for r in self.conn.exec_driver_sql("SELECT id FROM users WHERE email = ? COLLATE NOCASE",
+                                                        (str(email),))]
+
+    def cohort(self, cohortid) -> dict | None:
+        return self._one("SELECT * FROM cohorts WHERE id = ?", (cohortid,)) if isinstance(cohortid, int) else None
+
+    def cohort_by_idnumber(self, idnumber: str) -> dict | None:
+        return self._one("SELECT * FROM cohorts WHERE idnumber = ? AND idnumber != ''", (idnumber,))
+
+    def cohort_has(self, cohortid: int, userid: int) -> bool:
+        return self._one("SELECT 1 AS x FROM cohort_members WHERE cohortid = ? AND userid = ?",
+                         (cohortid, userid)) is not None
+
+    def cohort_size(self, cohortid: int) -> int:
+        return int(self.conn.exec_driver_sql("SELECT count(*) FROM cohort_members WHERE cohortid = ?",
+                                             (cohortid,)).scalar() or 0)
+
+    def category(self, categoryid: int) -> dict | None:
+        return self._one("SELECT * FROM categories WHERE id = ?", (categoryid,))
+
+    def course(self, courseid) -> dict | None:
+        return self._one("SELECT * FROM courses WHERE id = ?", (courseid,)) if isinstance(courseid, int) else None
+
+    def group(self, groupid) -> dict | None:
+        return self._one('SELECT * FROM "groups" WHERE id = ?', (groupid,)) if isinstance(groupid, int) else None
+
+    def group_by_name(self, courseid: int, name: str) -> dict | None:
+        return self._one('SELECT * FROM "groups" WHERE courseid = ? AND name = ?', (courseid, name))
+
+    def group_has(self, groupid: int, userid: int) -> bool:
+        return self._one("SELECT 1 AS x FROM group_members WHERE groupid = ? AND userid = ?",
+                         (groupid, userid)) is not None
+
+    def enrolment(self, courseid: int, userid: int) -> dict | None:
+        e = self._one("SELECT * FROM enrolments WHERE courseid = ? AND userid = ?", (courseid, userid))
+        if e is not None:
+            e["roleids"] = json.loads(e.get("roleids") or "[]")
+        return e
+
+    def planned_enrolment(self, courseid: int, userid: int) -> bool:
+        return (courseid, userid) in self._planned_enrolments
+
+    def plan_enrolment(self, courseid: int, userid: int) -> None:
+        self._planned_enrolments.add((courseid, userid))
+
+    def section(self, sectionid) -> dict | None:
+        return self._one("SELECT * FROM sections WHERE id = ?", (sectionid,)) if isinstance(sectionid, int) else None
+
+    def module(self, cmid) -> dict | None:
+        return self._one("SELECT * FROM modules WHERE id = ?", (cmid,)) if isinstance(cmid, int) else None
+
+    def role_name(self, roleid) -> str:
+        if self._roles is None:
+            self._roles = {r[0]: r[1] or r[2] for r in self.conn.exec_driver_sql(
+                "SELECT id, shortname, name FROM roles")}
+        return self._roles.get(int(roleid), ROLE_NAMES.get(int(roleid), f"role {roleid}"))
+
+
+def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_first: bool = False) -> Plan:
+    """Check each change; drop no-ops; name every problem. With ``enrol_first``, a group
+    member who is not enrolled gets an enrolment added to the plan before it."""
+    changes = list(changes)
+    items: list[PlanItem] = []
+    seen_targets: dict[str, int] = {}
+    # Prerequisites (enrolments for group members) go first, so they batch into few calls.
+    for change in changes:
+        for prerequisite in _prerequisites(change, ctx, enrol_first):
+            items.append(_item(len(items) + 1, prerequisite, ctx, seen_targets))
+    for change in changes:
+        items.append(_item(len(items) + 1, change, ctx, seen_targets))
+    return Plan(tuple(items), title=title or _default_title(items))
+
+
+def _prerequisites(change: Change, ctx: PlanContext, enrol_first: bool) -> list[Change]:
+    if not enrol_first or change.kind != "group.add_member":
+        return []
+    spec = K.kind(change.kind)
+    return [p.prerequisite for p in spec.validate(change.data, ctx) if p.prerequisite is not None]
+
+
+def _item(seq: int, change: Change, ctx: PlanContext, seen: dict[str, int]) -> PlanItem:
+    try:
+        spec = K.kind(change.kind)
+    except ValueError as exc:
+        return PlanItem(seq, change, Outcome.ERROR, f"Unknown change {change.kind}", "", problems=(Problem(str(exc)),))
+    data = dict(change.data)
+    problems: list[Problem] = []
+    try:
+        problems = list(spec.validate(data, ctx))
+        if not problems:
+            data = dict(spec.resolve(data, ctx))
+    except (ValueError, TypeError, KeyError) as exc:
+        problems = [Problem(f"invalid data: {exc}")]
+    change = Change(change.kind, data)
+    target = _safe(lambda: spec.target(data), f"{change.kind}:?")
+    title = _safe(lambda: spec.title(data, ctx), f"{change.kind} {target}")
+    before = after = None
+    outcome = Outcome.ERROR if problems else Outcome.APPLY
+    if problems and any(p.prerequisite is not None for p in problems):
+        outcome = Outcome.CONFLICT
+    if outcome == Outcome.APPLY:
+        before = spec.before(data, ctx)
+        after = spec.after(data, before)
+        if target in seen:
+            outcome = Outcome.ERROR
+            problems.append(Problem(f"is the same change as item {seen[target]} of this plan", field="target",
+                                    value=target))
+        elif spec.is_noop(data, before, ctx):
+            outcome = Outcome.NOOP
+        seen.setdefault(target, seq)
+        if outcome == Outcome.APPLY and change.kind == "enrol.add":
+            ctx.plan_enrolment(int(data["courseid"]), int(data["userid"]))
+    return PlanItem(seq, change, outcome, title, target, before, after, tuple(problems), spec.function,
+                    spec.reversible, _refs(data))
+
+
+def _safe(fn, default):
+    try:
+        return fn()
+    except (ValueError, TypeError, KeyError):
+        return default
+
+
+def _refs(data: Mapping[str, Any]) -> tuple[int, ...]:
+    return tuple(sorted({int(v["ref"]) for v in data.values() if isinstance(v, Mapping) and "ref" in v}))
+
+
+def _default_title(items: Sequence[PlanItem]) -> str:
+    kinds = sorted({i.change.kind for i in items})
+    return f"{len(items)} change(s): {', '.join(kinds)}" if items else "Empty plan"
+
+
+def batches(items: Sequence[PlanItem], max_fields: int = MAX_FIELDS) -> list[list[PlanItem]]:
+    """Consecutive items of the same function and group parameters, in plan order, chunked so
+    every call stays under the field budget and the kind's item limit."""
+    out: list[list[PlanItem]] = []
+    current: list[PlanItem] = []
+    current_key = None
+    fields = 3  # wstoken, wsfunction, moodlewsrestformat
+    for item in items:
+        spec = K.kind(item.change.kind)
+        key = (spec.function, json.dumps(spec.group_params(item.change.data), sort_keys=True, default=str))
+        size = len(flatten_params({"x": [spec.request_item(item.change.data)]})) if spec.list_key else 4
+        if current and (key != current_key or len(current) >= spec.max_items or fields + size > max_fields):
+            out.append(current)
+            current, fields = [], 3 + len(flatten_params(spec.group_params(item.change.data)))
+        if not current:
+            fields = 3 + len(flatten_params(spec.group_params(item.change.data)))
+        current.append(item)
+        current_key = key
+        fields += size
+    if current:
+        out.append(current)
+    return out
+
+
+def api_calls(plan: Plan, max_fields: int = MAX_FIELDS) -> list[ApiCall]:
+    """The calls the plan will make, for "Show API calls" (the token shown as ***)."""
+    calls = []
+    for batch in batches(plan.to_apply, max_fields):
+        spec = K.kind(batch[0].change.kind)
+        params = spec.params([i.change.data for i in batch])
+        fields = [("wstoken", "***"), ("wsfunction", spec.function), ("moodlewsrestformat", "json"),
+                  *flatten_params(params)]
+        masked = tuple((k, "***" if k.endswith("[password]") else v) for k, v in fields)
+        calls.append(ApiCall(spec.function, masked, tuple(i.seq for i in batch)))
+    return calls

@@ -1,0 +1,282 @@
+"""The change engine against the sandbox: plan, preview, chunked apply with per-item results,
+journal, undo, retry, lost answers, the offline outbox and conflicts."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from sqlalchemy import text
+
+from lms_console.services import changes as C
+from lms_console.services.changes import journal as J
+from lms_console.services.changes.model import Outcome, Status
+
+
+@pytest.fixture
+def synced(make_site, connect, cache, run_sync):
+    """A fresh sandbox mirrored into the test's cache: (server, client, db, writer)."""
+    server = make_site(users=150, courses=4, seed=17)
+    client = connect(server)
+    assert run_sync(client, activity_completion="off").status == "ok"
+    db, writer = cache
+    return server, client, db, writer
+
+
+def q(db, sql, *params):
+    with db.read() as conn:
+        return conn.exec_driver_sql(sql, params).all()
+
+
+def site_q(server, sql, *params):
+    with server.store.connection() as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def apply(client, writer, plan, **kw):
+    run_id = C.record(writer, plan, profile="test", lms_user="admin")
+    return C.apply_run(client, writer, run_id, **kw)
+
+
+def test_plan_checks_every_item_and_names_the_problem(synced):
+    server, client, db, writer = synced
+    active, suspended = q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 1")[0][0], \
+        q(db, "SELECT id FROM users WHERE suspended = 1 LIMIT 1")[0][0]
+    taken = q(db, "SELECT username, email FROM users WHERE id > 3 LIMIT 1")[0]
+    plan = C.plan_changes(db, [
+        C.Change("user.suspend", {"id": active}),
+        C.Change("user.suspend", {"id": suspended}),  # already suspended: a no-op
+        C.Change("user.suspend", {"id": 999999}),  # unknown user
+        C.Change("user.suspend", {"id": active}),  # the same change twice
+        C.Change("user.create", {"username": taken[0], "firstname": "A", "lastname": "B", "email": taken[1],
+                                 "password": "short"}),
+        C.Change("user.delete", {"id": 2}),  # the token's own account
+        C.Change("user.update", {"id": active, "fields": {"email": "not-an-email", "country": "Germany"}}),
+    ])
+    outcomes = [i.outcome for i in plan.items]
+    assert outcomes == [Outcome.APPLY, Outcome.NOOP, Outcome.ERROR, Outcome.ERROR, Outcome.ERROR, Outcome.ERROR,
+                        Outcome.ERROR]
+    assert plan.items[0].diff == [("suspended", False, True)]
+    problems = {i.seq: " ".join(str(p) for p in i.problems) for i in plan.items}
+    assert "id=999999" in problems[3] and "no such user" in problems[3]
+    assert "same change as item 1" in problems[4]
+    assert "already taken" in problems[5] and "already used" in problems[5] and "8 characters" in problems[5]
+    assert "short" not in problems[5]  # passwords never echoed
+    assert "signs in with" in problems[6]
+    assert "not a valid email" in problems[7] and "two-letter country" in problems[7]
+    assert plan.counts == {"apply": 1, "noop": 1, "conflict": 0, "error": 5}
+
+
+def test_group_member_not_enrolled_is_a_conflict_unless_enrolled_first(synced):
+    server, client, db, writer = synced
+    group, course = q(db, 'SELECT id, courseid FROM "groups" LIMIT 1')[0]
+    outsider = q(db, "SELECT id FROM users WHERE id > 3 AND id NOT IN (SELECT userid FROM enrolments "
+                     "WHERE courseid = ?) LIMIT 1", course)[0][0]
+    change = C.Change("group.add_member", {"groupid": group, "userid": outsider})
+    plan = C.plan_changes(db, [change])
+    assert plan.items[0].outcome == Outcome.CONFLICT and "not enrolled" in str(plan.items[0].problems[0])
+    plan = C.plan_changes(db, [change], enrol_first=True)
+    assert [i.change.kind for i in plan.items] == ["enrol.add", "group.add_member"]
+    assert all(i.outcome == Outcome.APPLY for i in plan.items)
+    summary = apply(client, writer, plan)
+    assert summary.status == "done"
+    assert site_q(server, "SELECT 1 FROM groups_members WHERE groupid = ? AND userid = ?", group, outsider)
+
+
+def test_api_calls_are_chunked_under_max_input_vars_and_hide_secrets(synced):
+    server, client, db, writer = synced
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND id NOT IN "
+                                 "(SELECT userid FROM cohort_members WHERE cohortid = ?)", cohort)]
+    changes = [C.Change("cohort.add_member", {"cohortid": cohort, "userid": u}) for u in users]
+    changes.append(C.Change("user.create", {"username": "zed.new", "firstname": "Zed", "lastname": "New",
+                                            "email": "zed.new@example.org", "password": "Sup3r#secret"}))
+    plan = C.plan_changes(db, changes)
+    calls = C.api_calls(plan)
+    assert all(len(c.fields) <= 800 for c in calls)
+    assert sum(len(c.items) for c in calls) == len(plan.to_apply)
+    flat = [v for c in calls for _, v in c.fields]
+    assert "Sup3r#secret" not in flat and server.admin_token not in flat and "***" in flat
+
+
+def test_apply_gives_every_item_its_own_result_and_updates_cache_and_journal(synced):
+    server, client, db, writer = synced
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND id NOT IN "
+                                 "(SELECT userid FROM cohort_members WHERE cohortid = ?) LIMIT 120", cohort)]
+    plan = C.plan_changes(db, [C.Change("cohort.add_member", {"cohortid": cohort, "userid": u}) for u in users])
+    summary = apply(client, writer, plan)
+    assert summary.status == "done" and summary.count(Status.DONE) == len(users)
+    assert "cohorts" in summary.entities
+    on_site = {r[0] for r in site_q(server, "SELECT userid FROM cohort_members WHERE cohortid = ?", cohort)}
+    assert set(users) <= on_site
+    cached = {r[0] for r in q(db, "SELECT userid FROM cohort_members WHERE cohortid = ?", cohort)}
+    assert set(users) <= cached  # the cache follows the LMS's answer without a sync
+    with db.read() as conn:
+        rows = J.run_rows(conn, summary.run_id)
+    assert all(r.status == "done" and r.function == "core_cohort_add_cohort_members" and r.time for r in rows)
+    assert rows[0].inverse == {"kind": "cohort.remove_member", "cohortid": cohort, "userid": users[0]}
+
+
+def test_all_or_nothing_batches_are_split_until_each_failure_is_isolated(synced):
+    server, client, db, writer = synced
+    course = q(db, "SELECT id FROM courses LIMIT 1")[0][0]
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND id NOT IN (SELECT userid FROM enrolments "
+                                 "WHERE courseid = ?) LIMIT 24", course)]
+    plan = C.plan_changes(db, [C.Change("enrol.add", {"userid": u, "courseid": course}) for u in users])
+    # Three users vanish from the site after planning: enrol_manual_enrol_users fails as a whole.
+    doomed = users[3], users[11], users[19]
+    with server.store.connection() as conn:
+        conn.execute(f"UPDATE user SET deleted = 1 WHERE id IN ({','.join('?' * 3)})", doomed)
+        conn.commit()
+    server.clear_requests()
+    summary = apply(client, writer, plan)
+    assert summary.status == "partial"
+    failed = {r.target for r in summary.results if r.status == Status.FAILED}
+    assert failed == {f"course:{course}/user:{u}" for u in doomed}
+    assert all(r.code and r.message for r in summary.failed)
+    assert summary.count(Status.DONE) == len(users) - 3
+    calls = [r for r in server.requests if r["function"] == "enrol_manual_enrol_users"]
+    assert len(calls) < 24  # isolated by halving, not one call per item
+    enrolled = {r[0] for r in site_q(server, "SELECT ue.userid FROM user_enrolments ue JOIN enrol e ON "
+                                             "e.id = ue.enrolid WHERE e.courseid = ?", course)}
+    assert set(users) - set(doomed) <= enrolled and not set(doomed) & enrolled
+
+
+def test_retry_failed_replans_only_those(synced):
+    server, client, db, writer = synced
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 4")]
+    plan = C.plan_changes(db, [C.Change("user.update", {"id": u, "fields": {"city": "Porto"}}) for u in users])
+    with server.store.connection() as conn:  # the first user's update will be refused by the site
+        conn.execute("UPDATE user SET deleted = 1 WHERE id = ?", (users[0],))
+        conn.commit()
+    summary = apply(client, writer, plan)
+    assert summary.count(Status.DONE) == 3 and len(summary.failed) == 1
+    with db.read() as conn:
+        retry = C.retry_changes(J.run_rows(conn, summary.run_id))
+    assert [c.data["id"] for c in retry] == [users[0]]
+
+
+def test_lost_answers_are_checked_on_the_site_and_never_applied_twice(synced, monkeypatch, connect):
+    server, client, db, writer = synced
+    monkeypatch.setattr(C.KINDS["cohort.add_member"], "max_items", 10)  # several calls, some answers lost
+    from lms_console.services.lms.http import RetryPolicy
+
+    client = connect(server, retry=RetryPolicy(attempts=8, base_delay=0.01, max_delay=0.02))  # reads ride it out
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND id NOT IN "
+                                 "(SELECT userid FROM cohort_members WHERE cohortid = ?) LIMIT 60", cohort)]
+    plan = C.plan_changes(db, [C.Change("cohort.add_member", {"cohortid": cohort, "userid": u}) for u in users])
+    server.set_faults(drop_after_rate=0.5, seed=5)  # the site applies the call, the answer is lost
+    server.clear_requests()
+    summary = apply(client, writer, plan)
+    server.clear_faults()
+    assert summary.status == "done", [(r.status, r.message) for r in summary.results if r.status != Status.DONE]
+    sent = [r for r in server.requests if r["function"] == "core_cohort_add_cohort_members"]
+    per_user: dict[int, int] = {}
+    for req in sent:
+        for m in req["params"]["members"].values():
+            per_user[int(m["usertype"]["value"])] = per_user.get(int(m["usertype"]["value"]), 0) + 1
+    assert set(per_user) == set(users)
+    assert max(per_user.values()) == 1  # verified on the site, never sent again
+    assert any("confirmed on the site" in r.message for r in summary.results)
+
+
+def test_offline_changes_wait_in_the_outbox_and_conflicts_are_held(synced):
+    server, client, db, writer = synced
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 3")]
+    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in users])
+    offline = _client_of_a_site_that_is_down(client)
+    summary = apply(offline, writer, plan)
+    assert summary.status == "waiting"
+    with db.read() as conn:
+        assert J.outbox_count(conn) == 3 and J.runs_with_work(conn) == [summary.run_id]
+        assert {r.status for r in J.outbox(conn)} == {"queued"}  # provably never sent
+    # Meanwhile someone suspends the second user on the site.
+    with server.store.connection() as conn:
+        conn.execute("UPDATE user SET suspended = 1 WHERE id = ?", (users[1],))
+        conn.commit()
+    resumed = C.apply_run(client, writer, summary.run_id, revalidate=True)
+    by_target = {r.target: r for r in resumed.results}
+    assert by_target[f"user:{users[1]}"].status == Status.HELD
+    assert "changed on the site" in by_target[f"user:{users[1]}"].message
+    assert by_target[f"user:{users[0]}"].status == Status.DONE
+    with db.read() as conn:
+        held = [r for r in J.outbox(conn) if r.status == "held"]
+    assert len(held) == 1
+    J.release_held(writer, held[0].id, "drop")
+    with db.read() as conn:
+        assert J.outbox_count(conn) == 0
+
+
+def _client_of_a_site_that_is_down(client):
+    import socket
+
+    from lms_console.services.lms.http import HttpTransport, RetryPolicy
+    from lms_console.services.lms.moodle import MoodleClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    transport = HttpTransport(f"http://127.0.0.1:{port}", retry=RetryPolicy(attempts=1))
+    return MoodleClient(transport, client._token)
+
+
+def test_undo_reverses_a_run_and_deletes_are_not_undoable(synced):
+    server, client, db, writer = synced
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 3")]
+    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in users] +
+                          [C.Change("user.delete", {"id": users[2] + 1})])
+    assert len(plan.irreversible) == 1
+    summary = apply(client, writer, plan)
+    assert summary.status == "done"
+    with db.read() as conn:
+        rows = J.run_rows(conn, summary.run_id)
+    undo, irreversible = C.undo_changes(rows)
+    assert [c.kind for c in undo] == ["user.unsuspend"] * 3 and len(irreversible) == 1
+    undo_plan = C.plan_changes(db, undo, title="Undo")
+    run2 = C.record(writer, undo_plan, profile="test", lms_user="admin", origin="undo", undo_of=summary.run_id)
+    assert C.apply_run(client, writer, run2).status == "done"
+    assert all(site_q(server, "SELECT suspended FROM user WHERE id = ?", u)[0][0] == 0 for u in users)
+
+
+def test_cancel_marks_the_rest_skipped(synced, monkeypatch):
+    server, client, db, writer = synced
+    from lms_console.services.progress import CancelToken
+
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 30")]
+    plan = C.plan_changes(db, [C.Change("user.update", {"id": u, "fields": {"city": f"C{u}"}}) for u in users])
+    cancel = CancelToken()
+
+    def progress(ev):
+        cancel.cancel()
+
+    # One item per call so there is something left to cancel after the first.
+    monkeypatch.setattr(C.KINDS["user.update"], "max_items", 1)
+    summary = apply(client, writer, plan, progress=progress, cancel=cancel)
+    assert summary.status == "cancelled"
+    assert summary.count(Status.DONE) >= 1 and summary.count(Status.SKIPPED) >= 1
+    assert summary.count(Status.DONE) + summary.count(Status.SKIPPED) == len(users)
+
+
+def test_journal_search_and_safe_exports(synced, tmp_path):
+    server, client, db, writer = synced
+    user = q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 1")[0][0]
+    plan = C.plan_changes(db, [C.Change("user.update", {"id": user, "fields": {"department": "=HYPERLINK(1)"}})])
+    apply(client, writer, plan)
+    with db.read() as conn:
+        rows = J.journal(conn, search="Update")
+        assert rows and J.journal_count(conn, search="Update") == len(rows)
+        assert not J.journal(conn, search="%_nothing")
+    J.export_csv(rows, tmp_path / "j.csv")
+    with open(tmp_path / "j.csv", encoding="utf-8-sig") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert all(not c.startswith(("=", "+", "-", "@")) for c in cells)
+    assert any("HYPERLINK" in c for c in cells)
+    J.export_xlsx(rows, tmp_path / "j.xlsx")
+    from openpyxl import load_workbook
+
+    ws = load_workbook(tmp_path / "j.xlsx").active
+    values = [c for row in ws.iter_rows(values_only=True) for c in row]
+    assert any(isinstance(v, str) and "HYPERLINK" in v for v in values)
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)  # nothing is a formula
