@@ -191,24 +191,29 @@ class ConnectionSession(QObject):
         self.site_changed.emit(site, self.capabilities)
 
     # -- writing through the writer thread ------------------------------------------------
-    def run_writer(self, name: str, fn, **kw) -> int:
-        """Run ``fn(writer)`` on the writer thread with this profile's CacheWriter."""
-        from lms_console.services.cache.writer import CacheWriter
-
+    def run_writer(self, name: str, fn, *, with_progress: bool = False, **kw) -> int:
+        """Run ``fn(writer)`` (or ``fn(writer, progress, cancel)``) on the writer thread with this
+        profile's CacheWriter."""
         db = self.db
 
         def job(progress, cancel):
-            if self._writer is None or self._writer_db is not db:
-                self._writer, self._writer_db = CacheWriter(db), db
-            return fn(self._writer)
+            writer = self._writer_for(db)
+            return fn(writer, progress, cancel) if with_progress else fn(writer)
 
         return self.runner.run(name, job, writer=True, **kw)
+
+    def _writer_for(self, db):
+        """The CacheWriter of ``db``; made on, and only used from, the writer thread."""
+        from lms_console.services.cache.writer import CacheWriter
+
+        if self._writer is None or self._writer_db is not db:
+            self._writer, self._writer_db = CacheWriter(db), db
+        return self._writer
 
     _writer_db: "CacheDb | None" = None
 
     # -- sync -------------------------------------------------------------------------------
     def sync(self, entities: tuple[str, ...] | None = None) -> int | None:
-        from lms_console.services.cache.writer import CacheWriter
         from lms_console.services.sync import SyncEngine, SyncOptions
 
         if self._client is None or self.db is None:
@@ -217,9 +222,7 @@ class ConnectionSession(QObject):
         options = SyncOptions() if entities is None else SyncOptions(entities=entities)
 
         def job(progress, cancel):
-            if self._writer is None or self._writer_db is not db:
-                self._writer, self._writer_db = CacheWriter(db), db
-            return SyncEngine(client, db, self._writer, pool, options).run(progress=progress, cancel=cancel)
+            return SyncEngine(client, db, self._writer_for(db), pool, options).run(progress=progress, cancel=cancel)
 
         self._sync_job = self.runner.run("sync", job, label=f"Sync {self.profile.name}", writer=True,
                                          on_done=self._on_sync_done, on_error=self._on_sync_error)

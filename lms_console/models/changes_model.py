@@ -1,0 +1,188 @@
+"""The change engine on the Qt side: plan off the GUI thread, apply on the writer thread,
+broadcast what changed, keep the outbox moving when the site answers again."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from PySide6.QtCore import QObject, Signal
+
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.services.changes.model import Change, Plan, RunSummary
+
+
+class ChangeEngine(QObject):
+    """Every write of the GUI goes through here.
+
+    Signals:
+        planned(object): a Plan is ready for the preview dialog.
+        plan_failed(object): planning hit an expected error (LmsError / CacheError).
+        applied(object): RunSummary of a finished run (done, partial, waiting, cancelled, held).
+        changes_applied(object): RunSummary broadcast to every model: re-read what it touched
+            (``summary.entities``).
+        outbox_changed(int): how many items wait to go out or for the admin's decision.
+    """
+
+    planned = Signal(object)
+    plan_failed = Signal(object)
+    applied = Signal(object)
+    changes_applied = Signal(object)
+    outbox_changed = Signal(int)
+
+    def __init__(self, session: ConnectionSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.runner = session.runner
+        session.opened.connect(lambda _p: self.refresh_outbox())
+        session.state_changed.connect(self._on_state)
+        self._was_offline = False
+
+    # -- planning ------------------------------------------------------------------
+    def plan(self, changes: Iterable[Change], *, title: str = "", enrol_first: bool = False) -> int | None:
+        from lms_console.services.changes import plan_changes
+
+        db, site = self.session.db, self.session.site
+        if db is None:
+            return None
+        changes = list(changes)
+        return self.runner.run("plan", lambda p, c: plan_changes(db, changes, site=site, title=title,
+                                                                 enrol_first=enrol_first),
+                               label=f"Plan: {title or f'{len(changes)} change(s)'}", on_done=self.planned.emit,
+                               on_error=self.plan_failed.emit)
+
+    def plan_retry(self, run_id: int) -> int | None:
+        """Plan again the failed items of a run ("Retry failed")."""
+        from lms_console.services.changes import retry_changes
+        from lms_console.services.changes import journal as J
+
+        return self._plan_from_journal(lambda conn: retry_changes(J.run_rows(conn, run_id)),
+                                       f"Retry the failed items of run {run_id}")
+
+    def plan_undo(self, *, run_id: int | None = None, item_ids: Sequence[int] = ()) -> int | None:
+        """Plan the inverse of a whole run or of chosen items (itself previewed before it goes)."""
+        from lms_console.services.changes import undo_changes
+        from lms_console.services.changes import journal as J
+
+        def changes(conn):
+            rows = J.run_rows(conn, run_id) if run_id is not None else [J.item_row(conn, i) for i in item_ids]
+            return undo_changes([r for r in rows if r is not None])[0]
+
+        title = f"Undo run {run_id}" if run_id is not None else f"Undo {len(item_ids)} change(s)"
+        return self._plan_from_journal(changes, title, undo_of=run_id, undo_items=tuple(item_ids))
+
+    def _plan_from_journal(self, make_changes, title: str, **meta) -> int | None:
+        from lms_console.services.changes import plan_changes
+
+        db, site = self.session.db, self.session.site
+        if db is None:
+            return None
+
+        def job(progress, cancel):
+            with db.read() as conn:
+                changes = make_changes(conn)
+            plan = plan_changes(db, changes, site=site, title=title)
+            return plan if not meta else _TaggedPlan(plan, meta)
+
+        return self.runner.run("plan", job, label=f"Plan: {title}", on_done=self._emit_planned,
+                               on_error=self.plan_failed.emit)
+
+    def _emit_planned(self, plan) -> None:
+        self.planned.emit(plan)
+
+    # -- applying ----------------------------------------------------------------------
+    def apply(self, plan: Plan, *, origin: str = "gui") -> int | None:
+        """Record the plan (the outbox) and send it, on the writer thread."""
+        from lms_console.services.changes import Applier, record
+        from lms_console.services.changes import journal as J
+
+        session = self.session
+        if session.db is None or session._client is None:
+            return None
+        client, profile = session._client, session.profile.name
+        user = session.site.username if session.site else ""
+        meta = plan.meta if isinstance(plan, _TaggedPlan) else {}
+        plan = plan.plan if isinstance(plan, _TaggedPlan) else plan
+
+        def job(writer, progress, cancel):
+            run_id = record(writer, plan, profile=profile, lms_user=user,
+                            origin="undo" if meta.get("undo_of") or meta.get("undo_items") else origin,
+                            undo_of=meta.get("undo_of"))
+            summary = Applier(client, writer, progress=progress, cancel=cancel).run(run_id)
+            if meta and summary.status in ("done", "partial"):
+                undone = _undone_originals(writer, meta)
+                J.mark_undone(writer, undone, run_id)
+            return summary
+
+        return session.run_writer("apply", job, label=f"Apply: {plan.title}", on_done=self._on_applied,
+                                  with_progress=True)
+
+    def resume_outbox(self) -> int | None:
+        """Send what waits in the outbox (after going online, or a restart), re-checking each item."""
+        from lms_console.services.changes import Applier
+        from lms_console.services.changes import journal as J
+
+        session = self.session
+        if session.db is None or session._client is None:
+            return None
+        client = session._client
+
+        def job(writer, progress, cancel):
+            with writer.batch() as raw:
+                runs = [r[0] for r in raw.execute(
+                    "SELECT DISTINCT run_id FROM change_items WHERE status IN ('queued', 'sending') ORDER BY run_id")]
+            last = None
+            for run_id in runs:
+                last = Applier(client, writer, progress=progress, cancel=cancel, revalidate=True).run(run_id)
+            return last
+
+        return session.run_writer("outbox", job, label="Send the outbox", on_done=self._on_applied,
+                                  with_progress=True)
+
+    def release_held(self, item_id: int, decision: str) -> None:
+        from lms_console.services.changes import journal as J
+
+        self.session.run_writer("release-held", lambda w: J.release_held(w, item_id, decision),
+                                on_done=lambda _r: self.refresh_outbox())
+
+    def refresh_outbox(self) -> None:
+        from lms_console.services.changes import journal as J
+
+        db = self.session.db
+        if db is not None:
+            def count(progress, cancel):
+                with db.read() as conn:
+                    return J.outbox_count(conn)
+
+            self.runner.run("outbox-count", count, label="Count the outbox", on_done=self.outbox_changed.emit)
+
+    def _on_applied(self, summary: RunSummary | None) -> None:
+        if summary is not None:
+            self.applied.emit(summary)
+            self.changes_applied.emit(summary)
+            self.session.cache_changed.emit(summary.entities)
+        self.refresh_outbox()
+
+    def _on_state(self, state) -> None:
+        if state.status == Online.OFFLINE:
+            self._was_offline = True
+        elif state.status == Online.ONLINE and self._was_offline:
+            self._was_offline = False
+            self.resume_outbox()
+
+
+class _TaggedPlan:
+    """A plan with what the engine must remember about it (undo of which run/items)."""
+
+    def __init__(self, plan: Plan, meta: dict) -> None:
+        self.plan, self.meta = plan, meta
+
+    def __getattr__(self, name):
+        return getattr(self.plan, name)
+
+
+def _undone_originals(writer, meta: dict) -> list[int]:
+    if meta.get("undo_items"):
+        return list(meta["undo_items"])
+    with writer.batch() as raw:
+        return [r[0] for r in raw.execute("SELECT id FROM change_items WHERE run_id = ? AND status = 'done'",
+                                          (meta["undo_of"],))]
