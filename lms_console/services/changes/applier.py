@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from lms_console.services.changes import journal as J
 from lms_console.services.changes import kinds as K
@@ -30,8 +31,14 @@ from lms_console.services.lms.errors import (
     RateLimited,
     Unreachable,
 )
-from lms_console.services.lms.http import flatten_params
-from lms_console.services.progress import NEVER_CANCELLED, CancelToken, ProgressEvent, ProgressSink, no_progress
+from lms_console.services.lms.http import count_fields, flatten_params
+from lms_console.services.progress import (
+    NEVER_CANCELLED,
+    CancelToken,
+    ProgressEvent,
+    ProgressSink,
+    no_progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,7 @@ class Applier:
             if self.revalidate:
                 self._revalidate([i for i in pending if i.status == Status.QUEUED.value])
             queue = [i for i in items if i.status == Status.QUEUED.value]
+            self._by_seq = {i.seq: i for i in items}
             for batch in self._batches(queue, items):
                 self.cancel.raise_if_cancelled()
                 self._send(batch, items)
@@ -139,7 +147,7 @@ class Applier:
                 continue  # skipped: an item it depends on did not go through
             item.data = data
             k = (spec.function, json.dumps(spec.group_params(data), sort_keys=True, default=str))
-            size = len(flatten_params({"x": [spec.request_item(data)]})) if spec.list_key else 4
+            size = count_fields(spec.request_item(data)) if spec.list_key else 4
             if current and (k != key or len(current) >= spec.max_items or fields + size > MAX_FIELDS):
                 yield current
                 current = []
@@ -152,7 +160,9 @@ class Applier:
             yield current
 
     def _with_refs(self, item: _Item, everything: Sequence[_Item]) -> dict | None:
-        by_seq = {i.seq: i for i in everything}
+        if not item.depends_on:
+            return item.data
+        by_seq = self._by_seq
         data = dict(item.data)
         for key, value in item.data.items():
             if isinstance(value, Mapping) and "ref" in value:
@@ -205,13 +215,21 @@ class Applier:
 
     def _record(self, spec: K.Kind, batch: Sequence[_Item], outcomes: Sequence[K.ItemOutcome]) -> None:
         now = int(time.time())
+        done, effects = [], []
         with self.writer.batch() as raw:
             for item, outcome in zip(batch, outcomes):
                 if outcome.ok:
-                    self._mark_done(raw, spec, item, outcome.result, outcome.message, now)
+                    inverse = spec.inverse(item.data, item.before, outcome.result) if spec.reversible else None
+                    done.append((item.id, outcome.result, inverse, outcome.message))
+                    effects.append((item.data, outcome.result))
+                    item.status, item.result = Status.DONE.value, outcome.result
                 else:
                     J.mark(self.writer, [item.id], Status.FAILED, code=outcome.code, message=outcome.message)
                     item.status = Status.FAILED.value
+            spec.apply_many_to_cache(raw, effects, now)
+            J.mark_done_many(self.writer, done, now=now)
+        if done:
+            self._entities.add(spec.entity)
         self._tick(len(batch))
 
     def _mark_done(self, raw, spec: K.Kind, item: _Item, result, message: str, now: int) -> None:

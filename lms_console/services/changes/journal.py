@@ -11,15 +11,20 @@ from __future__ import annotations
 import csv
 import json
 import time
+
+import orjson
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from lms_console.services.changes.model import Change, Outcome, Plan, PlanItem, Status
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+    if value is None:
+        return None
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode()
 
 
 def _load(text: str | None) -> Any:
@@ -95,7 +100,7 @@ def _item_row(run_id: int, item: PlanItem, now: int) -> tuple:
             "no change needed: already so on the site" if item.outcome == Outcome.NOOP else "not applied")
     return (run_id, item.seq, item.change.kind, item.target, item.title, _dump(dict(item.change.data)),
             _dump(item.before), _dump(item.after), status, item.function, code, message,
-            json.dumps(list(item.depends_on)), now)
+            _dump(list(item.depends_on)), now)
 
 
 def set_run_status(writer, run_id: int, status: str, *, finished: bool = False) -> None:
@@ -123,6 +128,17 @@ def mark_done(writer, item_id: int, *, result: Mapping[str, Any] | None, inverse
             "after = coalesce(?, after), updated_at = ?, applied_at = ? WHERE id = ?",
             (message, _dump(dict(result) if result else None), _dump(inverse.to_json() if inverse else None),
              _dump(dict(after) if after is not None else None), now, now, item_id))
+
+
+def mark_done_many(writer, done: Sequence[tuple[int, Any, Change | None, str]], *, now: float | None = None) -> None:
+    """Many items done at once: (item id, result, inverse, message)."""
+    now = int(now or time.time())
+    with writer.batch() as raw:
+        raw.executemany(
+            "UPDATE change_items SET status = 'done', code = '', message = ?, result = ?, inverse = ?, "
+            "updated_at = ?, applied_at = ? WHERE id = ?",
+            [(message, _dump(dict(result) if result else None), _dump(inverse.to_json() if inverse else None),
+              now, now, item_id) for item_id, result, inverse, message in done])
 
 
 def mark_undone(writer, item_ids: Iterable[int], undo_run_id: int) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from lms_console.services.changes.model import Change, Problem
 
@@ -101,6 +102,13 @@ class Kind:
     def apply_to_cache(self, raw, data: Mapping[str, Any], result: Mapping[str, Any] | None, now: int) -> None:
         """Update the cache from what the LMS answered (``raw`` is the writer's sqlite3 connection)."""
 
+    def apply_many_to_cache(self, raw, done: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None]],
+                            now: int) -> None:
+        """All items of a chunk that went through: (data, result). Kinds with a set-based
+        statement override this; the default applies them one by one."""
+        for data, result in done:
+            self.apply_to_cache(raw, data, result, now)
+
 
 def kind(name: str) -> Kind:
     try:
@@ -113,6 +121,8 @@ def kind(name: str) -> Kind:
 
 def as_int(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key)
+    if type(value) is int:  # the common case, on every item of every chunk
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
         raise ValueError(f"{key} must be a number, got {value!r}")
     return int(value)

@@ -265,8 +265,11 @@ class CohortAddMember(_CohortKind):
         return Change("cohort.remove_member", {"cohortid": data["cohortid"], "userid": data["userid"]})
 
     def apply_to_cache(self, raw, data, result, now):
-        raw.execute("INSERT INTO cohort_members (cohortid, userid) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    (as_int(data, "cohortid"), as_int(data, "userid")))
+        self.apply_many_to_cache(raw, [(data, result)], now)
+
+    def apply_many_to_cache(self, raw, done, now):
+        raw.executemany("INSERT INTO cohort_members (cohortid, userid) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        [(as_int(d, "cohortid"), as_int(d, "userid")) for d, _r in done])
 
 
 class CohortRemoveMember(CohortAddMember):
@@ -299,5 +302,8 @@ class CohortRemoveMember(CohortAddMember):
         return Change("cohort.add_member", {"cohortid": data["cohortid"], "userid": data["userid"]})
 
     def apply_to_cache(self, raw, data, result, now):
-        raw.execute("DELETE FROM cohort_members WHERE cohortid = ? AND userid = ?",
-                    (as_int(data, "cohortid"), as_int(data, "userid")))
+        self.apply_many_to_cache(raw, [(data, result)], now)
+
+    def apply_many_to_cache(self, raw, done, now):
+        raw.executemany("DELETE FROM cohort_members WHERE cohortid = ? AND userid = ?",
+                        [(as_int(d, "cohortid"), as_int(d, "userid")) for d, _r in done])

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from lms_console.services.changes.kinds import ItemOutcome, Kind, as_int, by_item_warning, int_problem
+from lms_console.services.changes.kinds import (
+    ItemOutcome,
+    Kind,
+    as_int,
+    by_item_warning,
+    int_problem,
+)
 from lms_console.services.changes.model import Change, Problem
 
 # Fields core_user_create_users / update_users accept and the cache mirrors.

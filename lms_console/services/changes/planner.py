@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from lms_console.services.changes import kinds as K
-from lms_console.services.changes import kinds_courses, kinds_groups, kinds_members, kinds_users  # noqa: F401
-from lms_console.services.changes.model import ApiCall, Change, Outcome, Plan, PlanItem, Problem
-from lms_console.services.lms.http import flatten_params
+from lms_console.services.changes import (  # noqa: F401
+    kinds_courses,
+    kinds_groups,
+    kinds_members,
+    kinds_users,
+)
+from lms_console.services.changes.model import (
+    ApiCall,
+    Change,
+    Outcome,
+    Plan,
+    PlanItem,
+    Problem,
+)
+from lms_console.services.lms.http import count_fields, flatten_params
 
 ROLE_NAMES = {1: "manager", 3: "teacher", 4: "non-editing teacher", 5: "student", 6: "guest"}
 MAX_FIELDS = 800  # per call, as the client enforces (PHP's max_input_vars is 1,000)
@@ -22,6 +35,55 @@ class PlanContext:
         self.site = site
         self._planned_enrolments: set[tuple[int, int]] = set()
         self._roles: dict[int, str] | None = None
+        # Filled by prefetch() in a few set-based queries, so planning 50,000 items does not
+        # cost several single-row queries each.
+        self._users: dict[int, dict | None] = {}
+        self._cohorts: dict[int, dict | None] = {}
+        self._cohort_members: dict[int, set[int]] = {}
+        self._groups: dict[int, dict | None] = {}
+        self._group_members: dict[int, set[int]] = {}
+        self._enrolments: dict[tuple[int, int], dict | None] = {}
+        self._enrol_courses: set[int] = set()
+
+    def prefetch(self, changes: Sequence[Change]) -> None:
+        users, cohorts, groups, courses = set(), set(), set(), set()
+        for ch in changes:
+            d, family = ch.data, ch.kind.split(".", 1)[0]
+            for key, bucket in (("userid", users), ("cohortid", cohorts), ("groupid", groups),
+                                ("courseid", courses)):
+                if isinstance(d.get(key), int):
+                    bucket.add(d[key])
+            if isinstance(d.get("id"), int):
+                {"user": users, "cohort": cohorts, "group": groups}.get(family, set()).add(d["id"])
+        for chunk in _chunks(sorted(users - set(self._users))):
+            found = self._rows(f"SELECT * FROM users WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            self._users.update({u: None for u in chunk})
+            self._users.update({r["id"]: r for r in found})
+        for chunk in _chunks(sorted(cohorts - set(self._cohorts))):
+            self._cohorts.update({c: None for c in chunk})
+            self._cohorts.update({r["id"]: r for r in self._rows(
+                f"SELECT * FROM cohorts WHERE id IN ({','.join('?' * len(chunk))})", chunk)})
+            for c in chunk:
+                self._cohort_members[c] = {r[0] for r in self.conn.exec_driver_sql(
+                    "SELECT userid FROM cohort_members WHERE cohortid = ?", (c,))}
+        for chunk in _chunks(sorted(groups - set(self._groups))):
+            self._groups.update({g: None for g in chunk})
+            self._groups.update({r["id"]: r for r in self._rows(
+                f'SELECT * FROM "groups" WHERE id IN ({",".join("?" * len(chunk))})', chunk)})
+            for g in chunk:
+                self._group_members[g] = {r[0] for r in self.conn.exec_driver_sql(
+                    "SELECT userid FROM group_members WHERE groupid = ?", (g,))}
+        courses |= {g["courseid"] for g in self._groups.values() if g}
+        for c in sorted(courses - self._enrol_courses):
+            self._enrol_courses.add(c)
+            for r in self._rows("SELECT * FROM enrolments WHERE courseid = ?", (c,)):
+                r["roleids"] = json.loads(r.get("roleids") or "[]")
+                self._enrolments[(c, r["userid"])] = r
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[dict]:
+        result = self.conn.exec_driver_sql(sql, tuple(params))
+        keys = list(result.keys())
+        return [dict(zip(keys, row)) for row in result]
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
         result = self.conn.exec_driver_sql(sql, tuple(params))
@@ -31,9 +93,11 @@ class PlanContext:
     def user(self, userid) -> dict | None:
         if not isinstance(userid, int):
             return None
-        u = self._one("SELECT * FROM users WHERE id = ?", (userid,))
-        if u is not None:
-            u["customfields"] = {c[0]: c[1] for c in json.loads(u.get("customfields") or "[]")}
+        if userid not in self._users:
+            self._users[userid] = self._one("SELECT * FROM users WHERE id = ?", (userid,))
+        u = self._users[userid]
+        if u is not None and isinstance(u.get("customfields"), str):
+            u["customfields"] = {c[0]: c[1] for c in json.loads(u["customfields"] or "[]")}
         return u
 
     def user_id_by_username(self, username: str) -> int | None:
@@ -45,12 +109,19 @@ class PlanContext:
                                                         (str(email),))]
 
     def cohort(self, cohortid) -> dict | None:
-        return self._one("SELECT * FROM cohorts WHERE id = ?", (cohortid,)) if isinstance(cohortid, int) else None
+        if not isinstance(cohortid, int):
+            return None
+        if cohortid not in self._cohorts:
+            self._cohorts[cohortid] = self._one("SELECT * FROM cohorts WHERE id = ?", (cohortid,))
+        return self._cohorts[cohortid]
 
     def cohort_by_idnumber(self, idnumber: str) -> dict | None:
         return self._one("SELECT * FROM cohorts WHERE idnumber = ? AND idnumber != ''", (idnumber,))
 
     def cohort_has(self, cohortid: int, userid: int) -> bool:
+        members = self._cohort_members.get(cohortid)
+        if members is not None:
+            return userid in members
         return self._one("SELECT 1 AS x FROM cohort_members WHERE cohortid = ? AND userid = ?",
                          (cohortid, userid)) is not None
 
@@ -65,16 +136,25 @@ class PlanContext:
         return self._one("SELECT * FROM courses WHERE id = ?", (courseid,)) if isinstance(courseid, int) else None
 
     def group(self, groupid) -> dict | None:
-        return self._one('SELECT * FROM "groups" WHERE id = ?', (groupid,)) if isinstance(groupid, int) else None
+        if not isinstance(groupid, int):
+            return None
+        if groupid not in self._groups:
+            self._groups[groupid] = self._one('SELECT * FROM "groups" WHERE id = ?', (groupid,))
+        return self._groups[groupid]
 
     def group_by_name(self, courseid: int, name: str) -> dict | None:
         return self._one('SELECT * FROM "groups" WHERE courseid = ? AND name = ?', (courseid, name))
 
     def group_has(self, groupid: int, userid: int) -> bool:
+        members = self._group_members.get(groupid)
+        if members is not None:
+            return userid in members
         return self._one("SELECT 1 AS x FROM group_members WHERE groupid = ? AND userid = ?",
                          (groupid, userid)) is not None
 
     def enrolment(self, courseid: int, userid: int) -> dict | None:
+        if courseid in self._enrol_courses:
+            return self._enrolments.get((courseid, userid))
         e = self._one("SELECT * FROM enrolments WHERE courseid = ? AND userid = ?", (courseid, userid))
         if e is not None:
             e["roleids"] = json.loads(e.get("roleids") or "[]")
@@ -103,6 +183,7 @@ def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_
     """Check each change; drop no-ops; name every problem. With ``enrol_first``, a group
     member who is not enrolled gets an enrolment added to the plan before it."""
     changes = list(changes)
+    ctx.prefetch(changes)
     items: list[PlanItem] = []
     seen_targets: dict[str, int] = {}
     # Prerequisites (enrolments for group members) go first, so they batch into few calls.
@@ -157,6 +238,11 @@ def _item(seq: int, change: Change, ctx: PlanContext, seen: dict[str, int]) -> P
                     spec.reversible, _refs(data))
 
 
+def _chunks(ids: Sequence[int], size: int = 500):
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
 def _safe(fn, default):
     try:
         return fn()
@@ -183,7 +269,7 @@ def batches(items: Sequence[PlanItem], max_fields: int = MAX_FIELDS) -> list[lis
     for item in items:
         spec = K.kind(item.change.kind)
         key = (spec.function, json.dumps(spec.group_params(item.change.data), sort_keys=True, default=str))
-        size = len(flatten_params({"x": [spec.request_item(item.change.data)]})) if spec.list_key else 4
+        size = count_fields(spec.request_item(item.change.data)) if spec.list_key else 4
         if current and (key != current_key or len(current) >= spec.max_items or fields + size > max_fields):
             out.append(current)
             current, fields = [], 3 + len(flatten_params(spec.group_params(item.change.data)))

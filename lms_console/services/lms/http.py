@@ -23,14 +23,19 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import IO, Callable, Iterable, Mapping, Sequence
+from typing import IO
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+)
 
 from lms_console import __version__
 from lms_console.services.lms.errors import (
@@ -148,6 +153,17 @@ def flatten_params(params: Mapping[str, object] | None, prefix: str = "") -> lis
     for k, v in params.items():
         walk(f"{prefix}[{k}]" if prefix else str(k), v)
     return out
+
+
+def count_fields(value: object) -> int:
+    """How many form fields :func:`flatten_params` makes of ``value`` (without building them)."""
+    if value is None:
+        return 0
+    if isinstance(value, Mapping):
+        return sum(count_fields(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(count_fields(v) for v in value)
+    return 1
 
 
 class HttpTransport:

@@ -1,0 +1,126 @@
+"""`lms-console apply` as a user runs it, including SIGKILL at random moments during a 500-item apply."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lms_console.sandbox.server import SandboxServer
+from lms_console.services.cache.db import CacheDb
+from lms_console.services.credentials import MemoryTokenStore
+from lms_console.services.profiles import ProfileStore
+
+
+@pytest.fixture
+def site(tmp_path):
+    server = SandboxServer(users=700, courses=2, seed=31).start()
+    profile = ProfileStore(tokens=MemoryTokenStore()).add("sandbox", server.url)
+    out = _cli(["sync", "-p", "sandbox", "-q", "--only", "site,users,cohorts"], server.admin_token)
+    assert out.returncode == 0, out.stdout + out.stderr
+    yield server, profile
+    server.stop()
+
+
+def _env(token):
+    return dict(os.environ, LMS_CONSOLE_TOKEN=token, PYTHONUNBUFFERED="1")
+
+
+def _cli(args, token, timeout=300, **kw):
+    return subprocess.run([sys.executable, "-m", "lms_console", *args], capture_output=True, text=True,
+                          env=_env(token), timeout=timeout, **kw)
+
+
+def _plan_file(tmp_path, server, n=500):
+    with server.store.connection() as conn:
+        cohort = conn.execute("SELECT id FROM cohort ORDER BY id LIMIT 1").fetchone()[0]
+        users = [r[0] for r in conn.execute(
+            "SELECT id FROM user WHERE deleted = 0 AND id > 3 AND id NOT IN "
+            "(SELECT userid FROM cohort_members WHERE cohortid = ?) ORDER BY id LIMIT ?", (cohort, n))]
+    assert len(users) == n
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"title": "Add 500 to a cohort", "changes": [
+        {"kind": "cohort.add_member", "cohortid": cohort, "userid": u} for u in users]}))
+    return path, cohort, users
+
+
+def test_dry_run_shows_the_plan_and_sends_nothing(site, tmp_path):
+    server, _ = site
+    path, cohort, users = _plan_file(tmp_path, server, n=5)
+    server.clear_requests()
+    out = _cli(["apply", "-p", "sandbox", str(path), "--dry-run", "--show-calls"], server.admin_token)
+    assert out.returncode == 0, out.stderr
+    assert "5 to apply" in out.stdout and "CALL core_cohort_add_cohort_members" in out.stdout
+    assert "wstoken=***" in out.stdout and server.admin_token not in out.stdout
+    assert not [r for r in server.requests if r["function"] == "core_cohort_add_cohort_members"]
+
+
+def test_bad_plan_files_get_clear_messages(site, tmp_path):
+    server, _ = site
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    out = _cli(["apply", "-p", "sandbox", str(bad)], server.admin_token)
+    assert out.returncode == 2 and "not valid JSON: line 1" in out.stderr
+    bad.write_text(json.dumps({"changes": [{"id": 1}]}))
+    out = _cli(["apply", "-p", "sandbox", str(bad)], server.admin_token)
+    assert out.returncode == 2 and "change 1" in out.stderr and "kind" in out.stderr
+
+
+def test_deletes_need_an_explicit_yes(site, tmp_path):
+    server, _ = site
+    path = tmp_path / "delete.json"
+    path.write_text(json.dumps([{"kind": "user.delete", "id": 10}]))
+    out = _cli(["apply", "-p", "sandbox", str(path)], server.admin_token, stdin=subprocess.DEVNULL)
+    assert out.returncode == 2 and "cannot be undone" in out.stderr and "--yes" in out.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_during_apply_loses_nothing_and_applies_nothing_twice(site, tmp_path):
+    server, profile = site
+    path, cohort, users = _plan_file(tmp_path, server)
+    server.set_faults(latency_ms=300)
+    server.clear_requests()
+    rng = random.Random(4242)
+    kills = 0
+    for attempt in range(10):
+        with CacheDb.open(profile.cache_path) as db, db.read() as conn:
+            recorded = conn.exec_driver_sql("SELECT count(*) FROM change_runs").scalar()
+        args = ["apply", "-p", "sandbox", "-q"] + (["--resume"] if recorded else [str(path), "--yes"])
+        proc = subprocess.Popen([sys.executable, "-m", "lms_console", *args], env=_env(server.admin_token),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.4, 2.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(30)
+        with CacheDb.open(profile.cache_path) as db:
+            assert db.integrity_check() == []
+    assert kills >= 5
+    server.clear_faults()
+    out = _cli(["apply", "-p", "sandbox", "--resume"], server.admin_token)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # The journal says exactly what went through: every item done, nothing waiting.
+    with CacheDb.open(profile.cache_path) as db, db.read() as conn:
+        statuses = dict(conn.exec_driver_sql("SELECT status, count(*) FROM change_items GROUP BY status").all())
+        runs = conn.exec_driver_sql("SELECT count(*) FROM change_runs").scalar()
+    assert runs == 1 and statuses == {"done": 500}
+    # The site has every member, and received each of them in exactly one request.
+    with server.store.connection() as conn:
+        members = {r[0] for r in conn.execute("SELECT userid FROM cohort_members WHERE cohortid = ?", (cohort,))}
+    assert set(users) <= members
+    received: dict[int, int] = {}
+    for req in server.requests:
+        # Every request the site processed (the injected latency delays, it does not refuse).
+        if req["function"] == "core_cohort_add_cohort_members" and req.get("fault") not in ("drop_before", "502",
+                                                                                           "429"):
+            for m in req["params"]["members"].values():
+                uid = int(m["usertype"]["value"])
+                received[uid] = received.get(uid, 0) + 1
+    assert set(received) == set(users)
+    assert max(received.values()) == 1, {u: n for u, n in received.items() if n > 1}
