@@ -526,3 +526,33 @@ change_items = Table(
     Index("ix_change_items_applied_at", "applied_at"),
 )
 
+
+# -- saved user filters and report snapshots (migration 0003) ------------------------------------
+
+saved_filters = Table(
+    "saved_filters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    _text("spec", default="{}"),
+    _int("position"),
+    _int("created_at"),
+    _int("updated_at"),
+    UniqueConstraint("name", name="uq_saved_filters_name"),
+)
+
+report_snapshots = Table(
+    "report_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    _text("title"),
+    _text("params", default="{}"),
+    _text("data", default="{}"),
+    _int("schema_version", default=1),
+    _int("as_of"),
+    _int("created_at"),
+    _bool("auto", False),
+    Index("ix_report_snapshots_kind", "kind", "created_at"),
+)
+

@@ -25,7 +25,7 @@ class Dto:
 
 def test_fresh_file_is_migrated_to_head_with_wal_and_pragmas(cache_path: Path) -> None:
     with CacheDb.open(cache_path) as db:
-        assert db.revision == head_revision() == "0002"
+        assert db.revision == head_revision() == "0003"
         with db.read() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
