@@ -1,0 +1,353 @@
+"""Table models of a change plan (the preview) and of a run's per-item results, and the
+plain-words formatting of values, diffs, problems and results that the preview, the results
+and the journal share.
+
+Models never import views, so icons and colours come in as callables from the view
+(``icons(name) -> QIcon``, ``colours(key) -> QColor``); without them the model shows text only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+
+from lms_console.services.changes import journal as J
+from lms_console.services.changes.model import Outcome, PlanItem, Problem, RunSummary, Status
+
+IconProvider = Callable[[str], Any]
+ColourProvider = Callable[[str], Any]
+
+COLUMNS = ("#", "Change", "Outcome", "Before → after", "Problem", "What to do")
+COL_SEQ, COL_TITLE, COL_OUTCOME, COL_DIFF, COL_PROBLEM, COL_FIX = range(len(COLUMNS))
+
+OUTCOME_TEXT = {
+    Outcome.APPLY: "Will apply",
+    Outcome.NOOP: "Already so (dropped)",
+    Outcome.CONFLICT: "Conflict",
+    Outcome.ERROR: "Error",
+}
+OUTCOME_ICON = {Outcome.APPLY: "check", Outcome.NOOP: "remove", Outcome.CONFLICT: "warning", Outcome.ERROR: "error"}
+# Palette keys for the outcome text (None: the normal text colour).
+OUTCOME_TONE = {Outcome.APPLY: None, Outcome.NOOP: "text_muted", Outcome.CONFLICT: "warning", Outcome.ERROR: "error"}
+
+_SECRET_HINTS = ("password", "token", "secret")
+_MAX_TEXT = 300  # a cell shows at most this much; the tooltip and the details show everything
+
+
+# -- plain words ---------------------------------------------------------------------------------
+
+def format_value(value: Any, field: str = "") -> str:
+    """A value as an admin reads it: yes/no, "(empty)", lists joined; secrets never shown."""
+    if field and any(h in field.lower() for h in _SECRET_HINTS) and value not in (None, ""):
+        return "(hidden)"
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {format_value(v, str(k))}" for k, v in value.items()) or "(none)"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(format_value(v) for v in value) or "(none)"
+    return str(value)
+
+
+def diff_pairs(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for every field that differs; the whole value when not a mapping."""
+    if after is None:  # a removal (delete): nothing to compare field by field
+        return []
+    if not isinstance(before, Mapping) and not isinstance(after, Mapping):
+        return [] if before == after else [("", before, after)]
+    b = before if isinstance(before, Mapping) else {}
+    a = after if isinstance(after, Mapping) else {}
+    keys = list(dict.fromkeys([*b, *a]))
+    return [(str(k), b.get(k), a.get(k)) for k in keys if b.get(k) != a.get(k)]
+
+
+def diff_text(pairs: Iterable[tuple[str, Any, Any]], sep: str = "; ") -> str:
+    """``suspended: no → yes; city: (empty) → Porto``."""
+    parts = []
+    for field, old, new in pairs:
+        change = f"{format_value(old, field)} → {format_value(new, field)}"
+        parts.append(f"{field}: {change}" if field else change)
+    return sep.join(parts)
+
+
+def problem_text(problem: Problem) -> str:
+    """``email “not-an-email” is not a valid email address`` (the field and value in plain words)."""
+    if not problem.field:
+        return problem.message
+    if problem.value in (None, "", [], ()):
+        return f"{problem.field} {problem.message}"
+    return f"{problem.field} “{format_value(problem.value, problem.field)}” {problem.message}"
+
+
+def clip(text: str, limit: int = _MAX_TEXT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def count_phrase(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+# -- the model ---------------------------------------------------------------------------------------
+
+class PlanTableModel(QAbstractTableModel):
+    """The items of a Plan, one row each, filtered by outcome.
+
+    Signals: none of its own beyond QAbstractItemModel's.
+    ``ItemRole`` gives the PlanItem, ``OutcomeRole`` its outcome value ("apply", ...).
+    """
+
+    ItemRole = Qt.ItemDataRole.UserRole + 1
+    OutcomeRole = Qt.ItemDataRole.UserRole + 2
+
+    def __init__(self, plan=None, parent: QObject | None = None, *, icons: IconProvider | None = None,
+                 colours: ColourProvider | None = None) -> None:
+        super().__init__(parent)
+        self._icons = icons
+        self._colours = colours
+        self._all: tuple[PlanItem, ...] = ()
+        self._rows: list[PlanItem] = []
+        self._visible: set[Outcome] = set(Outcome)
+        if plan is not None:
+            self.set_plan(plan)
+
+    # -- public API ----------------------------------------------------------------------
+    def set_plan(self, plan) -> None:
+        self.beginResetModel()
+        self._all = tuple(plan.items) if plan is not None else ()
+        self._rows = self._filtered()
+        self.endResetModel()
+
+    def set_visible_outcomes(self, outcomes: Iterable[Outcome | str]) -> None:
+        """Show only items whose outcome is one of ``outcomes``."""
+        visible = {Outcome(o) for o in outcomes}
+        if visible == self._visible:
+            return
+        self.beginResetModel()
+        self._visible = visible
+        self._rows = self._filtered()
+        self.endResetModel()
+
+    def visible_outcomes(self) -> set[Outcome]:
+        return set(self._visible)
+
+    def item_at(self, row: int) -> PlanItem | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def _filtered(self) -> list[PlanItem]:
+        return [i for i in self._all if i.outcome in self._visible]
+
+    # -- Qt model API ----------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(COLUMNS):
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        item, col = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(item, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(item, col)
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_OUTCOME and self._icons is not None:
+            return self._icons(OUTCOME_ICON[item.outcome])
+        if role == Qt.ItemDataRole.ForegroundRole and self._colours is not None:
+            tone = OUTCOME_TONE[item.outcome] if col in (COL_OUTCOME, COL_PROBLEM) else None
+            if item.outcome == Outcome.NOOP and col != COL_SEQ:
+                tone = "text_muted"
+            return self._colours(tone) if tone else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_SEQ:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == self.ItemRole:
+            return item
+        if role == self.OutcomeRole:
+            return item.outcome.value
+        return None
+
+    def _display(self, item: PlanItem, col: int) -> str:
+        if col == COL_SEQ:
+            return str(item.seq)
+        if col == COL_TITLE:
+            return item.title
+        if col == COL_OUTCOME:
+            return OUTCOME_TEXT[item.outcome]
+        if col == COL_DIFF:
+            return clip(item_diff_text(item))
+        if col == COL_PROBLEM:
+            return clip("; ".join(problem_text(p) for p in item.problems))
+        if col == COL_FIX:
+            return clip(" ".join(p.fix for p in item.problems if p.fix))
+        return ""
+
+    def _tooltip(self, item: PlanItem, col: int) -> str | None:
+        if col == COL_DIFF:
+            return item_diff_text(item, sep="\n") or None
+        if col in (COL_PROBLEM, COL_FIX) and item.problems:
+            return "\n".join(problem_text(p) + (f"\nWhat to do: {p.fix}" if p.fix else "") for p in item.problems)
+        if col == COL_TITLE:
+            return f"{item.title}\n{item.change.kind} on {item.target}" if item.target else item.title
+        if col == COL_OUTCOME:
+            return outcome_explanation(item)
+        return None
+
+
+def item_diff_text(item: PlanItem, sep: str = "; ") -> str:
+    """What the item changes; for an item with no field diff, what it does (e.g. a delete)."""
+    pairs = diff_pairs(item.before, item.after)
+    if pairs:
+        return diff_text(pairs, sep)
+    if item.after is None and item.before and item.change.kind.endswith("delete"):
+        return f"deleted (now: {format_value(item.before)})"
+    if item.outcome == Outcome.NOOP:
+        return "no change needed"
+    return ""
+
+
+def outcome_explanation(item: PlanItem) -> str:
+    if item.outcome == Outcome.APPLY:
+        return "Will be sent to the site." + ("" if item.reversible else " Cannot be undone.")
+    if item.outcome == Outcome.NOOP:
+        return "Already so on the site (per the local copy): dropped from the run, nothing is sent."
+    if item.outcome == Outcome.CONFLICT:
+        return "Needs your decision before it can go (see the problem); not sent as planned."
+    return "Invalid: it will not be sent. Fix the problem and plan it again."
+
+
+# -- results of a run ------------------------------------------------------------------------
+
+STATUS_TEXT = {"queued": "Queued", "sending": "Sending", "done": "Done", "failed": "Failed", "skipped": "Skipped",
+               "held": "Held", "undone": "Undone"}
+STATUS_ICON = {"queued": "clock", "sending": "upload", "done": "success", "failed": "error", "skipped": "remove",
+               "held": "warning", "undone": "refresh"}
+STATUS_TONE = {"failed": "error", "held": "warning", "skipped": "text_muted", "undone": "text_muted"}
+
+# What the engine's own codes mean, and a hint for the LMS's most common refusals.
+CODE_HINTS = {
+    "invalidparameter": "Moodle refused a value of this item without saying which: check that the target still "
+                        "exists and that names, emails and ids are valid and not taken.",
+    "nopermissions": "The console's account lacks the capability on the site for this change.",
+    "dependency": "An item this one needs did not go through, so it was not sent.",
+    "cancelled": "The run was cancelled before this item was sent.",
+    "noop": "Already so on the site: nothing was sent.",
+    "invalid": "The plan found a problem: it was never sent.",
+    "conflict": "Needs your decision: it was not sent.",
+    "unknown": "The answer was lost: check on the site, then keep or drop it in the Outbox.",
+    "keep": "You chose to send yours.",
+    "theirs": "You kept the site's value.",
+    "drop": "You dropped it.",
+}
+
+
+def status_text(status: str | Status) -> str:
+    value = status.value if isinstance(status, Status) else str(status)
+    return STATUS_TEXT.get(value, value.capitalize())
+
+
+def plain_message(code: str, message: str) -> str:
+    """The LMS's message, with what it means in plain words when the code is a known one."""
+    hint = CODE_HINTS.get(code or "", "")
+    if message and hint and hint.lower() not in message.lower():
+        return f"{message} — {hint}"
+    return message or hint
+
+
+class RunResultsModel(QAbstractTableModel):
+    """The per-item results of one run (a RunSummary), filtered by status; the items' titles
+    are read from the journal in the background (until then the target stands in).
+
+    Signals:
+        titles_loaded(): the items' titles were read from the journal.
+    """
+
+    titles_loaded = Signal()
+
+    COLUMNS = ("#", "Change", "Result", "Code", "Message")
+    COL_SEQ, COL_TITLE, COL_STATUS, COL_CODE, COL_MESSAGE = range(5)
+    ResultRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, summary: RunSummary, parent: QObject | None = None, *, icons: IconProvider | None = None,
+                 colours: ColourProvider | None = None) -> None:
+        super().__init__(parent)
+        self.summary = summary
+        self._icons, self._colours = icons, colours
+        self._titles: dict[int, str] = {}
+        self._visible: set[str] = {s.value for s in Status}
+        self._rows = list(summary.results)
+
+    def load_titles(self, session) -> int | None:
+        db, run_id = session.db, self.summary.run_id
+        if db is None:
+            return None
+
+        def job(p, c):
+            with db.read() as conn:
+                return {r.id: r.title for r in J.run_rows(conn, run_id)}
+
+        return session.runner.run(f"run-titles-{id(self):x}", job, label="Read the run's results",
+                                  on_done=self.set_titles)
+
+    def set_titles(self, titles: dict[int, str]) -> None:
+        self._titles = dict(titles)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, self.COL_TITLE), self.index(len(self._rows) - 1, self.COL_TITLE))
+        self.titles_loaded.emit()
+
+    def set_visible_statuses(self, statuses) -> None:
+        visible = {s.value if isinstance(s, Status) else str(s) for s in statuses}
+        if visible != self._visible:
+            self.beginResetModel()
+            self._visible = visible
+            self._rows = [r for r in self.summary.results if r.status.value in visible]
+            self.endResetModel()
+
+    def result_at(self, row: int):
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(self.COLUMNS):
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        r, col = self._rows[index.row()], index.column()
+        status = r.status.value
+        if role == Qt.ItemDataRole.DisplayRole:
+            title = self._titles.get(r.item_id) or f"{r.kind} {r.target}"
+            return (str(r.seq), title, status_text(status), r.code, clip(plain_message(r.code, r.message), 300))[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col in (self.COL_MESSAGE, self.COL_STATUS):
+            return plain_message(r.code, r.message) or None
+        if role == Qt.ItemDataRole.DecorationRole and col == self.COL_STATUS and self._icons is not None:
+            return self._icons(STATUS_ICON.get(status, "info"))
+        if role == Qt.ItemDataRole.ForegroundRole and col in (self.COL_STATUS, self.COL_MESSAGE, self.COL_CODE) \
+                and self._colours is not None:
+            tone = STATUS_TONE.get(status)
+            return self._colours(tone) if tone else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_SEQ:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == self.ResultRole:
+            return r
+        return None
