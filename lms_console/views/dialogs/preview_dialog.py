@@ -1,0 +1,450 @@
+"""The preview of a change plan: what will happen to every item before anything is sent.
+
+Counts by outcome (to apply / already so / conflicts / errors) double as filters; the table
+shows each item's diff and its problems in plain words; "Show API calls" lists the exact
+calls (token and passwords masked); deletes need an explicit confirmation and the dialog
+suggests suspending instead; group members who are not enrolled can be enrolled first.
+Opened with ``open()``; Apply emits ``apply_requested`` with the plan exactly as given.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lms_console.models.plan_model import (
+    COL_DIFF,
+    COL_FIX,
+    COL_OUTCOME,
+    COL_PROBLEM,
+    COL_SEQ,
+    COL_TITLE,
+    PlanTableModel,
+    count_phrase,
+    diff_pairs,
+    format_value,
+    item_diff_text,
+    outcome_explanation,
+    problem_text,
+)
+from lms_console.services.changes.model import Outcome
+from lms_console.views import theme
+from lms_console.views.icons import icon
+
+_OUTCOME_LABELS = (
+    (Outcome.APPLY, "check", "to apply", "to apply"),
+    (Outcome.NOOP, "remove", "already so (dropped)", "already so (dropped)"),
+    (Outcome.CONFLICT, "warning", "conflict", "conflicts"),
+    (Outcome.ERROR, "error", "error", "errors"),
+)
+
+
+def _refresh_style(widget: QWidget) -> None:
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+class CountToggles(QWidget):
+    """A row of checkable count buttons ("54 to apply", "2 errors") that filter a table.
+
+    Signals:
+        selection_changed(object): the set of keys whose button is checked.
+    """
+
+    selection_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CountToggles")
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(6)
+        caption = QLabel("Show:")
+        caption.setObjectName("CountTogglesCaption")
+        self._layout.addWidget(caption)
+        self._layout.addStretch(1)
+        self._buttons: dict[str, QToolButton] = {}
+        self._icons: dict[str, str] = {}
+        theme.theme_notifier().theme_changed.connect(self._refresh_icons)
+
+    def add(self, key: str, icon_name: str, count: int, one: str, many: str, tone: str = "") -> QToolButton:
+        button = QToolButton()
+        button.setObjectName("CountToggle")
+        button.setProperty("tone", tone)
+        button.setProperty("empty", count == 0)
+        button.setCheckable(True)
+        button.setChecked(count > 0)
+        button.setEnabled(count > 0)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setIconSize(QSize(16, 16))
+        button.setText(f"{count:,} {one if count == 1 else many}")
+        button.setToolTip(f"Show or hide the items: {count:,} {one if count == 1 else many}")
+        button.setAccessibleName(button.text())
+        button.toggled.connect(lambda _on: self.selection_changed.emit(self.selected()))
+        self._icons[key] = icon_name
+        button.setIcon(icon(icon_name))
+        self._layout.insertWidget(self._layout.count() - 1, button)
+        self._buttons[key] = button
+        return button
+
+    def button(self, key: str) -> QToolButton:
+        return self._buttons[key]
+
+    def selected(self) -> set[str]:
+        # Buttons without items stay "shown": a later filter must not hide what appears.
+        return {k for k, b in self._buttons.items() if b.isChecked() or not b.isEnabled()}
+
+    def set_only(self, key: str) -> None:
+        for k, b in self._buttons.items():
+            b.blockSignals(True)
+            b.setChecked(k == key and b.isEnabled())
+            b.blockSignals(False)
+        self.selection_changed.emit(self.selected())
+
+    def _refresh_icons(self, *_args) -> None:
+        for key, button in self._buttons.items():
+            button.setIcon(icon(self._icons[key]))
+
+
+def make_table(model, name: str) -> QTableView:
+    table = QTableView()
+    table.setObjectName(name)
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.setIconSize(QSize(16, 16))
+    table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(26)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    return table
+
+
+def notice(name: str, level: str, icon_name: str) -> tuple[QFrame, QLabel, QHBoxLayout, QVBoxLayout]:
+    """A coloured strip (QSS ``QFrame#name[level=...]``) with an icon and a text column."""
+    frame = QFrame()
+    frame.setObjectName(name)
+    frame.setProperty("level", level)
+    row = QHBoxLayout(frame)
+    row.setContentsMargins(10, 8, 10, 8)
+    row.setSpacing(10)
+    pic = QLabel()
+    pic.setObjectName("NoticeIcon")
+    pic.setPixmap(icon(icon_name).pixmap(QSize(20, 20)))
+    pic.setFixedSize(20, 20)
+    row.addWidget(pic, 0, Qt.AlignmentFlag.AlignTop)
+    column = QVBoxLayout()
+    column.setSpacing(6)
+    text = QLabel()
+    text.setObjectName("NoticeText")
+    text.setWordWrap(True)
+    text.setTextFormat(Qt.TextFormat.RichText)
+    text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    column.addWidget(text)
+    row.addLayout(column, 1)
+    return frame, text, row, column
+
+
+def seq_ranges(seqs) -> str:
+    """1, 2, 3, 5 -> "1–3, 5"."""
+    seqs = sorted(seqs)
+    parts, start, prev = [], None, None
+    for s in seqs:
+        if start is None:
+            start = prev = s
+        elif s == prev + 1:
+            prev = s
+        else:
+            parts.append(f"{start}–{prev}" if prev != start else str(start))
+            start = prev = s
+    if start is not None:
+        parts.append(f"{start}–{prev}" if prev != start else str(start))
+    return ", ".join(parts)
+
+
+class PreviewDialog(QDialog):
+    """Preview of a plan (a Plan, or whatever ChangeEngine.planned emitted) before it is applied.
+
+    Signals:
+        apply_requested(object): the admin pressed Apply; the plan object as given to the dialog.
+        replan_requested(bool): plan again; True: enrol group members who are not enrolled first.
+    """
+
+    apply_requested = Signal(object)
+    replan_requested = Signal(bool)
+
+    def __init__(self, plan, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plan = plan
+        self.setObjectName("PreviewDialog")
+        self.setWindowTitle("Preview changes")
+        self.setSizeGripEnabled(True)
+        self.resize(1180, 720)
+        items = tuple(plan.items)
+        self._counts = {o: sum(1 for i in items if i.outcome == o) for o in Outcome}
+        self._irreversible = tuple(plan.irreversible)
+        self._prerequisites = [i for i in items if i.outcome == Outcome.CONFLICT
+                               and any(p.prerequisite is not None for p in i.problems)]
+        self._calls_loaded = False
+
+        self.model = PlanTableModel(plan, self, icons=icon, colours=theme.color)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 12)
+        layout.setSpacing(10)
+        layout.addLayout(self._build_heading(plan, items))
+        self.toggles = CountToggles()
+        for outcome, icon_name, one, many in _OUTCOME_LABELS:
+            tone = {"conflict": "warning", "error": "error"}.get(outcome.value, "")
+            self.toggles.add(outcome.value, icon_name, self._counts[outcome], one, many, tone)
+        self.toggles.selection_changed.connect(self.model.set_visible_outcomes)
+        layout.addWidget(self.toggles)
+        self.irreversible_warning = self._build_irreversible()
+        layout.addWidget(self.irreversible_warning)
+        self.prerequisite_notice = self._build_prerequisites()
+        layout.addWidget(self.prerequisite_notice)
+
+        self.table = make_table(self.model, "PreviewTable")
+        self.table.setAccessibleName("Planned changes")
+        for col, width in ((COL_SEQ, 44), (COL_TITLE, 280), (COL_OUTCOME, 170), (COL_DIFF, 200), (COL_FIX, 220)):
+            self.table.setColumnWidth(col, width)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_PROBLEM, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._show_details)
+        self.model.modelReset.connect(self._after_filter)
+        layout.addWidget(self.table, 1)
+        self.empty_label = QLabel("No items match the filter above.")
+        self.empty_label.setObjectName("EmptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.hide()
+        layout.addWidget(self.empty_label, 1)
+
+        self.details = QLabel()
+        self.details.setObjectName("PreviewDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.details.setMinimumHeight(56)
+        layout.addWidget(self.details)
+
+        self.calls_toggle = QToolButton()
+        self.calls_toggle.setObjectName("ApiCallsToggle")
+        self.calls_toggle.setCheckable(True)
+        self.calls_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.calls_toggle.setIconSize(QSize(14, 14))
+        self.calls_toggle.setText("Show API calls")
+        self.calls_toggle.setToolTip("The exact web-service calls Apply will make (the token is never shown)")
+        self.calls_toggle.setEnabled(self._counts[Outcome.APPLY] > 0)
+        self.calls_toggle.toggled.connect(self._toggle_calls)
+        self.calls_text = QPlainTextEdit()
+        self.calls_text.setObjectName("ApiCallsText")
+        self.calls_text.setReadOnly(True)
+        self.calls_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.calls_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.calls_text.setAccessibleName("API calls")
+        self.calls_text.setMinimumHeight(140)
+        self.calls_text.hide()
+        layout.addWidget(self.calls_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.calls_text, 1)
+        layout.addLayout(self._build_buttons())
+
+        theme.theme_notifier().theme_changed.connect(self._refresh_icons)
+        self._refresh_icons()
+        self._update_apply()
+        self._after_filter()
+        self.table.setFocus()
+
+    # -- construction -----------------------------------------------------------------------
+    def _build_heading(self, plan, items) -> QVBoxLayout:
+        box = QVBoxLayout()
+        box.setSpacing(2)
+        self.title_label = QLabel(plan.title or "Planned changes")
+        self.title_label.setObjectName("DialogTitle")
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.title_label.setWordWrap(True)
+        box.addWidget(self.title_label)
+        n = self._counts[Outcome.APPLY]
+        if not items:
+            sub = "The plan is empty: there is nothing to do."
+        elif n:
+            sub = (f"{count_phrase(len(items), 'planned item')}; {count_phrase(n, 'change')} will be sent to the "
+                   "site when you press Apply. Nothing has been sent yet.")
+        else:
+            sub = (f"{count_phrase(len(items), 'planned item')}; none can be sent: every item is already so on "
+                   "the site or has a problem listed below.")
+        self.summary_label = QLabel(sub)
+        self.summary_label.setObjectName("DialogSubtitle")
+        self.summary_label.setWordWrap(True)
+        box.addWidget(self.summary_label)
+        return box
+
+    def _build_irreversible(self) -> QFrame:
+        frame, text, _row, column = notice("PreviewNotice", "error", "warning")
+        n = len(self._irreversible)
+        kinds = sorted({i.change.kind for i in self._irreversible})
+        deletes = all(k.endswith("delete") for k in kinds)
+        what = count_phrase(n, "deletion") if deletes else count_phrase(n, "change")
+        users = any(k.startswith("user.") for k in kinds)
+        suggestion = ("Suspending the accounts instead keeps their history and can be undone."
+                      if users else "Hiding instead of deleting can be undone.")
+        text.setText(f"<b>{html.escape(what.capitalize())} cannot be undone.</b> "
+                     f"{'Deleted items are gone from the site for good' if deletes else 'The console cannot reverse them'}"
+                     f" ({html.escape(', '.join(kinds))}). {html.escape(suggestion)}")
+        self.confirm_check = QCheckBox(f"I understand that {what} cannot be undone")
+        self.confirm_check.setObjectName("ConfirmIrreversible")
+        self.confirm_check.toggled.connect(self._update_apply)
+        column.addWidget(self.confirm_check)
+        frame.setVisible(n > 0)
+        return frame
+
+    def _build_prerequisites(self) -> QFrame:
+        frame, text, row, _column = notice("PreviewNotice", "warning", "info")
+        n = len(self._prerequisites)
+        courses = {p.prerequisite.data.get("courseid") for i in self._prerequisites for p in i.problems
+                   if p.prerequisite is not None}
+        where = "the course" if len(courses) == 1 else f"{len(courses)} courses"
+        text.setText(f"<b>{html.escape(count_phrase(n, 'group member'))} "
+                     f"{'is' if n == 1 else 'are'} not enrolled in {where}.</b> Moodle only puts enrolled users "
+                     "in groups. Enrol them first, in the same run, or leave them out (they are not sent).")
+        self.enrol_first_button = QPushButton("Enrol them first")
+        self.enrol_first_button.setObjectName("EnrolFirst")
+        self.enrol_first_button.setAutoDefault(False)  # Enter never re-plans by accident
+        self.enrol_first_button.setToolTip("Plan again with an enrolment before each of these group additions")
+        self.enrol_first_button.clicked.connect(self._enrol_first)
+        row.addWidget(self.enrol_first_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        frame.setVisible(n > 0)
+        return frame
+
+    def _build_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("DialogHint")
+        self.status_label.setWordWrap(True)
+        row.addWidget(self.status_label, 1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self.reject)
+        n = self._counts[Outcome.APPLY]
+        self.apply_button = QPushButton(f"Apply {count_phrase(n, 'change')}" if n else "Apply")
+        self.apply_button.setObjectName("ApplyButton")
+        self.apply_button.setProperty("primary", True)
+        self.apply_button.setDefault(not self._irreversible)
+        self.apply_button.clicked.connect(self._apply)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.apply_button)
+        return row
+
+    # -- behaviour ---------------------------------------------------------------------------
+    def _update_apply(self, *_args) -> None:
+        n = self._counts[Outcome.APPLY]
+        confirmed = not self._irreversible or self.confirm_check.isChecked()
+        self.apply_button.setEnabled(n > 0 and confirmed)
+        if n == 0:
+            why = "Nothing to apply: every item is already so on the site or has a problem."
+        elif not confirmed:
+            why = "Confirm above that the deletions cannot be undone to enable Apply."
+        else:
+            skipped = len(self.plan.items) - n
+            why = (f"{count_phrase(skipped, 'item')} will not be sent and {'is' if skipped == 1 else 'are'} "
+                   "recorded in the journal as skipped." if skipped else "")
+        self.status_label.setText(why)
+        self.apply_button.setToolTip(why or "Send the changes to the site")
+
+    def _apply(self) -> None:
+        if not self.apply_button.isEnabled():
+            return
+        self.apply_requested.emit(self.plan)
+        self.accept()
+
+    def _enrol_first(self) -> None:
+        self.replan_requested.emit(True)
+        self.reject()
+
+    def _after_filter(self) -> None:
+        has_rows = self.model.rowCount() > 0
+        self.table.setVisible(has_rows)
+        self.empty_label.setVisible(not has_rows)
+        if has_rows:
+            self.table.selectRow(0)
+        else:
+            self._show_details(QModelIndex(), QModelIndex())
+
+    def _show_details(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        item = self.model.item_at(current.row()) if current.isValid() else None
+        if item is None:
+            self.details.setText("<i>Select an item to see its details.</i>" if self.model.rowCount() else "")
+            return
+        heading = (f"<b>{item.seq}. {html.escape(item.title)}</b> &nbsp;<span>{html.escape(item.change.kind)} · "
+                   f"{html.escape(item.target or '')}</span>")
+        lines = [heading, html.escape(outcome_explanation(item))]
+        pairs = diff_pairs(item.before, item.after)
+        if pairs and pairs[0][0]:
+            lines += [f"{html.escape(f)}: {html.escape(format_value(a, f))} → <b>{html.escape(format_value(b, f))}</b>"
+                      for f, a, b in pairs[:12]]
+            if len(pairs) > 12:
+                lines.append(f"… and {len(pairs) - 12} more fields")
+        elif item_diff_text(item):
+            lines.append(html.escape(item_diff_text(item)))
+        for p in item.problems:
+            fix = f" <i>What to do: {html.escape(p.fix)}</i>" if p.fix else ""
+            lines.append(f"<span style='color:{theme.color('error').name()}'>{html.escape(problem_text(p))}</span>"
+                         f"{fix}")
+        self.details.setText("<br>".join(lines))
+
+    def _toggle_calls(self, shown: bool) -> None:
+        if shown and not self._calls_loaded:
+            self.calls_text.setPlainText(self.api_calls_text())
+            self._calls_loaded = True
+        self.calls_text.setVisible(shown)
+        self.calls_toggle.setText("Hide API calls" if shown else "Show API calls")
+        self._refresh_icons()
+
+    def api_calls_text(self) -> str:
+        """The calls Apply will make, one block per call (token and passwords as ***)."""
+        from lms_console.services.changes.planner import api_calls
+
+        calls = api_calls(self.plan)
+        out = [f"{count_phrase(len(calls), 'call')} to the site's web services; the token is shown as ***.",
+               "A call the site refuses as a whole is split until each failing item stands alone.", ""]
+        for n, call in enumerate(calls, start=1):
+            out.append(f"Call {n} of {len(calls)}: {call.function} — items {seq_ranges(call.items)}, "
+                       f"{len(call.fields)} fields")
+            out += [f"    {key} = {value}" for key, value in call.fields]
+            out.append("")
+        return "\n".join(out)
+
+    def _refresh_icons(self, *_args) -> None:
+        self.calls_toggle.setIcon(icon("chevron-down" if self.calls_toggle.isChecked() else "chevron-right"))
+        for frame, name in ((self.irreversible_warning, "warning"), (self.prerequisite_notice, "info")):
+            pic = frame.findChild(QLabel, "NoticeIcon")
+            if pic is not None:
+                pic.setPixmap(icon(name).pixmap(QSize(20, 20), self.devicePixelRatioF()))
+        _refresh_style(self.irreversible_warning)
+        _refresh_style(self.prerequisite_notice)

@@ -1,0 +1,209 @@
+"""The journal pane in the main window, against the sandbox: it lists applied items, searches
+and filters off the GUI thread, exports safe CSV, undoes through the preview, and lets the
+admin decide on held outbox items."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtWidgets import QFileDialog
+
+from lms_console.models.changes_model import ChangeEngine
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.sandbox.server import SandboxServer
+from lms_console.services.changes import Change, Status, record
+from lms_console.services.changes import journal as J
+from lms_console.services.credentials import Secret
+from lms_console.services.profiles import ProfileStore
+from lms_console.views.changes_wiring import install_change_views
+from lms_console.views.main_window import MainWindow
+
+WAIT = 20000
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture(scope="module")
+def server():
+    site = SandboxServer(users=80, courses=2, seed=43).start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def console(qtbot, runner, server, tmp_path):
+    """(engine, window, views): a synced session, the main window and the change views."""
+    session = ConnectionSession(runner)
+    engine = ChangeEngine(session)
+    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+    views = install_change_views(window, engine)
+    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+    with qtbot.waitSignal(session.sync_finished, timeout=60000):
+        session.sync(("site", "users", "courses", "cohorts", "enrolments"))
+    yield engine, window, views
+    for dialog in (views.preview, views.results):
+        if dialog is not None:
+            dialog.close()
+    window.close()
+    session.close()
+
+
+def _active(engine, n):
+    with engine.session.db.read() as conn:
+        return [r[0] for r in conn.exec_driver_sql(
+            "SELECT id FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT ?", (n,))]
+
+
+def _run(qtbot, engine, views, changes, title):
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        engine.plan(changes, title=title)
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=WAIT)
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(views.preview.apply_button, LEFT)
+    qtbot.waitUntil(lambda: views.results is not None, timeout=WAIT)
+    views.results.close()
+    return applied.args[0]
+
+
+def _open_pane(qtbot, window, views):
+    pane = views.pane
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT):
+        views.show_journal()
+    assert window.stack.currentWidget() is pane
+    return pane
+
+
+def _select(pane, rows):
+    sm = pane.table.selectionModel()
+    sm.clearSelection()
+    for r in rows:
+        sm.select(pane.model.index(r, 0), QItemSelectionModel.SelectionFlag.Select
+                  | QItemSelectionModel.SelectionFlag.Rows)
+    sm.setCurrentIndex(pane.model.index(rows[0], 0), QItemSelectionModel.SelectionFlag.NoUpdate)
+
+
+def test_pane_lists_searches_filters_and_exports(qtbot, console, tmp_path):
+    engine, window, views = console
+    users = _active(engine, 4)
+    _run(qtbot, engine, views, [Change("user.suspend", {"id": u}) for u in users[:3]], "Suspend three")
+    _run(qtbot, engine, views, [Change("user.update", {"id": users[3], "fields": {"department": "=HYPERLINK(1)"}})],
+         "Physics department")
+    pane = _open_pane(qtbot, window, views)
+    assert pane.model.total() == 4 and pane.count_label.text() == "4 entries"
+    assert pane.model.index(0, pane.model.COL_TITLE).data().startswith("Update ")
+    assert pane.model.index(0, pane.model.COL_STATUS).data() == "Done"
+
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT) as loaded:
+        qtbot.keyClicks(pane.search_edit, "physics")  # debounced: one query for the whole word
+    assert loaded.args[0] == 1 and pane.count_label.text() == "1 entry match the filter"
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT):
+        pane.search_edit.clear()
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT) as loaded:
+        pane.status_combo.setCurrentIndex(pane.status_combo.findText("Failed"))
+    assert loaded.args[0] == 0 and pane.history_stack.currentWidget() is pane.empty_label
+    assert "No entries match" in pane.empty_label.text()
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT):
+        pane.status_combo.setCurrentIndex(0)
+    assert pane.kind_combo.findData("user.suspend") > 0
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT) as loaded:
+        pane.kind_combo.setCurrentIndex(pane.kind_combo.findData("user.suspend"))
+    assert loaded.args[0] == 3
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT):
+        pane.kind_combo.setCurrentIndex(0)
+
+    dialog = pane.choose_export_file()
+    assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+    assert dialog.testOption(QFileDialog.Option.DontUseNativeDialog)
+    dialog.reject()
+    with qtbot.waitSignal(pane.model.exported, timeout=WAIT):
+        pane.export_to(str(tmp_path / "journal.csv"))
+    assert "Exported 4 entries" in pane.banner.message_text()
+    with open(tmp_path / "journal.csv", encoding="utf-8-sig") as fh:
+        table = list(csv.reader(fh))
+    assert len(table) == 5 and table[0][0] == "time"
+    cells = [c for row in table for c in row]
+    assert any("HYPERLINK" in c for c in cells) and not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+
+
+def test_undo_selected_and_undo_run_go_through_the_preview(qtbot, console):
+    engine, window, views = console
+    users = _active(engine, 3)
+    summary = _run(qtbot, engine, views, [Change("user.suspend", {"id": u}) for u in users], "Suspend three")
+    pane = _open_pane(qtbot, window, views)
+    assert not pane.undo_selected_action.isEnabled()
+    _select(pane, [0, 1])
+    assert pane.undo_selected_action.isEnabled() and pane.undo_run_action.isEnabled()
+    chosen = {pane.model.row_at(0).id, pane.model.row_at(1).id}
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        pane.undo_selected_action.trigger()
+    assert [i.change.kind for i in planned.args[0].items] == ["user.unsuspend"] * 2
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=WAIT)
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(views.preview.apply_button, LEFT)
+    assert applied.args[0].status == "done"
+    views.results.close()
+    with engine.session.db.read() as conn:
+        rows = {r.id: r.status for r in J.run_rows(conn, summary.run_id)}
+    assert {rows[i] for i in chosen} == {"undone"} and sorted(rows.values()) == ["done", "undone", "undone"]
+    qtbot.waitUntil(lambda: pane.model.total() == 5, timeout=WAIT)  # the undo run is journaled too
+
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT):
+        pane.show_run(summary.run_id)
+    pane.table.setCurrentIndex(pane.model.index(0, 0))
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        pane.undo_run_action.trigger()
+    assert len(planned.args[0].items) == 1  # only what is still done is undone
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.plan is planned.args[0], timeout=WAIT)
+    views.preview.reject()
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        pane.retry_action.trigger()
+    assert not planned.args[0].items  # nothing failed in this run
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.plan is planned.args[0], timeout=WAIT)
+    assert not views.preview.apply_button.isEnabled()
+    views.preview.reject()
+
+
+def test_held_items_can_be_dropped_or_kept(qtbot, console):
+    engine, window, views = console
+    users = _active(engine, 3)
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        engine.plan([Change("user.update", {"id": u, "fields": {"city": "Lisbon"}}) for u in users],
+                    title="Offline moves")
+    plan = planned.args[0]
+
+    def queue_and_hold(writer):
+        run_id = record(writer, plan, profile="site", lms_user="admin")
+        with writer.batch() as raw:
+            ids = [r[0] for r in raw.execute("SELECT id FROM change_items WHERE run_id = ? ORDER BY seq", (run_id,))]
+        J.mark(writer, ids[:2], Status.HELD, code="conflict", message="changed on the site since it was planned")
+        return ids
+
+    with qtbot.waitSignal(engine.outbox_changed, timeout=WAIT) as counted:
+        engine.session.run_writer("hold", queue_and_hold, on_done=lambda _ids: engine.refresh_outbox())
+    assert counted.args[0] == 3 and window.outbox_indicator.count() == 3
+    pane = views.pane
+    with qtbot.waitSignal(pane.outbox_model.loaded, timeout=WAIT):
+        window.outbox_indicator.clicked.emit()
+    assert window.stack.currentWidget() is pane and pane.tabs.currentIndex() == 1
+    assert pane.tabs.tabText(1) == "Outbox (3) · 2 held"
+    assert not pane.drop_button.isEnabled()
+
+    pane.outbox_table.selectRow(0)
+    dropped = pane.outbox_model.row_at(0).id
+    assert pane.drop_button.isEnabled()
+    with qtbot.waitSignal(engine.outbox_changed, timeout=WAIT) as counted:
+        qtbot.mouseClick(pane.drop_button, LEFT)
+    assert counted.args[0] == 2
+    qtbot.waitUntil(lambda: pane.outbox_model.rowCount() == 2, timeout=WAIT)
+    pane.outbox_table.selectRow(0)
+    kept = pane.outbox_model.row_at(0).id
+    assert pane.outbox_model.row_at(0).status == "held"
+    with qtbot.waitSignal(engine.outbox_changed, timeout=WAIT):
+        qtbot.mouseClick(pane.keep_button, LEFT)
+    qtbot.waitUntil(lambda: pane.tabs.tabText(1) == "Outbox (2)", timeout=WAIT)
+    with engine.session.db.read() as conn:
+        assert J.item_row(conn, dropped).status == "skipped" and J.item_row(conn, dropped).code == "drop"
+        assert J.item_row(conn, kept).status == "queued"
+    assert window.outbox_indicator.count() == 2

@@ -1,0 +1,205 @@
+"""The preview and results dialogs, driven like an admin would, against the sandbox: a real
+session, the real ChangeEngine and the wiring the application uses."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from lms_console.models.changes_model import ChangeEngine
+from lms_console.models.plan_model import COL_PROBLEM
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.sandbox.server import SandboxServer
+from lms_console.services.changes import Change, Outcome, Status
+from lms_console.services.credentials import Secret
+from lms_console.services.profiles import ProfileStore
+from lms_console.views.changes_wiring import install_change_views
+from lms_console.views.dialogs.preview_dialog import PreviewDialog
+from lms_console.views.main_window import MainWindow
+
+WAIT = 20000
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture(scope="module")
+def server():
+    site = SandboxServer(users=80, courses=3, seed=41).start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def console(qtbot, runner, server, tmp_path):
+    """(engine, window, views): a synced session, the main window and the change views."""
+    session = ConnectionSession(runner)
+    engine = ChangeEngine(session)
+    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+    views = install_change_views(window, engine)
+    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+    with qtbot.waitSignal(session.sync_finished, timeout=60000):
+        session.sync(("site", "users", "courses", "cohorts", "enrolments", "groups"))
+    yield engine, window, views
+    for dialog in (views.preview, views.results):
+        if dialog is not None:
+            dialog.close()
+    window.close()
+    session.close()
+
+
+def _q(engine, sql, *params):
+    with engine.session.db.read() as conn:
+        return [r[0] for r in conn.exec_driver_sql(sql, params)]
+
+
+def _active(engine, n):
+    return _q(engine, "SELECT id FROM users WHERE id > 3 AND suspended = 0 ORDER BY id DESC LIMIT ?", n)
+
+
+def _preview(qtbot, engine, views, changes, title="Test plan"):
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        engine.plan(changes, title=title)
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=WAIT)
+    return views.preview
+
+
+def test_preview_counts_problems_filters_and_masked_api_calls(qtbot, console, server):
+    engine, window, views = console
+    active = _active(engine, 4)
+    suspended = _q(engine, "SELECT id FROM users WHERE suspended = 1 LIMIT 1")
+    dialog = _preview(qtbot, engine, views, [Change("user.suspend", {"id": u}) for u in active] + [
+        Change("user.suspend", {"id": suspended[0]}),  # already so
+        Change("user.suspend", {"id": 999999}),  # no such user
+        Change("user.create", {"username": "new.person", "firstname": "New", "lastname": "Person",
+                               "email": "new.person@example.org", "password": "Sup3r#secret"}),
+    ], title="Suspend the leavers")
+    assert dialog.windowModality() == Qt.WindowModality.WindowModal and dialog.parent() is window
+    assert dialog.title_label.text() == "Suspend the leavers"
+    assert [dialog.toggles.button(k).text() for k in ("apply", "noop", "conflict", "error")] == \
+        ["5 to apply", "1 already so (dropped)", "0 conflicts", "1 error"]
+    assert dialog.apply_button.text() == "Apply 5 changes" and dialog.apply_button.isEnabled()
+    assert not dialog.irreversible_warning.isVisibleTo(dialog)
+    assert not dialog.prerequisite_notice.isVisibleTo(dialog)
+
+    qtbot.mouseClick(dialog.toggles.button("apply"), LEFT)  # hide what will apply: the rest stays
+    assert {dialog.model.item_at(r).outcome for r in range(dialog.model.rowCount())} == {Outcome.NOOP, Outcome.ERROR}
+    dialog.toggles.set_only("error")
+    assert dialog.model.rowCount() == 1
+    problem = dialog.model.index(0, COL_PROBLEM).data()
+    assert "id “999999”" in problem and "no such user" in problem
+    assert "no such user" in dialog.details.text()
+
+    qtbot.mouseClick(dialog.calls_toggle, LEFT)
+    assert dialog.calls_text.isVisible()
+    calls = dialog.calls_text.toPlainText()
+    assert "core_user_update_users" in calls and "core_user_create_users" in calls
+    assert "wstoken = ***" in calls and "users[0][password] = ***" in calls
+    assert server.admin_token not in calls and "Sup3r#secret" not in calls
+
+    dialog.apply_requested.disconnect()  # only the intent is under test here: nothing is sent
+    with qtbot.waitSignal(dialog.apply_requested, timeout=WAIT) as requested:
+        qtbot.mouseClick(dialog.apply_button, LEFT)
+    assert requested.args[0] is dialog.plan
+    assert not dialog.isVisible()
+
+
+def test_deletes_need_an_explicit_confirmation(qtbot, console):
+    engine, _window, views = console
+    users = _active(engine, 3)
+    dialog = _preview(qtbot, engine, views, [Change("user.delete", {"id": users[0]}),
+                                             Change("user.delete", {"id": users[1]}),
+                                             Change("user.suspend", {"id": users[2]})])
+    assert dialog.irreversible_warning.isVisibleTo(dialog)
+    warning = dialog.irreversible_warning.findChild(type(dialog.title_label), "NoticeText").text()
+    assert "2 deletions cannot be undone" in warning and "Suspending the accounts instead" in warning
+    assert not dialog.apply_button.isEnabled()
+    assert "Confirm" in dialog.status_label.text()
+    dialog.confirm_check.click()
+    assert dialog.apply_button.isEnabled()
+    dialog.reject()
+
+
+def test_nothing_to_apply_disables_apply(qtbot, console):
+    engine, _window, views = console
+    suspended = _q(engine, "SELECT id FROM users WHERE suspended = 1 LIMIT 2")
+    dialog = _preview(qtbot, engine, views, [Change("user.suspend", {"id": u}) for u in suspended])
+    assert not dialog.apply_button.isEnabled()
+    assert "Nothing to apply" in dialog.status_label.text()
+    assert not dialog.calls_toggle.isEnabled()
+    dialog.reject()
+
+
+def test_enrol_them_first_plans_again_with_enrolments(qtbot, console):
+    engine, _window, views = console
+    group, course = _q(engine, 'SELECT id FROM "groups" LIMIT 1')[0], \
+        _q(engine, 'SELECT courseid FROM "groups" LIMIT 1')[0]
+    outsiders = _q(engine, "SELECT id FROM users WHERE id > 3 AND id NOT IN (SELECT userid FROM enrolments "
+                           "WHERE courseid = ?) LIMIT 2", course)
+    dialog = _preview(qtbot, engine, views,
+                      [Change("group.add_member", {"groupid": group, "userid": u}) for u in outsiders])
+    assert dialog.toggles.button("conflict").text() == "2 conflicts"
+    assert dialog.prerequisite_notice.isVisibleTo(dialog)
+    with qtbot.waitSignal(dialog.replan_requested, timeout=WAIT) as replan, \
+            qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        qtbot.mouseClick(dialog.enrol_first_button, LEFT)
+    assert replan.args == [True]
+    assert [i.change.kind for i in planned.args[0].items] == ["enrol.add"] * 2 + ["group.add_member"] * 2
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview is not dialog, timeout=WAIT)
+    assert views.preview.apply_button.text() == "Apply 4 changes"
+
+
+def test_apply_shows_results_per_item_and_retry_plans_only_the_failed(qtbot, console, server):
+    engine, window, views = console
+    users = _active(engine, 6)
+    dialog = _preview(qtbot, engine, views,
+                      [Change("user.update", {"id": u, "fields": {"city": "Porto"}}) for u in users],
+                      title="Move six to Porto")
+    doomed = users[1], users[4]
+    with server.store.connection() as conn:  # two accounts vanish on the site after planning
+        conn.execute("UPDATE user SET deleted = 1 WHERE id IN (?, ?)", doomed)
+        conn.commit()
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(dialog.apply_button, LEFT)
+    summary = applied.args[0]
+    assert summary.status == "partial"
+    qtbot.waitUntil(lambda: views.results is not None and views.results.isVisible(), timeout=WAIT)
+    results = views.results
+    assert results.title_label.text() == "Finished with failures"
+    assert "Move six to Porto" in results.subtitle_label.text()
+    assert results.toggles.button("done").text() == "4 done"
+    assert results.toggles.button("failed").text() == "2 failed"
+    assert "refused 2 items" in results.explanation.text()
+    model = results.model
+    qtbot.waitUntil(lambda: model.index(0, 1).data().startswith("Update "), timeout=WAIT)
+    rows = [model.result_at(r) for r in range(model.rowCount())]
+    assert [r.status for r in rows].count(Status.FAILED) == 2
+    failed = [r for r in range(model.rowCount()) if model.result_at(r).status == Status.FAILED]
+    assert all(model.index(r, 3).data() and model.index(r, 4).data() for r in failed)  # code and message
+    assert results.retry_button.text() == "Retry failed (2)"
+
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        qtbot.mouseClick(results.retry_button, LEFT)
+    retry = planned.args[0]
+    assert sorted(i.change.data["id"] for i in retry.items) == sorted(doomed)
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.plan is retry, timeout=WAIT)
+    views.preview.reject()
+
+    views.show_results(summary, "Move six to Porto")
+    qtbot.mouseClick(views.results.journal_button, LEFT)
+    assert window.stack.currentWidget() is views.pane
+    qtbot.waitUntil(lambda: views.pane.model.filter.run_id == summary.run_id
+                    and views.pane.model.total() == 6, timeout=WAIT)
+    assert views.pane.run_chip.text() == f"Run {summary.run_id}"
+
+
+def test_preview_dialog_alone_accepts_a_plain_plan(qtbot, console):
+    engine, window, _views = console
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        engine.plan([Change("user.suspend", {"id": _active(engine, 1)[0]})])
+    plan = planned.args[0]
+    dialog = PreviewDialog(plan, window)
+    dialog.open()
+    qtbot.waitExposed(dialog)
+    assert dialog.model.rowCount() == 1 and dialog.details.text().count("suspended") == 1
+    dialog.close()
+    dialog.deleteLater()
