@@ -17,10 +17,12 @@ from PySide6.QtWidgets import QApplication
 
 from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
-from lms_console.services.lms.errors import LmsError
-from lms_console.services.profiles import ProfileError, ProfileNotFound, ProfileStore, config_dir, data_dir
-from lms_console.views import crash_handler, theme
+from lms_console.services.paths import config_dir, data_dir
+from lms_console.views import theme
 from lms_console.views.main_window import MainWindow
+
+# The profile store, the keychain, the crash handler and the panes are made after the window's
+# first paint (see ConsoleApp._after_first_paint): start-up shows the window as early as it can.
 
 # Set by benchmarks/bench_startup.py: print the time of the first paint and quit.
 STARTUP_PROBE_ENV = "LMS_CONSOLE_STARTUP_PROBE"
@@ -72,14 +74,7 @@ class ConsoleApp(QObject):
         self._tokens = None
         self._profiles = None
         self.session = ConnectionSession(self.runner)
-        self.window = MainWindow(self.session, self.settings)
-        self.window.set_theme_choice(self.theme_name)
-        crash_handler.install(parent=self.window)
-        self.runner.job_failed.connect(self._on_job_failed)
-        self.window.profiles_requested.connect(self.open_profiles_dialog)
-        self.window.profile_switch_requested.connect(self.open_profile)
-        self.window.theme_change_requested.connect(self.set_theme)
-        self.session.opened.connect(lambda _p: QTimer.singleShot(0, self._sync_on_connect))
+        self.window = MainWindow(self.session, self.settings, deferred=True)
         self.demo = DemoSite() if demo else None
         self._dialog = None
         self._profiles_controller = None
@@ -95,8 +90,10 @@ class ConsoleApp(QObject):
         return self._tokens
 
     @property
-    def profiles(self) -> ProfileStore:
+    def profiles(self):
         if self._profiles is None:
+            from lms_console.services.profiles import ProfileStore
+
             self._profiles = ProfileStore(tokens=self.tokens)
         return self._profiles
 
@@ -107,11 +104,14 @@ class ConsoleApp(QObject):
         self.window.show()
 
     def _after_first_paint(self) -> None:
+        import time
+
         probe = os.environ.get(STARTUP_PROBE_ENV)
         if probe:
-            import time
-
             print(f"FIRST_PAINT {time.time():.6f}", flush=True)
+        self._complete_window()
+        if probe:
+            print(f"WINDOW_COMPLETE {time.time():.6f}", flush=True)
             QTimer.singleShot(0, self.app.quit)
             return
         self._refresh_profile_list()
@@ -126,7 +126,22 @@ class ConsoleApp(QObject):
         else:
             self.open_profiles_dialog()
 
+    def _complete_window(self) -> None:
+        from lms_console.views import crash_handler
+
+        self.window.complete()
+        self.window.set_theme_choice(self.theme_name)
+        crash_handler.install(parent=self.window)
+        self.runner.job_failed.connect(self._on_job_failed)
+        self.window.profiles_requested.connect(self.open_profiles_dialog)
+        self.window.profile_switch_requested.connect(self.open_profile)
+        self.window.theme_change_requested.connect(self.set_theme)
+        self.session.opened.connect(lambda _p: QTimer.singleShot(0, self._sync_on_connect))
+
     def _demo_started(self, result) -> None:
+        from lms_console.services.profiles import ProfileNotFound
+        from lms_console.views import crash_handler
+
         url, token = result
         try:
             self.profiles.get(DEMO_PROFILE)
@@ -151,6 +166,9 @@ class ConsoleApp(QObject):
     # -- profiles ----------------------------------------------------------------------
     def open_profile(self, name: str) -> None:
         from lms_console.services.credentials import KeychainUnavailable
+        from lms_console.services.lms.errors import LmsError
+        from lms_console.services.profiles import ProfileError
+        from lms_console.views import crash_handler
 
         try:
             profile = self.profiles.get(name)
@@ -211,10 +229,14 @@ class ConsoleApp(QObject):
         self.settings.setValue("ui/theme", name)
 
     def _on_job_failed(self, info, exc) -> None:
+        from lms_console.views import crash_handler
+
         if info.is_bug:
             crash_handler.report_job_failure(info, exc)
 
     def shutdown(self) -> None:
+        from lms_console.views import crash_handler
+
         self.session.close()
         self.runner.shutdown(wait=True)
         if self.demo is not None:

@@ -18,10 +18,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from typing import TYPE_CHECKING
 
 from lms_console.models.tasks import TaskRunner
-from lms_console.services.lms.base import Capabilities, SiteInfo, capabilities_from
 from lms_console.services.lms.errors import AuthExpired, LmsError, Unreachable
 
 if TYPE_CHECKING:
+    from lms_console.services.lms.base import Capabilities, SiteInfo
     from lms_console.services.cache.db import CacheDb
     from lms_console.services.cache.writer import CacheWriter
     from lms_console.services.sync import SyncResult
@@ -81,8 +81,8 @@ class ConnectionSession(QObject):
         self._token = None
         self._client = None
         self._writer: CacheWriter | None = None
-        self.site: SiteInfo | None = None
-        self.capabilities: Capabilities | None = None
+        self.site: "SiteInfo | None" = None
+        self.capabilities: "Capabilities | None" = None
         self.state = ConnectionState(Online.UNKNOWN, time.time())
         self.last_sync: SyncResult | None = None
         self._retry_index = 0
@@ -154,7 +154,7 @@ class ConnectionSession(QObject):
                         label="Connecting to the site", on_done=self._on_site_info,
                         on_error=self._on_connection_error)
 
-    def _on_site_info(self, site: SiteInfo) -> None:
+    def _on_site_info(self, site: "SiteInfo") -> None:
         was_offline = self.state.status == Online.OFFLINE
         self._retry_index = 0
         self._set_site(site)
@@ -183,7 +183,9 @@ class ConnectionSession(QObject):
         self.state = ConnectionState(status, since, reason, self.site.sitename if self.site else "")
         self.state_changed.emit(self.state)
 
-    def _set_site(self, site: SiteInfo) -> None:
+    def _set_site(self, site: "SiteInfo") -> None:
+        from lms_console.services.lms.base import capabilities_from
+
         self.site = site
         self.capabilities = capabilities_from(site)
         if self._client is not None:

@@ -29,19 +29,16 @@ import time
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-import platformdirs
 
 from lms_console.services.credentials import KEYRING_SERVICE, CredentialError, KeyringTokenStore, TokenStore
 from lms_console.services.lms.errors import LmsError
+from lms_console.services.paths import APP_NAME, CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "lms-console"
-CONFIG_DIR_ENV = "LMS_CONSOLE_CONFIG_DIR"
-DATA_DIR_ENV = "LMS_CONSOLE_DATA_DIR"
 PROFILES_FILE = "profiles.json"
 FILE_VERSION = 1
 BACKENDS = ("moodle",)
@@ -50,20 +47,6 @@ MAX_NAME_LENGTH = 64
 
 _NAME_PUNCTUATION = set(" -_.@+()")
 _SERVICE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-
-
-def config_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where ``profiles.json`` lives: ``$LMS_CONSOLE_CONFIG_DIR`` or the platform's user config dir."""
-    env = os.environ if env is None else env
-    override = env.get(CONFIG_DIR_ENV, "").strip()
-    return Path(override).expanduser() if override else Path(platformdirs.user_config_dir(APP_NAME))
-
-
-def data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where the per-profile caches live: ``$LMS_CONSOLE_DATA_DIR`` or the platform's user data dir."""
-    env = os.environ if env is None else env
-    override = env.get(DATA_DIR_ENV, "").strip()
-    return Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP_NAME))
 
 
 _default_config_dir, _default_data_dir = config_dir, data_dir  # the store's arguments shadow these names

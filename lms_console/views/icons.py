@@ -25,7 +25,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QRect, QRectF, QSize
 from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
@@ -180,7 +180,7 @@ class _SvgIconEngine(QIconEngine):
 
     def _render(self, size: QSize, mode: QIcon.Mode) -> QPixmap:
         pm = QPixmap(size)
-        pm.fill(Qt.GlobalColor.transparent)
+        pm.fill(QColor(0, 0, 0, 0))  # transparent (no Qt namespace: it is slow to load)
         painter = QPainter(pm)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._renderer(mode).render(painter, QRectF(0, 0, size.width(), size.height()))

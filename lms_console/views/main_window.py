@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QByteArray, QIdentityProxyModel, QModelIndex, QSettings, Qt, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import QByteArray, QIdentityProxyModel, QModelIndex, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,23 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from lms_console import __version__
-from lms_console.models.jobs_model import JobsModel
-from lms_console.models.nav_model import IconRole, NavigationModel, NavTarget, TargetRole
-from lms_console.models.overview_model import OverviewModel
-from lms_console.models.session import ConnectionSession, Online
-from lms_console.services.lms.errors import Cancelled, LmsError
-from lms_console.views import theme
-from lms_console.views.icons import icon
-from lms_console.views.jobs_panel import JobsPanel
-from lms_console.views.overview_pane import OverviewPane
-from lms_console.views.summary_pane import SummaryPane
-from lms_console.views.widgets.banner import Banner
-from lms_console.views.widgets.status_widgets import (
-    ConnectionIndicator,
-    FreshnessLabel,
-    JobsIndicator,
-    OutboxIndicator,
-)
+
+# Everything else (models, panes, icons, the jobs panel) is imported by complete(): the
+# frame paints first, the rest is built in the next turns of the event loop. The Qt namespace
+# is reached as QtCore.Qt at call time: loading it creates ~100 enums (~40 ms).
 
 SETTINGS_VERSION = 1
 # Ctrl+1..5 go to these panes.
@@ -51,10 +39,17 @@ PANE_SHORTCUTS = ("overview", "users", "cohorts", "categories", "reports")
 class _IconProxy(QIdentityProxyModel):
     """Turns the navigation model's icon names into QIcons (models stay free of widgets)."""
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DecorationRole:
-            name = self.sourceModel().data(self.mapToSource(index), IconRole)
-            return icon(name) if name else None
+    def __init__(self, parent=None) -> None:
+        from lms_console.models.nav_model import IconRole
+        from lms_console.views.icons import icon
+
+        super().__init__(parent)
+        self._icon_role, self._icon = IconRole, icon
+
+    def data(self, index: QModelIndex, role: int = 0):  # 0 = DisplayRole, 1 = DecorationRole
+        if role == 1:
+            name = self.sourceModel().data(self.mapToSource(index), self._icon_role)
+            return self._icon(name) if name else None
         return self.sourceModel().data(self.mapToSource(index), role)
 
 
@@ -71,29 +66,69 @@ class MainWindow(QMainWindow):
     profile_switch_requested = Signal(str)
     theme_change_requested = Signal(str)
 
-    def __init__(self, session: ConnectionSession, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, session, settings: QSettings, parent: QWidget | None = None, *,
+                 deferred: bool = False) -> None:
         super().__init__(parent)
         self.session = session
         self.settings = settings
+        self.completed = False
         self.setWindowTitle("LMS Console")
+        self._build_frame()
+        if not deferred:
+            self.complete()
+
+    def _build_frame(self) -> None:
+        """What the first paint shows: the window at its remembered size, its two halves."""
+        self.nav = QTreeView()
+        self.nav.setObjectName("NavigationTree")
+        self.nav.setHeaderHidden(True)
+        self.nav.setUniformRowHeights(True)
+        self.nav.setMinimumWidth(200)
+        self._right = QWidget()
+        lay = QVBoxLayout(self._right)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.stack = QStackedWidget()
+        lay.addWidget(self.stack, 1)
+        self.splitter = QSplitter()  # horizontal; the Qt namespace is loaded after the first paint
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.addWidget(self.nav)
+        self.splitter.addWidget(self._right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 900])
+        self.setCentralWidget(self.splitter)
+        self._restore_geometry()
+
+    def complete(self) -> None:
+        """Build models, panes, docks, menus and the status bar (after the first paint)."""
+        if self.completed:
+            return
+        from lms_console.models.jobs_model import JobsModel
+        from lms_console.models.nav_model import NavigationModel
+        from lms_console.models.overview_model import OverviewModel
+        from lms_console.views.icons import icon
+
         self.setWindowIcon(icon("app"))
-        self.nav_model = NavigationModel(session, self)
-        self.overview_model = OverviewModel(session, self)
-        self.jobs_model = JobsModel(session.runner, self)
+        self.nav_model = NavigationModel(self.session, self)
+        self.overview_model = OverviewModel(self.session, self)
+        self.jobs_model = JobsModel(self.session.runner, self)
         self._build_actions()
         self._build_central()
         self._build_docks()
         self._build_status_bar()
         self._build_menus_and_toolbar()
         self._connect()
-        self._restore()
+        self._restore_state()
+        self.completed = True
         self.show_pane("overview")
 
     # -- construction -----------------------------------------------------------------
     def _build_actions(self) -> None:
-        self.sync_action = QAction(icon("sync"), "&Sync", self, shortcut=QKeySequence(Qt.Key.Key_F5),
+        from lms_console.views.icons import icon
+
+        self.sync_action = QAction(icon("sync"), "&Sync", self, shortcut=QKeySequence(QtCore.Qt.Key.Key_F5),
                                    statusTip="Bring the local copy up to date with the site (F5)")
-        self.cancel_action = QAction(icon("cancel"), "&Cancel", self, shortcut=QKeySequence(Qt.Key.Key_Escape),
+        self.cancel_action = QAction(icon("cancel"), "&Cancel", self, shortcut=QKeySequence(QtCore.Qt.Key.Key_Escape),
                                      statusTip="Cancel the running sync and jobs (Esc)", enabled=False)
         self.profiles_action = QAction(icon("profile"), "&Profiles…", self,
                                        statusTip="Add, edit and test connection profiles")
@@ -104,46 +139,39 @@ class MainWindow(QMainWindow):
         self.about_action = QAction(icon("info"), "&About LMS Console", self)
 
     def _build_central(self) -> None:
-        self.nav = QTreeView()
-        self.nav.setObjectName("NavigationTree")
-        self.nav.setHeaderHidden(True)
-        self.nav.setUniformRowHeights(True)
+        from lms_console.views.overview_pane import OverviewPane
+        from lms_console.views.summary_pane import SummaryPane
+        from lms_console.views.widgets.banner import Banner
+
         self._nav_proxy = _IconProxy(self)
         self._nav_proxy.setSourceModel(self.nav_model)
         self.nav.setModel(self._nav_proxy)
-        self.nav.setMinimumWidth(200)
-
-        right = QWidget()
-        lay = QVBoxLayout(right)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
         self.banner = Banner()
-        lay.addWidget(self.banner)
-        self.stack = QStackedWidget()
-        lay.addWidget(self.stack, 1)
+        self._right.layout().insertWidget(0, self.banner)
         self.overview = OverviewPane()
         self.summary = SummaryPane()
         self._panes = {"overview": self.overview, "summary": self.summary}
         for pane in self._panes.values():
             self.stack.addWidget(pane)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("MainSplitter")
-        self.splitter.addWidget(self.nav)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([260, 900])
-        self.setCentralWidget(self.splitter)
-
     def _build_docks(self) -> None:
+        from lms_console.views.jobs_panel import JobsPanel
+
         self.jobs_panel = JobsPanel(self.session.runner, self.jobs_model)
         self.jobs_dock = QDockWidget("Jobs", self)
         self.jobs_dock.setObjectName("JobsDock")
         self.jobs_dock.setWidget(self.jobs_panel)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
 
     def _build_status_bar(self) -> None:
+        from lms_console.views.widgets.status_widgets import (
+            ConnectionIndicator,
+            FreshnessLabel,
+            JobsIndicator,
+            OutboxIndicator,
+        )
+
         bar = self.statusBar()
         self.connection_indicator = ConnectionIndicator()
         self.freshness_label = FreshnessLabel()
@@ -195,7 +223,7 @@ class MainWindow(QMainWindow):
 
         tb = QToolBar("Main", self)
         tb.setObjectName("MainToolBar")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.addAction(self.sync_action)
         tb.addAction(self.cancel_action)
         tb.addSeparator()
@@ -236,22 +264,27 @@ class MainWindow(QMainWindow):
         s.runner.job_changed.connect(self._on_job_changed)
 
     # -- settings ---------------------------------------------------------------------
-    def _restore(self) -> None:
-        st = self.settings
-        if int(st.value("window/version", 0) or 0) != SETTINGS_VERSION:
-            self.resize(1280, 800)
-            return
-        geometry = st.value("window/geometry")
+    def _valid_settings(self) -> bool:
+        return int(self.settings.value("window/version", 0) or 0) == SETTINGS_VERSION
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry") if self._valid_settings() else None
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        state = st.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        splitter = st.value("window/splitter")
+        else:
+            self.resize(1280, 800)
+        splitter = self.settings.value("window/splitter") if self._valid_settings() else None
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
 
+    def _restore_state(self) -> None:
+        state = self.settings.value("window/state") if self._valid_settings() else None
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
     def save_settings(self) -> None:
+        if not self.completed:
+            return
         st = self.settings
         st.setValue("window/version", SETTINGS_VERSION)
         st.setValue("window/geometry", self.saveGeometry())
@@ -293,7 +326,9 @@ class MainWindow(QMainWindow):
         elif kind == "overview":
             self.show_pane("overview")
 
-    def current_target(self) -> NavTarget | None:
+    def current_target(self):
+        from lms_console.models.nav_model import TargetRole
+
         idx = self.nav.currentIndex()
         return idx.data(TargetRole) if idx.isValid() else None
 
@@ -310,6 +345,8 @@ class MainWindow(QMainWindow):
 
     def show_problem(self, exc) -> None:
         """Expected problems as an inline banner with the LMS's code, a plain explanation and Retry."""
+        from lms_console.services.lms.errors import Cancelled, LmsError
+
         if isinstance(exc, Cancelled):
             return
         if isinstance(exc, LmsError):
@@ -320,6 +357,8 @@ class MainWindow(QMainWindow):
 
     # -- reactions ----------------------------------------------------------------------
     def _retry(self) -> None:
+        from lms_console.models.session import Online
+
         self.banner.clear()
         if self.session.state.status in (Online.OFFLINE, Online.AUTH_FAILED, Online.UNKNOWN):
             self.session.check_connection()
@@ -338,6 +377,8 @@ class MainWindow(QMainWindow):
         self.freshness_label.set_times({})
 
     def _on_state(self, state) -> None:
+        from lms_console.models.session import Online
+
         ind = self.connection_indicator
         if state.status == Online.ONLINE:
             ind.set_online(state.site)
@@ -383,6 +424,8 @@ class MainWindow(QMainWindow):
             self.sync_label.setText(f"Syncing… {info.done:,} of {info.total:,} requests")
 
     def _on_nav_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        from lms_console.models.nav_model import NavTarget, TargetRole
+
         target = current.data(TargetRole) if current.isValid() else None
         if not isinstance(target, NavTarget):
             return
@@ -407,6 +450,8 @@ class MainWindow(QMainWindow):
             self.go_to("users")
 
     def _about(self) -> None:
+        from lms_console.views import theme
+
         box = QMessageBox(QMessageBox.Icon.Information, "About LMS Console",
                           f"LMS Console {__version__}\nA desktop workbench for LMS administrators.\n"
                           f"Theme: {theme.current_theme()}", parent=self)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -113,7 +114,7 @@ def _sample_window() -> QMainWindow:
     primary.setProperty("primary", True)
     layout.addWidget(primary)
     win.setCentralWidget(central)
-    win.addDockWidget(theme.Qt.DockWidgetArea.BottomDockWidgetArea, QDockWidget("Dock"))
+    win.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, QDockWidget("Dock"))
     win.menuBar().addMenu(QMenu("File", win))
     win.statusBar().showMessage("Ready")
     return win
