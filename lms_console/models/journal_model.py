@@ -199,6 +199,12 @@ class JournalTableModel(QAbstractTableModel):
         offset = row % self._page_size
         return page[offset] if offset < len(page) else None
 
+    def rows_of(self, ids) -> list[int]:
+        """Rows (among those read) of the entries with these ids: to keep a selection across a re-query."""
+        ids = set(ids)
+        return [page * self._page_size + i for page, rows in self._pages.items()
+                for i, r in enumerate(rows) if r.id in ids]
+
     def refresh(self) -> int | None:
         """Query again (count and first page) with the current filter; returns the job id."""
         self._active = True

@@ -53,7 +53,7 @@ class ChangeViews(QObject):
         """Open the preview of ``plan`` (replacing one still open)."""
         if self.preview is not None:
             self.preview.close()
-        dialog = PreviewDialog(plan, self.window)
+        dialog = PreviewDialog(plan, self.window, runner=self.runner)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.apply_requested.connect(self.apply)
         dialog.replan_requested.connect(lambda enrol_first, p=plan: self._replan(p, enrol_first))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -99,6 +99,9 @@ class JournalPane(QWidget):
         self.model.kinds_loaded.connect(self._set_kinds)
         self.model.exported.connect(self._on_exported)
         self.model.export_failed.connect(self._on_export_failed)
+        self._kept_selection: tuple[set[int], int | None] = (set(), None)
+        self.model.modelAboutToBeReset.connect(self._remember_selection)
+        self.model.modelReset.connect(self._restore_selection)
         self.model.modelReset.connect(self._update_actions)
         self.outbox_model.loaded.connect(self._on_outbox_loaded)
         self.outbox_model.modelReset.connect(self._update_outbox_actions)
@@ -415,6 +418,25 @@ class JournalPane(QWidget):
         if row.status == "done" and not row.inverse:
             lines.append("<i>Cannot be undone.</i>")
         self.details.setText("<br>".join(lines))
+
+    def _remember_selection(self) -> None:
+        index = self.table.currentIndex()
+        current = self.model.row_at(index.row()) if index.isValid() else None
+        self._kept_selection = ({r.id for r in self.selected_rows()}, current.id if current else None)
+
+    def _restore_selection(self) -> None:
+        """A re-query (after a run, an undo, a decision) keeps the rows the admin had selected."""
+        ids, current = self._kept_selection
+        self._kept_selection = (set(), None)
+        if not ids and current is None:
+            return
+        sm = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in self.model.rows_of(ids):
+            sm.select(self.model.index(row, 0), flags)
+        rows = self.model.rows_of([current]) if current is not None else []
+        if rows:
+            sm.setCurrentIndex(self.model.index(rows[0], 0), QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def _update_actions(self, *_args) -> None:
         self._show_details()

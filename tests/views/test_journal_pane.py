@@ -148,6 +148,8 @@ def test_undo_selected_and_undo_run_go_through_the_preview(qtbot, console):
         rows = {r.id: r.status for r in J.run_rows(conn, summary.run_id)}
     assert {rows[i] for i in chosen} == {"undone"} and sorted(rows.values()) == ["done", "undone", "undone"]
     qtbot.waitUntil(lambda: pane.model.total() == 5, timeout=WAIT)  # the undo run is journaled too
+    assert {r.id for r in pane.selected_rows()} == chosen  # the re-query kept the selection
+    assert {r.status for r in pane.selected_rows()} == {"undone"} and not pane.undo_selected_action.isEnabled()
 
     with qtbot.waitSignal(pane.model.loaded, timeout=WAIT):
         pane.show_run(summary.run_id)

@@ -91,6 +91,7 @@ def test_preview_counts_problems_filters_and_masked_api_calls(qtbot, console, se
 
     qtbot.mouseClick(dialog.calls_toggle, LEFT)
     assert dialog.calls_text.isVisible()
+    qtbot.waitUntil(lambda: "wstoken" in dialog.calls_text.toPlainText(), timeout=WAIT)  # worked out off-thread
     calls = dialog.calls_text.toPlainText()
     assert "core_user_update_users" in calls and "core_user_create_users" in calls
     assert "wstoken = ***" in calls and "users[0][password] = ***" in calls

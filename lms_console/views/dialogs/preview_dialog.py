@@ -49,6 +49,8 @@ from lms_console.services.changes.model import Outcome
 from lms_console.views import theme
 from lms_console.views.icons import icon
 
+FIELD_LINES = 20_000  # "Show API calls" lists fields up to this many lines, then only the calls
+
 _OUTCOME_LABELS = (
     (Outcome.APPLY, "check", "to apply", "to apply"),
     (Outcome.NOOP, "remove", "already so (dropped)", "already so (dropped)"),
@@ -187,6 +189,28 @@ def seq_ranges(seqs) -> str:
     return ", ".join(parts)
 
 
+def api_calls_text(plan, max_field_lines: int = FIELD_LINES) -> str:
+    """The calls Apply will make, one block per call, token and passwords as ***. Plain Python
+    (runs on a worker): past ``max_field_lines`` field lines only each call's heading is listed."""
+    from lms_console.services.changes.planner import api_calls
+
+    calls = api_calls(plan)
+    out = [f"{count_phrase(len(calls), 'call')} to the site's web services; the token is shown as ***.",
+           "A call the site refuses as a whole is split until each failing item stands alone.", ""]
+    budget = max_field_lines
+    for n, call in enumerate(calls, start=1):
+        out.append(f"Call {n} of {len(calls)}: {call.function} — items {seq_ranges(call.items)}, "
+                   f"{len(call.fields)} fields")
+        if budget >= len(call.fields):
+            out += [f"    {key} = {value}" for key, value in call.fields]
+            budget -= len(call.fields)
+        elif budget >= 0:
+            out.append("    (the fields of this and the following calls are like those above; not listed)")
+            budget = -1
+        out.append("")
+    return "\n".join(out)
+
+
 class PreviewDialog(QDialog):
     """Preview of a plan (a Plan, or whatever ChangeEngine.planned emitted) before it is applied.
 
@@ -198,9 +222,10 @@ class PreviewDialog(QDialog):
     apply_requested = Signal(object)
     replan_requested = Signal(bool)
 
-    def __init__(self, plan, parent: QWidget | None = None) -> None:
+    def __init__(self, plan, parent: QWidget | None = None, *, runner=None) -> None:
         super().__init__(parent)
         self.plan = plan
+        self._runner = runner  # a TaskRunner: "Show API calls" works them out off the GUI thread
         self.setObjectName("PreviewDialog")
         self.setWindowTitle("Preview changes")
         self.setSizeGripEnabled(True)
@@ -420,25 +445,26 @@ class PreviewDialog(QDialog):
 
     def _toggle_calls(self, shown: bool) -> None:
         if shown and not self._calls_loaded:
-            self.calls_text.setPlainText(self.api_calls_text())
             self._calls_loaded = True
+            if self._runner is None:
+                self._show_calls(api_calls_text(self.plan))
+            else:  # 50,000 items make hundreds of calls: worked out off the GUI thread
+                self.calls_text.setPlainText("Working out the calls…")
+                plan = self.plan
+                job = self._runner.run(f"api-calls-{id(self):x}", lambda p, c: api_calls_text(plan),
+                                       label="Show API calls", on_done=self._show_calls)
+                # Closed before it is done: the runner drops the late result (no call into a deleted dialog).
+                self.finished.connect(lambda _r, runner=self._runner: runner.cancel(job))
         self.calls_text.setVisible(shown)
         self.calls_toggle.setText("Hide API calls" if shown else "Show API calls")
         self._refresh_icons()
 
-    def api_calls_text(self) -> str:
-        """The calls Apply will make, one block per call (token and passwords as ***)."""
-        from lms_console.services.changes.planner import api_calls
+    def _show_calls(self, text: str) -> None:
+        self.calls_text.setPlainText(text)
 
-        calls = api_calls(self.plan)
-        out = [f"{count_phrase(len(calls), 'call')} to the site's web services; the token is shown as ***.",
-               "A call the site refuses as a whole is split until each failing item stands alone.", ""]
-        for n, call in enumerate(calls, start=1):
-            out.append(f"Call {n} of {len(calls)}: {call.function} — items {seq_ranges(call.items)}, "
-                       f"{len(call.fields)} fields")
-            out += [f"    {key} = {value}" for key, value in call.fields]
-            out.append("")
-        return "\n".join(out)
+    def api_calls_text(self) -> str:
+        """The calls Apply will make (see :func:`api_calls_text`)."""
+        return api_calls_text(self.plan)
 
     def _refresh_icons(self, *_args) -> None:
         self.calls_toggle.setIcon(icon("chevron-down" if self.calls_toggle.isChecked() else "chevron-right"))

@@ -86,7 +86,9 @@ class ResultsDialog(QDialog):
         self.resize(920, 560)
         self.model = RunResultsModel(summary, self, icons=icon, colours=theme.color)
         if session is not None:
-            self.model.load_titles(session)
+            job = self.model.load_titles(session)
+            if job is not None:  # closed before the titles arrive: the runner drops them
+                self.finished.connect(lambda _r, runner=session.runner: runner.cancel(job))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 12)
