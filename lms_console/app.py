@@ -107,8 +107,6 @@ class ConsoleApp(QObject):
         import time
 
         probe = os.environ.get(STARTUP_PROBE_ENV)
-        if probe:
-            print(f"FIRST_PAINT {time.time():.6f}", flush=True)
         self._complete_window()
         if probe:
             print(f"WINDOW_COMPLETE {time.time():.6f}", flush=True)
@@ -255,6 +253,10 @@ class _FirstPaint(QObject):
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.Paint and self._callback is not None:
+            if os.environ.get(STARTUP_PROBE_ENV):
+                import time
+
+                print(f"FIRST_PAINT {time.time():.6f}", flush=True)
             callback, self._callback = self._callback, None
             obj.removeEventFilter(self)
             QTimer.singleShot(0, callback)

@@ -27,7 +27,9 @@ from typing import Sequence
 from lms_console import __version__
 from lms_console.services.credentials import TOKEN_ENV, InvalidToken, resolve_token
 from lms_console.services.lms.errors import Cancelled, LmsError
-from lms_console.services.profiles import InvalidProfileValue
+
+# The profile store is imported where a command runs: `lms-console` with no command opens
+# the window, which loads it after its first paint.
 
 __all__ = ["COMMANDS", "Command", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main",
            "resolve_token"]
@@ -156,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_gui(args)
 
     from lms_console.commands import UsageError  # light; kept here so --version stays instant
+    from lms_console.services.profiles import InvalidProfileValue
     from lms_console.services.cache.errors import CacheError
 
     try:

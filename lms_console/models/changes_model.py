@@ -36,6 +36,7 @@ class ChangeEngine(QObject):
         session.opened.connect(lambda _p: self.refresh_outbox())
         session.state_changed.connect(self._on_state)
         self._was_offline = False
+        self._runs = 0
 
     # -- planning ------------------------------------------------------------------
     def plan(self, changes: Iterable[Change], *, title: str = "", enrol_first: bool = False) -> int | None:
@@ -113,8 +114,10 @@ class ChangeEngine(QObject):
                 J.mark_undone(writer, undone, run_id)
             return summary
 
-        return session.run_writer("apply", job, label=f"Apply: {plan.title}", on_done=self._on_applied,
-                                  with_progress=True)
+        self._runs += 1
+        # A unique name: a second Apply must queue behind the first, never cancel it.
+        return session.run_writer(f"apply-{self._runs}", job, label=f"Apply: {plan.title}", on_done=self._on_applied,
+                                  on_error=self.plan_failed.emit, with_progress=True, keep_result=True)
 
     def resume_outbox(self) -> int | None:
         """Send what waits in the outbox (after going online, or a restart), re-checking each item."""
@@ -136,7 +139,7 @@ class ChangeEngine(QObject):
             return last
 
         return session.run_writer("outbox", job, label="Send the outbox", on_done=self._on_applied,
-                                  with_progress=True)
+                                  on_error=self.plan_failed.emit, with_progress=True, keep_result=True)
 
     def release_held(self, item_id: int, decision: str) -> None:
         from lms_console.services.changes import journal as J
@@ -153,7 +156,7 @@ class ChangeEngine(QObject):
                 with db.read() as conn:
                     return J.outbox_count(conn)
 
-            self.runner.run("outbox-count", count, label="Count the outbox", on_done=self.outbox_changed.emit)
+            self.runner.run("outbox-count", count, label="Count the outbox", quiet=True, on_done=self.outbox_changed.emit)
 
     def _on_applied(self, summary: RunSummary | None) -> None:
         if summary is not None:

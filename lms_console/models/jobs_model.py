@@ -82,6 +82,8 @@ class JobsModel(QAbstractTableModel):
         return self._rows[row]
 
     def _on_job_changed(self, info: JobInfo) -> None:
+        if info.quiet:
+            return
         for row, existing in enumerate(self._rows):
             if existing.id == info.id:
                 self._rows[row] = info

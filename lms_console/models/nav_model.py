@@ -89,7 +89,7 @@ class NavigationModel(QStandardItemModel):
         db = self.session.db
         if db is not None:
             self.session.runner.run("navigation", lambda p, c: load_tree(db), label="Read navigation",
-                                    on_done=self._build)
+                                    quiet=True, on_done=self._build)
 
     def _build(self, tree: NavTree) -> None:
         self.clear()

@@ -227,7 +227,8 @@ class ConnectionSession(QObject):
             return SyncEngine(client, db, self._writer_for(db), pool, options).run(progress=progress, cancel=cancel)
 
         self._sync_job = self.runner.run("sync", job, label=f"Sync {self.profile.name}", writer=True,
-                                         on_done=self._on_sync_done, on_error=self._on_sync_error)
+                                         on_done=self._on_sync_done, on_error=self._on_sync_error,
+                                         keep_result=True)
         self.sync_started.emit(self._sync_job)
         return self._sync_job
 
@@ -239,13 +240,10 @@ class ConnectionSession(QObject):
         self.runner.cancel_named("sync")
 
     def _on_job_changed(self, info) -> None:
-        # A cancelled sync still wrote the entities it finished: let the panes re-read.
-        if info.id == self._sync_job and info.state.value == "cancelled":
+        if info.id == self._sync_job and info.state.finished:
             self._sync_job = None
-            self.sync_finished.emit(None)
-            self.cache_changed.emit(frozenset())
 
-    def _on_sync_done(self, result: SyncResult) -> None:
+    def _on_sync_done(self, result: "SyncResult") -> None:
         self.last_sync = result
         self.sync_finished.emit(result)
         self.cache_changed.emit(frozenset(e.entity for e in result.entities if e.rows or e.status == "ok"))

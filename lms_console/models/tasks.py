@@ -60,6 +60,7 @@ class JobInfo:
     error: str = ""  # expected errors: the message; bugs: the exception text
     finished: float | None = None
     is_bug: bool = False
+    quiet: bool = False  # a background read the jobs panel does not list
 
     @property
     def fraction(self) -> float | None:
@@ -67,14 +68,15 @@ class JobInfo:
 
 
 class _Job:
-    __slots__ = ("info", "cancel", "on_done", "on_error", "last_emit")
+    __slots__ = ("info", "cancel", "on_done", "on_error", "last_emit", "keep_result")
 
-    def __init__(self, info: JobInfo, on_done, on_error) -> None:
+    def __init__(self, info: JobInfo, on_done, on_error, keep_result: bool) -> None:
         self.info = info
         self.cancel = CancelToken()
         self.on_done = on_done
         self.on_error = on_error
         self.last_emit = 0.0
+        self.keep_result = keep_result
 
 
 class TaskRunner(QObject):
@@ -119,11 +121,16 @@ class TaskRunner(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         writer: bool = False,
+        quiet: bool = False,
+        keep_result: bool = False,
     ) -> int:
         """Start ``fn(progress, cancel)``; returns the job id.
 
         ``writer=True`` runs it on the cache-writer thread (anything that writes
-        the cache: sync, apply); otherwise on the HTTP pool.
+        the cache: sync, apply); otherwise on the HTTP pool. ``quiet`` jobs (background
+        reads) are not listed in the jobs panel. ``keep_result``: a job that returns
+        normally after being cancelled (a sync or an apply that stopped between chunks)
+        still hands its result to ``on_done`` - what it did matters.
         """
         if self._closed:
             raise RuntimeError("TaskRunner is shut down")
@@ -131,7 +138,8 @@ class TaskRunner(QObject):
         if old is not None:
             self.cancel(old)
         job_id = next(self._ids)
-        job = _Job(JobInfo(job_id, name, label or name, JobState.QUEUED, time.time()), on_done, on_error)
+        job = _Job(JobInfo(job_id, name, label or name, JobState.QUEUED, time.time(), quiet=quiet), on_done, on_error,
+                   keep_result)
         with self._lock:
             self._jobs[job_id] = job
             self._by_name[name] = job_id
@@ -198,7 +206,9 @@ class TaskRunner(QObject):
                 exc.__lms_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
             self._delivered.emit(job.info.id, "failed", exc)
         else:
-            self._delivered.emit(job.info.id, "cancelled" if job.cancel.cancelled else "done", result)
+            cancelled = job.cancel.cancelled
+            self._delivered.emit(job.info.id, "cancelled-with-result" if cancelled and job.keep_result
+                                 else "cancelled" if cancelled else "done", result)
 
     # -- GUI side --------------------------------------------------------------------
     @Slot(int, str, object)
@@ -218,15 +228,19 @@ class TaskRunner(QObject):
         elif kind == "done":
             job.info = replace(info, state=JobState.DONE, finished=time.time(),
                                done=info.total or info.done)
-        elif kind == "cancelled":
+        elif kind in ("cancelled", "cancelled-with-result"):
             job.info = replace(info, state=JobState.CANCELLED, finished=time.time())
         elif kind == "failed":
             exc = payload
             job.info = replace(info, state=JobState.FAILED, finished=time.time(), error=str(exc),
                                is_bug=not isinstance(exc, LmsError))
         self.job_changed.emit(job.info)
-        if kind in ("done", "cancelled", "failed"):
+        if kind in ("done", "cancelled", "cancelled-with-result", "failed"):
             self._emit_busy()
+        if kind == "cancelled-with-result":
+            if job.on_done is not None:
+                job.on_done(payload)
+            return
         # A superseded run's late result is dropped; so is anything after cancel.
         if superseded or job.cancel.cancelled:
             return

@@ -250,6 +250,8 @@ class MainWindow(QMainWindow):
             lambda i: self.profile_switch_requested.emit(self.profile_combo.itemText(i)))
         self.nav.selectionModel().currentChanged.connect(self._on_nav_changed)
         self.nav_model.rebuilt.connect(self._on_nav_rebuilt)
+        self.nav_model.modelAboutToBeReset.connect(self._remember_nav)
+        self.nav_model.rowsAboutToBeRemoved.connect(lambda *_: self._remember_nav())
         self.overview_model.loaded.connect(self._on_overview)
         self.jobs_indicator.clicked.connect(self._show_jobs)
         self.banner.retry_requested.connect(self._retry)
@@ -408,7 +410,7 @@ class MainWindow(QMainWindow):
         self.sync_label.setText("Syncing…")
 
     def _on_sync_finished(self, result) -> None:
-        if result is None:
+        if result is None or result.status == "cancelled":
             self.sync_label.setText("Sync cancelled; what was fetched is kept.")
         elif result.status == "ok":
             self.sync_label.setText(f"Synced in {result.seconds:.0f} s ({result.requests:,} requests).")
@@ -433,8 +435,21 @@ class MainWindow(QMainWindow):
         if hasattr(pane, "show_target"):
             pane.show_target(target)
 
+    def _remember_nav(self) -> None:
+        """Before the tree is rebuilt: which node was selected (restored afterwards)."""
+        self._nav_before = self.current_target()
+
     def _on_nav_rebuilt(self) -> None:
         self.nav.expandToDepth(0)
+        before = getattr(self, "_nav_before", None)
+        if before is not None:
+            idx = self.nav_model.find(before.kind, before.id)
+            if idx.isValid():
+                # Re-select without switching panes: the pane already shows this target.
+                self.nav.selectionModel().blockSignals(True)
+                self.nav.setCurrentIndex(self._nav_proxy.mapFromSource(idx))
+                self.nav.selectionModel().blockSignals(False)
+                return
         if not self.nav.currentIndex().isValid():
             self.go_to("overview")
 

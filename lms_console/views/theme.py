@@ -117,10 +117,14 @@ def resolve_theme(name: str) -> str:
     """Map "system" to "light" or "dark" from the desktop's colour scheme (light if unknown)."""
     if name == "system":
         app = QGuiApplication.instance()
-        # Compared by name: touching the Qt namespace costs ~40 ms before the window's first paint.
-        if app is not None and QGuiApplication.styleHints().colorScheme().name == "Dark":
-            return "dark"
-        return "light"
+        if app is None:
+            return "light"
+        # The platform theme's own palette says whether the desktop is dark. (styleHints()
+        # .colorScheme() says it too, but its answer lives in the Qt namespace, which costs
+        # ~40 ms to load: too much before the window's first paint.)
+        if "system_dark" not in _state:  # read once, before this module sets its own palette
+            _state["system_dark"] = QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        return "dark" if _state["system_dark"] else "light"
     if name not in THEMES:
         raise ValueError(f"Unknown theme {name!r}; choose one of {', '.join(available_themes())}")
     return name
@@ -234,9 +238,12 @@ def apply_theme(app: QApplication, name: str = "system") -> str:
     changes of the desktop's colour scheme.
     """
     theme = resolve_theme(name)
-    # Always (re)set: with a style sheet applied, app.style() is Qt's style-sheet
-    # wrapper and no longer tells which base style is underneath.
-    app.setStyle("Fusion")
+    # Set once: with a style sheet applied, app.style() is Qt's style-sheet wrapper and no
+    # longer tells which base style is underneath; re-creating Fusion costs ~30 ms.
+    if not _state.get("fusion"):
+        if app.style() is None or app.style().name().lower() != "fusion":
+            app.setStyle("Fusion")
+        _state["fusion"] = True
     icons.set_icon_theme(theme == "dark")
     app.setPalette(build_qpalette(theme))
     app.setStyleSheet(render_stylesheet(theme))
@@ -249,7 +256,8 @@ def apply_theme(app: QApplication, name: str = "system") -> str:
     return theme
 
 
-def _on_color_scheme_changed(_scheme) -> None:
+def _on_color_scheme_changed(scheme) -> None:
+    _state["system_dark"] = getattr(scheme, "name", "") == "Dark"
     app = QApplication.instance()
     if _state["requested"] == "system" and isinstance(app, QApplication):
         apply_theme(app, "system")

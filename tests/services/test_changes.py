@@ -204,7 +204,9 @@ def test_offline_changes_wait_in_the_outbox_and_conflicts_are_held(synced):
     with db.read() as conn:
         held = [r for r in J.outbox(conn) if r.status == "held"]
     assert len(held) == 1
-    J.release_held(writer, held[0].id, "drop")
+    J.release_held(writer, held[0].id, "keep")  # "keep mine": sent despite the change on the site
+    again = C.apply_run(client, writer, summary.run_id, revalidate=True)
+    assert {r.target: r.status for r in again.results}[f"user:{users[1]}"] == Status.DONE
     with db.read() as conn:
         assert J.outbox_count(conn) == 0
 

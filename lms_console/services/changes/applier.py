@@ -57,6 +57,7 @@ class _Item:
     depends_on: tuple[int, ...]
     result: Any = None
     attempts: int = 0
+    code: str = ""
 
 
 class _Stop(Exception):
@@ -122,10 +123,11 @@ class Applier:
     # -- loading ----------------------------------------------------------------------
     def _load(self, run_id: int) -> list[_Item]:
         with self.writer.batch() as raw:
-            rows = raw.execute("SELECT id, seq, kind, target, data, before, status, depends_on, result, attempts "
+            rows = raw.execute("SELECT id, seq, kind, target, data, before, status, depends_on, result, attempts, code "
                                "FROM change_items WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
         return [_Item(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), json.loads(r[5]) if r[5] else None, r[6],
-                      tuple(json.loads(r[7] or "[]")), json.loads(r[8]) if r[8] else None, r[9]) for r in rows]
+                      tuple(json.loads(r[7] or "[]")), json.loads(r[8]) if r[8] else None, r[9], r[10])
+                for r in rows]
 
     def _results(self, run_id: int) -> list[ItemResult]:
         with self.writer.batch() as raw:
@@ -288,7 +290,7 @@ class Applier:
         for item in queued:
             spec = K.kind(item.kind)
             fresh = getattr(spec, "fresh_before", None)
-            if fresh is None or item.before is None:
+            if fresh is None or item.before is None or item.code == "kept":  # the admin chose to send it
                 continue
             try:
                 now = fresh(self.client, item.data)

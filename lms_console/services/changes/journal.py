@@ -150,7 +150,8 @@ def mark_undone(writer, item_ids: Iterable[int], undo_run_id: int) -> None:
 def release_held(writer, item_id: int, decision: str) -> None:
     """The admin's decision on a held item: ``keep`` (send mine), ``theirs`` or ``drop`` (skip it)."""
     if decision == "keep":
-        mark(writer, [item_id], Status.QUEUED, message="kept by the admin: will be sent")
+        # code "kept": the outbox's re-check against the site must not hold it again.
+        mark(writer, [item_id], Status.QUEUED, code="kept", message="kept by the admin: will be sent")
     elif decision in ("theirs", "drop"):
         text = "the site's value was kept" if decision == "theirs" else "dropped by the admin"
         mark(writer, [item_id], Status.SKIPPED, code=decision, message=text)

@@ -232,7 +232,7 @@ class JobsIndicator(_Indicator):
 
     def set_jobs(self, jobs: Iterable[JobInfo]) -> None:
         was_idle = not self._jobs
-        self._jobs = [j for j in jobs if not j.state.finished]
+        self._jobs = [j for j in jobs if not j.state.finished and not j.quiet]
         n = len(self._jobs)
         if n == 0:
             self._delay.stop()
