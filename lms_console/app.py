@@ -125,9 +125,13 @@ class ConsoleApp(QObject):
             self.open_profiles_dialog()
 
     def _complete_window(self) -> None:
+        from lms_console.models.changes_model import ChangeEngine
         from lms_console.views import crash_handler
+        from lms_console.views.changes_wiring import install_change_views
 
         self.window.complete()
+        self.engine = ChangeEngine(self.session, self)
+        self.change_views = install_change_views(self.window, self.engine)
         self.window.set_theme_choice(self.theme_name)
         crash_handler.install(parent=self.window)
         self.runner.job_failed.connect(self._on_job_failed)
