@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lms_console.services.changes.kinds import ItemOutcome, Kind, as_int, int_problem
+from lms_console.services.changes.kinds_membership import MembershipKind
 from lms_console.services.changes.model import Change, Problem
 
 
@@ -171,46 +172,24 @@ class GroupDelete(_GroupKind):
         raw.execute('DELETE FROM "groups" WHERE id = ?', (as_int(data, "id"),))
 
 
-class GroupAddMember(_GroupKind):
+class GroupAddMember(MembershipKind):
     name = "group.add_member"
     function = "core_group_add_group_members"
     list_key = "members"
-    required = ("groupid", "userid")
-    max_items = 200
-
-    def target(self, data):
-        return f"group:{data.get('groupid')}/user:{data.get('userid')}"
-
-    def title(self, data, ctx):
-        u = ctx.user(data.get("userid")) if isinstance(data.get("userid"), int) else None
-        who = u["username"] if u else f"user {data.get('userid')}"
-        return f"Add {who} to {self.group_label(ctx, data.get('groupid'))}"
+    entity = "groups"
+    container, add_kind, remove_kind = "group", "group.add_member", "group.remove_member"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _id_problems(data, ["groupid", "userid"])
+        problems = super().validate(data, ctx)
         if problems:
             return problems
-        group = ctx.group(as_int(data, "groupid"))
-        if group is None:
-            return [Problem("no such group (deleted on the site?)", field="groupid", value=data["groupid"])]
-        userid = as_int(data, "userid")
-        if ctx.user(userid) is None:
-            return [Problem("no such user (deleted, or not visible to the token)", field="userid", value=userid)]
+        group, userid = ctx.group(as_int(data, "groupid")), as_int(data, "userid")
         if ctx.enrolment(group["courseid"], userid) is None and not ctx.planned_enrolment(group["courseid"], userid):
             problems.append(Problem(
                 "is not enrolled in the group's course; Moodle only accepts enrolled users in groups",
                 field="userid", value=userid, fix="Enrol the user first (it can be part of this plan).",
                 prerequisite=Change("enrol.add", {"userid": userid, "courseid": group["courseid"], "roleid": 5})))
         return problems
-
-    def before(self, data, ctx):
-        return {"member": ctx.group_has(as_int(data, "groupid"), as_int(data, "userid"))}
-
-    def after(self, data, before):
-        return {"member": True}
-
-    def is_noop(self, data, before, ctx):
-        return bool(before and before["member"])
 
     def resolve(self, data, ctx):
         group = ctx.group(as_int(data, "groupid")) if int_problem(data, "groupid") is None else None
@@ -219,48 +198,14 @@ class GroupAddMember(_GroupKind):
     def request_item(self, data):
         return {"groupid": as_int(data, "groupid"), "userid": as_int(data, "userid")}
 
-    def verify(self, client, data):
-        members = client.group_members([as_int(data, "groupid")]).items
-        return bool(members) and as_int(data, "userid") in members[0].userids
-
-    def fresh_before(self, client, data):
-        members = client.group_members([as_int(data, "groupid")]).items
-        return {"member": bool(members) and as_int(data, "userid") in members[0].userids}
-
-    def inverse(self, data, before, result):
-        return Change("group.remove_member", {"groupid": data["groupid"], "userid": data["userid"]})
-
-    def apply_to_cache(self, raw, data, result, now):
-        raw.execute("INSERT INTO group_members (groupid, userid) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    (as_int(data, "groupid"), as_int(data, "userid")))
-
 
 class GroupRemoveMember(GroupAddMember):
     name = "group.remove_member"
     function = "core_group_delete_group_members"
-
-    def title(self, data, ctx):
-        return super().title(data, ctx).replace("Add", "Remove", 1).replace(" to ", " from ", 1)
+    adds = False
 
     def validate(self, data, ctx):
-        return Kind.validate(self, data, ctx) or _id_problems(data, ["groupid", "userid"])
-
-    def after(self, data, before):
-        return {"member": False}
-
-    def is_noop(self, data, before, ctx):
-        return bool(before) and not before["member"]
-
-    def verify(self, client, data):
-        members = client.group_members([as_int(data, "groupid")]).items
-        return not members or as_int(data, "userid") not in members[0].userids
-
-    def inverse(self, data, before, result):
-        return Change("group.add_member", {"groupid": data["groupid"], "userid": data["userid"]})
-
-    def apply_to_cache(self, raw, data, result, now):
-        raw.execute("DELETE FROM group_members WHERE groupid = ? AND userid = ?",
-                    (as_int(data, "groupid"), as_int(data, "userid")))
+        return MembershipKind.validate(self, data, ctx)
 
 
 class GroupingCreate(GroupCreate):

@@ -13,6 +13,7 @@ from lms_console.services.changes.kinds import (
     message_targets,
     warnings_of,
 )
+from lms_console.services.changes.kinds_membership import MembershipKind
 from lms_console.services.changes.model import Change, Problem
 
 
@@ -196,41 +197,12 @@ class CohortDelete(_CohortKind):
         raw.execute("DELETE FROM cohorts WHERE id = ?", (as_int(data, "id"),))
 
 
-class CohortAddMember(_CohortKind):
+class CohortAddMember(MembershipKind):
     name = "cohort.add_member"
     function = "core_cohort_add_cohort_members"
     list_key = "members"
-    required = ("cohortid", "userid")
-    max_items = 200  # members are small: 4 fields each
-
-    def target(self, data):
-        return f"cohort:{data.get('cohortid')}/user:{data.get('userid')}"
-
-    def title(self, data, ctx):
-        u = ctx.user(data.get("userid")) if isinstance(data.get("userid"), int) else None
-        who = u["username"] if u else f"user {data.get('userid')}"
-        return f"Add {who} to {self.cohort_label(ctx, data.get('cohortid'))}"
-
-    def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _ids_problems(data, ["cohortid", "userid"])
-        if problems:
-            return problems
-        if ctx.cohort(as_int(data, "cohortid")) is None:
-            problems.append(Problem("no such cohort (deleted on the site?)", field="cohortid", value=data["cohortid"]))
-        user = ctx.user(as_int(data, "userid"))
-        if user is None:
-            problems.append(Problem("no such user (deleted, or not visible to the token)", field="userid",
-                                    value=data["userid"]))
-        return problems
-
-    def before(self, data, ctx):
-        return {"member": ctx.cohort_has(as_int(data, "cohortid"), as_int(data, "userid"))}
-
-    def after(self, data, before):
-        return {"member": True}
-
-    def is_noop(self, data, before, ctx):
-        return bool(before and before["member"])
+    entity = "cohorts"
+    container, add_kind, remove_kind = "cohort", "cohort.add_member", "cohort.remove_member"
 
     def request_item(self, data):
         return {"cohorttype": {"type": "id", "value": as_int(data, "cohortid")},
@@ -253,57 +225,13 @@ class CohortAddMember(_CohortKind):
                         out[i] = ItemOutcome(False, code=f"warning{code}", message=str(w.get("message", "")))
         return out
 
-    def verify(self, client, data):
-        members = client.cohort_members([as_int(data, "cohortid")]).items
-        return bool(members) and as_int(data, "userid") in members[0].userids
 
-    def fresh_before(self, client, data):
-        members = client.cohort_members([as_int(data, "cohortid")]).items
-        return {"member": bool(members) and as_int(data, "userid") in members[0].userids}
-
-    def inverse(self, data, before, result):
-        return Change("cohort.remove_member", {"cohortid": data["cohortid"], "userid": data["userid"]})
-
-    def apply_to_cache(self, raw, data, result, now):
-        self.apply_many_to_cache(raw, [(data, result)], now)
-
-    def apply_many_to_cache(self, raw, done, now):
-        raw.executemany("INSERT INTO cohort_members (cohortid, userid) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        [(as_int(d, "cohortid"), as_int(d, "userid")) for d, _r in done])
-
-
-class CohortRemoveMember(CohortAddMember):
+class CohortRemoveMember(MembershipKind):
     name = "cohort.remove_member"
     function = "core_cohort_delete_cohort_members"
-
-    def title(self, data, ctx):
-        return super().title(data, ctx).replace("Add", "Remove", 1).replace(" to ", " from ", 1)
-
-    def validate(self, data, ctx):
-        return Kind.validate(self, data, ctx) or _ids_problems(data, ["cohortid", "userid"])
-
-    def after(self, data, before):
-        return {"member": False}
-
-    def is_noop(self, data, before, ctx):
-        return bool(before) and not before["member"]
+    list_key = "members"
+    entity = "cohorts"
+    container, add_kind, remove_kind, adds = "cohort", "cohort.add_member", "cohort.remove_member", False
 
     def request_item(self, data):
         return {"cohortid": as_int(data, "cohortid"), "userid": as_int(data, "userid")}
-
-    def outcomes(self, items, response):
-        return [OK] * len(items)
-
-    def verify(self, client, data):
-        members = client.cohort_members([as_int(data, "cohortid")]).items
-        return not members or as_int(data, "userid") not in members[0].userids
-
-    def inverse(self, data, before, result):
-        return Change("cohort.add_member", {"cohortid": data["cohortid"], "userid": data["userid"]})
-
-    def apply_to_cache(self, raw, data, result, now):
-        self.apply_many_to_cache(raw, [(data, result)], now)
-
-    def apply_many_to_cache(self, raw, done, now):
-        raw.executemany("DELETE FROM cohort_members WHERE cohortid = ? AND userid = ?",
-                        [(as_int(d, "cohortid"), as_int(d, "userid")) for d, _r in done])
