@@ -25,7 +25,7 @@ DEFAULT_FILTERS = (
 @dataclass(frozen=True, slots=True)
 class NavTarget:
     kind: str  # overview | users | filter | cohorts | cohort | categories | category | course | reports | journal
-    id: int | str | None = None
+    id: int | str | None = None  # filter: a DEFAULT_FILTERS key, or "saved:<id>" of the saved_filters table
     label: str = ""
 
 
@@ -38,6 +38,7 @@ class NavTree:
     courses: tuple[tuple[int, int, str, str, bool], ...]  # id, category, shortname, fullname, visible
     cohorts: tuple[tuple[int, str, int], ...]  # id, name, members
     users: int
+    saved_filters: tuple[tuple[int, str], ...] = ()  # id, name (the users pane's saved filters)
 
 
 def load_tree(db) -> NavTree:
@@ -53,9 +54,10 @@ def load_tree(db) -> NavTree:
             "SELECT c.id, c.name, (SELECT count(*) FROM cohort_members m WHERE m.cohortid = c.id) "
             "FROM cohorts c ORDER BY c.name").all()
         users = conn.exec_driver_sql("SELECT count(*) FROM users").scalar()
+        saved = conn.exec_driver_sql("SELECT id, name FROM saved_filters ORDER BY position, name").all()
     return NavTree(site[0] if site else "", tuple(map(tuple, cats)),
                    tuple((r[0], r[1], r[2], r[3], bool(r[4])) for r in courses), tuple(map(tuple, cohorts)),
-                   int(users or 0))
+                   int(users or 0), tuple((r[0], r[1]) for r in saved))
 
 
 def _item(text: str, target: NavTarget, icon: str, tooltip: str = "") -> QStandardItem:
@@ -105,6 +107,8 @@ class NavigationModel(QStandardItemModel):
         users = _item(f"Users ({tree.users:,})", NavTarget("users", label="Users"), "users")
         for key, label in DEFAULT_FILTERS:
             users.appendRow(_item(label, NavTarget("filter", key, label), "filter"))
+        for fid, name in tree.saved_filters:
+            users.appendRow(_item(name, NavTarget("filter", f"saved:{fid}", name), "save", "Saved filter"))
         site.appendRow(users)
         cohorts = _item(f"Cohorts ({len(tree.cohorts):,})", NavTarget("cohorts", label="Cohorts"), "cohort")
         for cid, name, members in tree.cohorts:

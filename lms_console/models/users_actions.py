@@ -1,0 +1,285 @@
+"""What the users pane asks for, turned into change-engine plans and cache writes.
+
+Bulk actions on a selection or on everything the filter matches, user edits and new users
+become :class:`Change` lists handed to ``ChangeEngine.plan`` (which opens the preview); saved
+filters are written on the cache-writer thread. The pure helpers (:func:`bulk_changes`,
+:func:`edit_changes`, :func:`create_problems`) are what the tests pin down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from lms_console.services import users_query as Q
+from lms_console.services.changes.kinds_users import USER_FIELDS, field_problems, password_problems
+from lms_console.services.changes.model import Change
+from lms_console.services.lms.base import User
+from lms_console.services.users_query import UserFilter
+
+# action -> (verb for titles, Change kind)
+BULK_ACTIONS: dict[str, tuple[str, str]] = {
+    "suspend": ("Suspend", "user.suspend"),
+    "unsuspend": ("Unsuspend", "user.unsuspend"),
+    "delete": ("Delete", "user.delete"),
+    "force_password_change": ("Force a password change for", "user.force_password_change"),
+    "add_to_cohort": ("Add", "cohort.add_member"),
+    "enrol": ("Enrol", "enrol.add"),
+}
+# More than this many users at once: the pane asks twice (a million Change objects is heavy too).
+LARGE_BULK = 10_000
+
+
+def bulk_changes(action: str, ids: Sequence[int], params: Mapping[str, Any] | None = None) -> list[Change]:
+    """One Change per user for ``action`` (params: cohortid; courseid, roleid, timestart, timeend)."""
+    params = dict(params or {})
+    kind = BULK_ACTIONS[action][1]
+    if action == "add_to_cohort":
+        cohort = int(params["cohortid"])
+        return [Change(kind, {"cohortid": cohort, "userid": int(u)}) for u in ids]
+    if action == "enrol":
+        base = {"courseid": int(params["courseid"]), "roleid": int(params.get("roleid") or 5)}
+        for key in ("timestart", "timeend"):
+            if params.get(key):
+                base[key] = int(params[key])
+        return [Change(kind, {**base, "userid": int(u)}) for u in ids]
+    return [Change(kind, {"id": int(u)}) for u in ids]
+
+
+def bulk_title(action: str, n: int, params: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None
+               ) -> str:
+    """"Suspend 3 users", "Add 120 users to cohort Sales", "Enrol 5 users in C101 as Student"."""
+    params, names = dict(params or {}), dict(names or {})
+    who = f"{n:,} user{'s' if n != 1 else ''}"
+    verb = BULK_ACTIONS[action][0]
+    if action == "add_to_cohort":
+        return f"Add {who} to cohort {names.get('cohort') or params.get('cohortid')}"
+    if action == "enrol":
+        role = f" as {names['role']}" if names.get("role") else ""
+        return f"Enrol {who} in {names.get('course') or params.get('courseid')}{role}"
+    return f"{verb} {who}"
+
+
+def edit_changes(user: User, fields: Mapping[str, str], custom: Mapping[str, str] | None = None,
+                 suspended: bool | None = None, current_custom: Mapping[str, str] | None = None) -> list[Change]:
+    """The changes that turn ``user`` into what the properties dialog shows (nothing when equal)."""
+    changed = {k: v for k, v in fields.items() if k in USER_FIELDS and str(getattr(user, k, "") or "") != v}
+    before = dict(current_custom or {c.shortname: c.value for c in user.customfields})
+    custom_changed = {k: v for k, v in (custom or {}).items() if str(before.get(k) or "") != v}
+    out = []
+    if changed or custom_changed:
+        payload: dict[str, Any] = dict(changed)
+        if custom_changed:
+            payload["customfields"] = custom_changed
+        out.append(Change("user.update", {"id": user.id, "fields": payload}))
+    if suspended is not None and bool(suspended) != bool(user.suspended):
+        out.append(Change("user.suspend" if suspended else "user.unsuspend", {"id": user.id}))
+    return out
+
+
+REQUIRED = ("username", "firstname", "lastname", "email")
+_LABELS = {"username": "Username", "firstname": "First name", "lastname": "Last name", "email": "Email address"}
+
+
+def _short(problem) -> str:
+    """A field problem of the change engine, short enough for one line under the field."""
+    msg = problem.message
+    if "may only contain" in msg:
+        return "Use lower-case letters, digits and _ - . @ only."
+    if "valid email" in msg:
+        return "Not a valid email address."
+    if "two-letter country" in msg:
+        return "Use a two-letter country code such as DE or US."
+    if "longer than" in msg:
+        limit = "".join(ch for ch in msg if ch.isdigit())
+        return f"Too long: Moodle allows {limit} characters."
+    return msg[:1].upper() + msg[1:] + "."
+
+
+_PASSWORD_WORDS = {"at least 8 characters": "8+ characters", "a lower-case letter": "lower case",
+                   "an upper-case letter": "upper case", "a special character such as *, - or #": "a symbol (* - #)"}
+
+
+def create_problems(data: Mapping[str, Any], taken: tuple[int | None, int | None] = (None, None)
+                    ) -> dict[str, str]:
+    """field -> what is wrong with it, for the create-user form (empty: the form can be sent).
+
+    The same checks the change engine's user.create kind makes, plus "taken" from the cache.
+    """
+    out: dict[str, str] = {}
+    for key in REQUIRED:
+        if not str(data.get(key) or "").strip():
+            out[key] = "Required."
+    fields = {k: str(data[k]).strip() for k in USER_FIELDS if str(data.get(k) or "").strip()}
+    if "username" in fields:
+        fields["username"] = fields["username"].lower()  # stored in lower case; typing "Anna" is fine
+    for p in field_problems(fields):
+        out.setdefault(p.field, _short(p))
+    if taken[0] is not None and "username" not in out:
+        out["username"] = f"Already taken by user {taken[0]}."
+    if taken[1] is not None and "email" not in out:
+        out["email"] = f"Already used by user {taken[1]}."
+    if (data.get("auth") or "manual") == "manual" and not data.get("createpassword"):
+        password = str(data.get("password") or "")
+        if not password:
+            out["password"] = "Required for manual accounts (or let Moodle create one)."
+        else:
+            missing = password_problems(password)
+            if missing:
+                out["password"] = "Needs " + ", ".join(_PASSWORD_WORDS.get(m, m) for m in missing) + "."
+    return out
+
+
+def create_change(data: Mapping[str, Any]) -> Change:
+    """The user.create change for the form's values (empty fields left out)."""
+    payload = {k: str(v).strip() for k, v in data.items() if k in USER_FIELDS and str(v or "").strip()}
+    if "username" in payload:
+        payload["username"] = payload["username"].lower()
+    if data.get("createpassword"):
+        payload["createpassword"] = 1
+    elif data.get("password"):
+        payload["password"] = str(data["password"])
+    custom = {k: v for k, v in dict(data.get("customfields") or {}).items() if str(v).strip()}
+    if custom:
+        payload["customfields"] = custom
+    return Change("user.create", payload)
+
+
+class UsersActions(QObject):
+    """The users pane's intents: plan bulk actions, edits and new users; keep saved filters.
+
+    Signals:
+        filter_saved(int, str): a filter was saved (its id and name); the tree lists it.
+        filters_changed(): saved filters were added, renamed or deleted.
+        saved_filter_loaded(object): a SavedFilter read for the pane (or None: it is gone).
+        taken_checked(object): (username, email, (user id with the username, user id with the email))
+            for the create dialog.
+        problem(object): an expected problem in plain words (str) or an expected error.
+        collecting(bool): reading the users a bulk action applies to (can take a second on 1M).
+    """
+
+    filter_saved = Signal(int, str)
+    filters_changed = Signal()
+    saved_filter_loaded = Signal(object)
+    taken_checked = Signal(object)
+    problem = Signal(object)
+    collecting = Signal(bool)
+
+    def __init__(self, session, engine, model, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.engine = engine
+        self.model = model
+        self.runner = session.runner
+        self._taken_args = ("", "", None)
+        self._taken_timer = QTimer(self, singleShot=True, interval=150)
+        self._taken_timer.timeout.connect(self._check_taken)
+
+    # -- change-engine plans ---------------------------------------------------------------------
+    def plan(self, changes: Sequence[Change], title: str) -> int | None:
+        if not changes:
+            self.problem.emit("Nothing to change.")
+            return None
+        return self.engine.plan(list(changes), title=title)
+
+    def plan_bulk(self, action: str, *, ranges: Sequence[tuple[int, int]] | None = None,
+                  params: Mapping | None = None, names: Mapping[str, str] | None = None) -> int | None:
+        """``action`` for the users at the view's row ``ranges`` ((first, last), inclusive) or, with
+        ``ranges=None``, for everything the filter matches."""
+        params = dict(params or {})
+        if ranges is not None:
+            return self.model.resolve_ranges(list(ranges), lambda ids: self._plan_ids(action, ids, params, names))
+        self.collecting.emit(True)
+
+        def make(ids):
+            return ids, bulk_changes(action, ids, params)
+
+        def done(result):
+            self.collecting.emit(False)
+            ids, changes = result
+            self.plan(changes, bulk_title(action, len(ids), params, names))
+
+        job = self.model.collect_ids(done, make=make)
+        if job is None:
+            self.collecting.emit(False)
+        return job
+
+    def _plan_ids(self, action: str, ids: list[int], params: dict, names) -> None:
+        ids = list(dict.fromkeys(ids))
+        self.plan(bulk_changes(action, ids, params), bulk_title(action, len(ids), params, names))
+
+    def plan_edit(self, user: User, fields: Mapping[str, str], custom: Mapping[str, str] | None = None,
+                  suspended: bool | None = None) -> int | None:
+        changes = edit_changes(user, fields, custom, suspended)
+        return self.plan(changes, f"Edit {user.username}")
+
+    def plan_create(self, data: Mapping[str, Any]) -> int | None:
+        change = create_change(data)
+        return self.plan([change], f"Create user {change.data.get('username', '')}")
+
+    # -- live checks for the create dialog -------------------------------------------------------
+    def check_taken(self, username: str, email: str, exclude: int | None = None) -> None:
+        """Look ``username`` and ``email`` up in the cache (debounced); emits ``taken_checked``."""
+        self._taken_args = (username, email, exclude)
+        self._taken_timer.start()
+
+    def _check_taken(self) -> None:
+        db = self.session.db
+        username, email, exclude = self._taken_args
+        if db is None:
+            self.taken_checked.emit((username, email, (None, None)))
+            return
+
+        def job(p, c):
+            with db.read() as conn:
+                return username, email, Q.taken(conn, username, email, exclude=exclude)
+
+        self.runner.run(f"users-taken-{id(self):x}", job, label="Check username and email",
+                        on_done=self.taken_checked.emit)
+
+    # -- saved filters ---------------------------------------------------------------------------
+    def save_filter(self, name: str, spec: UserFilter) -> int | None:
+        try:
+            name = Q.check_filter_name(name)
+        except Q.FilterError as exc:
+            self.problem.emit(str(exc))
+            return None
+        if self.session.db is None:
+            self.problem.emit("Open a connection profile first: saved filters live in its local copy.")
+            return None
+        return self.session.run_writer("save-filter", lambda w: Q.save_filter(w, name, spec),
+                                       label=f"Save filter {name}", on_done=lambda fid: self._saved(fid, name),
+                                       on_error=self.problem.emit)
+
+    def _saved(self, filter_id: int, name: str) -> None:
+        self.filter_saved.emit(filter_id, name)
+        self.filters_changed.emit()
+
+    def delete_filter(self, filter_id: int) -> int | None:
+        if self.session.db is None:
+            return None
+        return self.session.run_writer("delete-filter", lambda w: Q.delete_saved_filter(w, filter_id),
+                                       label="Delete a saved filter", on_done=lambda _r: self.filters_changed.emit(),
+                                       on_error=self.problem.emit)
+
+    def rename_filter(self, filter_id: int, name: str) -> int | None:
+        if self.session.db is None:
+            return None
+        return self.session.run_writer("rename-filter", lambda w: Q.rename_saved_filter(w, filter_id, name),
+                                       label="Rename a saved filter", on_done=lambda _r: self.filters_changed.emit(),
+                                       on_error=self.problem.emit)
+
+    def load_saved_filter(self, filter_id: int, on_done: Callable[[object], None] | None = None) -> int | None:
+        db = self.session.db
+        if db is None:
+            return None
+
+        def job(p, c):
+            with db.read() as conn:
+                return Q.get_saved_filter(conn, filter_id)
+
+        return self.runner.run(f"users-saved-filter-{id(self):x}", job, label="Read a saved filter",
+                               on_done=on_done or self.saved_filter_loaded.emit)
+

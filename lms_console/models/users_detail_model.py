@@ -1,0 +1,128 @@
+"""One user for the properties dialog: the cached detail (read off the GUI thread) and the
+user's journal entries as a table model."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+
+from lms_console.services import access as A
+from lms_console.services.changes import journal as J
+
+JOURNAL_LIMIT = 500
+
+
+class UserDetailLoader(QObject):
+    """Reads a user's detail (account, custom fields, cohorts, groups, enrolments) from the cache.
+
+    Signals:
+        loaded(object): the UserDetail, or None when the user is not in the cache.
+        failed(object): an expected error reading the cache.
+    """
+
+    loaded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._name = f"user-detail-{id(self):x}"
+
+    def load(self, userid: int) -> int | None:
+        db = self.session.db
+        if db is None:
+            self.loaded.emit(None)
+            return None
+
+        def job(p, c):
+            with db.read() as conn:
+                return A.user_detail(conn, userid)
+
+        return self.session.runner.run(self._name, job, label="Read the user", on_done=self.loaded.emit,
+                                       on_error=self.failed.emit)
+
+
+class UserJournalModel(QAbstractTableModel):
+    """What the console changed on one user (the journal rows whose target is ``user:<id>``),
+    newest first, at most ``JOURNAL_LIMIT``.
+
+    Signals:
+        loaded(int): how many entries were read.
+    """
+
+    loaded = Signal(int)
+
+    COLUMNS = ("Time", "Change", "Result", "By", "Message")
+    RowRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, session, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._rows: list[J.JournalRow] = []
+        self._userid: int | None = None
+        self._name = f"user-journal-{id(self):x}"
+        session.cache_changed.connect(self._on_cache_changed)
+
+    def set_user(self, userid: int) -> int | None:
+        self._userid = userid
+        return self.refresh()
+
+    def refresh(self) -> int | None:
+        db, userid = self.session.db, self._userid
+        if db is None or userid is None:
+            self._set_rows([])
+            return None
+
+        def job(p, c):
+            with db.read() as conn:
+                return J.journal(conn, target=f"user:{userid}", limit=JOURNAL_LIMIT)
+
+        return self.session.runner.run(self._name, job, label="Read the user's journal", on_done=self._set_rows)
+
+    def _on_cache_changed(self, _entities) -> None:
+        if self._userid is not None:
+            self.refresh()
+
+    def _set_rows(self, rows) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+        self.loaded.emit(len(self._rows))
+
+    def row_at(self, row: int) -> J.JournalRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(self.COLUMNS):
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return time.strftime("%Y-%m-%d %H:%M", time.localtime(r.time)) if r.time else ""
+            if col == 1:
+                return r.title
+            if col == 2:
+                return r.status.capitalize()
+            if col == 3:
+                return r.lms_user
+            if col == 4:
+                return " ".join(t for t in (f"[{r.code}]" if r.code else "", r.message) if t)
+        if role == Qt.ItemDataRole.ToolTipRole and col in (1, 4):
+            return f"{r.title}\nRun {r.run_id}: {r.run_title}\n{r.message}".strip()
+        if role == self.RowRole:
+            return r
+        return None
