@@ -382,11 +382,11 @@ class LiveProgress:
 
 
 def describe_total(items: Sequence[UploadItem], live: dict[int, tuple[int, int, float]]) -> tuple[int, int, float]:
-    """(bytes sent, bytes to send, current speed) over the rows that send bytes and are not given up."""
+    """(bytes sent, bytes to send, current speed) over the rows that send bytes and are still wanted."""
     sent = total = 0
     speed = 0.0
     for item in items:
-        if not item.sends_bytes or item.state in (State.REFUSED, State.CANCELLED):
+        if not item.sends_bytes or item.state in (State.REFUSED, State.CANCELLED, State.FAILED):
             continue
         total += item.size
         if item.state in (State.UPLOADED, State.CREATING, State.DONE):
