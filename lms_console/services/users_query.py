@@ -46,6 +46,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "last_access": ("before", "after", "within", "not_within"),
     "cohort": ("in", "not_in", "any", "none"),
     "course": ("in", "not_in", "any", "none"),
+    "group": ("in", "not_in"),  # a course group's members (the groups pane's members table)
     "completed": ("is", "is_not"),
     "custom": ("is", "is_not", "contains", "empty", "not_empty"),
 }
@@ -58,7 +59,7 @@ class Condition:
     """One test a user must pass. ``key`` is the custom profile field's shortname (field "custom").
 
     Values: auth / custom: text; suspended / confirmed / never_logged_in: bool; last_access
-    before/after: Unix time, within/not_within: days; cohort / course / completed: an id.
+    before/after: Unix time, within/not_within: days; cohort / course / group / completed: an id.
     """
 
     field: str
@@ -78,7 +79,7 @@ class Condition:
         if self.field in ("suspended", "confirmed", "never_logged_in"):
             if not isinstance(v, bool):
                 raise FilterError(f"{self.field} needs yes or no")
-        elif self.field in ("last_access", "cohort", "course", "completed"):
+        elif self.field in ("last_access", "cohort", "course", "group", "completed"):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise FilterError(f"{self.field} needs a whole number, not {v!r}")
         elif not isinstance(v, str) or not v:
@@ -263,7 +264,8 @@ def _text_sql(text: str) -> tuple[list[str], list]:
     return clauses, params
 
 
-_MEMBER = {"cohort": ("cohort_members", "cohortid"), "course": ("enrolments", "courseid")}
+_MEMBER = {"cohort": ("cohort_members", "cohortid"), "course": ("enrolments", "courseid"),
+           "group": ("group_members", "groupid")}
 
 
 def _condition_sql(c: Condition, now: int) -> tuple[str, list]:
@@ -453,12 +455,16 @@ def filter_options(conn) -> FilterOptions:
 # -- the filter as a sentence ----------------------------------------------------------------------------
 
 def names_for(conn, spec: UserFilter) -> dict[tuple[str, Any], str]:
-    """Names :func:`describe` needs: ("cohort", id), ("course", id), ("custom", shortname)."""
+    """Names :func:`describe` needs: ("cohort", id), ("group", id), ("course", id), ("custom", shortname)."""
     out: dict[tuple[str, Any], str] = {}
     for c in spec.conditions:
         if c.field == "cohort" and isinstance(c.value, int):
             row = conn.exec_driver_sql("SELECT name FROM cohorts WHERE id = ?", (c.value,)).first()
             out[("cohort", c.value)] = row[0] if row else f"#{c.value}"
+        elif c.field == "group" and isinstance(c.value, int):
+            row = conn.exec_driver_sql('SELECT g.name, c.shortname FROM "groups" g LEFT JOIN courses c '
+                                       "ON c.id = g.courseid WHERE g.id = ?", (c.value,)).first()
+            out[("group", c.value)] = (f"{row[0]} ({row[1]})" if row[1] else row[0]) if row else f"#{c.value}"
         elif c.field in ("course", "completed") and isinstance(c.value, int):
             row = conn.exec_driver_sql("SELECT shortname FROM courses WHERE id = ?", (c.value,)).first()
             out[("course", c.value)] = row[0] if row else f"#{c.value}"
@@ -493,6 +499,8 @@ def describe_condition(c: Condition, names: Mapping[tuple[str, Any], str] | None
         ("cohort", "not_in"): f"Not in {cohort}",
         ("cohort", "any"): "In a cohort",
         ("cohort", "none"): "In no cohort",
+        ("group", "in"): f"In group {names.get(('group', v), f'#{v}')}",
+        ("group", "not_in"): f"Not in group {names.get(('group', v), f'#{v}')}",
         ("course", "in"): f"Enrolled in {course}",
         ("course", "not_in"): f"Not enrolled in {course}",
         ("course", "any"): "Enrolled in a course",
@@ -529,6 +537,9 @@ def describe(spec: UserFilter, names: Mapping[tuple[str, Any], str] | None = Non
         elif c.field == "cohort":
             phrases.append({"in": f"in cohort {cohort}", "not_in": f"not in cohort {cohort}",
                             "any": "in any cohort", "none": "in no cohort"}[c.op])
+        elif c.field == "group":
+            group = names.get(("group", v), f"#{v}")
+            phrases.append(f"in group {group}" if c.op == "in" else f"not in group {group}")
         elif c.field == "course":
             phrases.append({"in": f"enrolled in {course}", "not_in": f"not enrolled in {course}",
                             "any": "enrolled in any course", "none": "enrolled in no course"}[c.op])
