@@ -49,14 +49,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "group": ("in", "not_in"),  # a course group's members (the groups pane's members table)
     "completed": ("is", "is_not"),
     "custom": ("is", "is_not", "contains", "empty", "not_empty"),
+    "profile": ("is", "is_not", "contains", "empty", "not_empty"),  # a standard profile field (key)
 }
 NO_VALUE = {("cohort", "any"), ("cohort", "none"), ("course", "any"), ("course", "none"),
-             ("custom", "empty"), ("custom", "not_empty")}
+             ("custom", "empty"), ("custom", "not_empty"), ("profile", "empty"), ("profile", "not_empty")}
+# field "profile": the standard profile fields a condition can test (rule-based cohorts use them).
+PROFILE_FIELDS = {"department": "Department", "institution": "Institution", "city": "City/town",
+                  "country": "Country", "idnumber": "ID number", "lang": "Language"}
 
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One test a user must pass. ``key`` is the custom profile field's shortname (field "custom").
+    """One test a user must pass. ``key`` is the custom profile field's shortname (field "custom") or
+    one of PROFILE_FIELDS (field "profile").
 
     Values: auth / custom: text; suspended / confirmed / never_logged_in: bool; last_access
     before/after: Unix time, within/not_within: days; cohort / course / group / completed: an id.
@@ -74,6 +79,8 @@ class Condition:
         if self.op not in ops:
             raise FilterError(f"{self.field} filters take {', '.join(ops)}, not {self.op!r}")
         v = self.value
+        if self.field == "profile" and self.key not in PROFILE_FIELDS:
+            raise FilterError(f"a profile field filter needs one of {', '.join(PROFILE_FIELDS)}, not {self.key!r}")
         if (self.field, self.op) in NO_VALUE:
             return
         if self.field in ("suspended", "confirmed", "never_logged_in"):
@@ -293,6 +300,13 @@ def _condition_sql(c: Condition, now: int) -> tuple[str, list]:
     if f == "completed":
         neg = "NOT " if op == "is_not" else ""
         return f"u.id {neg}IN (SELECT userid FROM course_progress WHERE courseid = ? AND completed = 1)", [v]
+    if f == "profile":  # key is one of PROFILE_FIELDS (checked by Condition)
+        col = f"u.{c.key}"
+        if op in ("empty", "not_empty"):
+            return (f"{col} = ''" if op == "empty" else f"{col} <> ''"), []
+        if op == "contains":
+            return f"{col} LIKE ? ESCAPE '\\'", ["%" + _like_prefix(_clean(v))]
+        return (f"{col} = ?" if op == "is" else f"{col} <> ?"), [_clean(v)]
     # custom profile field
     sub = "SELECT userid FROM user_custom_fields WHERE shortname = ?"
     if op in ("is", "is_not"):
@@ -485,6 +499,10 @@ def describe_condition(c: Condition, names: Mapping[tuple[str, Any], str] | None
     course = names.get(("course", v), f"course #{v}")
     cohort = "cohort " + names.get(("cohort", v), f"#{v}")
     label = names.get(("custom", c.key), c.key)
+    if c.field == "profile":
+        label = PROFILE_FIELDS.get(c.key, c.key)
+        return {"is": f"{label} is “{v}”", "is_not": f"{label} is not “{v}”", "contains": f"{label} contains “{v}”",
+                "empty": f"{label} is empty", "not_empty": f"{label} is filled in"}.get(c.op, label)
     return {
         ("auth", "is"): f"Authentication: {v}",
         ("auth", "is_not"): f"Authentication not {v}",
@@ -554,8 +572,9 @@ def describe(spec: UserFilter, names: Mapping[tuple[str, Any], str] | None = Non
                 "within": lambda: f"logged in within the last {v} days",
                 "not_within": lambda: f"have not logged in for {v} days",
             }[c.op]()))
-        elif c.field == "custom":
-            label = names.get(("custom", c.key), c.key)
+        elif c.field in ("custom", "profile"):
+            label = (names.get(("custom", c.key), c.key) if c.field == "custom"
+                     else PROFILE_FIELDS.get(c.key, c.key).lower())
             clauses.append(("whose", {"is": f"{label} is “{v}”", "is_not": f"{label} is not “{v}”",
                                       "contains": f"{label} contains “{v}”", "empty": f"{label} is empty",
                                       "not_empty": f"{label} is filled in"}[c.op]))
