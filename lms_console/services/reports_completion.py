@@ -1,0 +1,283 @@
+"""Completion reports: rates per course/category/cohort/profile field, and completion over time.
+
+A learner-course pair is a ``course_progress`` row of a learner (see ``reports_sql.learner_filter``)
+in a course that tracks completion. Completed = Moodle says so; in progress = not completed but
+some tracked activities done (progress > 0 %); not started = neither. All counting happens in SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from lms_console.services import reports_sql as S
+from lms_console.services.reports import (
+    KINDS,
+    DrillRequest,
+    DrillResult,
+    ReportParams,
+    ReportResult,
+    empty_result,
+)
+
+RATE_DRILL = {"Learners": "all", "Completed": "completed", "In progress": "in_progress",
+              "Not started": "not_started", "Completed in period": "completed_in_period"}
+MAX_WEEKS = 26  # longer ranges are charted per month
+
+
+def _group_by(kind: str, params: ReportParams) -> str:
+    choices = KINDS[kind].group_by
+    return params.group_by if params.group_by in choices else choices[0]
+
+
+def _prepare(raw, kind: str, params: ReportParams, now) -> tuple[ReportResult | None, Any, int | None, int]:
+    """Common checks: synced, courses chosen exist, some track completion. Returns (empty, sel, as_of, ref)."""
+    stamp, missing = S.as_of(raw, KINDS[kind].entities)
+    ref = S.reference_time(stamp, now)
+    if "completion" in missing and not S.rows(raw, "SELECT 1 FROM course_progress LIMIT 1"):
+        return empty_result(kind, params, "Course completion is not in the local copy yet. Sync the site "
+                            "(Site › Sync) to see it.", actions=("sync",), reference=ref), None, stamp, ref
+    sel = S.courses(raw, params)
+    if not sel.ids:
+        reason = ("None of the chosen courses or categories has courses in the local copy."
+                  if params.courses or params.categories else "There are no courses in the local copy yet.")
+        return empty_result(kind, params, reason, as_of=stamp, reference=ref), None, stamp, ref
+    tracked = [c for c in sel.ids if sel.tracked[c]]
+    if not tracked:
+        names = ", ".join(sel.names[c] for c in sel.ids[:8]) + (" …" if len(sel.ids) > 8 else "")
+        return empty_result(kind, params, f"None of the chosen courses tracks completion ({names}): completion "
+                            "tracking is off in their settings, so there is nothing to count.",
+                            as_of=stamp, reference=ref), None, stamp, ref
+    return None, sel, stamp, ref
+
+
+def _tracking_notes(raw, sel, done_by_course: dict[int, int]) -> list[str]:
+    notes = []
+    untracked = [sel.names[c] for c in sel.ids if not sel.tracked[c]]
+    if untracked:
+        notes.append(f"Left out, completion tracking off: {', '.join(untracked[:10])}"
+                     + (f" and {len(untracked) - 10} more" if len(untracked) > 10 else "") + ".")
+    tracked = [c for c in sel.ids if sel.tracked[c]]
+    crit = dict(S.rows(raw, f"SELECT courseid, sum(completion > 0) FROM modules WHERE {S.in_json('courseid')} "
+                            "GROUP BY courseid", (S.ids_json(tracked),)))
+    no_criteria = [sel.names[c] for c in tracked if c in crit and not crit[c] and not done_by_course.get(c)]
+    if no_criteria:
+        notes.append(f"No completion criteria the console can see (no activity tracks completion and nobody "
+                     f"has completed): {', '.join(no_criteria[:10])}.")
+    return notes
+
+
+def _pairs(raw, params: ReportParams, course_ids, extra: str = "", args=()) -> tuple[str, list, str]:
+    """WHERE clause of learner pairs ``p`` (course_progress) in ``course_ids`` (+ ``extra`` conditions)."""
+    lsql, largs, note = S.learner_filter(raw, params, "p")
+    return (f"WHERE {S.in_json('p.courseid')} AND p.progress IS NOT NULL {lsql} {extra}",
+            [S.ids_json(course_ids), *largs, *args], note)
+
+
+def _dated(raw, params: ReportParams, course_ids, g: S.Grouping) -> tuple[str, list]:
+    """SELECT k, d, src over completed learner pairs (grouped by ``g``) with derived completion dates."""
+    where, args, _ = _pairs(raw, params, course_ids, "AND p.completed = 1")
+    dates = S.completion_dates_sql("SELECT p.userid, p.courseid, p.timecompleted, p.changed_run "
+                                   f"FROM course_progress p {where}", S.first_completion_run(raw))
+    return f"SELECT {g.key} AS k, p.d AS d, p.src AS src FROM ({dates}) p {g.join}", [*args, *g.args]
+
+
+def _source_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {str(k): int(v) for k, v in frame.groupby("src")["n"].sum().items()} if len(frame) else {}
+
+
+def build_completion(raw, params: ReportParams, *, now: Callable[[], float] = time.time) -> ReportResult:
+    kind = "completion"
+    empty, sel, stamp, ref = _prepare(raw, kind, params, now)
+    if empty is not None:
+        return empty
+    g = S.grouping(raw, _group_by(kind, params), params)
+    tracked = [c for c in sel.ids if sel.tracked[c]]
+    where, args, learner_note = _pairs(raw, params, tracked)
+    got = S.frame(raw, f"SELECT {g.key} AS k, count(*), sum(p.completed), "
+                       f"sum(p.completed = 0 AND p.progress > 0), avg(p.progress) "
+                       f"FROM course_progress p {g.join} {where} GROUP BY k",
+                  [*g.args, *args], ["k", "n", "done", "started", "avgp"])
+    if g.kind != "course":
+        by_course = dict(S.rows(raw, f"SELECT p.courseid, sum(p.completed) FROM course_progress p {where} "
+                                    "GROUP BY p.courseid", args))
+    else:
+        by_course = dict(zip(got["k"], got["done"]))
+    notes = [learner_note, "In progress: not completed, but some tracked activities are done (progress > 0 %)."]
+    notes += _tracking_notes(raw, sel, by_course)
+    if got.empty or not int(got["n"].sum()):
+        return empty_result(kind, params, "No learners match: nobody with a student enrolment in the chosen "
+                            "courses is in the chosen cohorts or profile-field groups.", as_of=stamp,
+                            notes=tuple(notes), reference=ref)
+    labels = S.group_labels(raw, g, got["k"], sel)
+    n = got["n"].astype(int)
+    done = got["done"].fillna(0).astype(int)
+    started = got["started"].fillna(0).astype(int)
+    table = pd.DataFrame({
+        "_key": [S.group_key(g, k) for k in got["k"]],
+        g.title: [labels[k] for k in got["k"]],
+        "Learners": n, "Completed": done, "In progress": started, "Not started": n - done - started,
+        "Completion %": (100.0 * done / n).round(1),
+        "Average progress %": got["avgp"].astype(float).round(1),
+    })
+    drill = {c: s for c, s in RATE_DRILL.items() if c in table.columns or c == "Completed in period"}
+    subtitle = f"{len(tracked):,} course{'s' if len(tracked) != 1 else ''} · {int(n.sum()):,} learner enrolments"
+    if params.date_from or params.date_to:
+        lo, hi = params.date_from or 0, params.date_to or 2**62
+        dq, dargs = _dated(raw, params, tracked, g)
+        dated = S.frame(raw, f"SELECT k, src, count(*), sum(d >= ? AND d <= ?) FROM ({dq}) GROUP BY k, src",
+                        [lo, hi, *dargs], ["k", "src", "n", "inside"])
+        inside = dated.groupby("k")["inside"].sum()
+        table["Completed in period"] = [int(inside.get(k, 0) or 0) for k in got["k"]]
+        table["Completed in period %"] = (100.0 * table["Completed in period"] / n).round(1)
+        notes += S.date_notes(_source_counts(dated), S.run_time(raw, S.first_completion_run(raw)))
+        subtitle += f" · completed between {S.day(params.date_from) or 'the start'} and {S.day(params.date_to) or 'now'}"
+    else:
+        drill.pop("Completed in period")
+    table = table.sort_values(g.title, key=lambda s: s.str.lower(), kind="stable").reset_index(drop=True)
+    return ReportResult(kind, KINDS[kind].title, params, {"rates": table}, stamp, ref, subtitle,
+                        tuple(notes), drill=drill, chart={"group": g.title}, created_at=int(time.time()))
+
+
+def _periods(lo: int, hi: int) -> tuple[str, list[tuple[int, int, str]]]:
+    """("week"|"month", [(start, end, label)]) covering [lo, hi] (UTC)."""
+    if hi - lo <= MAX_WEEKS * S.WEEK:
+        start = lo - (lo - S.MONDAY) % S.WEEK
+        out = []
+        while start <= hi:
+            out.append((start, start + S.WEEK - 1, S.day(start)))
+            start += S.WEEK
+        return "week", out
+    first = pd.Timestamp(lo, unit="s").to_period("M")
+    last = pd.Timestamp(hi, unit="s").to_period("M")
+    out = []
+    for p in pd.period_range(first, last, freq="M"):
+        s = int(p.start_time.timestamp())
+        e = int((p + 1).start_time.timestamp()) - 1
+        out.append((s, e, p.strftime("%Y-%m")))
+    return "month", out
+
+
+def build_completion_over_time(raw, params: ReportParams, *, now: Callable[[], float] = time.time) -> ReportResult:
+    kind = "completion_over_time"
+    empty, sel, stamp, ref = _prepare(raw, kind, params, now)
+    if empty is not None:
+        return empty
+    g = S.grouping(raw, _group_by(kind, params), params)
+    tracked = [c for c in sel.ids if sel.tracked[c]]
+    where, args, learner_note = _pairs(raw, params, tracked)
+    learners = dict(S.rows(raw, f"SELECT {g.key} AS k, count(*) FROM course_progress p {g.join} "
+                                f"{where} GROUP BY k", [*g.args, *args]))
+    dq, dargs = _dated(raw, params, tracked, g)
+    dated = S.frame(raw, f"SELECT k, d, src, count(*) FROM ({dq}) WHERE d IS NOT NULL GROUP BY k, d / 86400, src",
+                    dargs, ["k", "d", "src", "n"])
+    undated = S.rows(raw, f"SELECT count(*) FROM ({dq}) WHERE d IS NULL", dargs)[0][0]
+    notes = [learner_note] + _tracking_notes(raw, sel, {})
+    first_at = S.run_time(raw, S.first_completion_run(raw))
+    counts = _source_counts(dated)
+    if undated:
+        counts["unknown"] = counts.get("unknown", 0) + int(undated)
+    notes += S.date_notes(counts, first_at)
+    if not learners:
+        return empty_result(kind, params, "No learners match the chosen courses, cohorts and profile-field groups.",
+                            as_of=stamp, notes=tuple(notes), reference=ref)
+    if dated.empty:
+        return empty_result(kind, params, "Nobody has completed the chosen courses yet, so there is no curve to draw.",
+                            as_of=stamp, notes=tuple(notes), reference=ref)
+    lo = params.date_from if params.date_from is not None else int(dated["d"].min())
+    hi = params.date_to if params.date_to is not None else max(ref, int(dated["d"].max()))
+    if lo > hi:
+        return empty_result(kind, params, "The date range is empty: its start is after its end.", as_of=stamp,
+                            reference=ref)
+    unit, periods = _periods(lo, hi)
+    labels = S.group_labels(raw, g, list(learners), sel)
+    starts = pd.Series([p[0] for p in periods])
+    out = []
+    for k, frame in dated.groupby("k"):
+        before = int(frame.loc[frame["d"] < lo, "n"].sum())  # the baseline: completed before the range
+        idx = starts.searchsorted(frame["d"], side="right") - 1
+        per = frame.assign(i=idx).query("i >= 0 and d >= @lo and d <= @hi").groupby("i")["n"].sum()
+        total = learners.get(k, 0)
+        cum = before
+        for i, (s, e, label) in enumerate(periods):
+            new = int(per.get(i, 0))
+            cum += new
+            out.append((S.group_key(g, k), labels.get(k, str(k)), label, s, e, new, cum,
+                        S.pct(cum, total)))
+    table = pd.DataFrame(out, columns=["_key", g.title, "Period", "_start", "_end", "New completions",
+                                       "Cumulative completions", "Cumulative %"])
+    final = table.groupby("_key")["Cumulative completions"].max().sort_values(ascending=False)
+    summary = pd.DataFrame({
+        "_key": [S.group_key(g, k) for k in learners],
+        g.title: [labels.get(k, str(k)) for k in learners],
+        "Learners": [int(v) for v in learners.values()],
+        "Completed (dated)": [int(final.get(S.group_key(g, k), 0)) for k in learners],
+    }).sort_values("Completed (dated)", ascending=False, kind="stable").reset_index(drop=True)
+    summary["Completion %"] = [S.pct(c, n) for c, n in zip(summary["Completed (dated)"], summary["Learners"])]
+    subtitle = (f"Cumulative completions per {unit}, {periods[0][2]} to {periods[-1][2]} · "
+                f"{len(tracked):,} course{'s' if len(tracked) != 1 else ''}")
+    return ReportResult(kind, KINDS[kind].title, params, {"over_time": table, "summary": summary}, stamp, ref,
+                        subtitle, tuple(notes), drill={"New completions": "completed_between",
+                                                       "Cumulative completions": "completed_by"},
+                        chart={"group": g.title, "unit": unit, "order": list(final.index),
+                               "first_sync": first_at if first_at and lo <= first_at <= hi else None},
+                        created_at=int(time.time()))
+
+
+# -- drill-down -----------------------------------------------------------------------------------
+
+def key_condition(raw, key: str, params: ReportParams, alias: str = "p") -> tuple[str, list]:
+    """SQL condition (starting with " AND") on pairs ``alias`` for a row key."""
+    kind, value = S.parse_key(key)
+    if kind == "course":
+        return f" AND {alias}.courseid = ?", [int(value)]
+    if kind == "category":
+        return f" AND {alias}.courseid IN (SELECT id FROM courses WHERE categoryid = ?)", [int(value)]
+    if kind == "cohort":
+        return f" AND {alias}.userid IN (SELECT userid FROM cohort_members WHERE cohortid = ?)", [int(value)]
+    if kind == "user":
+        return f" AND {alias}.userid = ?", [int(value)]
+    if kind == "field":
+        spec = S.field_sql(params.field)
+        if spec is None:
+            return " AND 0", []
+        join, expr, jargs = spec
+        return (f" AND {alias}.userid IN (SELECT u.id FROM users u {join} WHERE {expr} = ?)",
+                [*jargs, "" if value == S.NOT_SET else value])
+    return "", []
+
+
+def drill(raw, kind: str, params: ReportParams, request: DrillRequest, *,
+          now: Callable[[], float] = time.time) -> DrillResult:
+    sel = S.courses(raw, params)
+    tracked = [c for c in sel.ids if sel.tracked[c]]
+    cond, cargs = key_condition(raw, request.key, params)
+    status = request.status
+    extra = {"completed": " AND p.completed = 1", "in_progress": " AND p.completed = 0 AND p.progress > 0",
+             "not_started": " AND p.completed = 0 AND coalesce(p.progress, 0) = 0"}.get(status, "")
+    where, args, _ = _pairs(raw, params, tracked, cond + extra, cargs)
+    dates = S.completion_dates_sql(f"SELECT p.userid, p.courseid, p.timecompleted, p.changed_run "
+                                   f"FROM course_progress p {where} AND p.completed = 1", S.first_completion_run(raw))
+    date_filter, dargs = "", []
+    if status in ("completed_in_period", "completed_between", "completed_by"):
+        lo = request.start if status == "completed_between" else (params.date_from if status != "completed_by" else None)
+        hi = request.end if status in ("completed_between", "completed_by") else params.date_to
+        date_filter = " AND p.completed = 1 AND d.d >= ? AND d.d <= ?"
+        dargs = [lo or 0, hi if hi is not None else 2**62]
+    users = S.users_frame(
+        raw, f"FROM (SELECT p.* FROM course_progress p {where}) p JOIN users u ON u.id = p.userid "
+             f"LEFT JOIN courses c ON c.id = p.courseid "
+             f"LEFT JOIN ({dates}) d ON d.userid = p.userid AND d.courseid = p.courseid WHERE 1 {date_filter}",
+        [*args, *args, *dargs],
+        ["c.shortname", "round(p.progress, 1)",
+         "CASE WHEN p.completed = 1 THEN coalesce(strftime('%Y-%m-%d', d.d, 'unixepoch'), 'yes') ELSE '' END"],
+        ["Course", "Progress %", "Completed on"])
+    what = S.STATUS_LABELS.get(status, {"completed_in_period": "Completed in the period",
+                                        "completed_between": "Completed in the period",
+                                        "completed_by": "Completed by the end of the period"}.get(status, status))
+    title = f"{request.label or request.key} — {what}"
+    note = "One row per learner and course. Completion dates are estimated (see the report's notes)."
+    return DrillResult(title, users if len(users) else None, note if len(users) else "Nobody.")
