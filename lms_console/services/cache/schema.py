@@ -556,3 +556,8 @@ report_snapshots = Table(
     Index("ix_report_snapshots_kind", "kind", "created_at"),
 )
 
+
+
+# Tables owned by other parts of the console live in their own modules (migration 0004 on);
+# importing them here puts them on `metadata`, so the migration/metadata comparison sees them.
+from lms_console.services.cache import schema_uploads  # noqa: E402,F401

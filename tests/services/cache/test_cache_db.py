@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -23,9 +24,13 @@ class Dto:
                     email=f"user{uid}@example.org")
 
 
+MIGRATIONS = Path(__file__).resolve().parents[3] / "lms_console" / "services" / "cache" / "migrations" / "versions"
+
+
 def test_fresh_file_is_migrated_to_head_with_wal_and_pragmas(cache_path: Path) -> None:
     with CacheDb.open(cache_path) as db:
-        assert db.revision == head_revision() == "0003"
+        newest = sorted(p.name[:4] for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))[-1]
+        assert db.revision == head_revision() == newest
         with db.read() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -151,3 +156,29 @@ def test_close_is_idempotent(cache_path: Path) -> None:
     db = CacheDb.open(cache_path)
     db.close()
     db.close()
+
+
+def test_a_cache_from_the_first_schema_upgrades_with_its_data(cache_path: Path) -> None:
+    """Caches in the field were built by earlier revisions: upgrading keeps (and converts) their rows."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from lms_console.services.cache.db import _alembic_config
+
+    cache_path.parent.mkdir(parents=True)
+    engine = create_engine(f"sqlite+pysqlite:///{cache_path}")
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.exec_driver_sql("INSERT INTO courses (id, shortname, fullname, categoryid) VALUES (2, 'C', 'C', 1)")
+        conn.exec_driver_sql("INSERT INTO enrolments (courseid, userid) VALUES (2, 7)")
+        conn.exec_driver_sql("INSERT INTO enrolment_roles (courseid, userid, roleid) VALUES (2, 7, 5), (2, 7, 3)")
+    engine.dispose()
+    with CacheDb.open(cache_path) as db:
+        assert db.revision == head_revision()
+        with db.read() as conn:
+            roles = conn.exec_driver_sql("SELECT roleids FROM enrolments WHERE userid = 7").scalar()
+            assert sorted(json.loads(roles)) == [3, 5]
+        with db.writer_connection() as conn:
+            with conn.begin():
+                conn.exec_driver_sql("UPDATE enrolments SET roleids = '[4]' WHERE userid = 7")
+            assert conn.exec_driver_sql("SELECT roleid FROM enrolment_roles WHERE userid = 7").all() == [(4,)]

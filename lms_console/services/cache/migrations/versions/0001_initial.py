@@ -81,16 +81,6 @@ FTS_AND_TRIGGERS = (
     WHEN new.lastaccess > 0 AND new.lastaccess IS NOT old.lastaccess BEGIN
         {_history("new.id", "0", "new.lastaccess")};
     END""",
-    """CREATE TRIGGER enrolments_roles_ai AFTER INSERT ON enrolments WHEN new.roleids <> '[]' BEGIN
-        INSERT INTO enrolment_roles (courseid, userid, roleid)
-        SELECT DISTINCT new.courseid, new.userid, value FROM json_each(new.roleids);
-    END""",
-    """CREATE TRIGGER enrolments_roles_au AFTER UPDATE OF roleids ON enrolments
-    WHEN new.roleids IS NOT old.roleids BEGIN
-        DELETE FROM enrolment_roles WHERE courseid = new.courseid AND userid = new.userid;
-        INSERT INTO enrolment_roles (courseid, userid, roleid)
-        SELECT DISTINCT new.courseid, new.userid, value FROM json_each(new.roleids);
-    END""",
     f"""CREATE TRIGGER enrolments_access_ai AFTER INSERT ON enrolments WHEN new.lastcourseaccess > 0 BEGIN
         {_history("new.userid", "new.courseid", "new.lastcourseaccess")};
     END""",
@@ -321,7 +311,6 @@ def upgrade() -> None:
     sa.Column('timestart', sa.Integer(), nullable=True),
     sa.Column('timeend', sa.Integer(), nullable=True),
     sa.Column('method', sa.Text(), server_default='', nullable=False),
-    sa.Column('roleids', sa.Text(), server_default='[]', nullable=False),
     sa.Column('seen_run', sa.Integer(), server_default='0', nullable=False),
     sa.Column('synced_at', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['courseid'], ['courses.id'], ondelete='CASCADE'),

@@ -7,6 +7,10 @@ Create Date: 2026-11-28
 One table serves as journal and outbox: an item is queued (the outbox), sending, then
 done / failed / skipped, or held for the admin; every applied item keeps its before and
 after values, the function that carried it, the LMS's answer and its inverse.
+
+Also: enrolments keep their role ids as a JSON array (``roleids``), and triggers keep
+``enrolment_roles`` in step, rewriting it only when the roles change (re-syncing a million
+enrolments no longer rewrites a million role rows).
 """
 
 from __future__ import annotations
@@ -22,7 +26,27 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+ROLE_TRIGGERS = (
+    """CREATE TRIGGER enrolments_roles_ai AFTER INSERT ON enrolments WHEN new.roleids <> '[]' BEGIN
+        INSERT INTO enrolment_roles (courseid, userid, roleid)
+        SELECT DISTINCT new.courseid, new.userid, value FROM json_each(new.roleids);
+    END""",
+    """CREATE TRIGGER enrolments_roles_au AFTER UPDATE OF roleids ON enrolments
+    WHEN new.roleids IS NOT old.roleids BEGIN
+        DELETE FROM enrolment_roles WHERE courseid = new.courseid AND userid = new.userid;
+        INSERT INTO enrolment_roles (courseid, userid, roleid)
+        SELECT DISTINCT new.courseid, new.userid, value FROM json_each(new.roleids);
+    END""",
+)
+
+
 def upgrade() -> None:
+    op.add_column("enrolments", sa.Column("roleids", sa.Text(), server_default="[]", nullable=False))
+    # Existing enrolments take their roles from enrolment_roles (before the triggers exist).
+    op.execute("UPDATE enrolments SET roleids = coalesce((SELECT json_group_array(r.roleid) FROM enrolment_roles r "
+               "WHERE r.courseid = enrolments.courseid AND r.userid = enrolments.userid), '[]')")
+    for trigger in ROLE_TRIGGERS:
+        op.execute(trigger)
     op.create_table(
         "change_runs",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -68,3 +92,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("change_items")
     op.drop_table("change_runs")
+    op.execute("DROP TRIGGER IF EXISTS enrolments_roles_au")
+    op.execute("DROP TRIGGER IF EXISTS enrolments_roles_ai")
+    op.execute("ALTER TABLE enrolments DROP COLUMN roleids")
