@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from lms_console.models.users_detail_model import cancel_on_destroy, run_job
 from lms_console.services import access as A
 from lms_console.services.lms.errors import Cancelled, LmsError
 
@@ -33,6 +34,7 @@ class AccessChecker(QObject):
         self.session = session
         self.engine = engine
         self._name = f"access-check-{id(self):x}"
+        cancel_on_destroy(self, session.runner, self._name, f"{self._name}-find", f"{self._name}-store")
 
     def check(self, userid: int, courseid: int | None = None, *, refresh: bool = True) -> int | None:
         db = self.session.db
@@ -57,7 +59,7 @@ class AccessChecker(QObject):
                 report = A.access_report(conn, userid, courseid, fresh=fresh, refresh_problem=problem)
             return report, fresh
 
-        return self.session.runner.run(self._name, job, label="Check access", on_done=self._done,
+        return run_job(self.session.runner, self._name, job, label="Check access", on_done=self._done,
                                        on_error=lambda e: self.failed.emit(str(e)))
 
     def find(self, text: str) -> int | None:
@@ -71,7 +73,7 @@ class AccessChecker(QObject):
             with db.read() as conn:
                 return A.find_user(conn, text)
 
-        return self.session.runner.run(f"{self._name}-find", job, label="Find the user", on_done=self.found.emit)
+        return run_job(self.session.runner, f"{self._name}-find", job, label="Find the user", on_done=self.found.emit)
 
     def _done(self, result) -> None:
         report, fresh = result
@@ -80,7 +82,7 @@ class AccessChecker(QObject):
             return
         self.checked.emit(report)
         if fresh is not None and fresh.user is not None:
-            self.session.run_writer("access-refresh", lambda w: A.write_fresh(w, fresh),
+            self.session.run_writer(f"{self._name}-store", lambda w: A.write_fresh(w, fresh),
                                     label="Store the refreshed user", on_done=self._written)
 
     def _written(self, _result) -> None:

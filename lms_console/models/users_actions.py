@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from lms_console.models.users_detail_model import cancel_on_destroy, run_job
 from lms_console.services import users_query as Q
 from lms_console.services.changes.kinds_users import USER_FIELDS, field_problems, password_problems
 from lms_console.services.changes.model import Change
@@ -176,6 +177,9 @@ class UsersActions(QObject):
         self._taken_args = ("", "", None)
         self._taken_timer = QTimer(self, singleShot=True, interval=150)
         self._taken_timer.timeout.connect(self._check_taken)
+        self._name = f"users-actions-{id(self):x}"
+        cancel_on_destroy(self, self.runner, *(f"{self._name}-{n}" for n in (
+            "taken", "saved-filter", "save-filter", "delete-filter", "rename-filter")))
 
     # -- change-engine plans ---------------------------------------------------------------------
     def plan(self, changes: Sequence[Change], title: str) -> int | None:
@@ -236,7 +240,7 @@ class UsersActions(QObject):
             with db.read() as conn:
                 return username, email, Q.taken(conn, username, email, exclude=exclude)
 
-        self.runner.run(f"users-taken-{id(self):x}", job, label="Check username and email",
+        run_job(self.runner, f"{self._name}-taken", job, label="Check username and email",
                         on_done=self.taken_checked.emit)
 
     # -- saved filters ---------------------------------------------------------------------------
@@ -249,7 +253,8 @@ class UsersActions(QObject):
         if self.session.db is None:
             self.problem.emit("Open a connection profile first: saved filters live in its local copy.")
             return None
-        return self.session.run_writer("save-filter", lambda w: Q.save_filter(w, name, spec),
+        return self.session.run_writer(f"{self._name}-save-filter",
+                                       lambda w: Q.save_filter(w, name, spec),
                                        label=f"Save filter {name}", on_done=lambda fid: self._saved(fid, name),
                                        on_error=self.problem.emit)
 
@@ -260,14 +265,16 @@ class UsersActions(QObject):
     def delete_filter(self, filter_id: int) -> int | None:
         if self.session.db is None:
             return None
-        return self.session.run_writer("delete-filter", lambda w: Q.delete_saved_filter(w, filter_id),
+        return self.session.run_writer(f"{self._name}-delete-filter",
+                                       lambda w: Q.delete_saved_filter(w, filter_id),
                                        label="Delete a saved filter", on_done=lambda _r: self.filters_changed.emit(),
                                        on_error=self.problem.emit)
 
     def rename_filter(self, filter_id: int, name: str) -> int | None:
         if self.session.db is None:
             return None
-        return self.session.run_writer("rename-filter", lambda w: Q.rename_saved_filter(w, filter_id, name),
+        return self.session.run_writer(f"{self._name}-rename-filter",
+                                       lambda w: Q.rename_saved_filter(w, filter_id, name),
                                        label="Rename a saved filter", on_done=lambda _r: self.filters_changed.emit(),
                                        on_error=self.problem.emit)
 
@@ -280,6 +287,6 @@ class UsersActions(QObject):
             with db.read() as conn:
                 return Q.get_saved_filter(conn, filter_id)
 
-        return self.runner.run(f"users-saved-filter-{id(self):x}", job, label="Read a saved filter",
+        return run_job(self.runner, f"{self._name}-saved-filter", job, label="Read a saved filter",
                                on_done=on_done or self.saved_filter_loaded.emit)
 

@@ -13,6 +13,23 @@ from lms_console.services.changes import journal as J
 JOURNAL_LIMIT = 500
 
 
+def run_job(runner, name: str, fn, **kw) -> int | None:
+    """``runner.run``, or nothing once the runner is shut down: a debounce timer may still fire
+    while the console exits, and that is not a bug to report."""
+    try:
+        return runner.run(name, fn, **kw)
+    except RuntimeError:
+        if getattr(runner, "_closed", False):
+            return None
+        raise
+
+
+def cancel_on_destroy(obj: QObject, runner, *names: str) -> None:
+    """Cancel ``obj``'s named jobs when it is deleted, so their late results are dropped instead of
+    reaching a deleted object (a dialog closed while it was still reading)."""
+    obj.destroyed.connect(lambda *_a: [runner.cancel_named(n) for n in names])
+
+
 class UserDetailLoader(QObject):
     """Reads a user's detail (account, custom fields, cohorts, groups, enrolments) from the cache.
 
@@ -28,6 +45,7 @@ class UserDetailLoader(QObject):
         super().__init__(parent)
         self.session = session
         self._name = f"user-detail-{id(self):x}"
+        cancel_on_destroy(self, session.runner, self._name)
 
     def load(self, userid: int) -> int | None:
         db = self.session.db
@@ -39,7 +57,7 @@ class UserDetailLoader(QObject):
             with db.read() as conn:
                 return A.user_detail(conn, userid)
 
-        return self.session.runner.run(self._name, job, label="Read the user", on_done=self.loaded.emit,
+        return run_job(self.session.runner, self._name, job, label="Read the user", on_done=self.loaded.emit,
                                        on_error=self.failed.emit)
 
 
@@ -62,6 +80,7 @@ class UserJournalModel(QAbstractTableModel):
         self._rows: list[J.JournalRow] = []
         self._userid: int | None = None
         self._name = f"user-journal-{id(self):x}"
+        cancel_on_destroy(self, session.runner, self._name)
         session.cache_changed.connect(self._on_cache_changed)
 
     def set_user(self, userid: int) -> int | None:
@@ -78,7 +97,7 @@ class UserJournalModel(QAbstractTableModel):
             with db.read() as conn:
                 return J.journal(conn, target=f"user:{userid}", limit=JOURNAL_LIMIT)
 
-        return self.session.runner.run(self._name, job, label="Read the user's journal", on_done=self._set_rows)
+        return run_job(self.session.runner, self._name, job, label="Read the user's journal", on_done=self._set_rows)
 
     def _on_cache_changed(self, _entities) -> None:
         if self._userid is not None:

@@ -17,11 +17,21 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 
+from lms_console.models.users_detail_model import cancel_on_destroy, run_job
+from lms_console.models.users_export import export_view
 from lms_console.services import users_query as Q
 from lms_console.services.users_query import FilterOptions, UserFilter
 
 IconProvider = Callable[[str], object]
 ColourProvider = Callable[[str], object]
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 # Entities whose change can change what the table shows.
 _RELEVANT = frozenset({"users", "cohorts", "cohort_members", "enrolments", "course_progress", "courses", "site"})
@@ -33,21 +43,32 @@ class _First:
     description: str
 
 
+def _records(rows: list, kinds: Sequence[str]) -> list[tuple]:
+    """Query rows ``(id, *columns, status)`` -> ``(id, status, raw values, display texts)``, formatted
+    on the worker: painting a screenful then costs a tuple lookup per cell."""
+    display = Q.display
+    return [(r[0], r[-1] or 0, r[1:-1], tuple(display(k, v) for k, v in zip(kinds, r[1:-1]))) for r in rows]
+
+
 def _read_first(db, spec: UserFilter, columns, sort, desc, size, titles, cancel) -> _First:
     with db.read() as conn, Q.interruptible(conn, cancel):
+        Q.tune_reader(conn)
         rows = Q.page(conn, spec, columns, sort, desc, 0, size, titles=titles)
         names = Q.names_for(conn, spec) if spec.conditions else {}
-    return _First(rows, Q.describe(spec, names))
+    return _First(_records(rows, [Q.column(k, titles).kind for k in columns[:-1]]), Q.describe(spec, names))
 
 
 def _read_count(db, spec: UserFilter, cancel) -> int:
     with db.read() as conn, Q.interruptible(conn, cancel):
+        Q.tune_reader(conn)
         return Q.count(conn, spec)
 
 
 def _read_page(db, spec, columns, sort, desc, size, page, titles, cancel) -> list:
     with db.read() as conn, Q.interruptible(conn, cancel):
-        return Q.page(conn, spec, columns, sort, desc, page * size, size, titles=titles)
+        Q.tune_reader(conn)
+        rows = Q.page(conn, spec, columns, sort, desc, page * size, size, titles=titles)
+    return _records(rows, [Q.column(k, titles).kind for k in columns[:-1]])
 
 
 class UsersTableModel(QAbstractTableModel):
@@ -84,6 +105,8 @@ class UsersTableModel(QAbstractTableModel):
         self.session = session
         self.runner = session.runner
         self._icons, self._colours = icons, colours
+        self._icon_cache: dict = {}
+        self._tone_cache: dict = {}
         self._size = page_size or self.PAGE_SIZE
         self._spec = UserFilter()
         self._columns: tuple[str, ...] = Q.DEFAULT_COLUMNS
@@ -102,6 +125,8 @@ class UsersTableModel(QAbstractTableModel):
         self._loading = False
         self.description = "All users"
         self._name = f"users-{id(self):x}"
+        cancel_on_destroy(self, self.runner, *(f"{self._name}-{n}" for n in (
+            "first", "count", "page", "options", "selection", "collect", "export")))
         self._fetch_timer = QTimer(self, singleShot=True, interval=0)
         self._fetch_timer.timeout.connect(self._fetch_wanted)
         self._requery_timer = QTimer(self, singleShot=True, interval=0)
@@ -227,11 +252,11 @@ class UsersTableModel(QAbstractTableModel):
         self.runner.cancel_named(f"{self._name}-page")
         self._pending.clear()
         self._wanted.clear()
-        job = self.runner.run(f"{self._name}-first",
+        job = run_job(self.runner, f"{self._name}-first",
                               lambda p, c: _read_first(db, spec, cols, sort, desc, size, titles, c),
                               label="Read users", on_done=lambda r: self._apply_first(gen, r),
                               on_error=lambda e: self._on_error(gen, e))
-        self.runner.run(f"{self._name}-count", lambda p, c: _read_count(db, spec, c), label="Count users",
+        run_job(self.runner, f"{self._name}-count", lambda p, c: _read_count(db, spec, c), label="Count users",
                         on_done=lambda n: self._apply_count(gen, n), on_error=lambda e: self._on_error(gen, e))
         return job
 
@@ -245,7 +270,7 @@ class UsersTableModel(QAbstractTableModel):
             with db.read() as conn:
                 return Q.filter_options(conn)
 
-        return self.runner.run(f"{self._name}-options", job, label="Read filter choices",
+        return run_job(self.runner, f"{self._name}-options", job, label="Read filter choices",
                                on_done=self._apply_options)
 
     def _apply_options(self, options: FilterOptions) -> None:
@@ -323,7 +348,7 @@ class UsersTableModel(QAbstractTableModel):
         def job(p, c):
             return [(n, _read_page(db, spec, cols, sort, desc, size, n, titles, c)) for n in pages]
 
-        self.runner.run(f"{self._name}-page", job, label="Read users",
+        run_job(self.runner, f"{self._name}-page", job, label="Read users",
                         on_done=lambda result: self._apply_pages(gen, result),
                         on_error=lambda e: self._on_error(gen, e))
 
@@ -347,7 +372,7 @@ class UsersTableModel(QAbstractTableModel):
             del self._pages[oldest]
 
     def row_data(self, row: int) -> tuple | None:
-        """The raw row ``(id, *columns, status)`` if its page is loaded (else asks for it)."""
+        """``(id, status, raw values, display texts)`` of ``row`` if its page is loaded (else asks for it)."""
         page = self._pages.get(row // self._size)
         if page is None:
             if 0 <= row < self._total:
@@ -416,47 +441,69 @@ class UsersTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < self._total) or not (0 <= index.column() < len(self._columns)):
+        # Hot path: a repaint asks ~7 roles of every visible cell; keep each answer a lookup.
+        r = index.row()
+        page = self._pages.get(r // self._size)
+        rec = None
+        if page is not None:
+            offset = r % self._size
+            rec = page[offset] if offset < len(page) else None
+        c = index.column()
+        if rec is None:
+            if not (0 <= r < self._total) or not (0 <= c < len(self._columns)):
+                return None
+            self._want(r // self._size)
+            return "…" if role == _DISPLAY and c == 0 else None
+        if role == _DISPLAY:
+            return rec[3][c] if c < len(rec[3]) else None
+        if role == _FOREGROUND:
+            if rec[1] & 2 and self._colours is not None:
+                return self._tone("error" if self._columns[c] == "status" else "text_muted")
             return None
-        row = self.row_data(index.row())
-        col = index.column()
-        if row is None:
-            return "…" if role == Qt.ItemDataRole.DisplayRole and col == 0 else None
-        key = self._columns[col]
-        value = row[col + 1]
-        status = row[-1] or 0
-        if role == Qt.ItemDataRole.DisplayRole:
-            return Q.display(Q.column(key, self.options.column_titles).kind, value)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if key in ("lastaccess", "firstaccess") and not value:
+        if role == _DECORATION:
+            if c == 0 and self._icons is not None:
+                return self._icon("user-suspended" if rec[1] & 2 else "user")
+            return None
+        if role == _ALIGN:
+            return _RIGHT if self._columns[c] == "id" else None
+        if role == _TOOLTIP:
+            key, status = self._columns[c], rec[1]
+            if key in ("lastaccess", "firstaccess") and not rec[2][c]:
                 return "Has never signed in"
             if status & 2:
                 return "Suspended: cannot sign in"
             if status & 1:
                 return "Unconfirmed: has not followed the confirmation email"
             return None
-        if role == Qt.ItemDataRole.DecorationRole and col == 0 and self._icons is not None:
-            return self._icons("user-suspended" if status & 2 else "user")
-        if role == Qt.ItemDataRole.ForegroundRole and self._colours is not None:
-            if key == "status" and status & 2:
-                return self._colours("error")
-            if status & 2:
-                return self._colours("text_muted")
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole and key == "id":
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == self.IdRole:
-            return row[0]
+            return rec[0]
         if role == self.RawRole:
-            return value
+            return rec[2][c] if c < len(rec[2]) else None
         if role == self.SuspendedRole:
-            return bool(status & 2)
+            return bool(rec[1] & 2)
         return None
+
+    def _icon(self, name: str):
+        found = self._icon_cache.get(name)
+        if found is None:
+            found = self._icon_cache[name] = self._icons(name)
+        return found
+
+    def _tone(self, key: str):
+        found = self._tone_cache.get(key)
+        if found is None:
+            found = self._tone_cache[key] = self._colours(key)
+        return found
+
+    def clear_style_cache(self) -> None:
+        """Forget cached icons and colours (after a theme switch) and repaint."""
+        self._icon_cache.clear()
+        self._tone_cache.clear()
+        if self._total and self._columns:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._total - 1, len(self._columns) - 1))
 
     # -- jobs on what the filter matches -------------------------------------------------------------------------
     def resolve_ranges(self, ranges: Sequence[tuple[int, int]], on_done: Callable[[list[int]], None]
@@ -477,7 +524,7 @@ class UsersTableModel(QAbstractTableModel):
             with db.read() as conn, Q.interruptible(conn, c):
                 return Q.row_ids(conn, spec, sort, desc, ranges)
 
-        return self.runner.run(f"{self._name}-selection", job, label="Read the selected users",
+        return run_job(self.runner, f"{self._name}-selection", job, label="Read the selected users",
                                on_done=lambda got: on_done(known + got))
 
     def collect_ids(self, on_done: Callable[[list[int]], None], make=None) -> int | None:
@@ -495,7 +542,7 @@ class UsersTableModel(QAbstractTableModel):
                     out += chunk
             return make(out) if make is not None else out
 
-        return self.runner.run(f"{self._name}-collect", job, label="Read the users the filter matches",
+        return run_job(self.runner, f"{self._name}-collect", job, label="Read the users the filter matches",
                                on_done=on_done)
 
     def export(self, path: str | Path, on_done: Callable[[object], None]) -> int | None:
@@ -508,9 +555,9 @@ class UsersTableModel(QAbstractTableModel):
 
         def job(p, c):
             with db.read() as conn:
-                return Q.export_view(conn, spec, cols, sort, desc, path, titles=titles, progress=p, cancel=c)
+                return export_view(conn, spec, cols, sort, desc, path, titles=titles, progress=p, cancel=c)
 
-        return self.runner.run(f"{self._name}-export", job, label=f"Export users to {Path(path).name}",
+        return run_job(self.runner, f"{self._name}-export", job, label=f"Export users to {Path(path).name}",
                                on_done=on_done, on_error=self.failed.emit)
 
 

@@ -2,8 +2,8 @@
 
 A :class:`UserFilter` (frozen, JSON-serialisable: saved filters store it) is a search text plus
 conditions that all have to hold. It becomes ONE ``WHERE`` clause; :func:`count`, :func:`page`
-(LIMIT/OFFSET in the sort order, only the visible columns), :func:`ids` (everything it matches,
-streamed in id order) and :func:`export_view` run it. Never filter or sort in Python: a
+(LIMIT/OFFSET in the sort order, only the visible columns) and :func:`ids` (everything it matches,
+streamed in id order) run it (models/users_export.py writes a view to CSV/XLSX). Never filter or sort in Python: a
 QSortFilterProxyModel over a million rows took 7-9 s.
 
 Search text: every word of two or more characters is an FTS5 prefix term (``users_fts``: username,
@@ -14,19 +14,16 @@ against ~1 ms for the indexed ``LIKE``). Input is never SQL or FTS syntax.
 
 from __future__ import annotations
 
-import csv
 import json
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from lms_console.services.cache.queries import fts_query
-from lms_console.services.changes.journal import plain_cell, safe_cell
 from lms_console.services.lms.errors import Cancelled
-from lms_console.services.progress import CancelToken, ProgressEvent, no_progress
+from lms_console.services.progress import CancelToken
 
 DAY = 86_400
 
@@ -256,19 +253,16 @@ def _like_prefix(ch: str) -> str:
     return ch.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _text_sql(text: str) -> tuple[list[str], list]:
+def _text_sql(text: str) -> tuple[str | None, list[str], list]:
+    """(FTS5 query of the words of 2+ characters or None, LIKE clauses of one-letter words, params)."""
     words = _clean(text).split()
+    long_words = [w for w in words if len(w) > 1]
     clauses: list[str] = []
     params: list = []
-    long_words = [w for w in words if len(w) > 1]
-    query = fts_query(" ".join(long_words)) if long_words else None
-    if query is not None:
-        clauses.append("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)")
-        params.append(query)
     for ch in dict.fromkeys(w for w in words if len(w) == 1):
         clauses.append("(" + " OR ".join(f"u.{c} LIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS) + ")")
         params += [_like_prefix(ch)] * len(TEXT_COLUMNS)
-    return clauses, params
+    return (fts_query(" ".join(long_words)) if long_words else None), clauses, params
 
 
 _MEMBER = {"cohort": ("cohort_members", "cohortid"), "course": ("enrolments", "courseid"),
@@ -318,15 +312,33 @@ def _condition_sql(c: Condition, now: int) -> tuple[str, list]:
     return f"u.id {neg}IN ({sub} AND coalesce(value, '') <> '')", [c.key]
 
 
-def where_sql(spec: UserFilter, now: int | None = None) -> tuple[str, tuple]:
-    """``WHERE ...`` (or "") and its parameters for ``spec`` over ``users u``."""
+def _parts(spec: UserFilter, now: int | None) -> tuple[str | None, list[str], list]:
     now = int(time.time() if now is None else now)
-    clauses, params = _text_sql(spec.text)
+    query, clauses, params = _text_sql(spec.text)
     for cond in spec.conditions:
         sql, p = _condition_sql(cond, now)
         clauses.append(f"({sql})")
         params += p
+    return query, clauses, params
+
+
+def where_sql(spec: UserFilter, now: int | None = None) -> tuple[str, tuple]:
+    """``WHERE ...`` (or "") and its parameters for ``spec`` over ``users u``."""
+    query, clauses, params = _parts(spec, now)
+    if query is not None:
+        clauses.insert(0, "u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)")
+        params.insert(0, query)
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params)
+
+
+def sources(spec: UserFilter, now: int | None = None) -> tuple[str, str, tuple]:
+    """(FROM, WHERE, params) for ``spec``: with search text the FTS match drives a join to ``users u``
+    (measured 1.5x faster than ``u.id IN (match)`` for a search matching 55k of 1M users)."""
+    query, clauses, params = _parts(spec, now)
+    if query is None:
+        return "users u", ("WHERE " + " AND ".join(clauses)) if clauses else "", tuple(params)
+    return ("users_fts f JOIN users u ON u.id = f.rowid", "WHERE " + " AND ".join(["users_fts MATCH ?", *clauses]),
+            (query, *params))
 
 
 def order_sql(sort: str | None, descending: bool = False, titles: Mapping[str, str] | None = None) -> str:
@@ -338,6 +350,15 @@ def order_sql(sort: str | None, descending: bool = False, titles: Mapping[str, s
 
 
 # -- reading -----------------------------------------------------------------------------------------
+
+MMAP_BYTES = 1 << 30
+
+
+def tune_reader(conn) -> None:
+    """Memory-map the cache file for this (pooled) reader connection: a broad search sorted by name
+    looks up ~50k rows, and mmap halves that (measured on 1M users: 119 -> 62 ms)."""
+    conn.exec_driver_sql(f"PRAGMA mmap_size = {MMAP_BYTES}")
+
 
 @contextmanager
 def interruptible(conn, cancel: CancelToken | None) -> Iterator[None]:
@@ -369,26 +390,35 @@ def interruptible(conn, cancel: CancelToken | None) -> Iterator[None]:
 
 
 def count(conn, spec: UserFilter, *, now: int | None = None) -> int:
-    where, params = where_sql(spec, now)
-    return int(conn.exec_driver_sql(f"SELECT count(*) FROM users u {where}", params).scalar() or 0)
+    query, clauses, _params = _parts(spec, now)
+    if query is not None and not clauses:  # the index alone knows: no row lookups (15 vs 120 ms for 55k)
+        sql, params = "SELECT count(*) FROM users_fts WHERE users_fts MATCH ?", (query,)
+    else:
+        src, where, params = sources(spec, now)
+        sql = f"SELECT count(*) FROM {src} {where}"
+    return int(conn.exec_driver_sql(sql, params).scalar() or 0)
 
 
 def page(conn, spec: UserFilter, columns: Sequence[str], sort: str | None = None, descending: bool = False,
          offset: int = 0, limit: int = 200, *, now: int | None = None,
          titles: Mapping[str, str] | None = None) -> list[tuple]:
     """Rows ``offset``..``offset+limit`` in the sort order: ``(id, *columns)`` raw values."""
-    where, params = where_sql(spec, now)
+    src, where, params = sources(spec, now)
     select = ", ".join(["u.id", *(column(k, titles).sql for k in columns)])
-    sql = (f"SELECT {select} FROM users u {where} ORDER BY {order_sql(sort, descending, titles)} "
-           "LIMIT ? OFFSET ?")
+    order = order_sql(sort, descending, titles)
+    # Deferred join: sort and skip ids only (the sorter then holds the sort key and the id, not every
+    # shown column of every match), then read the page's rows. A surname search matching 55k of 1M
+    # users: 120 -> 50 ms; a page 500,000 rows down: 17 -> 7 ms.
+    sql = (f"SELECT {select} FROM users u WHERE u.id IN (SELECT u.id FROM {src} {where} ORDER BY {order} "
+           f"LIMIT ? OFFSET ?) ORDER BY {order}")
     return [tuple(r) for r in conn.exec_driver_sql(sql, (*params, int(limit), int(offset)))]
 
 
 def row_ids(conn, spec: UserFilter, sort: str | None, descending: bool, ranges: Sequence[tuple[int, int]],
             *, now: int | None = None) -> list[int]:
     """User ids at the row ranges ``(first, last)`` (inclusive) of the sorted view."""
-    where, params = where_sql(spec, now)
-    sql = f"SELECT u.id FROM users u {where} ORDER BY {order_sql(sort, descending)} LIMIT ? OFFSET ?"
+    src, where, params = sources(spec, now)
+    sql = f"SELECT u.id FROM {src} {where} ORDER BY {order_sql(sort, descending)} LIMIT ? OFFSET ?"
     out: list[int] = []
     for first, last in ranges:
         out += [r[0] for r in conn.exec_driver_sql(sql, (*params, last - first + 1, first))]
@@ -397,9 +427,8 @@ def row_ids(conn, spec: UserFilter, sort: str | None, descending: bool, ranges: 
 
 def ids(conn, spec: UserFilter, *, chunk: int = 5_000, now: int | None = None) -> Iterator[list[int]]:
     """Every id ``spec`` matches, in id order, ``chunk`` at a time (never all in one list)."""
-    where, params = where_sql(spec, now)
-    sql = (f"SELECT u.id FROM users u {where} {'AND' if where else 'WHERE'} u.id > ? "
-           "ORDER BY u.id LIMIT ?")
+    src, where, params = sources(spec, now)
+    sql = f"SELECT u.id FROM {src} {where} {'AND' if where else 'WHERE'} u.id > ? ORDER BY u.id LIMIT ?"
     last = -1
     while True:
         got = [r[0] for r in conn.exec_driver_sql(sql, (*params, last, chunk))]
@@ -492,102 +521,65 @@ def _date(stamp: int) -> str:
     return f"{t.tm_mday} {time.strftime('%b %Y', t)}"
 
 
-def describe_condition(c: Condition, names: Mapping[tuple[str, Any], str] | None = None) -> str:
-    """A short label for one condition (the filter bar's chips)."""
-    names = names or {}
-    v = c.value
+def _phrase(c: Condition, names: Mapping[tuple[str, Any], str]) -> tuple[str, str]:
+    """Where one condition goes in the sentence and its words: (adj | prep | who | whose, words)."""
+    f, op, v = c.field, c.op, c.value
     course = names.get(("course", v), f"course #{v}")
-    cohort = "cohort " + names.get(("cohort", v), f"#{v}")
-    label = names.get(("custom", c.key), c.key)
-    if c.field == "profile":
-        label = PROFILE_FIELDS.get(c.key, c.key)
-        return {"is": f"{label} is “{v}”", "is_not": f"{label} is not “{v}”", "contains": f"{label} contains “{v}”",
-                "empty": f"{label} is empty", "not_empty": f"{label} is filled in"}.get(c.op, label)
-    return {
-        ("auth", "is"): f"Authentication: {v}",
-        ("auth", "is_not"): f"Authentication not {v}",
-        ("suspended", "is"): "Suspended" if v else "Not suspended",
-        ("confirmed", "is"): "Confirmed" if v else "Unconfirmed",
-        ("never_logged_in", "is"): "Never logged in" if v else "Has logged in",
-        ("last_access", "before"): f"Last access before {_date(v)}" if isinstance(v, int) else "",
-        ("last_access", "after"): f"Last access since {_date(v)}" if isinstance(v, int) else "",
-        ("last_access", "within"): f"Active in the last {v} days",
-        ("last_access", "not_within"): f"Inactive for {v} days",
-        ("cohort", "in"): f"In {cohort}",
-        ("cohort", "not_in"): f"Not in {cohort}",
-        ("cohort", "any"): "In a cohort",
-        ("cohort", "none"): "In no cohort",
-        ("group", "in"): f"In group {names.get(('group', v), f'#{v}')}",
-        ("group", "not_in"): f"Not in group {names.get(('group', v), f'#{v}')}",
-        ("course", "in"): f"Enrolled in {course}",
-        ("course", "not_in"): f"Not enrolled in {course}",
-        ("course", "any"): "Enrolled in a course",
-        ("course", "none"): "Enrolled in no course",
-        ("completed", "is"): f"Completed {course}",
-        ("completed", "is_not"): f"Not completed {course}",
-        ("custom", "is"): f"{label} is “{v}”",
-        ("custom", "is_not"): f"{label} is not “{v}”",
-        ("custom", "contains"): f"{label} contains “{v}”",
-        ("custom", "empty"): f"{label} is empty",
-        ("custom", "not_empty"): f"{label} is filled in",
-    }.get((c.field, c.op), c.field)
+    if f in ("suspended", "confirmed"):
+        return "adj", {"suspended": ("active", "suspended"), "confirmed": ("unconfirmed", "confirmed")}[f][bool(v)]
+    if f == "auth":
+        return "prep", f"with {v} authentication" if op == "is" else f"not using {v} authentication"
+    if f in ("cohort", "group"):
+        name = names.get((f, v), f"#{v}")
+        return "prep", {"in": f"in {f} {name}", "not_in": f"not in {f} {name}", "any": f"in any {f}",
+                        "none": f"in no {f}"}[op]
+    if f == "course":
+        return "prep", {"in": f"enrolled in {course}", "not_in": f"not enrolled in {course}",
+                        "any": "enrolled in any course", "none": "enrolled in no course"}[op]
+    if f == "completed":
+        return "who", f"completed {course}" if op == "is" else f"have not completed {course}"
+    if f == "never_logged_in":
+        return "who", "never logged in" if v else "have logged in"
+    if f == "last_access":
+        return "who", {"before": lambda: f"last logged in before {_date(v)}",
+                       "after": lambda: f"logged in since {_date(v)}",
+                       "within": lambda: f"logged in within the last {v} days",
+                       "not_within": lambda: f"have not logged in for {v} days"}[op]()
+    label = (names.get(("custom", c.key), c.key) if f == "custom" else PROFILE_FIELDS.get(c.key, c.key).lower())
+    return "whose", {"is": f"{label} is “{v}”", "is_not": f"{label} is not “{v}”", "contains": f"{label} contains “{v}”",
+                     "empty": f"{label} is empty", "not_empty": f"{label} is filled in"}[op]
+
+
+def describe_condition(c: Condition, names: Mapping[tuple[str, Any], str] | None = None) -> str:
+    """One condition on its own (the filter bar's chips): "Suspended", "In cohort Sales"."""
+    words = _phrase(c, names or {})[1]
+    return words[:1].upper() + words[1:]
 
 
 def describe(spec: UserFilter, names: Mapping[tuple[str, Any], str] | None = None) -> str:
     """The filter as a sentence: "Suspended users in cohort Sales who never logged in"."""
     names = names or {}
-    adjectives: list[str] = []
-    phrases: list[str] = []
-    clauses: list[tuple[str, str]] = []  # (who | whose, text)
+    slots: dict[str, list[str]] = {"adj": [], "prep": [], "who": []}
+    clauses: list[tuple[str, str]] = []  # (who | whose, words)
     text = " ".join(_clean(spec.text).split())
     if text:
-        phrases.append(f"matching “{text}”")
+        slots["prep"].append(f"matching “{text}”")
     for c in spec.conditions:
-        v = c.value
-        course = names.get(("course", v), f"course #{v}")
-        cohort = names.get(("cohort", v), f"#{v}")
-        if c.field == "suspended":
-            adjectives.append("suspended" if v else "active")
-        elif c.field == "confirmed":
-            adjectives.append("confirmed" if v else "unconfirmed")
-        elif c.field == "auth":
-            phrases.append(f"with {v} authentication" if c.op == "is" else f"not using {v} authentication")
-        elif c.field == "cohort":
-            phrases.append({"in": f"in cohort {cohort}", "not_in": f"not in cohort {cohort}",
-                            "any": "in any cohort", "none": "in no cohort"}[c.op])
-        elif c.field == "group":
-            group = names.get(("group", v), f"#{v}")
-            phrases.append(f"in group {group}" if c.op == "in" else f"not in group {group}")
-        elif c.field == "course":
-            phrases.append({"in": f"enrolled in {course}", "not_in": f"not enrolled in {course}",
-                            "any": "enrolled in any course", "none": "enrolled in no course"}[c.op])
-        elif c.field == "completed":
-            clauses.append(("who", f"completed {course}" if c.op == "is" else f"have not completed {course}"))
-        elif c.field == "never_logged_in":
-            clauses.append(("who", "never logged in" if v else "have logged in"))
-        elif c.field == "last_access":
-            clauses.append(("who", {
-                "before": lambda: f"last logged in before {_date(v)}",
-                "after": lambda: f"logged in since {_date(v)}",
-                "within": lambda: f"logged in within the last {v} days",
-                "not_within": lambda: f"have not logged in for {v} days",
-            }[c.op]()))
-        elif c.field in ("custom", "profile"):
-            label = (names.get(("custom", c.key), c.key) if c.field == "custom"
-                     else PROFILE_FIELDS.get(c.key, c.key).lower())
-            clauses.append(("whose", {"is": f"{label} is “{v}”", "is_not": f"{label} is not “{v}”",
-                                      "contains": f"{label} contains “{v}”", "empty": f"{label} is empty",
-                                      "not_empty": f"{label} is filled in"}[c.op]))
-    head = " ".join([*dict.fromkeys(adjectives), "users"])
-    if not adjectives and not phrases and not clauses:
+        slot, words = _phrase(c, names)
+        if slot in ("who", "whose"):
+            clauses.append((slot, words))
+        else:
+            slots[slot].append(words)
+    if not spec.conditions and not text:
         return "All users"
-    words = [head[0].upper() + head[1:], *phrases]
+    head = " ".join([*dict.fromkeys(slots["adj"]), "users"])
+    out = [head[0].upper() + head[1:], *slots["prep"]]
     previous = ""
     for n, (connector, clause) in enumerate(clauses):
         lead = connector if connector != previous else ""
-        words.append(" ".join(t for t in (("and" if n else ""), lead, clause) if t))
+        out.append(" ".join(t for t in (("and" if n else ""), lead, clause) if t))
         previous = connector
-    return " ".join(words)
+    return " ".join(out)
 
 
 # -- saved filters (the cache's saved_filters table; writes on the writer thread) ---------------------------
@@ -656,80 +648,3 @@ def rename_saved_filter(writer, filter_id: int, name: str) -> None:
 def delete_saved_filter(writer, filter_id: int) -> bool:
     with writer.batch() as raw:
         return raw.execute("DELETE FROM saved_filters WHERE id = ?", (filter_id,)).rowcount > 0
-
-
-# -- export of the current view ------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class ExportResult:
-    path: str
-    rows: int
-    error: str = ""
-
-
-def export_view(conn, spec: UserFilter, columns: Sequence[str], sort: str | None, descending: bool,
-                path: str | Path, *, titles: Mapping[str, str] | None = None,
-                progress: Callable[[ProgressEvent], None] = no_progress, cancel: CancelToken | None = None,
-                now: int | None = None) -> ExportResult:
-    """Write what the pane shows (filter, sort order, columns) to ``path`` (.xlsx, else CSV).
-
-    Cells are text a spreadsheet never evaluates: CSV cells starting with = + - @ get a quote;
-    XLSX cells are typed as strings. A file that cannot be written is an ``error``, not a crash.
-    """
-    path = Path(path)
-    cols = [column(k, titles) for k in columns]
-    total = count(conn, spec, now=now)
-    where, params = where_sql(spec, now)
-    sql = (f"SELECT {', '.join(c.sql for c in cols)} FROM users u {where} "
-           f"ORDER BY {order_sql(sort, descending, titles)}")
-    header = [c.title for c in cols]
-    xlsx = path.suffix.lower() == ".xlsx"
-    n = 0
-
-    def rows(cell) -> Iterator[list[str]]:
-        nonlocal n
-        result = conn.exec_driver_sql(sql, params)
-        while True:
-            chunk = result.fetchmany(2_000)
-            if not chunk:
-                return
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            for r in chunk:
-                yield [cell(display(c.kind, v)) for c, v in zip(cols, r)]
-            n += len(chunk)
-            progress(ProgressEvent("export", n, total, f"{n:,} of {total:,} users"))
-
-    try:
-        if xlsx:
-            from openpyxl import Workbook
-            from openpyxl.cell import WriteOnlyCell
-
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet("Users")
-            ws.append(header)
-            for line in rows(plain_cell):
-                out = []
-                for v in line:
-                    cell = WriteOnlyCell(ws, value=v)
-                    cell.data_type = "s"  # never a formula
-                    out.append(cell)
-                ws.append(out)
-            wb.save(path)
-        else:
-            with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads UTF-8 right
-                w = csv.writer(fh)
-                w.writerow(header)
-                for line in rows(safe_cell):
-                    w.writerow(line)
-    except OSError as exc:
-        return ExportResult(str(path), n, f"Could not write {path}: {exc.strerror or exc}")
-    return ExportResult(str(path), n)
-
-
-__all__ = ["BASE_COLUMNS", "DEFAULT_COLUMNS", "DEFAULT_FILTER_SPECS", "FIELDS", "ColumnDef", "Condition",
-           "ExportResult", "FilterError", "FilterOptions", "SavedFilter", "UserFilter", "column", "count",
-           "delete_saved_filter", "describe", "describe_condition", "display", "export_view", "filter_options",
-           "get_saved_filter", "ids", "interruptible", "names_for", "order_sql", "page", "rename_saved_filter",
-           "row_ids", "save_filter", "saved_filters", "taken", "where_sql"]
-

@@ -3,6 +3,8 @@ the detail/journal models and the AccessChecker over a real cache filled by the 
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 
@@ -18,6 +20,7 @@ from lms_console.models.users_actions import (
     edit_changes,
 )
 from lms_console.models.users_detail_model import UserDetailLoader, UserJournalModel
+from lms_console.models.users_export import export_view
 from lms_console.models.users_model import UsersTableModel
 from lms_console.services import users_query as Q
 from lms_console.services.cache.db import CacheDb
@@ -198,6 +201,46 @@ def test_export_through_the_model(qtbot, model, tmp_path):
 def test_closing_the_profile_empties_the_table(qtbot, model, session):
     session.closed.emit()
     assert model.rowCount() == 0
+
+
+@pytest.fixture
+def formula_db(tmp_path):
+    db = CacheDb.open(tmp_path / "formula.sqlite")
+    with CacheWriter(db, clock=lambda: NOW) as w:
+        w.upsert_users([User(id=15, username="f", firstname="=cmd", lastname="Formula", department="+SUM(A1)"),
+                        User(id=16, username="g", firstname="Plain", lastname="Zed")], 1)
+    yield db
+    db.close()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_writes_the_view_with_formula_safe_cells(formula_db, tmp_path, suffix):
+    path = tmp_path / f"users{suffix}"
+    events = []
+    with formula_db.read() as conn:
+        result = export_view(conn, UserFilter(), ["firstname", "lastname", "department", "lastaccess"],
+                               "lastname", False, path, progress=events.append)
+    assert result.rows == 2 and not result.error
+    assert events and events[-1].done == 2
+    if suffix == ".csv":
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert rows[0] == ["First name", "Last name", "Department", "Last access"]
+        assert rows[1][:3] == ["'=cmd", "Formula", "'+SUM(A1)"]
+    else:
+        from openpyxl import load_workbook
+
+        ws = load_workbook(path).active
+        first = [c.value for c in next(ws.iter_rows(min_row=2, max_row=2))]
+        assert first[:3] == ["=cmd", "Formula", "+SUM(A1)"]
+        assert next(ws.iter_rows(min_row=2, max_row=2))[0].data_type == "s"
+
+
+def test_export_to_an_unwritable_place_is_a_message(formula_db, tmp_path):
+    with formula_db.read() as conn:
+        result = export_view(conn, UserFilter(), ["username"], None, False, tmp_path / "missing" / "u.csv")
+    assert result.error.startswith("Could not write")
+
 
 
 # -- actions ---------------------------------------------------------------------------------------
