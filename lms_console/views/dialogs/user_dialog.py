@@ -1,0 +1,516 @@
+"""A user's properties (account, profile, cohorts, groups, enrolments, journal) and the bulk-action
+dialog of the users pane. Edits become Changes planned by the change engine (the preview opens);
+nothing is sent from here."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QStackedWidget,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lms_console.models.users_actions import LARGE_BULK
+from lms_console.models.users_detail_model import UserDetailLoader, UserJournalModel
+from lms_console.services.changes.kinds_users import field_problems
+from lms_console.services.changes.model import Change
+
+BULK_LABELS = {
+    "suspend": "Suspend…",
+    "unsuspend": "Unsuspend…",
+    "force_password_change": "Force password change…",
+    "add_to_cohort": "Add to cohort…",
+    "enrol": "Enrol in course…",
+    "delete": "Delete…",
+}
+BULK_INTRO = {
+    "suspend": ("Suspend accounts", "Suspended users cannot sign in; everything they did is kept."),
+    "unsuspend": ("Unsuspend accounts", "They can sign in again."),
+    "force_password_change": ("Force a password change",
+                              "They must choose a new password the next time they sign in."),
+    "add_to_cohort": ("Add to a cohort", "Cohort members get the cohort's course enrolments (cohort sync)."),
+    "enrol": ("Enrol in a course", "A manual enrolment in the course, with a role and optional dates."),
+    "delete": ("Delete accounts", "Deleting removes the accounts from the site."),
+}
+PROFILE_FIELDS = (("firstname", "First name"), ("lastname", "Last name"), ("idnumber", "ID number"),
+                  ("department", "Department"), ("institution", "Institution"), ("city", "City/town"),
+                  ("country", "Country (2 letters)"), ("lang", "Language"), ("timezone", "Timezone"),
+                  ("phone1", "Phone"), ("phone2", "Mobile phone"), ("address", "Address"))
+ACCOUNT_FIELDS = (("username", "Username"), ("email", "Email address"))
+
+
+def plain_label(text: str = "", name: str = "") -> QLabel:
+    """A label for data: never interpreted as rich text (a name like "<b>x" stays literal)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+def when(stamp: int | None, never: str = "Never") -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else never
+
+
+def small_table(name: str, headers: tuple[str, ...]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return table
+
+
+def fill(table: QTableWidget, rows: list[tuple]) -> None:
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            table.setItem(r, c, QTableWidgetItem("" if value is None else str(value)))
+    table.resizeColumnsToContents()
+
+
+class ListTable(QStackedWidget):
+    """A small table that says so in words when it is empty."""
+
+    def __init__(self, name: str, headers: tuple[str, ...], empty: str) -> None:
+        super().__init__()
+        self.table = small_table(name, headers)
+        self.empty = plain_label(empty, "EmptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.addWidget(self.table)
+        self.addWidget(self.empty)
+
+    def set_rows(self, rows: list[tuple]) -> None:
+        fill(self.table, rows)
+        self.setCurrentWidget(self.table if rows else self.empty)
+
+
+class UserDialog(QDialog):
+    """Properties of one user; "Preview changes…" plans what the admin edited.
+
+    Signals:
+        access_check_requested(int): the admin asked why this user cannot get in.
+    """
+
+    access_check_requested = Signal(int)
+
+    def __init__(self, session, actions, userid: int, parent: QWidget | None = None, *, auths=()) -> None:
+        super().__init__(parent)
+        self.setObjectName("UserDialog")
+        self.setWindowTitle(f"User {userid}")
+        self.resize(760, 560)
+        self.session = session
+        self.actions = actions
+        self.userid = userid
+        self.detail = None
+        self.loader = UserDetailLoader(session, self)
+        self.journal = UserJournalModel(session, self)
+        self.edits: dict[str, QLineEdit] = {}
+        self.custom_edits: dict[str, QLineEdit] = {}
+
+        self.heading = plain_label("Reading the user…", "DialogHeading")
+        self.summary = plain_label("", "DialogSummary")
+        self.stale_note = plain_label("", "StaleNote")
+        self.stale_note.hide()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self._account_tab(auths), "Account")
+        self.profile_form = QFormLayout()
+        profile = QWidget()
+        profile.setLayout(self.profile_form)
+        self.tabs.addTab(profile, "Profile")
+        self.cohorts_box = ListTable("UserCohorts", ("Cohort", "ID number"), "Not a member of any cohort.")
+        self.cohorts = self.cohorts_box.table
+        self.tabs.addTab(self.cohorts_box, "Cohorts")
+        self.groups_box = ListTable("UserGroups", ("Course", "Group"), "Not in any course group.")
+        self.groups = self.groups_box.table
+        self.tabs.addTab(self.groups_box, "Groups")
+        self.enrolments_box = ListTable("UserEnrolments", ("Course", "Roles", "Status", "Starts", "Ends",
+                                                           "Last access", "Progress", "Completed"),
+                                        "Not enrolled in any course (as far as the local copy knows).")
+        self.enrolments = self.enrolments_box.table
+        self.tabs.addTab(self.enrolments_box, "Enrolments")
+        self.journal_view = QTableView()
+        self.journal_view.setObjectName("UserJournal")
+        self.journal_view.setModel(self.journal)
+        self.journal_view.verticalHeader().hide()
+        self.journal_view.setShowGrid(False)
+        self.journal_view.setAlternatingRowColors(True)
+        self.journal_view.horizontalHeader().setStretchLastSection(True)
+        self.journal_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tabs.addTab(self.journal_view, "Journal")
+
+        self.problems = plain_label("", "FieldProblem")
+        self.problems.setWordWrap(True)
+        self.problems.hide()
+        self.buttons = QDialogButtonBox()
+        self.preview_button = self.buttons.addButton("Preview changes…", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.preview_button.setProperty("primary", True)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.buttons.accepted.connect(self.preview)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.heading)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.stale_note)
+        lay.addWidget(self.tabs, 1)
+        lay.addWidget(self.problems)
+        lay.addWidget(self.buttons)
+        self.loader.loaded.connect(self._on_loaded)
+        session.cache_changed.connect(self._on_cache_changed)
+        self._set_enabled(False)
+        self.loader.load(userid)
+        self.journal.set_user(userid)
+
+    def _account_tab(self, auths) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        for key, label in ACCOUNT_FIELDS:
+            self.edits[key] = self._edit(key)
+            form.addRow(label, self.edits[key])
+        self.auth_combo = QComboBox()
+        self.auth_combo.setEditable(True)
+        self.auth_combo.addItems(list(dict.fromkeys(["manual", *auths])))
+        self.auth_combo.currentTextChanged.connect(self._validate)
+        form.addRow("Authentication", self.auth_combo)
+        self.suspended_check = QCheckBox("Suspended (cannot sign in)")
+        self.suspended_check.toggled.connect(self._validate)
+        form.addRow("Status", self.suspended_check)
+        self.confirmed_label = plain_label()
+        form.addRow("Confirmed", self.confirmed_label)
+        self.access_label = plain_label()
+        form.addRow("Access", self.access_label)
+        row = QHBoxLayout()
+        self.force_button = QPushButton("Force password change…")
+        self.force_button.setToolTip("They must choose a new password the next time they sign in")
+        self.force_button.clicked.connect(self.force_password_change)
+        self.check_button = QPushButton("Why can't they get in?…")
+        self.check_button.clicked.connect(lambda: self.access_check_requested.emit(self.userid))
+        row.addWidget(self.force_button)
+        row.addWidget(self.check_button)
+        row.addStretch(1)
+        form.addRow("Actions", row)
+        return page
+
+    def _edit(self, key: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setObjectName(f"UserField_{key}")
+        edit.textChanged.connect(self._validate)
+        return edit
+
+    def _set_enabled(self, on: bool) -> None:
+        for w in (self.tabs, self.preview_button):
+            w.setEnabled(on)
+
+    # -- loading --------------------------------------------------------------------------------------
+    def _on_cache_changed(self, _entities) -> None:
+        self.loader.load(self.userid)
+
+    def _on_loaded(self, detail) -> None:
+        if detail is None:
+            self.heading.setText(f"User {self.userid} is not in the local copy (deleted, or not synced yet).")
+            self._set_enabled(False)
+            return
+        if self.detail is not None and self.has_edits() and not self._matches(detail):
+            self.stale_note.setText("This user changed in the local copy since you opened it; your edits are kept. "
+                                    "Close and reopen to see the new values.")
+            self.stale_note.show()
+            return
+        self.populate(detail)
+
+    def populate(self, detail) -> None:
+        self.detail = detail
+        u = detail.user
+        self.setWindowTitle(f"{u.fullname or u.username} — properties")
+        self.heading.setText(detail.label)
+        state = "Suspended" if u.suspended else "Active"
+        self.summary.setText(f"{state} · {u.auth} · last access {when(u.lastaccess)} · id {u.id}")
+        self.edits["username"].setText(u.username)
+        self.edits["email"].setText(u.email)
+        self.auth_combo.setCurrentText(u.auth)
+        self.suspended_check.setChecked(u.suspended)
+        self.confirmed_label.setText("Yes" if u.confirmed else "No: has not followed the confirmation email")
+        self.access_label.setText(f"First {when(u.firstaccess)}, last {when(u.lastaccess)}")
+        manual = u.auth in ("manual", "email")
+        self.force_button.setEnabled(manual)
+        self.force_button.setToolTip("They must choose a new password the next time they sign in" if manual else
+                                     f"The password is managed by {u.auth}, not by Moodle")
+        while self.profile_form.rowCount():
+            self.profile_form.removeRow(0)
+        for key, label in PROFILE_FIELDS:
+            self.edits[key] = self._edit(key)
+            self.edits[key].setText(str(getattr(u, key) or ""))
+            self.profile_form.addRow(label, self.edits[key])
+        self.description = QPlainTextEdit(u.description or "")
+        self.description.setMaximumHeight(70)
+        self.description.textChanged.connect(self._validate)
+        self.profile_form.addRow("Description", self.description)
+        self.custom_edits = {}
+        for cv in detail.custom:
+            edit = self._edit(f"cf_{cv.shortname}")
+            edit.setText(cv.value)
+            edit.setToolTip(f"Custom profile field {cv.shortname} ({cv.type or 'text'})")
+            self.custom_edits[cv.shortname] = edit
+            self.profile_form.addRow(cv.name, edit)
+        self.cohorts_box.set_rows([(name, idn) for _i, name, idn in detail.cohorts])
+        self.groups_box.set_rows([(course, group) for _c, course, _g, group in detail.groups])
+        self.enrolments_box.set_rows([self._enrolment_row(e) for e in detail.enrolments])
+        self.tabs.setTabText(2, f"Cohorts ({len(detail.cohorts)})")
+        self.tabs.setTabText(3, f"Groups ({len(detail.groups)})")
+        self.tabs.setTabText(4, f"Enrolments ({len(detail.enrolments)})")
+        self.stale_note.hide()
+        self._set_enabled(True)
+        self._validate()
+
+    @staticmethod
+    def _enrolment_row(e) -> tuple:
+        status = "Not active" if e.suspended else "Active"
+        progress = "" if e.progress is None else f"{e.progress:.0f} %"
+        done = when(e.timecompleted, "Yes") if e.completed else "No"
+        name = e.course.shortname + ("" if e.course.visible else " (hidden)")
+        return (name, ", ".join(e.roles), status, when(e.timestart, ""), when(e.timeend, ""),
+                when(e.lastaccess), progress, done)
+
+    # -- editing --------------------------------------------------------------------------------------
+    def values(self) -> tuple[dict[str, str], dict[str, str], bool]:
+        fields = {k: e.text().strip() for k, e in self.edits.items()}
+        fields["auth"] = self.auth_combo.currentText().strip()
+        if hasattr(self, "description"):
+            fields["description"] = self.description.toPlainText()
+        custom = {k: e.text() for k, e in self.custom_edits.items()}
+        return fields, custom, self.suspended_check.isChecked()
+
+    def changes(self) -> list[Change]:
+        from lms_console.models.users_actions import edit_changes
+
+        if self.detail is None:
+            return []
+        fields, custom, suspended = self.values()
+        current = {c.shortname: c.value for c in self.detail.custom}
+        return edit_changes(self.detail.user, fields, custom, suspended, current_custom=current)
+
+    def has_edits(self) -> bool:
+        return bool(self.changes())
+
+    def _matches(self, detail) -> bool:
+        from lms_console.models.users_actions import edit_changes
+
+        fields, custom, suspended = self.values()
+        return not edit_changes(detail.user, fields, custom, suspended,
+                                current_custom={c.shortname: c.value for c in detail.custom})
+
+    def _validate(self, *_args) -> None:
+        if self.detail is None:
+            return
+        changes = self.changes()
+        changed = {}
+        for c in changes:
+            if c.kind == "user.update":
+                changed = {k: v for k, v in c.data["fields"].items() if k != "customfields"}
+        problems = [f"{p.field}: {p.message}" + (f" ({p.fix})" if p.fix else "") for p in field_problems(changed)]
+        problems += [f"{k} cannot be empty" for k in ("username", "email", "firstname", "lastname")
+                     if k in changed and not changed[k]]
+        text = "\n".join(problems)
+        self.problems.setText(text)
+        self.problems.setVisible(bool(text))
+        self.preview_button.setEnabled(bool(changes) and not problems)
+        self.preview_button.setToolTip("" if changes else "Nothing changed yet")
+
+    def preview(self) -> None:
+        if self.detail is None:
+            return
+        fields, custom, suspended = self.values()
+        self.actions.plan_edit(self.detail.user, fields, custom, suspended)
+
+    def force_password_change(self) -> None:
+        if self.detail is not None:
+            self.actions.plan([Change("user.force_password_change", {"id": self.userid})],
+                              f"Force a password change for {self.detail.user.username}")
+
+
+class BulkActionDialog(QDialog):
+    """How to run a bulk action: on the selection or on everything the filter matches, and with
+    which cohort / course / role / dates. The change engine's preview follows.
+
+    Signals:
+        confirmed(str, str, object, object): action, scope ("selection" | "filter"), params, names.
+        switch_requested(str): the admin picked another action instead (Delete -> "Suspend instead").
+    """
+
+    confirmed = Signal(str, str, object, object)
+    switch_requested = Signal(str)
+
+    def __init__(self, action: str, *, selected: int, matching: int, description: str, options,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("BulkActionDialog")
+        self.action = action
+        self.selected, self.matching = selected, matching
+        self.setWindowTitle(BULK_LABELS[action].rstrip("…"))
+        lay = QVBoxLayout(self)
+        heading = plain_label(BULK_INTRO[action][0], "DialogHeading")
+        intro = plain_label(BULK_INTRO[action][1], "PaneSubtitle")
+        intro.setWordWrap(True)
+        lay.addWidget(heading)
+        lay.addWidget(intro)
+        self.selection_radio = QRadioButton(f"The {selected:,} selected user{'s' if selected != 1 else ''}"
+                                            if selected != 1 else "The selected user")
+        self.filter_radio = QRadioButton(f"All {matching:,} users the filter matches" if matching != 1
+                                         else "The one user the filter matches")
+        self.filter_radio.setToolTip(description)
+        self.scope = QButtonGroup(self)
+        for b in (self.selection_radio, self.filter_radio):
+            self.scope.addButton(b)
+        self.selection_radio.setEnabled(selected > 0)
+        (self.selection_radio if selected else self.filter_radio).setChecked(True)
+        lay.addWidget(plain_label("Apply to", "SectionTitle"))
+        lay.addWidget(self.selection_radio)
+        lay.addWidget(self.filter_radio)
+        filter_note = plain_label(f"   {description}", "PaneSubtitle")
+        filter_note.setWordWrap(True)
+        lay.addWidget(filter_note)
+        form = QFormLayout()
+        self.cohort_combo = QComboBox()
+        self.course_combo = QComboBox()
+        self.role_combo = QComboBox()
+        self.start_check = QCheckBox("Starts on")
+        self.end_check = QCheckBox("Ends on")
+        today = QDate.currentDate()
+        self.start_date = QDateEdit(today, calendarPopup=True, enabled=False)
+        self.end_date = QDateEdit(today.addYears(1), calendarPopup=True, enabled=False)
+        for d in (self.start_date, self.end_date):
+            d.setDisplayFormat("yyyy-MM-dd")
+        self.start_check.toggled.connect(self.start_date.setEnabled)
+        self.end_check.toggled.connect(self.end_date.setEnabled)
+        if action == "add_to_cohort":
+            for cid, name in options.cohorts:
+                self.cohort_combo.addItem(name, cid)
+            form.addRow("Cohort", self.cohort_combo)
+        elif action == "enrol":
+            for cid, short, full in options.courses:
+                self.course_combo.addItem(f"{short} — {full}" if full else short, cid)
+            for rid, name in options.roles or ((5, "Student"),):
+                self.role_combo.addItem(name, rid)
+            student = self.role_combo.findData(5)
+            self.role_combo.setCurrentIndex(max(student, 0))
+            form.addRow("Course", self.course_combo)
+            form.addRow("Role", self.role_combo)
+            form.addRow(self.start_check, self.start_date)
+            form.addRow(self.end_check, self.end_date)
+        for combo in (self.cohort_combo, self.course_combo):
+            if combo.count() > 12:
+                combo.setEditable(True)
+                combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        lay.addLayout(form)
+        self.warning = plain_label("", "BulkWarning")
+        self.warning.setWordWrap(True)
+        lay.addWidget(self.warning)
+        self.buttons = QDialogButtonBox()
+        self.ok_button = self.buttons.addButton("Preview…", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok_button.setProperty("primary", True)
+        if action == "delete":
+            self.suspend_button = self.buttons.addButton("Suspend instead…", QDialogButtonBox.ButtonRole.ActionRole)
+            self.suspend_button.clicked.connect(self._suspend_instead)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.scope.buttonToggled.connect(lambda *_a: self._update())
+        for w in (self.start_check, self.end_check):
+            w.toggled.connect(lambda *_a: self._update())
+        for w in (self.start_date, self.end_date):
+            w.dateChanged.connect(lambda *_a: self._update())
+        self._update()
+
+    def count(self) -> int:
+        return self.selected if self.selection_radio.isChecked() else self.matching
+
+    def _update(self) -> None:
+        n = self.count()
+        who = f"{n:,} user{'s' if n != 1 else ''}"
+        notes, ok = [], n > 0
+        if self.action == "delete":
+            notes.append(f"Deleting {who} cannot be undone: Moodle removes the accounts with their enrolments, "
+                         "grades, submissions and posts. Suspending keeps everything and can be reversed.")
+            self.ok_button.setText(f"Preview deletion of {who}…")
+        else:
+            self.ok_button.setText(f"Preview for {who}…")
+        if self.action == "add_to_cohort" and self.cohort_combo.count() == 0:
+            notes.append("There are no cohorts in the local copy: create one on the site or sync first.")
+            ok = False
+        if self.action == "enrol":
+            if self.course_combo.count() == 0:
+                notes.append("There are no courses in the local copy: sync first.")
+                ok = False
+            if self.start_check.isChecked() and self.end_check.isChecked() \
+                    and self.end_date.date() <= self.start_date.date():
+                notes.append("The end date must be after the start date.")
+                ok = False
+        if n > LARGE_BULK:
+            notes.append(f"This plans {n:,} changes: reading and checking them takes a while.")
+        self.warning.setText("\n".join(notes))
+        self.warning.setVisible(bool(notes))
+        self.warning.setProperty("level", "error" if self.action == "delete" or not ok else "warning")
+        self.warning.style().unpolish(self.warning)
+        self.warning.style().polish(self.warning)
+        self.ok_button.setEnabled(ok)
+
+    def params(self) -> tuple[dict, dict]:
+        params: dict = {}
+        names: dict = {}
+        if self.action == "add_to_cohort":
+            params["cohortid"] = self.cohort_combo.currentData()
+            names["cohort"] = self.cohort_combo.currentText()
+        elif self.action == "enrol":
+            params["courseid"] = self.course_combo.currentData()
+            params["roleid"] = self.role_combo.currentData()
+            names["course"] = self.course_combo.currentText().split(" — ")[0]
+            names["role"] = self.role_combo.currentText()
+            if self.start_check.isChecked():
+                params["timestart"] = QDateTime(self.start_date.date(), QTime(0, 0)).toSecsSinceEpoch()
+            if self.end_check.isChecked():
+                params["timeend"] = QDateTime(self.end_date.date(), QTime(23, 59)).toSecsSinceEpoch()
+        return params, names
+
+    def _accept(self) -> None:
+        params, names = self.params()
+        if any(v is None for v in params.values()):
+            self.warning.setText("Choose an entry from the list.")
+            self.warning.show()
+            return
+        scope = "selection" if self.selection_radio.isChecked() else "filter"
+        self.confirmed.emit(self.action, scope, params, names)
+        self.accept()
+
+    def _suspend_instead(self) -> None:
+        self.reject()
+        self.switch_requested.emit("suspend")
+

@@ -1,0 +1,236 @@
+"""The user's properties dialog, the create-user dialog (live validation) and the access-check
+dialog, with real widgets over a real cache; plans go to a recording engine."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from lms_console.models.session import ConnectionSession
+from lms_console.models.tasks import TaskRunner
+from lms_console.models.users_actions import UsersActions
+from lms_console.models.users_model import UsersTableModel
+from lms_console.services.cache.db import CacheDb
+from lms_console.services.cache.writer import CacheWriter
+from lms_console.services.changes import journal as J
+from lms_console.services.changes import plan_changes
+from lms_console.services.changes.model import Change
+from lms_console.services.lms.base import (
+    Cohort,
+    Course,
+    CourseProgress,
+    CustomField,
+    Enrolment,
+    Members,
+    Role,
+    User,
+)
+from lms_console.services.users_query import FilterOptions
+from lms_console.views.dialogs.access_dialog import AccessDialog
+from lms_console.views.dialogs.create_user_dialog import CreateUserDialog
+from lms_console.views.dialogs.user_dialog import UserDialog
+
+NOW = 1_767_225_600
+DAY = 86_400
+
+
+class FakeEngine(QObject):
+    """Records plans instead of opening the preview.
+
+    Signals:
+        changes_applied(object): as ChangeEngine's.
+    """
+
+    changes_applied = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plans: list[tuple[list[Change], str]] = []
+
+    def plan(self, changes, *, title="", enrol_first=False):
+        self.plans.append((list(changes), title))
+        return 1
+
+
+@pytest.fixture
+def session(qapp, tmp_path):
+    runner = TaskRunner(http_workers=4)
+    s = ConnectionSession(runner)
+    s.db = CacheDb.open(tmp_path / "cache.sqlite")
+    with CacheWriter(s.db, clock=lambda: NOW) as w:
+        run = w.begin_run(["users"])
+        w.upsert_users([
+            User(id=10, username="anna", firstname="Anna", lastname="Smith", email="anna@example.org",
+                 department="Sales", lastaccess=NOW - DAY,
+                 customfields=(CustomField("faculty", "Arts", "Faculty", "menu", "Arts"),)),
+            User(id=11, username="ben", firstname="Ben", lastname="<b>Bold</b>", email="ben@example.org",
+                 suspended=True, lastaccess=NOW - 9 * DAY),
+            User(id=12, username="cara", firstname="Cara", lastname="Jones", email="cara@example.org",
+                 lastaccess=NOW - 2 * DAY),
+        ], run)
+        w.upsert_cohorts([Cohort(1, "Sales")], run)
+        w.replace_cohort_members([Members(1, (10,))], run)
+        w.upsert_courses([Course(100, "C101", "Chemistry", 1), Course(101, "B202", "Biology", 1)], run)
+        w.upsert_enrolments([Enrolment(100, 10, (Role(5, "student"),)),
+                             Enrolment(101, 12, (Role(5, "student"),), suspended=True, timeend=NOW - DAY)], run)
+        w.upsert_course_progress([CourseProgress(10, 100, 75.0, False, lastaccess=NOW - 3 * DAY)], run)
+    yield s
+    runner.shutdown(wait=True)
+    s.db.close()
+
+
+@pytest.fixture
+def actions(session):
+    model = UsersTableModel(session)
+    return UsersActions(session, FakeEngine(), model)
+
+
+def open_user(qtbot, session, actions, userid):
+    dialog = UserDialog(session, actions, userid)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.detail is not None, timeout=10000)
+    return dialog
+
+
+def test_properties_show_every_tab(qtbot, session, actions):
+    plan = plan_changes(session.db, [Change("user.suspend", {"id": 10})])
+    with CacheWriter(session.db) as w:
+        J.create_run(w, plan, profile="p", lms_user="admin")
+    d = open_user(qtbot, session, actions, 10)
+    assert d.heading.text() == "Anna Smith (anna)"
+    assert d.edits["email"].text() == "anna@example.org" and d.auth_combo.currentText() == "manual"
+    assert d.custom_edits["faculty"].text() == "Arts"
+    assert d.cohorts.item(0, 0).text() == "Sales"
+    assert [d.enrolments.item(0, c).text() for c in (0, 1, 2, 6)] == ["C101", "Student", "Active", "75 %"]
+    assert d.tabs.tabText(4) == "Enrolments (1)"
+    qtbot.waitUntil(lambda: d.journal.rowCount() == 1, timeout=10000)
+    assert not d.preview_button.isEnabled()  # nothing changed yet
+
+
+def test_data_is_shown_as_text_never_markup(qtbot, session, actions):
+    d = open_user(qtbot, session, actions, 11)
+    assert d.heading.text() == "Ben <b>Bold</b> (ben)" and d.heading.textFormat().name == "PlainText"
+
+
+def test_edits_become_one_previewed_plan(qtbot, session, actions):
+    d = open_user(qtbot, session, actions, 10)
+    d.edits["email"].setText("anna.smith@example.org")
+    d.custom_edits["faculty"].setText("Law")
+    d.suspended_check.setChecked(True)
+    assert d.preview_button.isEnabled()
+    d.preview_button.click()
+    assert actions.engine.plans == [([
+        Change("user.update", {"id": 10, "fields": {"email": "anna.smith@example.org",
+                                                    "customfields": {"faculty": "Law"}}}),
+        Change("user.suspend", {"id": 10})], "Edit anna")]
+
+
+def test_invalid_edits_say_why_and_cannot_be_sent(qtbot, session, actions):
+    d = open_user(qtbot, session, actions, 10)
+    d.edits["email"].setText("not an email")
+    assert not d.preview_button.isEnabled() and "not a valid email" in d.problems.text()
+    d.edits["email"].setText("")
+    assert "email cannot be empty" in d.problems.text()
+    d.edits["email"].setText("anna@example.org")
+    d.edits["country"].setText("Germany")
+    assert "two-letter" in d.problems.text()
+
+
+def test_force_password_change_is_planned(qtbot, session, actions):
+    d = open_user(qtbot, session, actions, 10)
+    d.force_button.click()
+    assert actions.engine.plans == [([Change("user.force_password_change", {"id": 10})],
+                                     "Force a password change for anna")]
+    with qtbot.waitSignal(d.access_check_requested) as asked:
+        d.check_button.click()
+    assert asked.args == [10]
+
+
+def test_unknown_user_says_so(qtbot, session, actions):
+    d = UserDialog(session, actions, 999)
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: "not in the local copy" in d.heading.text(), timeout=10000)
+    assert not d.preview_button.isEnabled()
+
+
+# -- create user --------------------------------------------------------------------------------------
+
+def fill(dialog, **values):
+    for key, value in values.items():
+        if key == "password":
+            dialog.password.setText(value)
+        else:
+            dialog.edits[key].setText(value)
+        dialog._touch(key)
+
+
+def test_create_user_validates_live(qtbot, session, actions):
+    d = CreateUserDialog(actions, options=FilterOptions(custom_fields=(("faculty", "Faculty"),)))
+    qtbot.addWidget(d)
+    d.show()
+    assert not d.create_button.isEnabled() and not d.errors["username"].text()  # nothing shouted yet
+    with qtbot.waitSignal(actions.taken_checked, timeout=10000):
+        fill(d, username="Anna", email="ben@example.org", firstname="New", password="short")
+    assert d.errors["username"].text() == "Already taken by user 10."
+    assert d.errors["email"].text() == "Already used by user 11."
+    assert d.errors["password"].text().startswith("Needs 8+ characters")
+    assert "Last name" in d.summary.text()
+    assert not d.create_button.isEnabled()
+    with qtbot.waitSignal(actions.taken_checked, timeout=10000):
+        fill(d, username="new.user", email="new@example.org", lastname="User", password="Secret-123",
+             country="de")
+    assert not any(label.text() for label in d.errors.values())
+    assert d.create_button.isEnabled()
+    d.custom_edits["faculty"].setText("Arts")
+    d.create_button.click()
+    assert actions.engine.plans == [([Change("user.create", {
+        "username": "new.user", "email": "new@example.org", "firstname": "New", "lastname": "User",
+        "country": "DE", "auth": "manual", "password": "Secret-123", "customfields": {"faculty": "Arts"}})],
+        "Create user new.user")]
+
+
+def test_create_user_with_a_generated_password(qtbot, session, actions):
+    d = CreateUserDialog(actions)
+    qtbot.addWidget(d)
+    fill(d, username="gen", email="gen@example.org", firstname="G", lastname="E")
+    d.generate.setChecked(True)
+    qtbot.waitUntil(d.create_button.isEnabled, timeout=10000)
+    assert not d.password.isEnabled()
+    d.submit()
+    assert actions.engine.plans[0][0][0].data["createpassword"] == 1
+
+
+# -- access check ---------------------------------------------------------------------------------------
+
+def test_access_check_lists_reasons_with_fixes(qtbot, session):
+    engine = FakeEngine()
+    d = AccessDialog(session, engine, userid=11, options=FilterOptions(courses=((100, "C101", "Chemistry"),)))
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitUntil(lambda: d.report is not None, timeout=10000)
+    assert d.verdict.text() == "Ben <b>Bold</b> (ben) cannot sign in."
+    assert d.source.text() == "Not connected to the site; this check uses the local copy."
+    d.fix_buttons["account.suspended"].click()
+    assert engine.plans == [([Change("user.unsuspend", {"id": 11})], "Unsuspend the account: Ben <b>Bold</b> (ben)")]
+
+
+def test_access_check_finds_the_user_and_checks_a_course(qtbot, session):
+    engine = FakeEngine()
+    d = AccessDialog(session, engine, options=FilterOptions(courses=((100, "C101", "Chemistry"),
+                                                                      (101, "B202", "Biology"))))
+    qtbot.addWidget(d)
+    d.show()
+    d.user_edit.setText("cara@example.org")
+    d.course_combo.setCurrentIndex(d.course_combo.findData(101))
+    d.check()
+    qtbot.waitUntil(lambda: d.report is not None, timeout=10000)
+    assert d.report.userid == 12
+    assert d.verdict.text() == "Cara Jones (cara) can sign in but cannot get into B202."
+    assert "course.ended" in d.fix_buttons
+    d.fix_buttons["course.ended"].click()
+    (changes, _title), = engine.plans
+    assert changes[0].kind == "enrol.add" and changes[0].data["timeend"] > NOW
+    d.user_edit.setText("nobody-at-all")
+    d._user_edited()
+    qtbot.waitUntil(lambda: "No single user" in d.user_note.text(), timeout=10000)
