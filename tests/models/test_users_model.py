@@ -385,3 +385,41 @@ def test_access_checker_refreshes_checks_and_stores(qtbot, session):
     with qtbot.waitSignal(checker.failed, timeout=10000) as failed:
         checker.check(99999)
     assert "not in the local copy" in failed.args[0]
+
+
+def test_access_check_against_the_sandbox_refreshes_the_user(qtbot, tmp_path):
+    """The real client: the site's answer (here: unsuspended on the site after the sync) wins."""
+    from lms_console.models.changes_model import ChangeEngine
+    from lms_console.models.session import Online
+    from lms_console.sandbox.server import SandboxServer
+    from lms_console.services.credentials import Secret
+    from lms_console.services.profiles import ProfileStore
+
+    server = SandboxServer(users=60, courses=3, seed=31).start()
+    runner = TaskRunner(http_workers=4)
+    session = ConnectionSession(runner)
+    try:
+        engine = ChangeEngine(session)
+        session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
+        qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+        with qtbot.waitSignal(session.sync_finished, timeout=60000):
+            session.sync(("site", "users", "courses", "enrolments"))
+        with session.db.read() as conn:
+            userid, courseid = conn.exec_driver_sql(
+                "SELECT e.userid, e.courseid FROM enrolments e JOIN users u ON u.id = e.userid "
+                "WHERE u.suspended = 0 AND e.suspended = 0 AND u.id > 2 LIMIT 1").one()
+        with server.store.connection() as conn:  # changed on the site since the sync
+            conn.execute("UPDATE user SET suspended = 1 WHERE id = ?", (userid,))
+        checker = AccessChecker(session, engine)
+        with qtbot.waitSignal(checker.checked, timeout=20000) as checked, \
+                qtbot.waitSignal(checker.refreshed, timeout=20000):
+            checker.check(userid, courseid)
+        report = checked.args[0]
+        assert report.refreshed and not report.can_sign_in
+        assert report.reasons[0].code == "account.suspended"
+        with session.db.read() as conn:
+            assert conn.exec_driver_sql("SELECT suspended FROM users WHERE id = ?", (userid,)).scalar() == 1
+    finally:
+        session.close()
+        runner.shutdown(wait=True)
+        server.stop()
