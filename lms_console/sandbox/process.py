@@ -1,7 +1,8 @@
 """``SandboxProcess``: a sandbox LMS in a subprocess (for benchmarks and crash tests).
 
-The child runs ``python -m lms_console.sandbox`` and prints one
-``SANDBOX_READY {json}`` line; this class waits for it, exposes the URL and
+The child runs ``python -m lms_console.sandbox`` (in a frozen desktop bundle,
+where ``sys.executable`` is the console itself: ``lms-console sandbox --ready-line``)
+and prints one ``SANDBOX_READY {json}`` line; this class waits for it, exposes the URL and
 tokens, steers faults through ``POST /_sandbox/control`` and stops (or kills)
 the process.
 """
@@ -22,6 +23,13 @@ import requests
 from .cli import READY_PREFIX
 
 
+def sandbox_command(args) -> list[str]:
+    """The command line that serves a sandbox and prints the ready line, from source or frozen."""
+    if getattr(sys, "frozen", False):  # PyInstaller: sys.executable is the lms-console bundle
+        return [sys.executable, "sandbox", "--ready-line", *args]
+    return [sys.executable, "-m", "lms_console.sandbox", *args]
+
+
 class SandboxProcess:
     def __init__(self, users: int = 2000, courses: int = 40, seed: int = 1, port: int = 0, path=None,
                  latency_ms: float = 0.0, extra_args=(), startup_timeout: float = 120.0):
@@ -37,7 +45,7 @@ class SandboxProcess:
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> "SandboxProcess":
         env = dict(os.environ, LMS_SANDBOX_CONTROL_SECRET=self.control_secret, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "lms_console.sandbox", *self.args],
+        self.proc = subprocess.Popen(sandbox_command(self.args),
                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
         line_box: list[str] = []
 
