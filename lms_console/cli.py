@@ -105,6 +105,9 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
                         help="open the desktop window on the built-in demo site (no real LMS needed)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output on stderr (-vv for debug); tokens are never logged")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation offscreen (sandbox, sync, every pane, a chart, a throwaway "
+                             "keychain entry); exit 0, or 1 naming the failed step")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in COMMANDS:
         p = sub.add_parser(command.name, help=command.help, description=command.help)
@@ -154,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     _configure_logging(args.verbose)
 
+    if args.self_test:  # by name, like the GUI: it imports the whole app
+        return int(importlib.import_module("lms_console.selftest").run(args))
     if args.command is None:
         return _run_gui(args)
 
