@@ -27,15 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 
 
-def _load_helpers():
-    spec = importlib.util.spec_from_file_location("spec_helpers", PACKAGING / "spec_helpers.py")
+def _load(name: str):
+    """A module of packaging/ (not a package: the spec puts the folder on sys.path)."""
+    spec = importlib.util.spec_from_file_location(name, PACKAGING / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["spec_helpers"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-H = _load_helpers()
+H = _load("spec_helpers")
+F = _load("app_files")
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +180,7 @@ def test_prune_binaries_drops_libraries_only_unused_plugins_need():
 def test_app_icon_renders_at_every_size(qapp, tmp_path):
     from PySide6.QtGui import QImage
 
-    written = H.render_icon_pngs(H.APP_ICON_SVG, tmp_path, sizes=(16, 256))
+    written = F.render_icon_pngs(F.APP_ICON_SVG, tmp_path, sizes=(16, 256))
     for size, path in written.items():
         image = QImage(str(path))
         assert (image.width(), image.height()) == (size, size)
@@ -188,26 +190,26 @@ def test_app_icon_renders_at_every_size(qapp, tmp_path):
 
 def test_ico_and_icns_hold_the_pngs():
     pngs = {16: b"\x89PNG-16", 256: b"\x89PNG-256"}
-    ico = H.ico_bytes(pngs)
+    ico = F.ico_bytes(pngs)
     reserved, kind, count = struct.unpack_from("<HHH", ico)
     assert (reserved, kind, count) == (0, 1, 2)
     for i, size in enumerate((16, 256)):
         w, h, _c, _r, _planes, _bits, length, offset = struct.unpack_from("<BBBBHHII", ico, 6 + 16 * i)
         assert (w, h) == ((size, size) if size < 256 else (0, 0))
         assert ico[offset:offset + length] == pngs[size]
-    icns = H.icns_bytes(pngs)
+    icns = F.icns_bytes(pngs)
     assert icns[:4] == b"icns" and struct.unpack(">I", icns[4:8])[0] == len(icns)
-    assert H.ICNS_TYPES[16] in icns and pngs[256] in icns
+    assert F.ICNS_TYPES[16] in icns and pngs[256] in icns
 
 
 def test_windows_version_info_comes_from_the_package_version():
-    assert H.version_tuple("0.1.0") == (0, 1, 0, 0)
-    assert H.version_tuple("2.10.3rc1+local") == (2, 10, 3, 1)
-    text = H.windows_version_info(lms_console.__version__, description="d")
+    assert F.version_tuple("0.1.0") == (0, 1, 0, 0)
+    assert F.version_tuple("2.10.3rc1+local") == (2, 10, 3, 1)
+    text = F.windows_version_info(lms_console.__version__, description="d")
     tree = ast.parse(text)  # a Python literal PyInstaller evaluates with its versioninfo classes
     call = tree.body[0].value
     assert call.func.id == "VSVersionInfo"
-    assert f"filevers={H.version_tuple(lms_console.__version__)}" in text
+    assert f"filevers={F.version_tuple(lms_console.__version__)}" in text
     assert f"StringStruct('ProductVersion', '{lms_console.__version__}')" in text
 
 
@@ -244,12 +246,14 @@ def test_appstream_metadata_is_valid_and_current():
 
 def test_the_spec_only_uses_what_spec_helpers_provides():
     tree = ast.parse((PACKAGING / "lms_console.spec").read_text(encoding="utf-8"))
-    used = {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "H"}
-    plan_fields = {node.attr for node in ast.walk(tree)
-                   if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "plan"}
-    assert used and all(hasattr(H, name) for name in used), sorted(n for n in used if not hasattr(H, n))
-    assert plan_fields <= set(H.BundlePlan.__dataclass_fields__)
+    def attributes(name: str) -> set[str]:
+        return {node.attr for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name}
+
+    for alias, module in (("H", H), ("F", F)):
+        used = attributes(alias)
+        assert used and all(hasattr(module, n) for n in used), sorted(n for n in used if not hasattr(module, n))
+    assert attributes("plan") <= set(H.BundlePlan.__dataclass_fields__)
 
 
 def test_build_script_is_valid_bash():
