@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QStackedWidget,
     QTableView,
     QTableWidget,
@@ -146,7 +148,11 @@ class UserDialog(QDialog):
         self.profile_form = QFormLayout()
         profile = QWidget()
         profile.setLayout(self.profile_form)
-        self.tabs.addTab(profile, "Profile")
+        scroll = QScrollArea()  # sites with many custom profile fields
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(profile)
+        self.tabs.addTab(scroll, "Profile")
         self.cohorts_box = ListTable("UserCohorts", ("Cohort", "ID number"), "Not a member of any cohort.")
         self.cohorts = self.cohorts_box.table
         self.tabs.addTab(self.cohorts_box, "Cohorts")
@@ -274,6 +280,8 @@ class UserDialog(QDialog):
         self.description.textChanged.connect(self._validate)
         self.profile_form.addRow("Description", self.description)
         self.custom_edits = {}
+        if detail.custom:
+            self.profile_form.addRow(plain_label("Custom profile fields", "SectionTitle"))
         for cv in detail.custom:
             edit = self._edit(f"cf_{cv.shortname}")
             edit.setText(cv.value)

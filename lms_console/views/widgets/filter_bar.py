@@ -67,6 +67,7 @@ class ConditionDialog(QDialog):
         label, ops = _DIALOG_FIELDS[field]
         self.setWindowTitle("Filter users: " + label.rstrip("…").lower())
         self.setObjectName("ConditionDialog")
+        self.setMinimumWidth(380)
         form = QFormLayout()
         self.op_combo = QComboBox()
         for op, text in ops:
