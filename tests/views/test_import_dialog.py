@@ -1,0 +1,309 @@
+"""The import dialog driven like an admin would: a real file, a real SQLite cache, the TaskRunner;
+"Apply…" hands the expected changes to the change engine (a recording stand-in, and once the real
+ChangeEngine against the sandbox)."""
+
+from __future__ import annotations
+
+import csv
+from types import SimpleNamespace
+
+import pytest
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from lms_console.services.cache.db import CacheDb
+from lms_console.services.cache.writer import CacheWriter
+from lms_console.services.lms.base import Cohort, Course, User
+from lms_console.services.lms.errors import Cancelled
+from lms_console.views.import_wiring import install_import_dialog
+
+PW = "Secret-123"
+CSV = (f"Username;First name;Surname;E-mail;Password;Cohort1;Course1;Role1\n"
+       f"dave;Dave;Doe;dave@example.org;{PW};staff;C101;student\n"
+       f"alice;Alice;Archer-Smith;alice@example.org;;;;\n"
+       f"bob;Bob;Baker;bob@example.org;;;;\n"
+       f"erin;Erin;Eve;=HYPERLINK(\"x\");{PW};;;\n"
+       f";;;;;;;\n"
+       f"fred;Fred;Fox;fred@example.org;{PW};nope;;\n")
+
+
+class RecordingEngine(QObject):
+    planned = Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def plan(self, changes, *, title="", enrol_first=False):
+        self.calls.append((list(changes), title))
+        return 1
+
+
+class Banner:
+    def __init__(self):
+        self.messages = []
+
+    def show_message(self, level, text, **_kw):
+        self.messages.append((level, text))
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = CacheDb.open(tmp_path / "cache.sqlite")
+    with CacheWriter(database) as writer:
+        run = writer.begin_run(["users", "cohorts", "courses"])
+        writer.upsert_users([User(10, "alice", "Alice", "Archer", "alice@example.org"),
+                             User(11, "bob", "Bob", "Baker", "bob@example.org")], run)
+        writer.upsert_cohorts([Cohort(3, "Staff", "staff", categoryid=0)], run)
+        writer.upsert_courses([Course(7, "C101", "Course 101", 1)], run)
+        writer.finish_run(run, "ok")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def window(qtbot):
+    w = QWidget()
+    w.banner = Banner()
+    qtbot.addWidget(w)
+    return w
+
+
+@pytest.fixture
+def opened(qtbot, db, runner, window):
+    """``open_import()`` wired to a session on the test cache and a recording engine."""
+    engine = RecordingEngine()
+    session = SimpleNamespace(db=db, runner=runner, is_open=True)
+    open_import = install_import_dialog(window, session, engine)
+    dialogs = []
+
+    def make():
+        d = open_import()
+        dialogs.append(d)
+        return d
+
+    yield make, engine
+    for d in dialogs:
+        try:
+            d.close()
+        except RuntimeError:  # deleted on close already
+            pass
+
+
+def read(qtbot, dialog, path):
+    dialog.set_path(str(path))
+    with qtbot.waitSignal(dialog.controller.file_read, timeout=10000):
+        dialog.next_step()
+
+
+def dry_run(qtbot, dialog):
+    with qtbot.waitSignal(dialog.controller.dry_run_finished, timeout=30000):
+        dialog.next_step()
+    return dialog.controller.result
+
+
+def test_dialog_drives_an_import_and_emits_the_plan(qtbot, tmp_path, opened):
+    make, engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text(CSV, encoding="utf-8")
+    dialog = make()
+    assert dialog.isVisible() and dialog.stack.currentIndex() == 0
+    read(qtbot, dialog, path)
+    assert dialog.stack.currentIndex() == 1
+    assert "semicolon-separated" in dialog.source_label.text()
+    assert dialog.targets() == ("username", "firstname", "lastname", "email", "password", "cohort1", "course1",
+                                "role1")
+    assert dialog.mapping_table.item(4, 2).text() == "(hidden) · (hidden) · (hidden)"  # never the passwords
+    assert dialog.next_button.isEnabled() and dialog.next_button.text() == "Dry run ›"
+    result = dry_run(qtbot, dialog)
+    assert dialog.stack.currentIndex() == 2 and not dialog.progress_frame.isVisible()
+    assert result.summary() == "1 to create, 1 to update, 1 unchanged, 2 errors, 1 skipped"
+    assert dialog._class_buttons["create"].text() == "1 to create"
+    assert dialog._class_buttons["conflict"].text() == "0 conflicts"
+    assert not dialog._class_buttons["conflict"].isEnabled()
+    # Filter the table by class, and read a row's details.
+    dialog.show_only("error")
+    assert [dialog.model.row_at(r).row for r in range(dialog.model.rowCount())] == [5, 7]
+    dialog.rows_view.selectRow(1)
+    assert "“Cohort1” = &#x27;nope&#x27;: no such cohort" in dialog.details_label.text()
+    # Export the failed rows: the formula is escaped, the reason column is there.
+    assert dialog.export_button.isEnabled()
+    out = tmp_path / "people-failed.csv"
+    with qtbot.waitSignal(dialog.controller.exported, timeout=10000):
+        dialog.export_failed_to(out)
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert rows[0][-1] == "reason" and rows[1][3] == "'=HYPERLINK(\"x\")" and len(rows) == 3
+    assert "Saved 2 failed rows" in dialog.run_message.text()
+    # Apply: the change engine gets exactly the good rows' changes, and the dialog closes.
+    assert dialog.apply_button.text() == "Apply… (4 changes)"
+    dialog.apply_button.click()
+    assert not dialog.isVisible()
+    changes, title = engine.calls[0]
+    assert title == "Import people.csv"
+    assert [(c.kind, dict(c.data)) for c in changes] == [
+        ("user.create", {"username": "dave", "firstname": "Dave", "lastname": "Doe", "email": "dave@example.org",
+                         "password": PW}),
+        ("user.update", {"id": 10, "fields": {"lastname": "Archer-Smith"}}),
+        ("cohort.add_member", {"cohortid": 3, "userid": {"ref": 1, "field": "id"}}),
+        ("enrol.add", {"courseid": 7, "userid": {"ref": 1, "field": "id"}, "roleid": 5}),
+    ]
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"username,email\n" + bytes(range(256)) * 10, "binary data"),
+    (b"", "empty (0 bytes)"),
+    ("username,email\nzoë,zoë@x.org\n".encode("utf-16-le"), None),  # read fine (guessed), no problem
+])
+def test_file_problems_show_in_the_first_step(qtbot, tmp_path, opened, content, words):
+    make, _engine = opened
+    path = tmp_path / "people.csv"
+    path.write_bytes(content)
+    dialog = make()
+    dialog.set_path(str(path))
+    if words is None:
+        with qtbot.waitSignal(dialog.controller.file_read, timeout=10000):
+            dialog.next_step()
+        assert "UTF-16 little-endian (guessed)" in dialog.source_label.text()
+        return
+    with qtbot.waitSignal(dialog.controller.file_failed, timeout=10000):
+        dialog.next_step()
+    assert dialog.stack.currentIndex() == 0
+    assert dialog.file_problem.isVisible() and words in dialog.file_problem.text()
+    assert dialog.next_button.isEnabled() and dialog.next_button.text() == "Next ›"
+
+
+def test_duplicated_and_missing_columns_block_the_dry_run(qtbot, tmp_path, opened):
+    make, _engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text("login,mail,email,shoe size\nann,ann@x.org,ann@y.org,42\n")
+    dialog = make()
+    read(qtbot, dialog, path)
+    text = dialog.mapping_problems.text()
+    assert dialog.mapping_problems.isVisible() and not dialog.next_button.isEnabled()
+    assert "are all mapped to Email address" in text and "“shoe size” is not a known column" in text
+    dialog.set_target(2, "")
+    assert dialog.next_button.isEnabled()
+    dialog.set_target(0, "")
+    assert not dialog.next_button.isEnabled() and "No column is mapped to Username" in dialog.mapping_problems.text()
+
+
+def test_browse_opens_the_qt_file_dialog(qtbot, tmp_path, opened):
+    make, _engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text(CSV)
+    dialog = make()
+    chooser = dialog.browse()
+    assert isinstance(chooser, QFileDialog) and chooser.isVisible()
+    assert chooser.testOption(QFileDialog.Option.DontUseNativeDialog)
+    with qtbot.waitSignal(dialog.controller.file_read, timeout=10000):
+        chooser.fileSelected.emit(str(path))
+    chooser.close()
+    assert dialog.path_edit.text() == str(path) and dialog.stack.currentIndex() == 1
+    saver = None
+    with qtbot.waitSignal(dialog.controller.dry_run_finished, timeout=30000):
+        dialog.next_step()
+    saver = dialog.choose_export_path()
+    assert saver.testOption(QFileDialog.Option.DontUseNativeDialog)
+    assert saver.acceptMode() == QFileDialog.AcceptMode.AcceptSave
+    saver.close()
+
+
+def test_the_dry_run_can_be_cancelled(qtbot, tmp_path, opened, monkeypatch):
+    make, engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text(CSV)
+    dialog = make()
+    read(qtbot, dialog, path)
+
+    def slow(db, table, targets, options, progress, cancel):
+        from lms_console.services.progress import ProgressEvent
+
+        progress(ProgressEvent("read", 5, 10, "2,000 rows read"))
+        cancel.wait(10)
+        raise Cancelled()
+
+    monkeypatch.setattr("lms_console.services.importer.run_dry_run", slow)
+    dialog.next_step()
+    assert dialog.progress_frame.isVisible() and not dialog.back_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.progress_label.text() == "2,000 rows read", timeout=5000)
+    with qtbot.waitSignal(dialog.controller.dry_run_cancelled, timeout=10000):
+        dialog.cancel_button.click()
+    assert not dialog.progress_frame.isVisible() and "cancelled" in dialog.run_message.text()
+    assert not dialog.apply_button.isEnabled() and dialog.back_button.isEnabled() and not engine.calls
+
+
+def test_no_open_profile_says_so(qtbot, runner, window):
+    open_import = install_import_dialog(window, SimpleNamespace(db=None, runner=runner, is_open=False),
+                                        RecordingEngine())
+    assert open_import() is None
+    assert window.banner.messages and "Open a connection profile first" in window.banner.messages[0][1]
+
+
+def test_open_import_brings_the_open_dialog_forward(qtbot, opened):
+    make, _engine = opened
+    first = make()
+    assert make() is first
+
+
+# -- against the real change engine and the sandbox --------------------------------------------------------------
+
+@pytest.fixture
+def real_engine(qtbot):
+    from lms_console.models.changes_model import ChangeEngine
+    from lms_console.models.session import ConnectionSession, Online
+    from lms_console.models.tasks import TaskRunner
+    from lms_console.sandbox.server import SandboxServer
+    from lms_console.services.credentials import Secret
+    from lms_console.services.profiles import ProfileStore
+
+    server = SandboxServer(users=40, courses=2, seed=11).start()
+    runner = TaskRunner(http_workers=4)
+    session = ConnectionSession(runner)
+    engine = ChangeEngine(session)
+    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+    with qtbot.waitSignal(session.sync_finished, timeout=60000):
+        session.sync(("site", "users", "courses", "cohorts", "enrolments"))
+    yield session, engine
+    session.close()
+    runner.shutdown(wait=True)
+    server.stop()
+
+
+def test_apply_plans_through_the_real_change_engine(qtbot, tmp_path, real_engine, window):
+    session, engine = real_engine
+    with session.db.read() as conn:
+        users = conn.exec_driver_sql("SELECT username, email, lastname FROM users WHERE id > 3 ORDER BY id LIMIT 2"
+                                     ).fetchall()
+        course = conn.exec_driver_sql("SELECT shortname FROM courses ORDER BY id LIMIT 1").scalar()
+    path = tmp_path / "people.xlsx"
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["username", "email", "lastname", "course1", "role1"])
+    wb.active.append([users[0][0], users[0][1], users[0][2] + "-Renamed", course, "student"])
+    wb.active.append([users[1][0], users[1][1], users[1][2], None, None])
+    wb.save(path)
+    dialog = install_import_dialog(window, session, engine)()
+    read(qtbot, dialog, path)
+    result = dry_run(qtbot, dialog)
+    assert [r.klass.value for r in result.rows] == ["update", "unchanged"]
+    with qtbot.waitSignal(engine.planned, timeout=20000) as planned:
+        dialog.apply()
+    plan = planned.args[0]
+    assert plan.title == "Import people.xlsx"
+    assert [i.change.kind for i in plan.items][:1] == ["user.update"]
+    assert plan.items[0].outcome.value == "apply"
+    assert ("lastname", users[0][2], users[0][2] + "-Renamed") in plan.items[0].diff
+
+
+def test_closing_while_a_job_runs_drops_its_result(qtbot, tmp_path, opened, runner):
+    make, _engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text(CSV * 200)
+    dialog = make()
+    dialog.set_path(str(path))
+    dialog.next_step()
+    dialog.close()  # deleted on close; the read job's late result must not reach it
+    qtbot.waitUntil(lambda: not runner.running(), timeout=10000)
+    qtbot.wait(50)
