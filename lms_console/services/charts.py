@@ -525,5 +525,5 @@ def _enrolments(fig: Figure, r: ReportResult, c) -> None:
     right_ax.set_ylim(bottom=0)
     right_ax.set_ylabel("New enrolments per month")
     right_ax.set_xlabel("Month (UTC)")
-    right_ax.set_title("New enrolments (dated by start or first course access)", loc="left", pad=20)
+    right_ax.set_title("New enrolments per month", loc="left", pad=20)
     right_ax.legend(loc="upper left", fontsize=7.5)

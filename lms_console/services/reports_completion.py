@@ -70,9 +70,10 @@ def _tracking_notes(raw, sel, done_by_course: dict[int, int]) -> list[str]:
     return notes
 
 
-def _pairs(raw, params: ReportParams, course_ids, extra: str = "", args=()) -> tuple[str, list, str]:
+def _pairs(raw, params: ReportParams, course_ids, extra: str = "", args=(), *,
+           suspended_users: bool = True) -> tuple[str, list, str]:
     """WHERE clause of learner pairs ``p`` (course_progress) in ``course_ids`` (+ ``extra`` conditions)."""
-    lsql, largs, note = S.learner_filter(raw, params, "p")
+    lsql, largs, note = S.learner_filter(raw, params, "p", suspended_users=suspended_users)
     return (f"WHERE {S.in_json('p.courseid')} AND p.progress IS NOT NULL {lsql} {extra}",
             [S.ids_json(course_ids), *largs, *args], note)
 
@@ -96,11 +97,37 @@ def build_completion(raw, params: ReportParams, *, now: Callable[[], float] = ti
         return empty
     g = S.grouping(raw, _group_by(kind, params), params)
     tracked = [c for c in sel.ids if sel.tracked[c]]
-    where, args, learner_note = _pairs(raw, params, tracked)
-    got = S.frame(raw, f"SELECT {g.key} AS k, count(*), sum(p.completed), "
-                       f"sum(p.completed = 0 AND p.progress > 0), avg(p.progress) "
-                       f"FROM course_progress p {g.join} {where} GROUP BY k",
-                  [*g.args, *args], ["k", "n", "done", "started", "avgp"])
+    dated_sources: dict[str, int] = {}
+    lo, hi = params.date_from or 0, params.date_to if params.date_to is not None else 2**62
+    in_range = params.date_from is not None or params.date_to is not None
+    columns = ["k", "n", "done", "started", "psum"]
+    if in_range:
+        # One pass: count every learner pair and date the completed ones (see completion_dates_sql).
+        where, args, learner_note = _pairs(raw, params, tracked)
+        pairs = (f"SELECT {g.key} AS k, p.userid, p.courseid, p.timecompleted, p.changed_run, p.completed, "
+                 f"p.progress FROM course_progress p {g.join} {where}")
+        dq = S.completion_dates_sql(pairs, S.first_completion_run(raw), ("k", "completed", "progress"),
+                                    "q.completed = 1")
+        per = S.frame(raw, f"SELECT k, src, count(*), sum(completed), sum(completed = 0 AND progress > 0), "
+                           f"sum(progress), sum(completed = 1 AND d >= ? AND d <= ?) FROM ({dq}) GROUP BY k, src",
+                      [lo, hi, *g.args, *args], ["k", "src", "n", "done", "started", "psum", "inside"])
+        dated_sources = {str(k): int(v) for k, v in per.dropna(subset=["src"]).groupby("src")["n"].sum().items()}
+        got = per.groupby("k", sort=False)[["n", "done", "started", "psum", "inside"]].sum().reset_index()
+    else:
+        # Counted with suspended users in, then theirs subtracted: testing 1,000,000 rows against the
+        # list of suspended users costs more than counting the few rows of those users again.
+        where, args, learner_note = _pairs(raw, params, tracked, suspended_users=False)
+        select = (f"SELECT {g.key} AS k, count(*), sum(p.completed), sum(p.completed = 0 AND p.progress > 0), "
+                  "sum(p.progress) FROM course_progress p")
+        got = S.frame(raw, f"{select} {g.join} {where} GROUP BY k", [*g.args, *args], columns)
+        if not params.include_suspended:
+            minus = S.frame(raw, f"{select} {g.join} {where} AND p.userid IN (SELECT id FROM users WHERE "
+                                 "suspended = 1) GROUP BY k", [*g.args, *args], columns)
+            if len(minus):
+                got = got.set_index("k").sub(minus.set_index("k"), fill_value=0).reset_index()
+                got = got[got["n"] > 0].reset_index(drop=True)
+            where, args, learner_note = _pairs(raw, params, tracked)  # for the query below
+    got["avgp"] = got["psum"] / got["n"]
     if g.kind != "course":
         by_course = dict(S.rows(raw, f"SELECT p.courseid, sum(p.completed) FROM course_progress p {where} "
                                     "GROUP BY p.courseid", args))
@@ -125,15 +152,10 @@ def build_completion(raw, params: ReportParams, *, now: Callable[[], float] = ti
     })
     drill = {c: s for c, s in RATE_DRILL.items() if c in table.columns or c == "Completed in period"}
     subtitle = f"{len(tracked):,} course{'s' if len(tracked) != 1 else ''} · {int(n.sum()):,} learner enrolments"
-    if params.date_from or params.date_to:
-        lo, hi = params.date_from or 0, params.date_to or 2**62
-        dq, dargs = _dated(raw, params, tracked, g)
-        dated = S.frame(raw, f"SELECT k, src, count(*), sum(d >= ? AND d <= ?) FROM ({dq}) GROUP BY k, src",
-                        [lo, hi, *dargs], ["k", "src", "n", "inside"])
-        inside = dated.groupby("k")["inside"].sum()
-        table["Completed in period"] = [int(inside.get(k, 0) or 0) for k in got["k"]]
+    if in_range:
+        table["Completed in period"] = got["inside"].astype(int).to_numpy()
         table["Completed in period %"] = (100.0 * table["Completed in period"] / n).round(1)
-        notes += S.date_notes(_source_counts(dated), S.run_time(raw, S.first_completion_run(raw)))
+        notes += S.date_notes(dated_sources, S.run_time(raw, S.first_completion_run(raw)))
         subtitle += f" · completed between {S.day(params.date_from) or 'the start'} and {S.day(params.date_to) or 'now'}"
     else:
         drill.pop("Completed in period")

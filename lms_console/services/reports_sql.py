@@ -194,7 +194,7 @@ def field_label(raw: sqlite3.Connection | None, name: str) -> str:
     return short
 
 
-def user_filter(params: ReportParams, col: str) -> tuple[str, list[Any]]:
+def user_filter(params: ReportParams, col: str, *, suspended_users: bool = True) -> tuple[str, list[Any]]:
     """SQL conditions (AND-ed, starting with " AND") restricting ``col`` (a user id) to the audience:
     members of the chosen cohorts, users with the chosen profile-field values, not suspended."""
     sql, args = "", []
@@ -207,7 +207,7 @@ def user_filter(params: ReportParams, col: str) -> tuple[str, list[Any]]:
         sql += (f" AND {col} IN (SELECT u.id FROM users u {join} WHERE {expr} IN "
                 f"(SELECT value FROM json_each(?)))")
         args += jargs + [json.dumps([("" if v == NOT_SET else v) for v in params.field_values])]
-    if not params.include_suspended:
+    if not params.include_suspended and suspended_users:
         sql += f" AND {col} NOT IN (SELECT id FROM users WHERE suspended = 1)"
     return sql, args
 
@@ -217,9 +217,13 @@ def learner_roles(raw: sqlite3.Connection) -> list[int]:
     return [r[0] for r in rows(raw, "SELECT id FROM roles WHERE shortname = 'student'")]
 
 
-def learner_filter(raw: sqlite3.Connection, params: ReportParams, alias: str) -> tuple[str, list[Any], str]:
+def learner_filter(raw: sqlite3.Connection, params: ReportParams, alias: str, *,
+                   suspended_users: bool = True) -> tuple[str, list[Any], str]:
     """Conditions on ``alias`` (userid, courseid columns) keeping learners: enrolled with a student role,
-    the enrolment not suspended (unless suspended users are included); plus a note on what was done."""
+    the enrolment not suspended (unless suspended users are included); plus a note on what was done.
+
+    ``suspended_users=False`` leaves the suspended *users* in (the caller subtracts them: cheaper on
+    big sites than testing every row against the list)."""
     roles = learner_roles(raw)
     sql, note = "", "Learners: users enrolled with the student role"
     if roles:
@@ -231,7 +235,7 @@ def learner_filter(raw: sqlite3.Connection, params: ReportParams, alias: str) ->
         sql += (f" AND NOT EXISTS (SELECT 1 FROM enrolments lf_e WHERE lf_e.courseid = {alias}.courseid "
                 f"AND lf_e.userid = {alias}.userid AND lf_e.suspended = 1)")
         note += "; suspended users and enrolments left out"
-    extra, args = user_filter(params, f"{alias}.userid")
+    extra, args = user_filter(params, f"{alias}.userid", suspended_users=suspended_users)
     return sql + extra, args, note + "."
 
 
@@ -295,9 +299,12 @@ def parse_key(key: str) -> tuple[str, str]:
 
 # -- completion dates -----------------------------------------------------------------------------
 
-def completion_dates_sql(pairs: str, first_run: int | None) -> str:
-    """SELECT userid, courseid, d (date), src over ``pairs`` (a subquery of completed learner pairs
-    with userid, courseid, timecompleted, changed_run).
+def completion_dates_sql(pairs: str, first_run: int | None, extra: Sequence[str] = (), when: str = "") -> str:
+    """SELECT userid, courseid, d (date), src (+ the ``extra`` columns) over ``pairs`` (a subquery of
+    learner pairs with userid, courseid, timecompleted, changed_run and the extra columns).
+
+    ``when``: a condition on ``q`` (e.g. ``q.completed = 1``); rows failing it get no date (NULL d
+    and src) and cost no lookups, so one pass can count all pairs and date the completed ones.
 
     Moodle does not report course completion times through the functions the sync calls, so
     the date is: the reported time when there is one; else the last activity completion in the
@@ -306,18 +313,22 @@ def completion_dates_sql(pairs: str, first_run: int | None) -> str:
     found by the very first completion sync have no better date than "before the first sync".
     """
     first = int(first_run) if first_run else 0
+    cols = "".join(f", q.{c}" for c in extra)
+    out = "".join(f", {c}" for c in extra)
+    dated = f"({when})" if when else "1"
     # MATERIALIZED: otherwise SQLite flattens the subquery and runs the correlated lookups once
     # per mention of ``act``/``obs`` below (4x the work).
     return f"""
         WITH q AS MATERIALIZED (
-            SELECT q.userid, q.courseid, q.timecompleted AS tc, q.changed_run,
-                   (SELECT max(a.timecompleted) FROM activity_completion a
-                     WHERE a.courseid = q.courseid AND a.userid = q.userid AND a.timecompleted > 0) AS act,
-                   (SELECT coalesce(r.finished_at, r.started_at) FROM sync_runs r WHERE r.id = q.changed_run) AS obs
+            SELECT q.userid, q.courseid, q.timecompleted AS tc, q.changed_run, {dated} AS dated{cols},
+                   CASE WHEN {dated} THEN (SELECT max(a.timecompleted) FROM activity_completion a
+                     WHERE a.courseid = q.courseid AND a.userid = q.userid AND a.timecompleted > 0) END AS act,
+                   CASE WHEN {dated} THEN (SELECT coalesce(r.finished_at, r.started_at) FROM sync_runs r
+                     WHERE r.id = q.changed_run) END AS obs
             FROM ({pairs}) q)
-        SELECT userid, courseid,
-               CASE WHEN tc > 0 THEN tc WHEN act > 0 THEN act ELSE obs END AS d,
-               CASE WHEN tc > 0 THEN 'reported' WHEN act > 0 THEN 'activity'
+        SELECT userid, courseid{out},
+               CASE WHEN NOT dated THEN NULL WHEN tc > 0 THEN tc WHEN act > 0 THEN act ELSE obs END AS d,
+               CASE WHEN NOT dated THEN NULL WHEN tc > 0 THEN 'reported' WHEN act > 0 THEN 'activity'
                     WHEN obs IS NULL THEN 'unknown'
                     WHEN changed_run <= {first} THEN 'first_sync' ELSE 'observed' END AS src
         FROM q"""
