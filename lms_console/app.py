@@ -78,6 +78,7 @@ class ConsoleApp(QObject):
         self.demo = DemoSite() if demo else None
         self._dialog = None
         self._profiles_controller = None
+        self._import = None
 
     # The keychain (keyring probes D-Bus) and the profile store are made after the
     # window has painted, when first needed.
@@ -129,9 +130,13 @@ class ConsoleApp(QObject):
         from lms_console.views import crash_handler
         from lms_console.views.changes_wiring import install_change_views
 
+        from lms_console.views.users_wiring import install_users_views
+
         self.window.complete()
         self.engine = ChangeEngine(self.session, self)
         self.change_views = install_change_views(self.window, self.engine)
+        self.users_views = install_users_views(self.window, self.session, self.engine, self.settings,
+                                               on_import=self._open_import)
         self.window.set_theme_choice(self.theme_name)
         crash_handler.install(parent=self.window)
         self.runner.job_failed.connect(self._on_job_failed)
@@ -139,6 +144,13 @@ class ConsoleApp(QObject):
         self.window.profile_switch_requested.connect(self.open_profile)
         self.window.theme_change_requested.connect(self.set_theme)
         self.session.opened.connect(lambda _p: QTimer.singleShot(0, self._sync_on_connect))
+
+    def _open_import(self):
+        from lms_console.views.import_wiring import install_import_dialog
+
+        if self._import is None:
+            self._import = install_import_dialog(self.window, self.session, self.engine)
+        return self._import()
 
     def _demo_started(self, result) -> None:
         from lms_console.services.profiles import ProfileNotFound

@@ -42,7 +42,7 @@ class AccessChecker(QObject):
             self.failed.emit("Open a connection profile first.")
             return None
         # The session's client (no public accessor yet); None offline or before a profile opens.
-        client = getattr(self.session, "_client", None) if refresh else None
+        client = self.session.client if refresh else None
 
         def job(progress, cancel):
             fresh, problem = None, ""

@@ -97,9 +97,9 @@ class ChangeEngine(QObject):
         from lms_console.services.changes import journal as J
 
         session = self.session
-        if session.db is None or session._client is None:
+        if session.db is None or session.client is None:
             return None
-        client, profile = session._client, session.profile.name
+        client, profile = session.client, session.profile.name
         user = session.site.username if session.site else ""
         meta = plan.meta if isinstance(plan, _TaggedPlan) else {}
         plan = plan.plan if isinstance(plan, _TaggedPlan) else plan
@@ -125,9 +125,9 @@ class ChangeEngine(QObject):
         from lms_console.services.changes import journal as J
 
         session = self.session
-        if session.db is None or session._client is None:
+        if session.db is None or session.client is None:
             return None
-        client = session._client
+        client = session.client
 
         def job(writer, progress, cancel):
             with writer.batch() as raw:

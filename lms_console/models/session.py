@@ -141,6 +141,12 @@ class ConnectionSession(QObject):
     def is_open(self) -> bool:
         return self.profile is not None
 
+    @property
+    def client(self):
+        """The LMS client of the open profile (None when closed). For jobs only: never call it
+        on the GUI thread."""
+        return self._client
+
     # -- connection state ---------------------------------------------------------------
     def check_connection(self) -> None:
         """Ask the site for its info in the background (also the offline retry)."""

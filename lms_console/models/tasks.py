@@ -106,6 +106,11 @@ class TaskRunner(QObject):
         self._closed = False
         self._delivered.connect(self._on_delivered)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` ran (late timers must not start jobs then)."""
+        return self._closed
+
     # -- executors for services that fan out (sync pages) ----------------------
     @property
     def http_pool(self) -> Executor:

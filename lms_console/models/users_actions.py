@@ -240,7 +240,7 @@ class UsersActions(QObject):
             with db.read() as conn:
                 return username, email, Q.taken(conn, username, email, exclude=exclude)
 
-        run_job(self.runner, f"{self._name}-taken", job, label="Check username and email",
+        run_job(self.runner, f"{self._name}-taken", job, label="Check username and email", quiet=True,
                         on_done=self.taken_checked.emit)
 
     # -- saved filters ---------------------------------------------------------------------------
@@ -287,6 +287,6 @@ class UsersActions(QObject):
             with db.read() as conn:
                 return Q.get_saved_filter(conn, filter_id)
 
-        return run_job(self.runner, f"{self._name}-saved-filter", job, label="Read a saved filter",
+        return run_job(self.runner, f"{self._name}-saved-filter", job, label="Read a saved filter", quiet=True,
                                on_done=on_done or self.saved_filter_loaded.emit)
 

@@ -19,7 +19,7 @@ def run_job(runner, name: str, fn, **kw) -> int | None:
     try:
         return runner.run(name, fn, **kw)
     except RuntimeError:
-        if getattr(runner, "_closed", False):
+        if runner.closed:
             return None
         raise
 
@@ -57,7 +57,7 @@ class UserDetailLoader(QObject):
             with db.read() as conn:
                 return A.user_detail(conn, userid)
 
-        return run_job(self.session.runner, self._name, job, label="Read the user", on_done=self.loaded.emit,
+        return run_job(self.session.runner, self._name, job, label="Read the user", quiet=True, on_done=self.loaded.emit,
                                        on_error=self.failed.emit)
 
 
@@ -97,7 +97,7 @@ class UserJournalModel(QAbstractTableModel):
             with db.read() as conn:
                 return J.journal(conn, target=f"user:{userid}", limit=JOURNAL_LIMIT)
 
-        return run_job(self.session.runner, self._name, job, label="Read the user's journal", on_done=self._set_rows)
+        return run_job(self.session.runner, self._name, job, label="Read the user's journal", quiet=True, on_done=self._set_rows)
 
     def _on_cache_changed(self, _entities) -> None:
         if self._userid is not None:

@@ -254,9 +254,9 @@ class UsersTableModel(QAbstractTableModel):
         self._wanted.clear()
         job = run_job(self.runner, f"{self._name}-first",
                               lambda p, c: _read_first(db, spec, cols, sort, desc, size, titles, c),
-                              label="Read users", on_done=lambda r: self._apply_first(gen, r),
+                              label="Read users", quiet=True, on_done=lambda r: self._apply_first(gen, r),
                               on_error=lambda e: self._on_error(gen, e))
-        run_job(self.runner, f"{self._name}-count", lambda p, c: _read_count(db, spec, c), label="Count users",
+        run_job(self.runner, f"{self._name}-count", lambda p, c: _read_count(db, spec, c), label="Count users", quiet=True,
                         on_done=lambda n: self._apply_count(gen, n), on_error=lambda e: self._on_error(gen, e))
         return job
 
@@ -270,7 +270,7 @@ class UsersTableModel(QAbstractTableModel):
             with db.read() as conn:
                 return Q.filter_options(conn)
 
-        return run_job(self.runner, f"{self._name}-options", job, label="Read filter choices",
+        return run_job(self.runner, f"{self._name}-options", job, label="Read filter choices", quiet=True,
                                on_done=self._apply_options)
 
     def _apply_options(self, options: FilterOptions) -> None:
@@ -348,7 +348,7 @@ class UsersTableModel(QAbstractTableModel):
         def job(p, c):
             return [(n, _read_page(db, spec, cols, sort, desc, size, n, titles, c)) for n in pages]
 
-        run_job(self.runner, f"{self._name}-page", job, label="Read users",
+        run_job(self.runner, f"{self._name}-page", job, label="Read users", quiet=True,
                         on_done=lambda result: self._apply_pages(gen, result),
                         on_error=lambda e: self._on_error(gen, e))
 
@@ -524,7 +524,7 @@ class UsersTableModel(QAbstractTableModel):
             with db.read() as conn, Q.interruptible(conn, c):
                 return Q.row_ids(conn, spec, sort, desc, ranges)
 
-        return run_job(self.runner, f"{self._name}-selection", job, label="Read the selected users",
+        return run_job(self.runner, f"{self._name}-selection", job, label="Read the selected users", quiet=True,
                                on_done=lambda got: on_done(known + got))
 
     def collect_ids(self, on_done: Callable[[list[int]], None], make=None) -> int | None:
