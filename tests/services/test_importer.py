@@ -98,6 +98,17 @@ def test_cp1252_is_the_named_guess_when_not_utf8(tmp_path):
     assert table.sample[0][1] == "José Müller"
 
 
+def test_a_wrong_encoding_is_named(tmp_path):
+    path = write(tmp_path, "username,firstname\njose,José\n", encoding="cp1252")
+    with pytest.raises(I.ImportFileError) as err:
+        I.read_table(path, encoding="utf-8")
+    assert "is not valid UTF-8: byte 27 (line 2)" in err.value.message and "another encoding" in err.value.hint
+    undecodable = tmp_path / "odd.csv"
+    undecodable.write_bytes(b"username,firstname\nx,\x81\x8d\x90\n")
+    with pytest.raises(I.ImportFileError, match="not text in UTF-8, UTF-16 or Windows-1252"):
+        I.read_table(undecodable)
+
+
 def test_utf16_without_bom_is_guessed(tmp_path):
     path = write(tmp_path, "username,email\nann,ann@example.org\n", encoding="utf-16-le")
     table = I.read_table(path)
@@ -525,3 +536,13 @@ def test_property_no_crash_and_every_bad_row_named(tmp_path_factory, db, headers
                 assert result.changes[who["ref"] - 1].kind == "user.create"
             elif who is not None:
                 assert who in updated
+
+
+def test_a_ragged_row_late_in_the_file_switches_parsers_without_losing_rows(tmp_path, db, monkeypatch):
+    monkeypatch.setattr(importer_rows, "CHUNK_ROWS", 4)
+    lines = [f"u{i},u{i}@x.org" + (",extra" if i == 17 else "") for i in range(25)]
+    table, result = run(db, write(tmp_path, "username,email\n" + "\n".join(lines) + "\n"),
+                        targets=("username", "email"), mode="update_only")
+    assert [r.row for r in result.rows] == list(range(2, 27))
+    assert [r.row for r in result.rows if r.klass.value == "error"] == [19]
+    assert [n for n, _c in table.rows()] == list(range(2, 27))
