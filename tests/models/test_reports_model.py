@@ -64,9 +64,9 @@ def model(qtbot, site, template):
     runner.shutdown(wait=True)
 
 
-def run(qtbot, m, kind, params=ReportParams()):
+def run(qtbot, m, kind, params=None):
     with qtbot.waitSignal(m.report_ready, timeout=30000) as got:
-        m.run(kind, params)
+        m.run(kind, params or ReportParams())
     return got.args[0]
 
 
