@@ -1,0 +1,271 @@
+"""The reports pane on a synced sandbox: chart and tables, drill-down to users, empty states, snapshots,
+exports, printing, debounced resizing, theme switching, lazy imports, and the main-window wiring."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, QSize, Qt
+from PySide6.QtTest import QTest
+
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.tasks import TaskRunner
+from lms_console.sandbox.server import SandboxServer
+from lms_console.services.cache.db import CacheDb
+from lms_console.services.cache.writer import CacheWriter
+from lms_console.services.credentials import Secret
+from lms_console.services.lms.http import HttpTransport
+from lms_console.services.lms.moodle import MoodleClient
+from lms_console.services.profiles import ProfileStore
+from lms_console.services.sync import DEFAULT_ENTITIES, SyncEngine, SyncOptions
+from lms_console.views import theme
+from lms_console.views.reports_chart import RESIZE_DELAY_MS
+from lms_console.views.reports_dialogs import CompareDialog, DrillDialog
+from lms_console.views.reports_pane import ReportsPane
+from lms_console.views.reports_wiring import install_reports_views
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = SandboxServer(users=120, courses=4, seed=29).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def template(site, tmp_path_factory):
+    path = tmp_path_factory.mktemp("reports-pane") / "template.sqlite"
+    transport = HttpTransport(site.url)
+    try:
+        with CacheDb.open(path) as db, CacheWriter(db) as writer, ThreadPoolExecutor(4) as pool:
+            SyncEngine(MoodleClient(transport, site.admin_token), db, writer, pool,
+                       SyncOptions(entities=DEFAULT_ENTITIES, concurrency=4)).run()
+    finally:
+        transport.close()
+    return path
+
+
+@pytest.fixture
+def session(qtbot, site, template):
+    runner = TaskRunner(http_workers=4)
+    s = ConnectionSession(runner)
+    profile = ProfileStore().add("site", site.url)
+    profile.cache_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, profile.cache_path)
+    s.open(profile, Secret(site.admin_token))
+    qtbot.waitUntil(lambda: s.state.status == Online.ONLINE, timeout=10000)
+    yield s
+    s.close()
+    runner.shutdown(wait=True)
+
+
+@pytest.fixture
+def pane(qtbot, session, tmp_path):
+    p = ReportsPane(session, settings=QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(p)
+    p.resize(1300, 900)
+    p.show()
+    yield p
+    for d in list(p.dialogs):
+        d.close()
+    p.close()
+
+
+def choose(qtbot, pane, kind: str):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        row = [pane.chooser.item(r).data(Qt.ItemDataRole.UserRole) for r in range(pane.chooser.count())].index(kind)
+        pane.chooser.setCurrentRow(row)
+    return pane.result
+
+
+def drawn(qtbot, pane):
+    qtbot.waitUntil(lambda: pane.chart.canvas is not None and pane.chart.canvas.draw_count > 0, timeout=10000)
+    return pane.chart.canvas
+
+
+def test_shows_chart_and_numbers(qtbot, pane):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    canvas = drawn(qtbot, pane)
+    assert pane.chart.stack.currentWidget() is canvas
+    assert pane.result.kind == "completion" and "Data as of" in pane.as_of.text()
+    tabs = [pane.tabs.tabText(i) for i in range(pane.tabs.count())]
+    assert tabs == ["Numbers", "Notes", "Snapshots"]
+    name, model = pane.current_table()
+    assert name == "rates" and model.rowCount() == len(pane.result.main) and "_key" not in model.columns()
+    assert "Learners:" in pane.notes.text()
+    assert pane.save_button.isEnabled() and pane.export_button.isEnabled()
+
+
+def test_every_report_draws_or_explains(qtbot, pane):
+    for kind in ("completion_over_time", "engagement", "enrolments", "assessment", "compliance"):
+        r = choose(qtbot, pane, kind)
+        if r.is_empty:
+            assert pane.chart.stack.currentWidget() is pane.chart.empty and pane.chart.empty_label.text()
+        else:
+            drawn(qtbot, pane)
+    # No grades in a default sync: the assessment report offers to fetch them; compliance needs choices.
+    r = choose(qtbot, pane, "assessment")
+    assert r.is_empty and pane.chart.action_buttons["fetch_grades"].isVisibleTo(pane)
+    assert pane.grades_button.isVisibleTo(pane)
+    r = choose(qtbot, pane, "compliance")
+    assert "Choose the required courses" in pane.chart.empty_label.text()
+    assert not pane.save_button.isEnabled()
+
+
+def test_click_a_bar_then_hand_users_to_the_users_pane(qtbot, pane):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    canvas = drawn(qtbot, pane)
+    bar = next(p for p in canvas.figure.axes[0].patches
+               if getattr(p, "lms_drill", None) and p.lms_drill.status == "completed" and p.get_width() > 5)
+    box = bar.get_window_extent()
+    x, y = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    ratio = canvas.device_pixel_ratio
+    pos = QPoint(int(x / ratio), int(canvas.height() - y / ratio))
+    with qtbot.waitSignal(pane.model.drill_ready, timeout=20000) as got:
+        QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    drill = got.args[0]
+    assert drill.users is not None and "Completed" in drill.title
+    dialog = next(d for d in pane.dialogs if isinstance(d, DrillDialog))
+    assert dialog.isVisible() and dialog.model.rowCount() == len(drill.users)
+    with qtbot.waitSignal(pane.users_requested, timeout=2000) as handed:
+        dialog.hand_button.click()
+    ids, title = handed.args
+    assert sorted(ids) == sorted(set(drill.users["_userid"])) and "Completed" in title
+    dialog.table.selectRow(0)
+    with qtbot.waitSignal(pane.user_requested, timeout=2000) as opened:
+        dialog.open_button.click()
+    assert opened.args[0] == int(drill.users["_userid"].iloc[0])
+    dialog.close()
+
+
+def test_double_click_a_number(qtbot, pane):
+    r = choose(qtbot, pane, "engagement")
+    views = {name: view for name, view, _m in pane._tables}
+    view = views["last_access"]
+    model = view.model()
+    row = next(i for i in range(model.rowCount()) if model.value(i, model.column_of("Users")) > 0)
+    with qtbot.waitSignal(pane.model.drill_ready, timeout=20000) as got:
+        view.doubleClicked.emit(model.index(row, model.column_of("Users")))
+    assert len(got.args[0].users) == model.value(row, model.column_of("Users"))
+    for d in list(pane.dialogs):
+        d.close()
+    inactive = next(v for n, v, _m in pane._tables if n.startswith("inactive"))
+    with qtbot.waitSignal(pane.user_requested, timeout=2000) as opened:
+        inactive.doubleClicked.emit(inactive.model().index(0, 0))
+    assert opened.args[0] == int(r.tables[next(n for n in r.tables if n.startswith("inactive"))]["_userid"].iloc[0])
+
+
+def test_resize_redraws_once_after_the_size_settles(qtbot, pane):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    canvas = drawn(qtbot, pane)
+    qtbot.wait(RESIZE_DELAY_MS * 2)
+    before = canvas.draw_count
+    for w in (1200, 1150, 1100, 1050, 1000):
+        pane.resize(QSize(w, 850))
+        qtbot.wait(10)
+    assert canvas.resize_pending and canvas.draw_count == before  # the old frame is shown scaled meanwhile
+    canvas.grab()  # paints without drawing
+    qtbot.waitUntil(lambda: canvas.draw_count == before + 1, timeout=3000)
+    qtbot.wait(RESIZE_DELAY_MS * 2)
+    assert canvas.draw_count == before + 1 and not canvas.resize_pending
+    w = canvas.figure.get_size_inches()[0] * canvas.figure.dpi
+    assert abs(w - canvas.width() * canvas.device_pixel_ratio) < 2
+
+
+def test_theme_switch_redraws_in_the_dark_palette(qtbot, qapp, pane):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    drawn(qtbot, pane)
+    theme.apply_theme(qapp, "dark")
+    bg = theme.chart_palette("dark")["background"]
+    face = pane.chart.figure.get_facecolor()
+    assert tuple(round(c * 255) for c in face[:3]) == tuple(int(bg[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_snapshots_save_open_offline_and_compare(qtbot, pane):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    with qtbot.waitSignal(pane.model.snapshots_loaded, timeout=20000):
+        pane.save_button.click()
+    assert pane.snapshots_model.rowCount() == 1
+    pane.snapshots_view.selectRow(0)
+    assert pane.open_snapshot_button.isEnabled() and pane.compare_button.isEnabled()
+    with qtbot.waitSignal(pane.model.comparison_ready, timeout=20000):
+        pane.compare_button.click()  # one snapshot: compared with the report on screen
+    dialog = next(d for d in pane.dialogs if isinstance(d, CompareDialog))
+    assert dialog.model.rowCount() == len(pane.result.main) and "0 changed" in dialog.summary.text()
+    dialog.only_changes.setChecked(True)
+    assert dialog.model.rowCount() == 0
+    dialog.close()
+    pane.session.runner.cancel_all()
+    with qtbot.waitSignal(pane.model.report_ready, timeout=20000):
+        pane.open_snapshot_button.click()
+    assert pane.result.from_snapshot and "offline copy" in pane.as_of.text()
+    assert "snapshot" in pane.result_title.text() and not pane.save_button.isEnabled()
+
+
+def test_exports_and_print(qtbot, pane, tmp_path):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    for fmt, magic in (("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")):
+        pane.export(str(tmp_path / f"c.{fmt}"), fmt)
+        assert (tmp_path / f"c.{fmt}").read_bytes().startswith(magic)
+    for fmt in ("csv", "xlsx"):
+        with qtbot.waitSignal(pane.model.exported, timeout=20000):
+            pane.export(str(tmp_path / f"d.{fmt}"), fmt)
+        assert (tmp_path / f"d.{fmt}").stat().st_size > 0
+    assert (tmp_path / "d.csv").read_text("utf-8-sig").startswith("Course,Learners")
+    from PySide6.QtPrintSupport import QPrinter
+
+    printer = QPrinter()
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    pane.print_to(printer)
+    assert (tmp_path / "printed.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_parameters_rerun_after_a_pause_and_settings_persist(qtbot, pane):
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    pane.params.group_combo.setCurrentIndex(pane.params.group_combo.findData("cohort"))
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000) as got:
+        pass
+    assert got.args[0].params.group_by == "cohort" and "Cohort" in got.args[0].main.columns
+    pane.auto_snapshot.setChecked(True)
+    assert pane.model.auto_snapshot and pane.settings.value("reports/auto_snapshot", type=bool)
+
+
+def test_wiring_registers_the_pane(qtbot, session, tmp_path):
+    from lms_console.views.main_window import MainWindow
+
+    window = MainWindow(session, QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    pane = install_reports_views(window, session)
+    assert window.show_pane("reports") is pane and window.reports_pane is pane
+
+
+def test_importing_the_pane_loads_neither_matplotlib_nor_pandas():
+    code = ("import os, sys; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen'); "
+            "import lms_console.views.reports_pane, lms_console.views.reports_wiring; "
+            "bad = [m for m in ('matplotlib', 'pandas', 'numpy') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_without_a_profile(qtbot, tmp_path):
+    runner = TaskRunner(http_workers=1)
+    try:
+        p = ReportsPane(ConnectionSession(runner))
+        qtbot.addWidget(p)
+        p.run()
+        assert "Open a connection profile" in p.chart.empty_label.text()
+        assert not p.save_button.isEnabled() and not p.print_button.isEnabled()
+    finally:
+        runner.shutdown(wait=True)
+
