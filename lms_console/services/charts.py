@@ -230,7 +230,10 @@ def _style(ax, c, grid_axis: str = "x") -> None:
 
 
 def _short(label: Any, n: int = 34) -> str:
+    """A label that fits: a long "Parent / Child" keeps its last part (what tells siblings apart)."""
     s = str(label)
+    if len(s) > n and " / " in s:
+        s = "… / " + s.rsplit(" / ", 1)[1]
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
@@ -312,7 +315,8 @@ def _over_time(fig: Figure, r: ReportResult, c) -> None:
         part = t[t["_key"] == key]
         if part.empty:
             continue
-        x = _ts(part["_end"] + 1)  # the value is the total by the end of the period
+        # The value is the total by the end of the period (or by the as-of time, in the current one).
+        x = _ts(part["_end"].clip(upper=(r.reference or 2**62) - 1) + 1)
         colour = c["sequence"][i % len(c["sequence"])]
         label = str(part[group].iloc[0])
         line, = ax.plot(x, part["Cumulative completions"], drawstyle="steps-post", color=colour, linewidth=2,
