@@ -13,7 +13,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
 from lms_console.services import charts
-from lms_console.services.reports import DrillRequest, ReportParams, ReportResult, empty_result
+from lms_console.services.reports import (
+    DrillRequest,
+    ReportParams,
+    ReportResult,
+    empty_result,
+)
 from lms_console.services.reports_export import export_figure
 
 NOW = 1_800_000_000
