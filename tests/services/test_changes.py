@@ -282,3 +282,39 @@ def test_journal_search_and_safe_exports(synced, tmp_path):
     values = [c for row in ws.iter_rows(values_only=True) for c in row]
     assert any(isinstance(v, str) and "HYPERLINK" in v for v in values)
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)  # nothing is a formula
+
+
+def test_items_can_use_an_account_created_earlier_in_the_same_plan(synced):
+    server, client, db, writer = synced
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+    course = q(db, "SELECT id FROM courses LIMIT 1")[0][0]
+    new = {"ref": 1, "field": "id"}
+    plan = C.plan_changes(db, [
+        C.Change("user.create", {"username": "fresh.face", "firstname": "Fresh", "lastname": "Face",
+                                 "email": "fresh.face@example.org", "password": "Fresh#2024x"}),
+        C.Change("cohort.add_member", {"cohortid": cohort, "userid": new}),
+        C.Change("enrol.add", {"courseid": course, "userid": new, "roleid": 5}),
+    ])
+    assert [i.outcome for i in plan.items] == [Outcome.APPLY] * 3
+    assert "fresh.face" in plan.items[1].title and plan.items[1].depends_on == (1,)
+    shown = [v for call in C.api_calls(plan) for _k, v in call.fields]
+    assert "<id of item 1>" in shown  # the preview says where the id will come from
+    summary = apply(client, writer, plan)
+    assert summary.status == "done", [(r.status, r.message) for r in summary.results]
+    new_id = summary.results[0].result["id"]
+    assert site_q(server, "SELECT 1 FROM cohort_members WHERE cohortid = ? AND userid = ?", cohort, new_id)
+    assert site_q(server, "SELECT 1 FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid "
+                          "WHERE e.courseid = ? AND ue.userid = ?", course, new_id)
+
+
+def test_a_reference_to_an_item_that_will_not_go_is_an_error(synced):
+    server, client, db, writer = synced
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+    taken = q(db, "SELECT username FROM users WHERE id > 3 LIMIT 1")[0][0]
+    plan = C.plan_changes(db, [
+        C.Change("user.create", {"username": taken, "firstname": "A", "lastname": "B", "email": "ab@example.org",
+                                 "password": "Abc#12345"}),
+        C.Change("cohort.add_member", {"cohortid": cohort, "userid": {"ref": 1, "field": "id"}}),
+    ])
+    assert [i.outcome for i in plan.items] == [Outcome.ERROR, Outcome.ERROR]
+    assert "item 1 will not be applied" in str(plan.items[1].problems[0])

@@ -382,9 +382,6 @@ def test_the_engine_plans_what_the_import_makes(tmp_path, db):
     assert [i.outcome for i in plan.items] == [Outcome.APPLY] * 3 and plan.title == "Import people.csv"
 
 
-@pytest.mark.xfail(strict=True, reason="the planner's kinds check userid as a number before references are "
-                                       "resolved (kinds_members/kinds_courses): items that refer to a user created "
-                                       "in the same plan come out as errors")
 def test_the_engine_plans_memberships_of_accounts_it_creates(tmp_path, db):
     _t, result = run(db, write(tmp_path, f"{HEADER}\nzed,Zed,Z,zed@x.org,{PW},staff,C101,,\n"))
     plan = plan_changes(db, result.changes)

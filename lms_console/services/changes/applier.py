@@ -144,6 +144,10 @@ class Applier:
         fields = 3
         for item in queue:
             spec = K.kind(item.kind)
+            if item.depends_on and current and set(item.depends_on) & {i.seq for i in current}:
+                # What it refers to is in the batch not sent yet: send that first.
+                yield current
+                current = []
             data = self._with_refs(item, everything)
             if data is None:
                 continue  # skipped: an item it depends on did not go through

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import time
-
-import orjson
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from lms_console.services.changes.model import Change, Outcome, Plan, PlanItem, Status
 

@@ -119,10 +119,37 @@ def kind(name: str) -> Kind:
 
 # -- helpers shared by the kind modules ------------------------------------------------------------
 
+class PlannedId(int):
+    """The id of an object an earlier item of the same plan creates, while planning.
+
+    It is negative (no cached row has it; the plan context knows the planned object by
+    it) and reads as "<id of item N>" in previews. The applier replaces references with the
+    real id the LMS answered before anything is sent.
+    """
+
+    seq: int
+
+    def __new__(cls, seq: int) -> "PlannedId":
+        obj = super().__new__(cls, -int(seq))
+        obj.seq = int(seq)
+        return obj
+
+    def __str__(self) -> str:
+        return f"<id of item {self.seq}>"
+
+    __repr__ = __str__
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, Mapping) and "ref" in value
+
+
 def as_int(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key)
     if type(value) is int:  # the common case, on every item of every chunk
         return value
+    if is_ref(value):
+        return PlannedId(int(value["ref"]))
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
         raise ValueError(f"{key} must be a number, got {value!r}")
     return int(value)
@@ -161,6 +188,11 @@ _ID_RE = re.compile(r"(user|cohort)\s*\(?\s*(id|username|idnumber)\s*=\s*([^\s)]
 def message_targets(message: str) -> dict[str, str]:
     """Moodle's cohort warnings name their target only in words ("user id=42 not exists")."""
     return {m.group(1): m.group(3) for m in _ID_RE.finditer(message)}
+
+
+def id_text(value: Any) -> str:
+    """An id in a target key: the number, or "item7" for an object item 7 creates."""
+    return f"item{value['ref']}" if is_ref(value) else str(value)
 
 
 def dumps(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lms_console.services.changes.kinds import Kind, as_int, int_problem
+from lms_console.services.changes.kinds import Kind, as_int, id_text, int_problem
 from lms_console.services.changes.model import Change, Problem
 
 STUDENT_ROLE = 5
@@ -26,10 +26,10 @@ class EnrolAdd(Kind):
     max_items = 100
 
     def target(self, data):
-        return f"course:{data.get('courseid')}/user:{data.get('userid')}"
+        return f"course:{data.get('courseid')}/user:{id_text(data.get('userid'))}"
 
     def title(self, data, ctx):
-        u = ctx.user(data.get("userid")) if isinstance(data.get("userid"), int) else None
+        u = ctx.user(as_int(data, "userid")) if int_problem(data, "userid") is None else None
         c = ctx.course(data.get("courseid")) if isinstance(data.get("courseid"), int) else None
         who = u["username"] if u else f"user {data.get('userid')}"
         where = c["shortname"] if c else f"course {data.get('courseid')}"

@@ -6,7 +6,7 @@ request format and the answer's meaning stay in the subclass (Moodle's two APIs 
 
 from __future__ import annotations
 
-from lms_console.services.changes.kinds import Kind, as_int, int_problem
+from lms_console.services.changes.kinds import Kind, as_int, id_text, int_problem
 from lms_console.services.changes.model import Change, Problem
 
 
@@ -42,12 +42,12 @@ class MembershipKind(Kind):
 
     # -- Kind --------------------------------------------------------------------------
     def target(self, data):
-        return f"{self.container}:{data.get(self.key)}/user:{data.get('userid')}"
+        return f"{self.container}:{id_text(data.get(self.key))}/user:{id_text(data.get('userid'))}"
 
     def title(self, data, ctx):
-        u = ctx.user(data.get("userid")) if isinstance(data.get("userid"), int) else None
+        u = ctx.user(as_int(data, "userid")) if int_problem(data, "userid") is None else None
         who = u["username"] if u else f"user {data.get('userid')}"
-        c = self._find(ctx, data.get(self.key)) if isinstance(data.get(self.key), int) else None
+        c = self._find(ctx, as_int(data, self.key)) if int_problem(data, self.key) is None else None
         where = f"{self.container} {c['name']}" if c else f"{self.container} {data.get(self.key)}"
         return f"Add {who} to {where}" if self.adds else f"Remove {who} from {where}"
 

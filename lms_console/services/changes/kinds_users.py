@@ -11,6 +11,7 @@ from lms_console.services.changes.kinds import (
     Kind,
     as_int,
     by_item_warning,
+    id_text,
     int_problem,
 )
 from lms_console.services.changes.model import Change, Problem
@@ -71,10 +72,11 @@ class _UserKind(Kind):
     required = ("id",)
 
     def target(self, data):
-        return f"user:{data.get('id')}"
+        return f"user:{id_text(data.get('id'))}"
 
     def title(self, data, ctx):
-        return f"{self.title_verb} {_label(ctx.user(data.get('id')), data.get('id'))}"
+        uid = as_int(data, "id") if int_problem(data, "id") is None else data.get("id")
+        return f"{self.title_verb} {_label(ctx.user(uid), uid)}"
 
     def validate(self, data, ctx):
         problems = super().validate(data, ctx)

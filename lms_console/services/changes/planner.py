@@ -44,6 +44,14 @@ class PlanContext:
         self._group_members: dict[int, set[int]] = {}
         self._enrolments: dict[tuple[int, int], dict | None] = {}
         self._enrol_courses: set[int] = set()
+        self._planned_users: dict[int, dict] = {}
+        self.applied: set[int] = set()  # seq of the items planned to go, for references
+
+    def plan_user(self, seq: int, data: Mapping[str, Any]) -> None:
+        """An earlier item creates this account: later items may refer to it ({"ref": seq})."""
+        self._planned_users[-seq] = {"id": -seq, "suspended": 0, "auth": data.get("auth") or "manual",
+                                     "customfields": {}, **{k: data.get(k, "") for k in (
+                                         "username", "firstname", "lastname", "email")}}
 
     def prefetch(self, changes: Sequence[Change]) -> None:
         users, cohorts, groups, courses = set(), set(), set(), set()
@@ -93,6 +101,8 @@ class PlanContext:
     def user(self, userid) -> dict | None:
         if not isinstance(userid, int):
             return None
+        if userid < 0:  # a PlannedId: an account an earlier item of this plan creates
+            return self._planned_users.get(userid)
         if userid not in self._users:
             self._users[userid] = self._one("SELECT * FROM users WHERE id = ?", (userid,))
         u = self._users[userid]
@@ -208,9 +218,12 @@ def _item(seq: int, change: Change, ctx: PlanContext, seen: dict[str, int]) -> P
     except ValueError as exc:
         return PlanItem(seq, change, Outcome.ERROR, f"Unknown change {change.kind}", "", problems=(Problem(str(exc)),))
     data = dict(change.data)
-    problems: list[Problem] = []
+    # A reference to an object an earlier item creates is fine only if that item will go.
+    problems = [Problem(f"needs what item {ref} creates, and item {ref} will not be applied", field="ref", value=ref)
+                for ref in _refs(data) if ref not in ctx.applied]
     try:
-        problems = list(spec.validate(data, ctx))
+        if not problems:
+            problems = list(spec.validate(data, ctx))
         if not problems:
             data = dict(spec.resolve(data, ctx))
     except (ValueError, TypeError, KeyError) as exc:
@@ -232,8 +245,12 @@ def _item(seq: int, change: Change, ctx: PlanContext, seen: dict[str, int]) -> P
         elif spec.is_noop(data, before, ctx):
             outcome = Outcome.NOOP
         seen.setdefault(target, seq)
-        if outcome == Outcome.APPLY and change.kind == "enrol.add":
-            ctx.plan_enrolment(int(data["courseid"]), int(data["userid"]))
+        if outcome == Outcome.APPLY:
+            ctx.applied.add(seq)
+            if change.kind == "enrol.add":
+                ctx.plan_enrolment(K.as_int(data, "courseid"), K.as_int(data, "userid"))
+            elif change.kind == "user.create":
+                ctx.plan_user(seq, data)
     return PlanItem(seq, change, outcome, title, target, before, after, tuple(problems), spec.function,
                     spec.reversible, _refs(data))
 
