@@ -509,7 +509,13 @@ class ReportsPane(QWidget):
         self.banner.show_message("info", f"Saved {path}.")
 
     def ask_print(self) -> None:
-        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+        try:
+            from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+        except ImportError:  # a Qt build without printing: a PDF is the next best thing
+            self.banner.show_message("info", "Printing is not available in this installation; save the report as "
+                                             "PDF and print that instead.")
+            self.ask_export("pdf")
+            return
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         dialog = QPrintDialog(printer, self)
