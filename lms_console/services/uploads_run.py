@@ -432,8 +432,8 @@ def cancel_rows(entry: UploadItem, children: Sequence[UploadItem], item_id: int)
     """Rows to mark cancelled when the admin cancels ``item_id`` (an entry: it and its waiting files;
     a folder's file: that file, and the folder too when nothing of it is left to send)."""
     waiting = (State.QUEUED, State.UPLOADING, State.UPLOADED)
-    cancelled = dict(state=State.CANCELLED, code="cancelled", message="Cancelled: nothing of it was created. "
-                                                                      "Retry sends it again.")
+    cancelled = {"state": State.CANCELLED, "code": "cancelled",
+                 "message": "Nothing of it was created; Retry sends it again."}
     if item_id == entry.id:
         if entry.state not in waiting:
             return []

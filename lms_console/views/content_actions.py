@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMenu, QWidget
 
 from lms_console.models.content_read import ContentRef
@@ -74,6 +74,18 @@ class ContentActions(QObject):
                     self.refresh: self._refresh}
         for action, handler in handlers.items():
             action.triggered.connect(lambda _c=False, h=handler: h())
+        # Keys act where the admin is: F2 and Delete on the tree's row only (Delete in the upload
+        # queue must never delete an activity), the others anywhere in the pane.
+        for action, key in ((self.rename, "F2"), (self.delete, QKeySequence.StandardKey.Delete),
+                            (self.refresh, "Ctrl+R"), (self.upload_files, "Ctrl+U")):
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def attach_shortcuts(self, tree: QWidget) -> None:
+        tree.addAction(self.rename)
+        tree.addAction(self.delete)
+        self.pane.addAction(self.refresh)
+        self.pane.addAction(self.upload_files)
 
     # -- state ------------------------------------------------------------------------------------
     def all(self) -> list[QAction]:

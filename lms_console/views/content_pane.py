@@ -85,6 +85,8 @@ class ContentPane(QWidget):
         self._proxy.setSourceModel(tree_model)
         self.tree.setModel(self._proxy)
         self.tree.configure_header()
+        self.tree.setAccessibleName("Course content")
+        self.actions.attach_shortcuts(self.tree)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.details_view = ContentDetailsView(details_model)

@@ -109,6 +109,7 @@ class UploadQueuePanel(QFrame):
 
         self.view = QTreeView()
         self.view.setObjectName("UploadQueue")
+        self.view.setAccessibleName("Upload queue")
         self._proxy = _QueueProxy(self)
         self._proxy.setSourceModel(controller.model)
         self.view.setModel(self._proxy)
@@ -122,7 +123,7 @@ class UploadQueuePanel(QFrame):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, 240)
-        header.resizeSection(1, 170)
+        header.resizeSection(1, 220)
         header.resizeSection(2, 80)
         header.resizeSection(3, 150)
         header.resizeSection(4, 80)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -44,8 +45,9 @@ def category_paths(categories) -> list[tuple[str, int]]:
 def _category_combo(categories, selected: int | None) -> QComboBox:
     combo = QComboBox()
     combo.setObjectName("CategoryCombo")
-    combo.setMinimumContentsLength(28)
+    combo.setMinimumContentsLength(24)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     for path, ident in category_paths(categories):
         combo.addItem(path, ident)
         if ident == selected:
@@ -70,7 +72,7 @@ class CourseDialog(QDialog):
         duplicate = template is not None
         self.setObjectName("CourseDialog")
         self.setWindowTitle(f"Duplicate {template.name.split(' — ')[0]}" if duplicate else "New course")
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(500)
         layout = QVBoxLayout(self)
         heading = QLabel("A copy of the template course: a backup and restore on the site, which can take several "
                          "minutes for a big course." if duplicate else
@@ -91,6 +93,7 @@ class CourseDialog(QDialog):
         self.idnumber = QLineEdit()
         self.idnumber.setMaxLength(100)
         self.format = QComboBox()
+        self.format.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         for key, label in FORMATS:
             self.format.addItem(label, key)
         self.sections = QSpinBox()
@@ -98,15 +101,18 @@ class CourseDialog(QDialog):
         self.sections.setValue(4)
         today = QDate.currentDate().addDays(1)
         self.start = QDateEdit(today)
-        self.start.setCalendarPopup(True)
         self.end = QDateEdit(today.addYears(1))
-        self.end.setCalendarPopup(True)
+        for edit in (self.start, self.end):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("d MMM yyyy")
+            edit.setMinimumWidth(140)
         self.has_end = QCheckBox("Ends on")
         self.has_end.setChecked(True)
         self.has_end.toggled.connect(self.end.setEnabled)
         end_row = QHBoxLayout()
         end_row.addWidget(self.has_end)
-        end_row.addWidget(self.end, 1)
+        end_row.addWidget(self.end)
+        end_row.addStretch(1)
         self.completion = QCheckBox("Track completion")
         self.completion.setChecked(True)
         self.visible = QCheckBox("Visible to students")
