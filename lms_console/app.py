@@ -137,6 +137,11 @@ class ConsoleApp(QObject):
         self.change_views = install_change_views(self.window, self.engine)
         self.users_views = install_users_views(self.window, self.session, self.engine, self.settings,
                                                on_import=self._open_import)
+        from lms_console.views.reports_wiring import install_reports_views
+
+        self.reports_pane = install_reports_views(self.window, self.session)
+        self.reports_pane.users_requested.connect(self.users_views.show_users)
+        self.reports_pane.user_requested.connect(self.users_views.open_user)
         self.window.set_theme_choice(self.theme_name)
         crash_handler.install(parent=self.window)
         self.runner.job_failed.connect(self._on_job_failed)

@@ -453,14 +453,14 @@ class ReportsModel(QObject):
 
     # -- grades --------------------------------------------------------------------------------
     def fetch_grades(self, course_ids: Sequence[int] = ()) -> int | None:
-        """Sync the grades (all courses today: the sync has no per-course option yet)."""
+        """Sync the grades of these courses (every course when none are given)."""
         if not self.session.is_open:
             self.problem.emit("Open a connection profile first.")
             return None
         if self.session.syncing:
             self.problem.emit("A sync is running; fetch the grades when it is done.")
             return None
-        job = self.session.sync(("grades",))
+        job = self.session.sync(("grades",), courses=tuple(course_ids))
         self._grades_job = job
         if job is not None:
             self.grades_fetch_started.emit()

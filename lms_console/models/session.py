@@ -221,13 +221,14 @@ class ConnectionSession(QObject):
     _writer_db: "CacheDb | None" = None
 
     # -- sync -------------------------------------------------------------------------------
-    def sync(self, entities: tuple[str, ...] | None = None) -> int | None:
+    def sync(self, entities: tuple[str, ...] | None = None, courses: tuple[int, ...] = ()) -> int | None:
         from lms_console.services.sync import SyncEngine, SyncOptions
 
         if self._client is None or self.db is None:
             return None
         client, db, pool = self._client, self.db, self.runner.http_pool
-        options = SyncOptions() if entities is None else SyncOptions(entities=entities)
+        options = SyncOptions(courses=tuple(courses)) if entities is None else SyncOptions(
+            entities=entities, courses=tuple(courses))
 
         def job(progress, cancel):
             return SyncEngine(client, db, self._writer_for(db), pool, options).run(progress=progress, cancel=cancel)

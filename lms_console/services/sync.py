@@ -64,6 +64,9 @@ class SyncOptions:
     # "changed": only (user, course) pairs whose progress changed and is above 0 %
     # (0 % means no activity is complete, so nothing to fetch); "all"; "off".
     activity_completion: str = "changed"
+    # Course-scoped entities (contents, groups, enrolments, grades) for these courses only;
+    # () = every course. Sweeps stay per course, so a partial pass removes nothing elsewhere.
+    courses: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +324,10 @@ class SyncEngine:
                 ent.finisher = lambda: self.writer.sweep("courses", self._run_id)
             ent.open = False
         b, c = self.backend, self._cancel
+        wanted = set(self.options.courses)
         for cid in self._course_ids:
+            if wanted and cid not in wanted:
+                continue
             if "contents" in self._ents:
                 self._submit("contents", lambda cid=cid: b.course_contents(cid, cancel=c),
                              lambda f, cid=cid: self._apply_contents(cid, f), cid)

@@ -183,8 +183,8 @@ class ReportsPane(QWidget):
         self.cancel_button.hide()
         self.grades_button = QPushButton(icon("download"), "Fetch grades for these courses")
         self.grades_button.setObjectName("FetchGradesButton")
-        self.grades_button.setToolTip("Fetch grades from the site (grades are big, so a normal sync leaves them "
-                                      "out). Today this fetches the grades of every course.")
+        self.grades_button.setToolTip("Fetch grades from the site for the chosen courses (every course when "
+                                      "none is chosen); grades are big, so a normal sync leaves them out.")
         self.grades_button.clicked.connect(lambda: self.model.fetch_grades(self.params.params().courses))
         self.save_button = QPushButton(icon("save"), "Save snapshot")
         self.save_button.setToolTip("Keep these numbers, their parameters and as-of time in the local copy, "

@@ -284,6 +284,23 @@ class UsersPane(QWidget):
             self._show(UserFilter())
         self._update_actions()
 
+    def show_users(self, ids, title: str) -> None:
+        """Show exactly these users (handed over by another pane, e.g. a report's drill-down),
+        ready for a bulk action; the filter bar names where they came from."""
+        from lms_console.services.users_query import Condition
+
+        ids = tuple(sorted({int(i) for i in ids}))
+        if not ids:
+            self.banner.show_message("info", f"{title}: no users to show.")
+            return
+        self.save_view_settings()
+        self.saved_filter_id = None
+        self.banner.clear()
+        self.view_key = "users"
+        self.subtitle.setText(f"{len(ids):,} users from {title}")
+        self._show(UserFilter("", (Condition("users", "in", ids, key=title),)))
+        self._update_actions()
+
     def _on_saved_filter(self, saved) -> None:
         if saved is None:
             self.banner.show_message("warning", "This saved filter no longer exists; showing every user.")

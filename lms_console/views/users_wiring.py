@@ -53,6 +53,12 @@ class UsersViews(QObject):
         session.closed.connect(self._close_dialogs)
 
     # -- dialogs --------------------------------------------------------------------------------------
+    def show_users(self, ids, title: str) -> None:
+        """Bring the users pane forward with exactly these users (a report's drill-down)."""
+        self.window.go_to("users")
+        self.window.show_pane("users")
+        self.pane.show_users(ids, title)
+
     def open_user(self, userid: int) -> UserDialog:
         dialog = self.user_dialogs.get(userid)
         if dialog is not None:

@@ -246,3 +246,20 @@ def test_grades_are_left_out_unless_asked_for(make_site, connect, cache, run_syn
 def test_unknown_entity_is_refused(connect, site, cache, run_sync):
     with pytest.raises(ValueError, match="unknown sync entities: bogus"):
         run_sync(connect(site), entities=("users", "bogus"))
+
+
+def test_course_scoped_entities_can_be_limited_to_some_courses(make_site, connect, cache, run_sync):
+    server = make_site(users=60, courses=4, seed=12)
+    db, _ = cache
+    client = connect(server)
+    assert run_sync(client, entities=("site", "courses")).status == "ok"
+    first, second = [r[0] for r in cached_rows(db, "SELECT id FROM courses ORDER BY id LIMIT 2")]
+    assert run_sync(client, entities=("grades",), courses=(first,)).status == "ok"
+    assert {r[0] for r in cached_rows(db, "SELECT DISTINCT courseid FROM grades")} == {first}
+    assert run_sync(client, entities=("grades",), courses=(second,)).status == "ok"
+    assert {r[0] for r in cached_rows(db, "SELECT DISTINCT courseid FROM grades")} == {first, second}
+
+
+def cached_rows(db, sql):
+    with db.read() as conn:
+        return conn.execute(text(sql)).all()

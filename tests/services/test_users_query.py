@@ -273,3 +273,15 @@ def test_hostile_custom_values_and_names_are_data(db, value, name):
 def test_time_in_sentences_is_a_date():
     stamp = int(time.mktime((2024, 3, 1, 12, 0, 0, 0, 0, -1)))
     assert Q.describe(cond("last_access", "before", stamp)) == "Users who last logged in before 1 Mar 2024"
+
+
+def test_a_given_set_of_users(tmp_path):
+    import json as _json
+
+    from lms_console.services.users_query import Condition, UserFilter, describe, where_sql
+
+    spec = UserFilter("", (Condition("users", "in", (5, 3, 9), key="Completion: CS101"),))
+    sql, params = where_sql(spec)
+    assert "json_each" in sql and _json.loads(params[-1]) == [5, 3, 9]
+    assert "among the 3 of Completion: CS101" in describe(spec)
+    assert UserFilter.loads(spec.dumps()) == spec  # survives saving

@@ -315,3 +315,11 @@ def test_the_users_view_survives_a_tree_rebuild(qtbot, window):
     with qtbot.waitSignal(win.nav_model.rebuilt, timeout=10000):
         win.nav_model.refresh()
     assert win.stack.currentWidget() is pane and pane.filter_bar.search.text() == "user02"
+
+
+def test_a_report_can_hand_over_a_set_of_users(qtbot, pane):
+    pane.show_users([12, 10, 11, 10], "Completion: CS101 not completed")
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 3, timeout=5000)
+    assert sorted(pane.model.user_id(r) for r in range(3)) == [10, 11, 12]
+    qtbot.waitUntil(lambda: "among the 3 of Completion: CS101 not completed" in pane.filter_bar.sentence.text(),
+                    timeout=5000)
