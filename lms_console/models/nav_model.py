@@ -24,7 +24,7 @@ DEFAULT_FILTERS = (
 
 @dataclass(frozen=True, slots=True)
 class NavTarget:
-    kind: str  # overview | users | filter | cohorts | cohort | categories | category | course | reports | journal
+    kind: str  # overview | users | filter | cohorts | cohort | groups | categories | category | course | reports | journal
     id: int | str | None = None  # filter: a DEFAULT_FILTERS key, or "saved:<id>" of the saved_filters table
     label: str = ""
 
@@ -114,6 +114,9 @@ class NavigationModel(QStandardItemModel):
         for cid, name, members in tree.cohorts:
             cohorts.appendRow(_item(f"{name} ({members:,})", NavTarget("cohort", cid, name), "cohort"))
         site.appendRow(cohorts)
+        # The groups pane (views/groups_pane.py): cohorts, course groups and enrolments, drag and drop.
+        site.appendRow(_item("Groups & enrolments", NavTarget("groups", label="Groups & enrolments"), "group",
+                             "Cohorts, course groups and groupings, enrolments; drag users onto them"))
         site.appendRow(self._categories(tree))
         site.appendRow(_item("Reports", NavTarget("reports", label="Reports"), "report"))
         site.appendRow(_item("Journal", NavTarget("journal", label="Journal"), "journal"))
