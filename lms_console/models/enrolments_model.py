@@ -184,12 +184,17 @@ def read_saved_filters(db) -> list[tuple[int, str, UserFilter]]:
 _COMMON_ROLES = ("student", "teacher", "editingteacher", "manager")
 
 
+_STANDARD_ROLES = ((5, "student"), (4, "teacher"), (3, "editingteacher"), (1, "manager"))
+
+
 def read_roles(db) -> list[tuple[int, str]]:
-    """(id, name) of the roles to enrol with: course roles first, student first."""
+    """(id, name) of the roles to enrol with: student first, then the other course roles. The
+    cache knows the roles it saw in enrolments; Moodle's standard course roles (fixed ids on a
+    standard site) are offered too."""
     with db.read() as conn:
-        rows = conn.exec_driver_sql("SELECT id, shortname, name FROM roles ORDER BY sortorder, id").all()
-    if not rows:
-        return [(5, "Student"), (4, "Non-editing teacher"), (3, "Teacher"), (1, "Manager")]
+        rows = [tuple(r) for r in conn.exec_driver_sql("SELECT id, shortname, name FROM roles ORDER BY sortorder, id")]
+    known = {r[0] for r in rows} | {r[1] for r in rows}
+    rows += [(rid, short, "") for rid, short in _STANDARD_ROLES if rid not in known and short not in known]
     rank = {s: i for i, s in enumerate(_COMMON_ROLES)}
     rows = [r for r in rows if r[1] not in ("guest", "user", "frontpage")]
     rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[0]))

@@ -1,0 +1,178 @@
+"""The enrolment matrix (many users x many courses, role, dates, status -> preview -> one run) and
+the course panel's bulk actions, driven through the groups pane against the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from lms_console.models.changes_model import ChangeEngine
+from lms_console.models.groups_actions import MAX_CHANGES
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.sandbox.server import SandboxServer
+from lms_console.services.changes import Status
+from lms_console.services.credentials import Secret
+from lms_console.services.profiles import ProfileStore
+from lms_console.views.changes_wiring import install_change_views
+from lms_console.views.dialogs.enrolment_matrix_dialog import EnrolmentMatrixDialog
+from lms_console.views.groups_enrolments import EndDateDialog
+from lms_console.views.groups_wiring import install_groups_views
+from lms_console.views.main_window import MainWindow
+
+WAIT = 20000
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def console(qtbot, runner, tmp_path):
+    server = SandboxServer(users=100, courses=3, seed=53).start()
+    session = ConnectionSession(runner)
+    engine = ChangeEngine(session)
+    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+    install_change_views(window, engine)
+    pane = install_groups_views(window, session, engine).pane
+    window.resize(1400, 860)
+    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+    with qtbot.waitSignal(session.sync_finished, timeout=60000):
+        session.sync(("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
+    window.show()
+    window.go_to("groups")
+    qtbot.waitUntil(lambda: pane.tree_model.find("course").isValid() and bool(pane.choices), timeout=WAIT)
+    yield window, pane, session, engine, server
+    for w in QApplication.topLevelWidgets():
+        if w.isVisible():
+            w.close()
+    window.close()
+    session.close()
+    runner.shutdown(wait=True)
+    server.stop()
+
+
+def q(session, sql, *params):
+    with session.db.read() as conn:
+        return conn.exec_driver_sql(sql, params).all()
+
+
+def preview_after(qtbot, window, engine, start):
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        start()
+    qtbot.waitUntil(lambda: window.change_views.preview is not None, timeout=WAIT)
+    return window.change_views.preview
+
+
+def check_course(dialog, courseid):
+    for i in range(dialog.course_list.count()):
+        item = dialog.course_list.item(i)
+        if item.data(Qt.ItemDataRole.UserRole)[0] == courseid:
+            item.setCheckState(Qt.CheckState.Checked)
+            return
+    raise AssertionError(f"course {courseid} is not listed")
+
+
+def test_many_users_into_many_courses_in_one_previewed_run(qtbot, console):
+    window, pane, session, engine, server = console
+    first, second = [r[0] for r in q(session, "SELECT id FROM courses WHERE format <> 'site' ORDER BY id LIMIT 2")]
+    ul = pane.user_list
+    qtbot.waitUntil(lambda: ul.model.total() > 0 and ul.model.user_id(5) is not None, timeout=WAIT)
+    for row in (3, 4, 5):
+        ul.table.selectionModel().select(ul.model.index(row, 0), QItemSelectionModel.SelectionFlag.Select
+                                         | QItemSelectionModel.SelectionFlag.Rows)
+    chosen = sorted(ul.model.user_id(r) for r in (3, 4, 5))
+    pane.dialogs.open_matrix(courses=[first])
+    dialog = pane.dialogs.open_dialogs["matrix"]
+    assert isinstance(dialog, EnrolmentMatrixDialog) and dialog.from_selection.isChecked()
+    qtbot.waitUntil(lambda: dialog.course_list.count() > 1, timeout=WAIT)
+    assert dialog.checked == {first: q(session, "SELECT shortname FROM courses WHERE id = ?", first)[0][0]}
+    check_course(dialog, second)
+    box = dialog.options_box
+    box.role.setCurrentIndex(box.role.findData(4))
+    box.has_start.setChecked(True)
+    box.has_end.setChecked(True)
+    box.end.setDate(box.start.date())
+    box.end.setDate(box.start.date().addDays(-3))
+    assert not dialog.ok.isEnabled() and "after the start date" in dialog.summary.text()
+    box.end.setDate(box.start.date().addDays(90))
+    box.status.setCurrentIndex(1)  # suspended until the course opens
+    assert dialog.ok.isEnabled() and "3 users × 2 courses = 6 enrolments" in dialog.summary.text()
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    plan = preview.plan
+    assert len(plan.items) == 6 and plan.title == "Enrol 3 users in 2 courses"
+    assert {(i.change.data["courseid"], i.change.data["userid"]) for i in plan.items} == \
+        {(c, u) for c in (first, second) for u in chosen}
+    assert {i.change.data["roleid"] for i in plan.items} == {4} and {i.change.data["suspend"] for i in plan.items} == {1}
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(preview.apply_button, LEFT)
+    summary = applied.args[0]
+    assert summary.status == "done" and summary.count(Status.DONE) == plan.counts["apply"]
+    with server.store.connection() as conn:
+        rows = conn.execute("SELECT DISTINCT e.courseid FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid "
+                            f"WHERE ue.userid IN ({','.join(map(str, chosen))})").fetchall()
+    assert {first, second} <= {r[0] for r in rows}
+
+
+def test_the_matrix_takes_a_cohort_or_a_saved_filter_and_refuses_what_it_cannot_do(qtbot, console):
+    window, pane, session, engine, _server = console
+    cid, members = q(session, "SELECT cohortid, count(*) FROM cohort_members GROUP BY cohortid ORDER BY 2 DESC "
+                              "LIMIT 1")[0]
+    pane.dialogs.open_matrix()
+    dialog = pane.dialogs.open_dialogs["matrix"]
+    assert not dialog.from_selection.isEnabled()
+    assert not dialog.ok.isEnabled() and dialog.summary.text() == "Choose at least one course."
+    dialog.from_cohort.setChecked(True)
+    dialog.cohort_combo.setCurrentIndex(dialog.cohort_combo.findData(cid))
+    qtbot.waitUntil(lambda: dialog.course_list.count() > 0, timeout=WAIT)
+    dialog.course_search.setText("zz-no-course")
+    qtbot.waitUntil(lambda: dialog.course_list.count() == 0, timeout=WAIT)
+    dialog.course_search.setText("")
+    qtbot.waitUntil(lambda: dialog.course_list.count() > 0, timeout=WAIT)
+    courseid = dialog.course_list.item(0).data(Qt.ItemDataRole.UserRole)[0]
+    check_course(dialog, courseid)
+    drag, n, _label = dialog.users()
+    assert drag.spec is not None and n == members
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    assert len(preview.plan.items) == members
+    preview.close()
+    # Too big for one run: said before anything is planned.
+    big = EnrolmentMatrixDialog(session, [(5, "Student")], cohorts=[(cid, "Huge", MAX_CHANGES)], parent=window)
+    big.from_cohort.setChecked(True)
+    qtbot.waitUntil(lambda: big.course_list.count() > 1, timeout=WAIT)
+    check_course(big, big.course_list.item(0).data(Qt.ItemDataRole.UserRole)[0])
+    check_course(big, big.course_list.item(1).data(Qt.ItemDataRole.UserRole)[0])
+    assert not big.ok.isEnabled() and "one run takes at most" in big.summary.text()
+    big.close()
+
+
+def test_course_panel_suspends_ends_and_unenrols_selected_enrolments(qtbot, console):
+    window, pane, session, engine, _server = console
+    courseid = q(session, "SELECT courseid FROM enrolments GROUP BY courseid ORDER BY count(*) DESC LIMIT 1")[0][0]
+    index = pane.tree_model.find("course", courseid)
+    pane.tree.setCurrentIndex(index)
+    panel = pane.course
+    qtbot.waitUntil(lambda: panel.model.total() > 3 and panel.model.record(1) is not None, timeout=WAIT)
+    assert not panel.bulk_buttons["suspend"].isEnabled()
+    for row in (0, 1):
+        panel.table.selectionModel().select(panel.model.index(row, 0), QItemSelectionModel.SelectionFlag.Select
+                                            | QItemSelectionModel.SelectionFlag.Rows)
+    chosen = {panel.model.record(0)[0], panel.model.record(1)[0]}
+    assert panel.bulk_buttons["suspend"].isEnabled() and panel.selection_label.text() == "2 selected"
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(panel.bulk_buttons["suspend"], LEFT))
+    assert {i.change.kind for i in preview.plan.items} == {"enrol.suspend"}
+    assert {i.change.data["userid"] for i in preview.plan.items} == chosen
+    preview.close()
+    panel.request("end")
+    end_dialog = panel._dialog
+    assert isinstance(end_dialog, EndDateDialog)
+    preview = preview_after(qtbot, window, engine, end_dialog._accept)
+    assert {i.change.kind for i in preview.plan.items} == {"enrol.add"}
+    assert all(i.change.data["timeend"] > 0 and "suspend" in i.change.data for i in preview.plan.items)
+    preview.close()
+    panel.table.setFocus()
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.keyClick(panel.table, Qt.Key.Key_Delete))
+    assert {i.change.kind for i in preview.plan.items} == {"enrol.remove"}
+    assert preview.irreversible_warning.isVisibleTo(preview) and not preview.apply_button.isEnabled()
+    with qtbot.waitSignal(panel.model.counted, timeout=WAIT) as counted:
+        panel.status_combo.setCurrentIndex(panel.status_combo.findData("suspended"))
+    assert counted.args[0] == q(session, "SELECT count(*) FROM enrolments WHERE courseid = ? AND suspended = 1",
+                                courseid)[0][0]

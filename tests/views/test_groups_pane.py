@@ -1,0 +1,387 @@
+"""The groups pane driven as an admin would, against the sandbox: the navigation node, drops of
+users (QMimeData + QDropEvent at a QPointF) on cohorts, groups and courses with their previews,
+the bad input named in the preview (already members, suspended, not visible to the token, not
+enrolled, a cohort deleted meanwhile), removal with the Delete key, the cohort and group dialogs,
+rule-based cohorts with their drift notice, and the membership import."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QPointF, QSettings, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from lms_console.models.changes_model import ChangeEngine
+from lms_console.models.dnd import USER_IDS_MIME, read_user_drag, user_ids_mime
+from lms_console.models.groups_model import CountRole
+from lms_console.models.nav_model import NavTarget
+from lms_console.models.session import ConnectionSession, Online
+from lms_console.sandbox.server import SandboxServer
+from lms_console.models.users_model import UsersTableModel
+from lms_console.services.changes import Status
+from lms_console.services.users_query import UserFilter
+from lms_console.services.credentials import Secret
+from lms_console.services.profiles import ProfileStore
+from lms_console.views.changes_wiring import install_change_views
+from lms_console.views.dialogs.cohort_dialog import CohortDialog
+from lms_console.views.dialogs.enrolment_matrix_dialog import EnrolDropDialog
+from lms_console.views.dialogs.group_dialog import GroupDialog
+from lms_console.views.groups_import import ImportMembershipsDialog
+from lms_console.views.groups_pane import PAGE_COURSE, PAGE_MEMBERS
+from lms_console.views.groups_rules import RuleDialog
+from lms_console.views.groups_userlist import DraggableUsersTable
+from lms_console.views.groups_wiring import install_groups_views
+from lms_console.views.main_window import MainWindow
+
+WAIT = 20000
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def console(qtbot, runner, tmp_path):
+    """(window, pane, session, engine, server): a synced sandbox, the window, the change and groups views."""
+    server = SandboxServer(users=120, courses=3, seed=47).start()
+    session = ConnectionSession(runner)
+    engine = ChangeEngine(session)
+    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+    install_change_views(window, engine)
+    views = install_groups_views(window, session, engine)
+    window.resize(1400, 860)
+    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+    with qtbot.waitSignal(session.sync_finished, timeout=60000):
+        session.sync(("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
+    pane = views.pane
+    window.show()
+    window.go_to("groups")
+    assert window.stack.currentWidget() is pane
+    qtbot.waitUntil(lambda: pane.tree_model.find("cohort").isValid(), timeout=WAIT)
+    yield window, pane, session, engine, server
+    for w in QApplication.topLevelWidgets():
+        if w.isVisible():
+            w.close()
+    window.close()
+    session.close()
+    runner.shutdown(wait=True)
+    server.stop()
+
+
+def q(session, sql, *params):
+    with session.db.read() as conn:
+        return conn.exec_driver_sql(sql, params).all()
+
+
+def select(qtbot, pane, kind, ident):
+    """Select a node as an admin would: its branch opened, the row scrolled into view."""
+    index = pane.tree_model.find(kind, ident)
+    assert index.isValid()
+    parent = index.parent()
+    while parent.isValid():
+        pane.tree.expand(parent)
+        parent = parent.parent()
+    pane.tree.setCurrentIndex(index)
+    pane.tree.scrollTo(index)
+    qtbot.waitUntil(lambda: pane.tree.visualRect(pane.tree_model.find(kind, ident)).isValid(), timeout=WAIT)
+    return pane.tree_model.find(kind, ident)
+
+
+def drop_on(pane, index, mime) -> QDropEvent:
+    """Drag ``mime`` in, over ``index`` and drop it there, as Qt delivers a real drag."""
+    pane.tree.scrollTo(index)
+    pos = QPointF(pane.tree.visualRect(index).center())
+    actions, mods = Qt.DropAction.CopyAction, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(pane.tree.viewport(), QDragEnterEvent(pos.toPoint(), actions, mime, LEFT, mods))
+    QApplication.sendEvent(pane.tree.viewport(), QDragMoveEvent(pos.toPoint(), actions, mime, LEFT, mods))
+    event = QDropEvent(pos, actions, mime, LEFT, mods)
+    QApplication.sendEvent(pane.tree.viewport(), event)
+    return event
+
+
+def preview_after(qtbot, window, engine, start):
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        start()
+    qtbot.waitUntil(lambda: window.change_views.preview is not None, timeout=WAIT)
+    return window.change_views.preview
+
+
+def titles(dialog) -> list[str]:
+    m = dialog.model
+    return [m.item_at(r).title for r in range(m.rowCount())]
+
+
+def test_the_pane_is_reached_from_the_navigation_and_shows_a_cohort(qtbot, console):
+    window, pane, session, _engine, _server = console
+    assert window.nav_model.find("groups").isValid()
+    window.go_to("groups")
+    assert window.stack.currentWidget() is pane
+    cid, name, members = q(session, "SELECT c.id, c.name, count(*) FROM cohorts c JOIN cohort_members m "
+                                    "ON m.cohortid = c.id GROUP BY c.id ORDER BY c.id LIMIT 1")[0]
+    window.nav.setCurrentIndex(window.nav.model().mapFromSource(window.nav_model.find("cohort", cid)))
+    assert window.stack.currentWidget() is pane
+    qtbot.waitUntil(lambda: pane.details.currentIndex() == PAGE_MEMBERS and pane.members.model.total() == members,
+                    timeout=WAIT)
+    assert pane.members.title.text() == name and "Users in cohort" in pane.members.filter_bar.sentence.text()
+    courseid = q(session, "SELECT courseid FROM enrolments GROUP BY courseid LIMIT 1")[0][0]
+    select(qtbot, pane, "course", courseid)
+    qtbot.waitUntil(lambda: pane.details.currentIndex() == PAGE_COURSE and pane.course.model.total() > 0,
+                    timeout=WAIT)
+
+
+def test_dropping_users_on_a_cohort_previews_every_case_by_name_and_applies(qtbot, console):
+    window, pane, session, engine, _server = console
+    cid = q(session, "SELECT id FROM cohorts WHERE name = 'All Staff'")[0][0]
+    member = q(session, "SELECT userid FROM cohort_members WHERE cohortid = ? LIMIT 1", cid)[0][0]
+    suspended = q(session, "SELECT id FROM users WHERE suspended = 1 AND id NOT IN (SELECT userid FROM cohort_members "
+                           "WHERE cohortid = ?) LIMIT 1", cid)[0][0]
+    fresh = q(session, "SELECT id FROM users WHERE suspended = 0 AND id > 3 AND id NOT IN (SELECT userid FROM "
+                       "cohort_members WHERE cohortid = ?) LIMIT 1", cid)[0][0]
+    index = select(qtbot, pane, "cohort", cid)
+    before = index.data(CountRole)
+    mime = user_ids_mime([member, suspended, fresh, 987_654], "users")
+    dialog = preview_after(qtbot, window, engine, lambda: drop_on(pane, index, mime))
+    plan = dialog.plan
+    assert plan.counts == {"apply": 2, "noop": 1, "conflict": 0, "error": 1}
+    dialog.toggles.set_only("apply")
+    assert any("(suspended account)" in t for t in titles(dialog))
+    dialog.toggles.set_only("error")
+    assert "not visible to the token" in dialog.model.index(0, 4).data()
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(dialog.apply_button, LEFT)
+    assert applied.args[0].count(Status.DONE) == 2
+    qtbot.waitUntil(lambda: pane.tree_model.find("cohort", cid).data(CountRole) == before + 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: pane.members.model.total() == before + 2, timeout=WAIT)
+
+
+def test_dropping_on_a_group_of_a_course_they_are_not_in_offers_enrolment_first(qtbot, console):
+    window, pane, session, engine, server = console
+    gid, courseid, stranger = q(session, 'SELECT g.id, g.courseid, u.id FROM "groups" g JOIN users u '
+                                         "ON u.suspended = 0 AND u.id > 3 WHERE NOT EXISTS (SELECT 1 FROM enrolments e "
+                                         "WHERE e.courseid = g.courseid AND e.userid = u.id) ORDER BY g.id LIMIT 1")[0]
+    suspended = q(session, "SELECT e.userid FROM enrolments e JOIN users u ON u.id = e.userid WHERE u.suspended = 1 "
+                           "AND e.courseid = ? AND e.userid NOT IN (SELECT userid FROM group_members WHERE groupid = ?) "
+                           "LIMIT 1", courseid, gid)[0][0]
+    course = select(qtbot, pane, "course", courseid)
+    pane.tree.expand(course)
+    qtbot.waitUntil(lambda: pane.tree_model.find("group", gid).isValid(), timeout=WAIT)
+    dialog = preview_after(qtbot, window, engine,
+                           lambda: drop_on(pane, pane.tree_model.find("group", gid),
+                                           user_ids_mime([stranger, suspended])))
+    assert dialog.plan.counts["conflict"] == 1 and dialog.prerequisite_notice.isVisibleTo(dialog)
+    assert dialog.plan.counts["apply"] == 1
+    first = dialog
+    dialog = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(first.enrol_first_button, LEFT))
+    assert [i.change.kind for i in dialog.plan.items] == ["enrol.add", "group.add_member", "group.add_member"]
+    assert dialog.plan.counts["apply"] == 3
+    assert [t for t in titles(dialog) if "(suspended account)" in t] == [dialog.plan.items[2].title]  # notes kept
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(dialog.apply_button, LEFT)
+    assert applied.args[0].status == "done"
+    with server.store.connection() as conn:
+        assert len(conn.execute(f"SELECT 1 FROM groups_members WHERE groupid = ? AND userid IN ({stranger}, "
+                                f"{suspended})", (gid,)).fetchall()) == 2
+
+
+def test_dropping_on_a_course_asks_for_role_and_dates_first(qtbot, console):
+    window, pane, session, engine, _server = console
+    courseid = q(session, "SELECT id FROM courses WHERE format <> 'site' ORDER BY id LIMIT 1")[0][0]
+    users = [r[0] for r in q(session, "SELECT id FROM users WHERE id > 3 AND suspended = 0 AND id NOT IN (SELECT "
+                                      "userid FROM enrolments WHERE courseid = ?) LIMIT 2", courseid)]
+    drop_on(pane, select(qtbot, pane, "course", courseid), user_ids_mime(users))
+    dialog = pane.dialogs.open_dialogs["enrol-drop"]
+    assert isinstance(dialog, EnrolDropDialog) and dialog.isVisible() and dialog.windowTitle().startswith("Enrol in")
+    box = dialog.box
+    box.role.setCurrentIndex(box.role.findData(3))
+    box.has_start.setChecked(True)
+    box.has_end.setChecked(True)
+    box.end.setDate(box.start.date().addDays(-1))
+    assert not dialog.ok.isEnabled() and box.problem.isVisibleTo(dialog)
+    box.end.setDate(box.start.date().addDays(30))
+    assert dialog.ok.isEnabled()
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    assert preview.plan.counts["apply"] == 2
+    assert {i.change.data["roleid"] for i in preview.plan.items} == {3}
+    assert all(i.change.data["timeend"] > i.change.data["timestart"] for i in preview.plan.items)
+
+
+def test_drops_elsewhere_are_refused_and_say_why(qtbot, console):
+    _window, pane, _session, _engine, _server = console
+    hints = []
+    pane.tree.drop_hint.connect(hints.append)
+    category = pane.tree_model.find("category")
+    pane.tree.scrollTo(category)
+    one, two = user_ids_mime([5]), user_ids_mime([5, 6])  # kept alive: the events only point at them
+    spot = pane.tree.visualRect(category).center()
+    QApplication.sendEvent(pane.tree.viewport(), QDragEnterEvent(spot, Qt.DropAction.CopyAction, one, LEFT,
+                                                                 Qt.KeyboardModifier.NoModifier))
+    move = QDragMoveEvent(spot, Qt.DropAction.CopyAction, one, LEFT, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(pane.tree.viewport(), move)
+    assert not move.isAccepted() and "Drop users on a course of this category" in hints[-1]
+    cohort = select(qtbot, pane, "cohort", pane.tree_model.find("cohort").internalPointer().id)
+    move = QDragMoveEvent(pane.tree.visualRect(cohort).center(), Qt.DropAction.CopyAction, two,
+                          LEFT, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(pane.tree.viewport(), move)
+    assert move.isAccepted() and hints[-1].startswith("Drop to add")
+    assert not drop_on(pane, category, user_ids_mime([5])).isAccepted()
+    plain = QMimeData()
+    plain.setText("5, 6")
+    assert not drop_on(pane, cohort, plain).isAccepted()
+    broken = QMimeData()
+    broken.setData(USER_IDS_MIME, QByteArray(b"{oops"))
+    drop_on(pane, cohort, broken)
+    assert "could not be read" in pane.banner.message_text()
+
+
+def test_delete_removes_the_selected_members_through_the_preview(qtbot, console):
+    window, pane, session, engine, _server = console
+    cid = q(session, "SELECT cohortid FROM cohort_members GROUP BY cohortid ORDER BY count(*) DESC LIMIT 1")[0][0]
+    select(qtbot, pane, "cohort", cid)
+    table = pane.members.table
+    qtbot.waitUntil(lambda: pane.members.model.total() > 3 and pane.members.model.user_id(1) is not None,
+                    timeout=WAIT)
+    sm = table.selectionModel()
+    for row in (0, 1):
+        sm.select(pane.members.model.index(row, 0),
+                  QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+    chosen = {pane.members.model.user_id(0), pane.members.model.user_id(1)}
+    assert pane.members.remove_button.isEnabled()
+    table.setFocus()
+    dialog = preview_after(qtbot, window, engine, lambda: qtbot.keyClick(table, Qt.Key.Key_Delete))
+    assert {i.change.kind for i in dialog.plan.items} == {"cohort.remove_member"}
+    assert {i.change.data["userid"] for i in dialog.plan.items} == chosen
+    assert read_user_drag(table.drag_mime()).ids == tuple(sorted(chosen, key=[pane.members.model.user_id(0),
+                                                                               pane.members.model.user_id(1)].index))
+
+
+def test_a_cohort_deleted_on_the_site_meanwhile_is_named_and_nothing_is_sent(qtbot, console):
+    window, pane, session, engine, server = console
+    cid = q(session, "SELECT id FROM cohorts WHERE name = 'Empty cohort'")[0][0]
+    users = [r[0] for r in q(session, "SELECT id FROM users WHERE id > 3 LIMIT 3")]
+    session._client.call("core_cohort_delete_cohorts", {"cohortids": [cid]}, write=True)
+    requests_before = len(server.requests)
+    dialog = preview_after(qtbot, window, engine,
+                           lambda: drop_on(pane, select(qtbot, pane, "cohort", cid), user_ids_mime(users)))
+    assert dialog.plan.counts == {"apply": 0, "noop": 0, "conflict": 0, "error": 3}
+    assert not dialog.apply_button.isEnabled()
+    assert "deleted on the site after the last sync" in dialog.model.index(0, 4).data()
+    assert "deleted on the site" in dialog.details.text()
+    writes = [r for r in server.requests[requests_before:] if "add_cohort_members" in str(r)]
+    assert writes == []
+
+
+def test_cohort_and_group_dialogs_name_bad_input_and_plan_what_is_asked(qtbot, console):
+    window, pane, session, engine, _server = console
+    taken = q(session, "SELECT idnumber FROM cohorts WHERE idnumber <> '' LIMIT 1")[0][0]
+    select(qtbot, pane, "context", 0)
+    pane.dialogs.new_cohort()
+    dialog = pane.dialogs.open_dialogs["cohort"]
+    assert isinstance(dialog, CohortDialog) and not dialog.ok.isEnabled()
+    qtbot.keyClicks(dialog.name, "Sales DE")
+    dialog.idnumber.setText(taken.lower())
+    assert not dialog.ok.isEnabled() and "Another cohort uses this ID number" in dialog.idnumber_problem.text()
+    dialog.idnumber.setText("COH-SALES-DE")
+    category = q(session, "SELECT id FROM categories ORDER BY id LIMIT 1")[0][0]
+    dialog.context.setCurrentIndex(dialog.context.findData(category))
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    change = preview.plan.items[0].change
+    assert change.kind == "cohort.create" and change.data["categoryid"] == category
+    assert change.data["name"] == "Sales DE" and preview.plan.counts["apply"] == 1
+    preview.close()
+    gid, gname, courseid = q(session, 'SELECT id, name, courseid FROM "groups" ORDER BY id LIMIT 1')[0]
+    course = select(qtbot, pane, "course", courseid)
+    pane.tree.expand(course)
+    qtbot.waitUntil(lambda: pane.tree_model.find("group", gid).isValid(), timeout=WAIT)
+    pane.dialogs.new_group()
+    dialog = pane.dialogs.open_dialogs["group"]
+    assert isinstance(dialog, GroupDialog)
+    dialog.name.setText(gname.upper())
+    assert not dialog.ok.isEnabled() and "already has a group" in dialog.name_problem.text()
+    dialog.name.setText("Evening tutorial")
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    assert preview.plan.items[0].change.data == {"courseid": courseid, "name": "Evening tutorial", "idnumber": "",
+                                                 "description": ""}
+    preview.close()
+    select(qtbot, pane, "group", gid)
+    preview = preview_after(qtbot, window, engine, pane.dialogs.delete_selected)
+    assert preview.plan.items[0].change.kind == "group.delete" and preview.irreversible_warning.isVisibleTo(preview)
+
+
+def test_a_rule_is_checked_saved_previewed_and_its_drift_announced_after_a_sync(qtbot, console):
+    window, pane, session, engine, _server = console
+    cid = q(session, "SELECT id FROM cohorts WHERE name = 'Empty cohort'")[0][0]
+    dept, n = q(session, "SELECT department, count(*) FROM users WHERE department <> '' GROUP BY 1 LIMIT 1")[0]
+    select(qtbot, pane, "cohort", cid)
+    qtbot.waitUntil(lambda: bool(pane.choices), timeout=WAIT)
+    dialog = pane.dialogs.open_rule(cid)
+    assert isinstance(dialog, RuleDialog) and not dialog.save_button.isEnabled()  # no value yet
+    row = dialog._rows[0]
+    row.field.setCurrentIndex(row.field.findText("Department"))
+    row.value.setEditText(dept)
+    assert dialog.save_button.isEnabled() and dept in dialog.sentence.text()
+    with qtbot.waitSignal(pane.rules.diff_ready, timeout=WAIT):
+        dialog.check()
+    assert f"{n:,} to add" in dialog.diff_summary.text() and dialog.joins.count() == n
+    preview = preview_after(qtbot, window, engine, dialog.apply)
+    assert preview.plan.counts["apply"] == n and {i.change.kind for i in preview.plan.items} == {"cohort.add_member"}
+    preview.close()
+    qtbot.waitUntil(lambda: pane.rules.rule_for(cid) is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: pane.members.rule_strip.isVisibleTo(pane), timeout=WAIT)
+    with qtbot.waitSignal(pane.rules.drift_found, timeout=60000):
+        session.sync(("users", "cohorts"))
+    assert "no longer match" in window.banner.message_text() and "Empty cohort" in window.banner.message_text()
+
+
+def test_memberships_are_imported_with_a_dry_run_then_previewed(qtbot, console, tmp_path):
+    window, pane, session, engine, _server = console
+    idnumber = q(session, "SELECT idnumber FROM cohorts WHERE name = 'Empty cohort'")[0][0]
+    users = [r[0] for r in q(session, "SELECT username FROM users WHERE id > 3 LIMIT 3")]
+    path = tmp_path / "members.csv"
+    with open(path, "w", newline="", encoding="cp1252") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(["Username", "Cohort"])
+        w.writerows([[u, idnumber] for u in users] + [["ghost", idnumber]])
+    pane.dialogs.open_import()
+    dialog = pane.dialogs.open_dialogs["import"]
+    assert isinstance(dialog, ImportMembershipsDialog)
+    dialog.load(str(path))
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=WAIT)
+    assert dialog.result.counts["add"] == 3 and dialog.result.counts["error"] == 1
+    assert "3 to add, 1 errors" in dialog.summary.text() and dialog.export_button.isEnabled()
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.preview_button, LEFT))
+    assert preview.plan.counts["apply"] == 3
+    preview.close()
+    pane.dialogs.open_import()
+    dialog = pane.dialogs.open_dialogs["import"]
+    dialog.load(str(tmp_path / "missing.csv"))
+    qtbot.waitUntil(lambda: "does not exist" in dialog.report.text(), timeout=WAIT)
+    assert not dialog.preview_button.isEnabled()
+
+
+def test_the_user_list_drags_its_selection_or_its_whole_search(qtbot, console):
+    _window, pane, session, _engine, _server = console
+    ul = pane.user_list
+    qtbot.waitUntil(lambda: ul.model.total() > 0 and ul.model.user_id(0) is not None, timeout=WAIT)
+    ul.table.selectRow(0)
+    assert read_user_drag(ul.table.drag_mime()).ids == (ul.model.user_id(0),)
+    # Everything selected in a list that has not read every row: the search itself is dragged.
+    model = UsersTableModel(session, page_size=10)
+    with qtbot.waitSignal(model.counted, timeout=WAIT):
+        model.show(UserFilter("a"), ["username"])
+    table = DraggableUsersTable("test")
+    table.setModel(model)
+    table.selectAll()
+    drag = read_user_drag(table.drag_mime())
+    assert drag.ok and drag.spec == UserFilter("a") and drag.size == model.total() > 10
+    table.clearSelection()
+    last = model.total() - 1
+    for row in (0, 1, last):
+        table.selectionModel().select(model.index(row, 0), QItemSelectionModel.SelectionFlag.Select
+                                      | QItemSelectionModel.SelectionFlag.Rows)
+    notes = []
+    table.drag_note.connect(notes.append)
+    known, missing = model.loaded_ids([0, 1, last])
+    assert len(read_user_drag(table.drag_mime()).ids) == len(known)
+    assert bool(notes) == bool(missing)  # rows not read yet are named, never silently dropped
+    if missing:
+        assert f"Only the {len(known)} users read so far" in notes[0]
