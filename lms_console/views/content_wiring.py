@@ -29,8 +29,10 @@ class ContentViews(QObject):
         for key in ("categories", "category", "course"):
             window.register_pane(key, self.pane)
         session.sync_finished.connect(lambda _r: self.tree_model.reload())
-        # The navigation tree is rebuilt after every sync and applied change, and the window then
-        # falls back to the overview; bring the admin back to the course or category they were in.
+        # The navigation tree is rebuilt after every sync and applied change; MainWindow means to
+        # re-select the node it showed, but its modelAboutToBeReset handler reads the selection
+        # after QStandardItemModel.clear() has dropped it, and the window falls back to the
+        # overview. Until that is fixed, bring the admin back to the course or category they were in.
         self._kept = None
         window.nav_model.modelAboutToBeReset.connect(self._remember_place)
         window.nav_model.rebuilt.connect(self._restore_place)

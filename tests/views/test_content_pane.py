@@ -347,6 +347,9 @@ def test_section_rename_and_hide_through_the_preview(qtbot, console, server):
     with server.store.connection() as conn:
         assert conn.execute("SELECT name FROM course_sections WHERE id = ?", (section.id,)).fetchone()[0] == "Week one"
     assert pane.tree_model.section_ref(section.id).name == "Week one"
+    qtbot.waitUntil(lambda: window.current_target() is not None and window.current_target().kind == "course",
+                    timeout=WAIT)
+    assert window.stack.currentWidget() is pane  # still in the course after the navigation was rebuilt
 
     select(qtbot, pane, "section", section.id)
     assert pane.actions.visibility.text() == "Hide"
