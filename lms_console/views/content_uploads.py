@@ -18,15 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lms_console.models.uploads_model import (
+from lms_console.models.content_uploads import (
     COL_PROGRESS,
     COL_STATUS,
     DelegateStateRole,
     IconRole,
     ItemRole,
     ProgressRole,
-    UploadController,
 )
+from lms_console.models.uploads_model import UploadController
 from lms_console.services.uploads import State
 from lms_console.views import theme
 from lms_console.views.content_tree import ContentIconProxy
