@@ -253,8 +253,8 @@ class _Visibility(_StructureKind):
         return Change(opposite, {"courseid": data["courseid"], "id": data["id"]})
 
     def apply_to_cache(self, raw, data, result, now):
-        table = "sections" if self.what == "section" else "modules"
-        raw.execute(f"UPDATE {table} SET visible = ? WHERE id = ?", (self.visible, as_int(data, "id")))
+        table, key = ("sections", "id") if self.what == "section" else ("modules", "cmid")
+        raw.execute(f"UPDATE {table} SET visible = ? WHERE {key} = ?", (self.visible, as_int(data, "id")))
 
 
 class SectionHide(_Visibility):
@@ -284,7 +284,7 @@ class ModuleDelete(_StructureKind):
     name, action, title_verb, reversible, what = "module.delete", "cm_delete", "Delete", False, "cm"
 
     def apply_to_cache(self, raw, data, result, now):
-        raw.execute("DELETE FROM modules WHERE id = ?", (as_int(data, "id"),))
+        raw.execute("DELETE FROM modules WHERE cmid = ?", (as_int(data, "id"),))
 
 
 class SectionMove(_StructureKind):
@@ -297,13 +297,14 @@ class ModuleMove(_StructureKind):
     required = ("courseid", "id", "targetsectionid")
 
     def apply_to_cache(self, raw, data, result, now):
-        raw.execute("UPDATE modules SET sectionid = ? WHERE id = ?", (int(data["targetsectionid"]), as_int(data, "id")))
+        raw.execute("UPDATE modules SET sectionid = ? WHERE cmid = ?", (int(data["targetsectionid"]),
+                                                                         as_int(data, "id")))
 
 
 class SectionAdd(Kind):
     name = "section.add"
     function = "core_courseformat_update_course"
-    list_key = "ids"
+    list_key = ""  # one call per new section (params() builds it)
     entity = "contents"
     required = ("courseid",)
     max_items = 1
@@ -373,8 +374,8 @@ class Rename(Kind):
             if before else None
 
     def apply_to_cache(self, raw, data, result, now):
-        table = "sections" if self.what == "section" else "modules"
-        raw.execute(f"UPDATE {table} SET name = ? WHERE id = ?", (data["name"], as_int(data, "id")))
+        table, key = ("sections", "id") if self.what == "section" else ("modules", "cmid")
+        raw.execute(f"UPDATE {table} SET name = ? WHERE {key} = ?", (data["name"], as_int(data, "id")))
 
 
 class ModuleRename(Rename):

@@ -180,7 +180,8 @@ class PlanContext:
         return self._one("SELECT * FROM sections WHERE id = ?", (sectionid,)) if isinstance(sectionid, int) else None
 
     def module(self, cmid) -> dict | None:
-        return self._one("SELECT * FROM modules WHERE id = ?", (cmid,)) if isinstance(cmid, int) else None
+        # The cache keys activities by their course-module id (cmid); kinds read it as "id".
+        return self._one("SELECT *, cmid AS id FROM modules WHERE cmid = ?", (cmid,)) if isinstance(cmid, int) else None
 
     def role_name(self, roleid) -> str:
         if self._roles is None:
