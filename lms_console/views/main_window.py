@@ -436,8 +436,11 @@ class MainWindow(QMainWindow):
             pane.show_target(target)
 
     def _remember_nav(self) -> None:
-        """Before the tree is rebuilt: which node was selected (restored afterwards)."""
-        self._nav_before = self.current_target()
+        """Before the tree is rebuilt: which node was selected (restored afterwards). Called on
+        several signals of one rebuild; the first one that still sees a selection wins."""
+        target = self.current_target()
+        if target is not None:
+            self._nav_before = target
 
     def _on_nav_rebuilt(self) -> None:
         self.nav.expandToDepth(0)
