@@ -369,9 +369,6 @@ def test_section_zero_cannot_be_hidden_moved_or_deleted(qtbot, console):
     assert not any(a.isEnabled() for a in (pane.actions.visibility, pane.actions.move, pane.actions.delete))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="kinds_courses.SectionAdd has list_key 'ids' but no request_item(): the applier raises "
-                          "NotImplementedError while batching (fix: list_key = '')")
 def test_add_a_section_end_to_end(qtbot, console):
     engine, window, changes, content = console
     pane = show_course(qtbot, window, content)
@@ -408,9 +405,6 @@ def test_activity_actions_ask_the_engine_for_the_right_changes(qtbot, console, m
         Change("module.move", {"courseid": 2, "id": module.id, "targetsectionid": target.id})]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="planner.py PlanContext.module() reads modules.id; the column is cmid (and the module "
-                          "apply_to_cache statements of kinds_courses.py too): planning crashes")
 def test_hiding_an_activity_end_to_end(qtbot, console, server):
     engine, window, changes, content = console
     pane = show_course(qtbot, window, content)
