@@ -129,7 +129,9 @@ class ConsoleApp(QObject):
         from lms_console.models.changes_model import ChangeEngine
         from lms_console.views import crash_handler
         from lms_console.views.changes_wiring import install_change_views
-
+        from lms_console.views.content_wiring import install_content_views
+        from lms_console.views.groups_wiring import install_groups_views
+        from lms_console.views.reports_wiring import install_reports_views
         from lms_console.views.users_wiring import install_users_views
 
         self.window.complete()
@@ -137,11 +139,11 @@ class ConsoleApp(QObject):
         self.change_views = install_change_views(self.window, self.engine)
         self.users_views = install_users_views(self.window, self.session, self.engine, self.settings,
                                                on_import=self._open_import)
-        from lms_console.views.reports_wiring import install_reports_views
-
         self.reports_pane = install_reports_views(self.window, self.session)
         self.reports_pane.users_requested.connect(self.users_views.show_users)
         self.reports_pane.user_requested.connect(self.users_views.open_user)
+        self.content_views = install_content_views(self.window, self.session, self.engine)
+        self.groups_views = install_groups_views(self.window, self.session, self.engine)
         self.window.set_theme_choice(self.theme_name)
         crash_handler.install(parent=self.window)
         self.runner.job_failed.connect(self._on_job_failed)

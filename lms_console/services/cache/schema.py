@@ -560,4 +560,4 @@ report_snapshots = Table(
 
 # Tables owned by other parts of the console live in their own modules (migration 0004 on);
 # importing them here puts them on `metadata`, so the migration/metadata comparison sees them.
-from lms_console.services.cache import schema_uploads  # noqa: E402,F401
+from lms_console.services.cache import schema_rules, schema_uploads  # noqa: E402,F401
