@@ -230,7 +230,7 @@ class GroupsTreeModel(QAbstractItemModel):
             if ctx == 0:
                 name = "System"
             elif ctx is None:
-                name = "Category cohorts (category not known)"
+                name = "Category cohorts"
             else:
                 name = f"Category: {cats[ctx][2]}" if ctx in cats else f"Category {ctx}"
             contexts[ctx] = cohorts.add(_Node("context", ctx if isinstance(ctx, int) else -1, name,
@@ -483,6 +483,9 @@ class GroupsTreeModel(QAbstractItemModel):
                     + f"\n{node.count or 0:,} members. Drop users here to add them.")
         if node.kind == "grouping":
             return f"Grouping of {e.get('course', '')}: {len(e.get('groups', ())):,} groups"
+        if node.kind == "context" and e.get("categoryid") is None:
+            return ("Cohorts of course categories whose category the site's web services do not name; their "
+                    "members can be changed, but their properties only once the category is known.")
         return None
 
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -167,6 +168,8 @@ class CoursePanel(QWidget):
         bottom.setSpacing(6)
         self.selection_label = QLabel()
         self.selection_label.setObjectName("GroupsHint")
+        # The buttons keep their text; the hint gives way (elided by the layout) when space is short.
+        self.selection_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bottom.addWidget(self.selection_label, 1)
         self.bulk_buttons: dict[str, QToolButton] = {}
         for key, label, tip in BULK:

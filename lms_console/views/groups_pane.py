@@ -232,7 +232,7 @@ class GroupsPane(QWidget):
             # Proportions once the pane has its real width (tree and user list about a fifth each).
             self._sized = True
             w = self.splitter.width()
-            tree, users = max(300, min(420, int(w * 0.25))), max(260, min(360, int(w * 0.2)))
+            tree, users = max(320, min(460, int(w * 0.28))), max(250, min(340, int(w * 0.18)))
             self.splitter.setSizes([tree, max(420, w - tree - users), users])
 
     def _refresh_icons(self, *_args) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.dnd import USER_IDS_MIME, read_user_drag, user_ids_mime
 from lms_console.models.groups_model import CountRole
-from lms_console.models.nav_model import NavTarget
 from lms_console.models.session import ConnectionSession, Online
 from lms_console.sandbox.server import SandboxServer
 from lms_console.models.users_model import UsersTableModel

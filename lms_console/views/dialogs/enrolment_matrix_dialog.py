@@ -175,7 +175,7 @@ class EnrolmentMatrixDialog(QDialog):
         self.session = session
         self.setObjectName("EnrolmentMatrixDialog")
         self.setWindowTitle("Enrol users in courses")
-        self.resize(860, 620)
+        self.resize(1000, 620)
         self.selection = tuple(dict.fromkeys(selection))
         self.search_spec = search
         self.checked: dict[int, str] = {}
@@ -228,7 +228,7 @@ class EnrolmentMatrixDialog(QDialog):
                       if b.isEnabled()), None)
         if first is not None:
             first.setChecked(True)
-        cols.addWidget(users, 2)
+        cols.addWidget(users, 3)
 
         courses_box = QGroupBox("2. Courses")
         courses_box.setObjectName("MatrixCourses")
@@ -247,10 +247,10 @@ class EnrolmentMatrixDialog(QDialog):
         cl.addWidget(self.course_search)
         cl.addWidget(self.course_list, 1)
         cl.addWidget(self.course_count)
-        cols.addWidget(courses_box, 3)
+        cols.addWidget(courses_box, 4)
 
         self.options_box = EnrolOptionsBox(roles)
-        cols.addWidget(self.options_box, 2)
+        cols.addWidget(self.options_box, 3)
 
         self.summary = QLabel()
         self.summary.setObjectName("MatrixSummary")
@@ -349,7 +349,8 @@ class EnrolmentMatrixDialog(QDialog):
             self.summary.setProperty("state", "problem")
         else:
             who = f"{n:,} user{'s' if n != 1 else ''}" if n is not None else "the users the filter matches"
-            total = f" = {n * len(self.checked):,} enrolments" if n is not None else ""
+            total = (f" = {n * len(self.checked):,} enrolment{'s' if n * len(self.checked) != 1 else ''}"
+                     if n is not None else "")
             self.summary.setText(f"{who} × {len(self.checked):,} course{'s' if len(self.checked) != 1 else ''}{total}, "
                                  f"as {self.options_box.role.currentText()}. Nothing is sent before you confirm the "
                                  "preview.")
