@@ -42,7 +42,7 @@ class CohortRulesModel(QObject):
         self.runner = session.runner
         self.rules: list[R.CohortRule] = []
         self._name = f"cohort-rules-{id(self):x}"
-        session.opened.connect(lambda _p: self.load())
+        session.opened.connect(self._on_opened)
         session.closed.connect(self._on_closed)
         session.sync_finished.connect(self._on_sync_finished)
 
@@ -116,6 +116,9 @@ class CohortRulesModel(QObject):
         # After a sync the site's truth is in the cache: say which rules no longer hold. Never apply.
         if result is not None and getattr(result, "status", "") in ("ok", "partial"):
             self.check_now(announce=True)
+
+    def _on_opened(self, _profile) -> None:
+        self.load()
 
     def _on_closed(self) -> None:
         self.rules = []

@@ -239,7 +239,7 @@ class EnrolmentsTableModel(QAbstractTableModel):
         self._requery = QTimer(self, singleShot=True, interval=50)
         self._requery.timeout.connect(self.refresh)
         session.cache_changed.connect(self._on_cache_changed)
-        session.closed.connect(lambda: self.show(None))
+        session.closed.connect(self._on_closed)
 
     # -- what is shown ------------------------------------------------------------------------------
     @property
@@ -264,6 +264,9 @@ class EnrolmentsTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:  # Qt override
         if 0 <= column < len(COLUMNS):
             self.update_query(sort=KEYS[column], descending=order == Qt.SortOrder.DescendingOrder)
+
+    def _on_closed(self) -> None:
+        self.show(None)
 
     def on_changes_applied(self, _summary=None) -> None:
         if self._query is not None:

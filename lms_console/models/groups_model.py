@@ -171,7 +171,7 @@ class GroupsTreeModel(QAbstractItemModel):
         self._timer = QTimer(self, singleShot=True, interval=50)
         self._timer.timeout.connect(self.refresh)
         session.cache_changed.connect(self._on_cache_changed)
-        session.opened.connect(lambda _p: self._active and self.refresh())
+        session.opened.connect(self._on_opened)
         session.closed.connect(self._on_closed)
 
     # -- reading ----------------------------------------------------------------------------------
@@ -206,6 +206,11 @@ class GroupsTreeModel(QAbstractItemModel):
     def _on_cache_changed(self, entities) -> None:
         if self._active and (not entities or set(entities) & _RELEVANT):
             self._timer.start()
+
+    # Bound methods, not lambdas: a connection to a method of a QObject ends with the object.
+    def _on_opened(self, _profile) -> None:
+        if self._active:
+            self.refresh()
 
     def _on_closed(self) -> None:
         self._loaded.clear()

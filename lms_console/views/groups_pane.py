@@ -223,7 +223,7 @@ class GroupsPane(QWidget):
         self.actions.problem.connect(self.show_problem)
         self.rules.rules_loaded.connect(lambda _r: self._refresh_rule())
         self.rules.problem.connect(self.show_problem)
-        self.session.opened.connect(lambda _p: self._load_choices())
+        self.session.opened.connect(self._on_opened)
         theme.theme_notifier().theme_changed.connect(self._refresh_icons)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -269,6 +269,9 @@ class GroupsPane(QWidget):
     def focus_search(self) -> None:
         self.tree_search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.tree_search.selectAll()
+
+    def _on_opened(self, _profile) -> None:
+        self._load_choices()
 
     def _load_choices(self) -> None:
         db = self.session.db
