@@ -15,10 +15,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from lms_console.models.dnd import has_users, read_user_drag
 from lms_console.models.users_model import UsersTableModel
 from lms_console.services.users_query import Condition, UserFilter
 from lms_console.views import theme
@@ -54,11 +56,13 @@ class MembersPanel(QWidget):
         remove_requested(str, int, object): kind, id, and the list of user ids to remove.
         edit_requested(): edit the cohort or group shown.
         rule_requested(int): edit the rule of this cohort.
+        users_dropped(str, int, object): users (a UserDrag) dropped on the members list: kind, id.
         review_requested(int): show the diff of this cohort's rule.
         note(str): a message for the pane's banner (info level).
     """
 
     remove_requested = Signal(str, int, object)
+    users_dropped = Signal(str, int, object)
     edit_requested = Signal()
     rule_requested = Signal(int)
     review_requested = Signal(int)
@@ -73,6 +77,7 @@ class MembersPanel(QWidget):
         self.base: Condition | None = None
         self.model = UsersTableModel(session, self, icons=_row_icon, colours=theme.color)
         self._build()
+        self.setAcceptDrops(True)  # users dropped on the list join the cohort or group shown
         if engine is not None:
             engine.changes_applied.connect(self.model.on_changes_applied)
         session.cache_changed.connect(self._on_cache_changed)
@@ -147,10 +152,17 @@ class MembersPanel(QWidget):
         self.remove_action.triggered.connect(self.remove_selected)
         self.table.delete_pressed.connect(self.remove_selected)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        lay.addWidget(self.table, 1)
+        self.empty = QLabel()
+        self.empty.setObjectName("EmptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.table_stack = QStackedWidget()
+        self.table_stack.addWidget(self.table)
+        self.table_stack.addWidget(self.empty)
+        lay.addWidget(self.table_stack, 1)
 
         bottom = QHBoxLayout()
-        self.hint = QLabel("Drag users from the list on the right onto the tree to add them.")
+        self.hint = QLabel("Drop users here or on the tree to add them; Delete removes the selected members.")
         self.hint.setObjectName("GroupsHint")
         self.hint.setWordWrap(True)
         self.remove_button = QPushButton("Remove selected")
@@ -229,7 +241,21 @@ class MembersPanel(QWidget):
         for n, width in enumerate(WIDTHS):
             header.resizeSection(n, width)
 
+    def _update_empty(self) -> None:
+        if self.model.total() or self.model.is_loading() or self.model.is_counting():
+            self.table_stack.setCurrentWidget(self.table)
+            return
+        what = "cohort" if self.kind == "cohort" else "group"
+        spec = self.filter_bar.spec()
+        if spec.text.strip() or spec.conditions:
+            self.empty.setText("No member matches the search and filters.")
+        else:
+            self.empty.setText(f"This {what} has no members yet.\nDrag users from the list on the right and drop "
+                               "them here (or on the tree), or import them from a file.")
+        self.table_stack.setCurrentWidget(self.empty)
+
     def _update_count(self) -> None:
+        self._update_empty()
         n = self.model.total()
         self.filter_bar.set_count(n, counting=self.model.is_counting(),
                                   selected=len(self.table.selected_rows()))
@@ -253,6 +279,27 @@ class MembersPanel(QWidget):
             else:
                 ranges.append((r, r))
         self.model.resolve_ranges(ranges, lambda ids: ids and self.remove_requested.emit(kind, ident, list(ids)))
+
+    # -- drops on the list -----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.ident is not None and has_users(event.mimeData()) and read_user_drag(event.mimeData()).source != \
+                "members":
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        drag = read_user_drag(event.mimeData())
+        if self.ident is None or drag.source == "members" or not has_users(event.mimeData()):
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        self.users_dropped.emit(self.kind, int(self.ident), drag)
 
     def _context_menu(self, pos) -> None:
         if not self.table.indexAt(pos).isValid():

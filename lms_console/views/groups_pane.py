@@ -211,6 +211,7 @@ class GroupsPane(QWidget):
         self.rules_action.triggered.connect(lambda: self.rules.check_now(announce=True))
         self.user_list_action.toggled.connect(self.user_list.setVisible)
         self.members.remove_requested.connect(self.actions.plan_remove)
+        self.members.users_dropped.connect(self.dialogs.users_dropped)
         self.members.edit_requested.connect(self.dialogs.edit_selected)
         self.members.rule_requested.connect(self.dialogs.open_rule)
         self.members.review_requested.connect(lambda cid: self.dialogs.open_rule(cid, check=True))

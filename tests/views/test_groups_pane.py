@@ -204,6 +204,29 @@ def test_dropping_on_a_course_asks_for_role_and_dates_first(qtbot, console):
     assert all(i.change.data["timeend"] > i.change.data["timestart"] for i in preview.plan.items)
 
 
+def test_users_dropped_on_the_members_list_join_the_shown_group(qtbot, console):
+    window, pane, session, engine, _server = console
+    gid, courseid = q(session, 'SELECT g.id, g.courseid FROM "groups" g ORDER BY g.id LIMIT 1')[0]
+    user = q(session, "SELECT userid FROM enrolments WHERE courseid = ? AND userid NOT IN (SELECT userid FROM "
+                      "group_members WHERE groupid = ?) LIMIT 1", courseid, gid)[0][0]
+    pane.tree.expand(select(qtbot, pane, "course", courseid))
+    qtbot.waitUntil(lambda: pane.tree_model.find("group", gid).isValid(), timeout=WAIT)
+    select(qtbot, pane, "group", gid)
+    qtbot.waitUntil(lambda: pane.details.currentIndex() == PAGE_MEMBERS, timeout=WAIT)
+    members = pane.members
+    mime, own = user_ids_mime([user], "user-list"), user_ids_mime([user], "members")
+    pos = QPointF(members.rect().center())
+    actions, mods = Qt.DropAction.CopyAction, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(pos.toPoint(), actions, own, LEFT, mods)
+    QApplication.sendEvent(members, enter)
+    assert not enter.isAccepted()  # its own members dragged back onto it: nothing to do
+    QApplication.sendEvent(members, QDragEnterEvent(pos.toPoint(), actions, mime, LEFT, mods))
+    QApplication.sendEvent(members, QDragMoveEvent(pos.toPoint(), actions, mime, LEFT, mods))
+    dialog = preview_after(qtbot, window, engine,
+                           lambda: QApplication.sendEvent(members, QDropEvent(pos, actions, mime, LEFT, mods)))
+    assert [(i.change.kind, i.change.data["groupid"]) for i in dialog.plan.items] == [("group.add_member", gid)]
+
+
 def test_drops_elsewhere_are_refused_and_say_why(qtbot, console):
     _window, pane, _session, _engine, _server = console
     hints = []
