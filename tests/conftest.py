@@ -101,7 +101,28 @@ def _no_leaked_threads_or_windows(request):
 
         app = QApplication.instance()
         if app is not None:
-            open_windows = [w for w in app.topLevelWidgets() if w.isVisible()]
+            open_windows = _visible_top_levels(app)
             for w in open_windows:
                 w.close()
             assert not open_windows, f"test left top-level widgets open: {[type(w).__name__ for w in open_windows]}"
+
+
+def _visible_top_levels(app) -> list:
+    """The visible top-level widgets, after the closed ones of earlier tests are really gone.
+
+    Windows held in reference cycles (signal lambdas) are deleted by Python's cycle collector
+    whenever it happens to run; a collection in the middle of walking topLevelWidgets() deletes
+    a window under the walk and its C++-created menus with it (a segfault on the next call).
+    So: collect first, let Qt delete what was deleteLater()'d, and walk with the collector off.
+    """
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.disable()
+    try:
+        return [w for w in app.topLevelWidgets() if w.isVisible()]
+    finally:
+        gc.enable()
