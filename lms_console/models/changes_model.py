@@ -33,7 +33,7 @@ class ChangeEngine(QObject):
         super().__init__(parent)
         self.session = session
         self.runner = session.runner
-        session.opened.connect(lambda _p: self.refresh_outbox())
+        session.opened.connect(self._on_opened)
         session.state_changed.connect(self._on_state)
         self._was_offline = False
         self._runs = 0
@@ -146,6 +146,9 @@ class ChangeEngine(QObject):
 
         self.session.run_writer("release-held", lambda w: J.release_held(w, item_id, decision),
                                 on_done=lambda _r: self.refresh_outbox())
+
+    def _on_opened(self, _profile) -> None:
+        self.refresh_outbox()
 
     def refresh_outbox(self) -> None:
         from lms_console.services.changes import journal as J

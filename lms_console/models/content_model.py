@@ -88,10 +88,13 @@ class ContentTreeModel(QAbstractItemModel):
         self._courses: dict[int, _Node] = {}
         self._by_key: dict[tuple[str, int], _Node] = {}
         self._generation = 0
-        session.opened.connect(lambda _p: self.reload())
+        session.opened.connect(self._on_opened)
         session.closed.connect(self._clear)
 
     # -- loading ----------------------------------------------------------------------------
+    def _on_opened(self, _profile) -> None:
+        self.reload()
+
     def reload(self) -> None:
         """Re-read categories and courses (contents of expanded courses are read again too)."""
         db = self.session.db

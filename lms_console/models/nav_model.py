@@ -83,9 +83,15 @@ class NavigationModel(QStandardItemModel):
         super().__init__(parent)
         self.session = session
         self._build(NavTree("", (), (), (), 0))
-        session.opened.connect(lambda _p: self.refresh())
-        session.cache_changed.connect(lambda _e: self.refresh())
-        session.closed.connect(lambda: self._build(NavTree("", (), (), (), 0)))
+        session.opened.connect(self._on_session_event)
+        session.cache_changed.connect(self._on_session_event)
+        session.closed.connect(self._on_closed)
+
+    def _on_session_event(self, _arg) -> None:
+        self.refresh()
+
+    def _on_closed(self) -> None:
+        self._build(NavTree("", (), (), (), 0))
 
     def refresh(self) -> None:
         db = self.session.db

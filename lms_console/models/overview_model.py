@@ -41,9 +41,12 @@ class OverviewModel(QObject):
         super().__init__(parent)
         self.session = session
         self.data: OverviewData | None = None
-        session.opened.connect(lambda _p: self.refresh())
-        session.cache_changed.connect(lambda _e: self.refresh())
-        session.sync_finished.connect(lambda _r: self.refresh())
+        session.opened.connect(self._on_session_event)
+        session.cache_changed.connect(self._on_session_event)
+        session.sync_finished.connect(self._on_session_event)
+
+    def _on_session_event(self, _arg) -> None:
+        self.refresh()
 
     def refresh(self) -> None:
         db = self.session.db

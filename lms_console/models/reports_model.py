@@ -340,7 +340,7 @@ class ReportsModel(QObject):
         self._grades_job: int | None = None
         session.cache_changed.connect(self._on_cache_changed)
         session.sync_finished.connect(self._on_sync_finished)
-        session.opened.connect(lambda _p: self._on_opened())
+        session.opened.connect(self._on_opened)
         session.closed.connect(self._on_closed)
 
     # -- reports -------------------------------------------------------------------------------
@@ -467,7 +467,7 @@ class ReportsModel(QObject):
         return job
 
     # -- reactions -----------------------------------------------------------------------------
-    def _on_opened(self) -> None:
+    def _on_opened(self, _profile=None) -> None:
         self.current = None
         self.load_options()
         self.refresh_snapshots()

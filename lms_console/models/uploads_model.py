@@ -89,7 +89,7 @@ class UploadController(QObject):
         self._timer.timeout.connect(self._poll)
         self._seen_version = -1
         self._generation = 0  # bumped when the profile closes: answers of its jobs are dropped
-        session.opened.connect(lambda _p: self.restore())
+        session.opened.connect(self._on_opened)
         session.closed.connect(self._on_closed)
         session.state_changed.connect(self._on_connection)
         self.runner.job_changed.connect(self._on_job_changed)
@@ -98,6 +98,9 @@ class UploadController(QObject):
     @property
     def paused(self) -> bool:
         return self._paused
+
+    def _on_opened(self, _profile) -> None:
+        self.restore()
 
     def restore(self) -> int | None:
         """Load the queue of the open profile; rows a crash left half-way go back to the queue."""

@@ -115,7 +115,7 @@ class ContentDetailsView(QFrame):
 
         model.loaded.connect(self.show_details)
         self.files.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        theme.theme_notifier().theme_changed.connect(lambda _t: self._refresh_icon())
+        theme.theme_notifier().theme_changed.connect(self._refresh_icon)
         self._details: ContentDetails | None = None
         self.show_details(None)
 
@@ -140,7 +140,7 @@ class ContentDetailsView(QFrame):
         rows = self.files.selectionModel().selectedRows()
         return self.model.files.file_at(rows[0].row()) if rows else None
 
-    def _refresh_icon(self) -> None:
+    def _refresh_icon(self, *_args) -> None:
         name = icon_name(self._details.ref) if self._details is not None else "info"
         try:
             pixmap = icon(name).pixmap(QSize(28, 28), self.devicePixelRatioF())

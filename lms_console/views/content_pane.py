@@ -133,9 +133,9 @@ class ContentPane(QWidget):
         self.actions.planned.connect(self._on_planned)
         engine.changes_applied.connect(self._on_applied)
         engine.plan_failed.connect(self._problem)
-        session.state_changed.connect(lambda _s: self._update_actions())
+        session.state_changed.connect(self._update_actions)
         session.runner.job_changed.connect(self._on_job_changed)
-        theme.theme_notifier().theme_changed.connect(lambda _t: self._refresh_icons())
+        theme.theme_notifier().theme_changed.connect(self._refresh_icons)
         self._update_actions()
 
     # -- construction -------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ class ContentPane(QWidget):
         self.details_model.show(current.data(RefRole) if current.isValid() else self.current_ref())
         self._update_actions()
 
-    def _update_actions(self) -> None:
+    def _update_actions(self, *_args) -> None:
         online = self.session.state.status == Online.ONLINE
         self.actions.update(self.current_ref(), online=online,
                             file_selected=self.details_view.selected_file() is not None)
@@ -344,7 +344,7 @@ class ContentPane(QWidget):
                 self._keep_current = None
         self._update_actions()
 
-    def _refresh_icons(self) -> None:
+    def _refresh_icons(self, *_args) -> None:
         for action in self.actions.all():
             action.setIcon(icon(action.property("icon_name")))
         self.tree.viewport().update()

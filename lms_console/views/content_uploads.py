@@ -135,7 +135,7 @@ class UploadQueuePanel(QFrame):
         controller.model.modelReset.connect(self._on_reset)
         controller.model.dataChanged.connect(lambda *_: self._update_buttons())
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        theme.theme_notifier().theme_changed.connect(lambda _t: self._refresh_icons())
+        theme.theme_notifier().theme_changed.connect(self._refresh_icons)
         self._refresh_icons()
         self._update_totals()
 
@@ -212,7 +212,7 @@ class UploadQueuePanel(QFrame):
         else:
             self.controller.retry_failed()
 
-    def _refresh_icons(self) -> None:
+    def _refresh_icons(self, *_args) -> None:
         for button in (self.pause_button, self.cancel_button, self.retry_button, self.clear_button):
             button.setIcon(icon(button.property("icon_name")))
             button.setIconSize(QSize(16, 16))

@@ -28,30 +28,13 @@ class ContentViews(QObject):
         self.pane = ContentPane(session, engine, self.tree_model, self.details_model, self.uploads)
         for key in ("categories", "category", "course"):
             window.register_pane(key, self.pane)
-        session.sync_finished.connect(lambda _r: self.tree_model.reload())
-        # The navigation tree is rebuilt after every sync and applied change; MainWindow means to
-        # re-select the node it showed, but its modelAboutToBeReset handler reads the selection
-        # after QStandardItemModel.clear() has dropped it, and the window falls back to the
-        # overview. Until that is fixed, bring the admin back to the course or category they were in.
-        self._kept = None
-        window.nav_model.modelAboutToBeReset.connect(self._remember_place)
-        window.nav_model.rebuilt.connect(self._restore_place)
+        session.sync_finished.connect(self._on_sync_finished)
         if session.is_open:  # installed after the profile opened: catch up
             self.tree_model.reload()
             self.uploads.restore()
 
-
-    def _remember_place(self) -> None:
-        on_pane = self.window.stack.currentWidget() is self.pane
-        self._kept = self.pane.target if on_pane and self.pane.target is not None else None
-
-    def _restore_place(self) -> None:
-        kept, self._kept = self._kept, None
-        if kept is None:
-            return
-        index = self.window.nav_model.find(kept.kind, None if kept.kind == "categories" else kept.id)
-        if index.isValid():
-            self.window.nav.setCurrentIndex(self.window.nav.model().mapFromSource(index))
+    def _on_sync_finished(self, _result) -> None:
+        self.tree_model.reload()
 
 
 def install_content_views(window, session, engine) -> ContentViews:
