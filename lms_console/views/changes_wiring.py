@@ -42,11 +42,6 @@ class ChangeViews(QObject):
         engine.outbox_changed.connect(window.outbox_indicator.set_count)
         window.outbox_indicator.clicked.connect(self.show_outbox)
         self.runner.job_changed.connect(self._on_job_changed)
-        # The navigation tree is rebuilt on every cache change and the window then falls back to
-        # the overview; an admin working in the journal (undo, retry) stays there instead.
-        self._stay_in_journal = False
-        window.nav_model.modelAboutToBeReset.connect(self._before_nav_reset)
-        window.nav_model.rebuilt.connect(self._after_nav_rebuilt)
 
     # -- preview ----------------------------------------------------------------------------
     def show_preview(self, plan) -> PreviewDialog:
@@ -143,14 +138,6 @@ class ChangeViews(QObject):
     def show_outbox(self) -> None:
         self._go_to_journal()
         self.pane.show_outbox()
-
-    def _before_nav_reset(self) -> None:
-        self._stay_in_journal = self.window.stack.currentWidget() is self.pane
-
-    def _after_nav_rebuilt(self) -> None:
-        if self._stay_in_journal and self.window.stack.currentWidget() is not self.pane:
-            self._go_to_journal()
-        self._stay_in_journal = False
 
     def _go_to_journal(self) -> None:
         self.window.go_to("journal")

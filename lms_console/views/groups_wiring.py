@@ -49,27 +49,6 @@ class GroupsViews(QObject):
             window.register_pane(kind, self.pane)
         self.pane.rules.drift_found.connect(self.announce_drift)
         engine.planned.connect(self._route_replan)
-        # The navigation tree is rebuilt on every cache change (each sync, each applied run) and the
-        # window then falls back to the overview: an admin working in this pane stays here.
-        self._stay = False
-        window.nav_model.modelAboutToBeReset.connect(self._before_nav_reset)
-        window.nav_model.rebuilt.connect(self._after_nav_rebuilt)
-
-    def _before_nav_reset(self) -> None:
-        self._stay = self.window.stack.currentWidget() is self.pane
-
-    def _after_nav_rebuilt(self) -> None:
-        stay, self._stay = self._stay, False
-        if not stay or self.window.stack.currentWidget() is self.pane:
-            return
-        index = self.window.nav_model.find("groups")
-        if index.isValid():
-            # Select the node without signals: the pane already shows what the admin was looking at.
-            nav = self.window.nav
-            nav.selectionModel().blockSignals(True)
-            nav.setCurrentIndex(nav.model().mapFromSource(index))
-            nav.selectionModel().blockSignals(False)
-        self.window.show_pane("groups")
 
     def announce_drift(self, diffs) -> None:
         if not diffs:

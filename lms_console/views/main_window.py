@@ -53,6 +53,10 @@ class _IconProxy(QIdentityProxyModel):
         return self.sourceModel().data(self.mapToSource(index), role)
 
 
+# Where the window goes when the node it showed is gone after a rebuild.
+_NAV_PARENT = {"filter": "users", "cohort": "cohorts", "category": "categories", "course": "categories"}
+
+
 class MainWindow(QMainWindow):
     """The console's frame.
 
@@ -250,8 +254,6 @@ class MainWindow(QMainWindow):
             lambda i: self.profile_switch_requested.emit(self.profile_combo.itemText(i)))
         self.nav.selectionModel().currentChanged.connect(self._on_nav_changed)
         self.nav_model.rebuilt.connect(self._on_nav_rebuilt)
-        self.nav_model.modelAboutToBeReset.connect(self._remember_nav)
-        self.nav_model.rowsAboutToBeRemoved.connect(lambda *_: self._remember_nav())
         self.overview_model.loaded.connect(self._on_overview)
         self.jobs_indicator.clicked.connect(self._show_jobs)
         self.banner.retry_requested.connect(self._retry)
@@ -430,17 +432,11 @@ class MainWindow(QMainWindow):
 
         target = current.data(TargetRole) if current.isValid() else None
         if not isinstance(target, NavTarget):
-            return
+            return  # the tree is being rebuilt (or nothing is selected): keep the pane shown
+        self._nav_before = target  # re-selected after the next rebuild
         pane = self.show_pane(target.kind)
         if hasattr(pane, "show_target"):
             pane.show_target(target)
-
-    def _remember_nav(self) -> None:
-        """Before the tree is rebuilt: which node was selected (restored afterwards). Called on
-        several signals of one rebuild; the first one that still sees a selection wins."""
-        target = self.current_target()
-        if target is not None:
-            self._nav_before = target
 
     def _on_nav_rebuilt(self) -> None:
         self.nav.expandToDepth(0)
@@ -448,10 +444,15 @@ class MainWindow(QMainWindow):
         if before is not None:
             idx = self.nav_model.find(before.kind, before.id)
             if idx.isValid():
-                # Re-select without switching panes: the pane already shows this target.
+                # Re-select without switching panes: the pane already shows this target (or a
+                # pane opened from it, such as the journal after an apply).
                 self.nav.selectionModel().blockSignals(True)
                 self.nav.setCurrentIndex(self._nav_proxy.mapFromSource(idx))
                 self.nav.selectionModel().blockSignals(False)
+                return
+            parent = _NAV_PARENT.get(before.kind)
+            if parent is not None and self.nav_model.find(parent).isValid():
+                self.go_to(parent)  # what was shown is gone (a deleted filter, cohort, course)
                 return
         if not self.nav.currentIndex().isValid():
             self.go_to("overview")

@@ -47,8 +47,6 @@ class UsersViews(QObject):
         p.import_requested.connect(self._import)
         p.filter_saved.connect(self._on_filter_saved)
         p.filters_changed.connect(self._on_filters_changed)
-        self._kept_target = None
-        window.nav_model.modelAboutToBeReset.connect(self._remember_nav)
         window.nav_model.rebuilt.connect(self._on_nav_rebuilt)
         session.closed.connect(self._close_dialogs)
 
@@ -125,23 +123,14 @@ class UsersViews(QObject):
             self._select_after_rebuild = str(target.id)
         self.window.nav_model.refresh()
 
-    def _remember_nav(self) -> None:
-        # The tree is rebuilt on every cache change, which drops the current node (and the window
-        # would fall back to the overview): keep the admin on the users view they were on.
-        showing = self.window.stack.currentWidget() is self.pane
-        self._kept_target = self.pane.target if showing else None
-
     def _on_nav_rebuilt(self) -> None:
+        # The window re-selects the node it showed; a filter saved just now is selected instead.
         key, self._select_after_rebuild = self._select_after_rebuild, None
-        kept, self._kept_target = self._kept_target, None
-        model = self.window.nav_model
-        if key is not None:
-            index = model.find("filter", key)
-        elif kept is not None:
-            index = model.find(kept.kind, kept.id if kept.kind == "filter" else None)
-        else:
+        if key is None:
             return
-        if not index.isValid():  # the filter shown was deleted: back to all users
+        model = self.window.nav_model
+        index = model.find("filter", key)
+        if not index.isValid():
             index = model.find("users")
         if index.isValid():
             self.window.nav.setCurrentIndex(self.window.nav.model().mapFromSource(index))

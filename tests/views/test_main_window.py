@@ -117,3 +117,37 @@ def test_settings_are_remembered(qtbot, window, tmp_path):
     fresh = MainWindow(window.session, settings)
     qtbot.addWidget(fresh)
     assert fresh.size().width() != 700
+
+
+def _select(qtbot, window, kind, ident=None):
+    index = window.nav_model.find(kind, ident)
+    assert index.isValid(), (kind, ident)
+    window.nav.setCurrentIndex(window.nav.model().mapFromSource(index))
+    qtbot.waitUntil(lambda: window.current_target() is not None and window.current_target().kind == kind)
+
+
+def _rebuild(qtbot, window):
+    with qtbot.waitSignal(window.nav_model.rebuilt, timeout=10000):
+        window.nav_model.refresh()
+
+
+def test_the_node_shown_stays_selected_when_the_tree_is_rebuilt(qtbot, window, server):
+    _open(window, server)
+    window.request_sync()
+    qtbot.waitSignal(window.session.sync_finished, timeout=60000).wait()
+    qtbot.waitUntil(lambda: window.nav_model.find("cohort").isValid(), timeout=10000)
+    cohort = window.nav_model.find("cohort").data(TargetRole)
+    _select(qtbot, window, "cohort", cohort.id)
+    pane = window.stack.currentWidget()
+
+    _rebuild(qtbot, window)
+    assert window.current_target() == cohort
+    assert window.stack.currentWidget() is pane
+
+    # The cohort goes away (deleted on the site, seen by the last sync): the window shows all cohorts.
+    with window.session.db.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM cohort_members WHERE cohortid = ?", (cohort.id,))
+        conn.exec_driver_sql("DELETE FROM cohorts WHERE id = ?", (cohort.id,))
+    _rebuild(qtbot, window)
+    assert window.current_target().kind == "cohorts"
+    assert not window.nav_model.find("cohort", cohort.id).isValid()
