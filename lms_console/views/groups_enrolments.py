@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from lms_console.models.enrolments_model import COLUMNS, KEYS, STATUS_FILTERS, EnrolmentQuery, EnrolmentsTableModel
 from lms_console.views import theme
-from lms_console.views.groups_userlist import SelectionTable, setup_users_table
 from lms_console.views.icons import icon
+from lms_console.views.widgets.users_table import SelectionTable, setup_users_table
 
 WIDTHS = (170, 120, 210, 120, 110, 100, 90, 90, 140)
 # key, button text, tooltip

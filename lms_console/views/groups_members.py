@@ -24,9 +24,9 @@ from lms_console.models.dnd import has_users, read_user_drag
 from lms_console.models.users_model import UsersTableModel
 from lms_console.services.users_query import Condition, UserFilter
 from lms_console.views import theme
-from lms_console.views.groups_userlist import DraggableUsersTable, setup_users_table
 from lms_console.views.icons import icon
 from lms_console.views.widgets.filter_bar import FilterBar
+from lms_console.views.widgets.users_table import DraggableUsersTable, setup_users_table
 
 MEMBER_COLUMNS = ("username", "firstname", "lastname", "email", "department", "status", "lastaccess")
 WIDTHS = (140, 120, 130, 240, 160, 100)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QProgressBar,
-    QTableView,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -36,6 +34,7 @@ from lms_console.views.dialogs.user_dialog import BULK_LABELS, BulkActionDialog
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
 from lms_console.views.widgets.filter_bar import FilterBar
+from lms_console.views.widgets.users_table import DraggableUsersTable, setup_users_table
 
 SETTINGS_PREFIX = "users/views"
 # Starting widths (px) per column; custom fields and the rest get DEFAULT_WIDTH.
@@ -164,31 +163,17 @@ class UsersPane(QWidget):
         self.banner = Banner()
         layout.addWidget(self.banner)
 
-        self.table = QTableView()
-        self.table.setObjectName("UsersTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setIconSize(QSize(16, 16))
-        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Rows dragged from here land on cohorts, groups and courses (the groups pane).
+        self.table = DraggableUsersTable("users")
+        setup_users_table(self.table, "UsersTable")
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.setAccessibleName("Users")
-        vh = self.table.verticalHeader()
-        vh.hide()
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # a million rows: never measure them
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        self.table.setModel(self.model)
+        self.table.drag_note.connect(lambda text: self.banner.show_message("info", text))
+        self.table.delete_pressed.connect(lambda: self.bulk("delete"))  # previewed, never sent at once
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         header.setDefaultSectionSize(150)
-        header.setSortIndicatorShown(True)
-        header.setSectionsClickable(True)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         layout.addWidget(self.table, 1)
 

@@ -30,7 +30,7 @@ from lms_console.views.dialogs.group_dialog import GroupDialog
 from lms_console.views.groups_import import ImportMembershipsDialog
 from lms_console.views.groups_pane import PAGE_COURSE, PAGE_MEMBERS
 from lms_console.views.groups_rules import RuleDialog
-from lms_console.views.groups_userlist import DraggableUsersTable
+from lms_console.views.widgets.users_table import DraggableUsersTable
 from lms_console.views.groups_wiring import install_groups_views
 from lms_console.views.main_window import MainWindow
 

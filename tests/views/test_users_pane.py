@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QDialogButtonBox
 
+from lms_console.models.dnd import read_user_drag
 from lms_console.models.nav_model import NavTarget, TargetRole
 from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
@@ -191,6 +192,25 @@ def test_delete_names_the_count_and_suggests_suspend(qtbot, pane):
     dialog.suspend_button.click()
     assert pane._dialog is not None and pane._dialog.action == "suspend"
     pane._dialog.close()
+
+
+def test_the_delete_key_asks_before_deleting(qtbot, pane):
+    select_rows(pane, 0, 2)
+    pane.table.setFocus()
+    qtbot.keyClick(pane.table, Qt.Key.Key_Delete)
+    assert pane._dialog is not None and pane._dialog.action == "delete"
+    assert pane._dialog.ok_button.text() == "Preview deletion of 3 users…"
+    pane._dialog.close()
+
+
+def test_selected_users_can_be_dragged_onto_groups(qtbot, pane):
+    select_rows(pane, 0, 3)
+    drag = read_user_drag(pane.table.drag_mime())
+    ids = [pane.model.user_id(r) for r in range(4)]
+    assert drag.ok and list(drag.ids) == ids and drag.source == "users"
+    pane.table.selectAll()  # everything listed: the search itself travels, not 60 ids
+    drag = read_user_drag(pane.table.drag_mime())
+    assert drag.ok and drag.spec is not None and drag.count == pane.model.total()
 
 
 def test_enrol_dialog_passes_role_and_dates(qtbot, pane):
