@@ -26,8 +26,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import IO
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -135,9 +136,16 @@ def flatten_params(params: Mapping[str, object] | None, prefix: str = "") -> lis
         return out
 
     def walk(key: str, value: object) -> None:
+        t = type(value)
+        if t is str:  # the common leaves first: exact type checks are far cheaper than ABC checks
+            out.append((key, value))
+            return
+        if t is int:
+            out.append((key, str(value)))
+            return
         if value is None:
             return
-        if isinstance(value, Mapping):
+        if t is dict or isinstance(value, Mapping):
             for k, v in value.items():
                 walk(f"{key}[{k}]", v)
         elif isinstance(value, (list, tuple)):
@@ -157,13 +165,40 @@ def flatten_params(params: Mapping[str, object] | None, prefix: str = "") -> lis
 
 def count_fields(value: object) -> int:
     """How many form fields :func:`flatten_params` makes of ``value`` (without building them)."""
+    t = type(value)
+    if t is str or t is int or t is bool or t is float:
+        return 1
     if value is None:
         return 0
-    if isinstance(value, Mapping):
+    if t is dict or isinstance(value, Mapping):
         return sum(count_fields(v) for v in value.values())
     if isinstance(value, (list, tuple)):
         return sum(count_fields(v) for v in value)
     return 1
+
+
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+_ALWAYS_SAFE = re.compile(r"[A-Za-z0-9_.~-]*\Z")  # what quote_plus leaves as it is
+
+
+@lru_cache(maxsize=8192)
+def _quote_key(key: str) -> str:
+    return quote_plus(key)  # field names repeat from chunk to chunk (users[0][email], ...)
+
+
+def encode_form(fields: Fields) -> bytes:
+    """``application/x-www-form-urlencoded`` bytes of ``fields``, exactly as ``urlencode`` makes them.
+
+    A chunk of a bulk call is up to 1,000 fields, mostly ids and plain words: those are
+    taken as they are instead of going through ``quote_plus`` one character class at a time
+    (the encoding was a third of the client's time for a 5,000-item apply)."""
+    safe = _ALWAYS_SAFE.match
+    return "&".join(f"{_quote_key(str(k))}={_quote_value(v, safe)}" for k, v in fields).encode("ascii")
+
+
+def _quote_value(value: object, safe) -> str:
+    text = value if type(value) is str else str(value)
+    return text if safe(text) else quote_plus(text)
 
 
 class HttpTransport:
@@ -236,7 +271,8 @@ class HttpTransport:
         label: str = "",
     ) -> HttpResponse:
         """POST an urlencoded form (the token goes in the body, never in the URL)."""
-        return self._send("POST", path, idempotent=idempotent, cancel=cancel, label=label, data=list(fields))
+        return self._send("POST", path, idempotent=idempotent, cancel=cancel, label=label, data=encode_form(fields),
+                          headers=_FORM_HEADERS)
 
     def post_multipart(
         self,

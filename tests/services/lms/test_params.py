@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lms_console.services.lms.http import flatten_params, is_loopback_url, strip_html
+from urllib.parse import parse_qsl, urlencode
+
+from lms_console.services.lms.http import count_fields, encode_form, flatten_params, is_loopback_url, strip_html
 from lms_console.services.lms.moodle import like_prefix
 from lms_console.services.lms.parse import strip_token_from_url
 
@@ -31,6 +33,22 @@ def test_nested_structures_use_php_brackets():
         ("courseid", "14"),
         ("flag", "0"),
     ]
+
+
+@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=24)), max_size=8))
+def test_form_encoding_is_exactly_urlencode(fields):
+    # The fast path (plain ids and words go as they are) must give the very bytes urlencode gives.
+    body = encode_form(fields)
+    assert body == urlencode(fields).encode("ascii")
+    assert parse_qsl(body.decode("ascii"), keep_blank_values=True) == [(k, v) for k, v in fields]
+
+
+def test_field_counts_match_the_flattened_fields():
+    value = {"users": [{"a": 1, "b": True, "c": None, "d": "x y", "e": 1.5, "f": [1, 2], "g": {"h": "i"}}]}
+    assert count_fields(value) == len(flatten_params(value)) == 7
+    assert encode_form(flatten_params(value)) == (
+        b"users%5B0%5D%5Ba%5D=1&users%5B0%5D%5Bb%5D=1&users%5B0%5D%5Bd%5D=x+y&users%5B0%5D%5Be%5D=1.5&"
+        b"users%5B0%5D%5Bf%5D%5B0%5D=1&users%5B0%5D%5Bf%5D%5B1%5D=2&users%5B0%5D%5Bg%5D%5Bh%5D=i")
 
 
 def test_empty_list_sends_nothing_and_unknown_types_are_refused():
