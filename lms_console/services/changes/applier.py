@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,16 @@ class _Item:
     code: str = ""
 
 
+def _group_key(params: Mapping) -> object:
+    """What items must share to go in one call (their call-level parameters), cheaply comparable."""
+    if not params:
+        return ()
+    try:
+        return tuple(sorted(params.items()))  # flat parameters of plain values: the usual case
+    except TypeError:
+        return json.dumps(params, sort_keys=True, default=str)
+
+
 class _Stop(Exception):
     """The site stopped answering or refused the token: the rest of the run waits."""
 
@@ -80,6 +91,9 @@ class Applier:
         self._done = 0
         self._total = 0
         self._entities: set[str] = set()
+        # Results of the last call, written while the next call is on the wire (see _call).
+        self._unwritten: list[tuple] = []
+        self._sender: ThreadPoolExecutor | None = None
 
     # -- public ---------------------------------------------------------------------
     def run(self, run_id: int) -> RunSummary:
@@ -96,9 +110,14 @@ class Applier:
                 self._revalidate([i for i in pending if i.status == Status.QUEUED.value])
             queue = [i for i in items if i.status == Status.QUEUED.value]
             self._by_seq = {i.seq: i for i in items}
-            for batch in self._batches(queue, items):
-                self.cancel.raise_if_cancelled()
-                self._send(batch, items)
+            with ThreadPoolExecutor(1, thread_name_prefix="apply-send") as self._sender:
+                try:
+                    for batch in self._batches(queue, items):
+                        self.cancel.raise_if_cancelled()
+                        self._send(batch, items)
+                finally:
+                    self._sender = None
+                    self._write_results()
         except Cancelled:
             status = "cancelled"
             rest = [i.id for i in items if i.status == Status.QUEUED.value]
@@ -125,8 +144,10 @@ class Applier:
         with self.writer.batch() as raw:
             rows = raw.execute("SELECT id, seq, kind, target, data, before, status, depends_on, result, attempts, code "
                                "FROM change_items WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
-        return [_Item(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), json.loads(r[5]) if r[5] else None, r[6],
-                      tuple(json.loads(r[7] or "[]")), json.loads(r[8]) if r[8] else None, r[9], r[10])
+        loads = json.loads
+        return [_Item(r[0], r[1], r[2], r[3], loads(r[4]) if r[4] else {}, loads(r[5]) if r[5] else None, r[6],
+                      tuple(loads(r[7])) if r[7] and r[7] != "[]" else (), loads(r[8]) if r[8] else None, r[9],
+                      r[10])
                 for r in rows]
 
     def _results(self, run_id: int) -> list[ItemResult]:
@@ -152,7 +173,7 @@ class Applier:
             if data is None:
                 continue  # skipped: an item it depends on did not go through
             item.data = data
-            k = (spec.function, json.dumps(spec.group_params(data), sort_keys=True, default=str))
+            k = (spec.function, _group_key(spec.group_params(data)))
             size = count_fields(spec.request_item(data)) if spec.list_key else 4
             if current and (k != key or len(current) >= spec.max_items or fields + size > MAX_FIELDS):
                 yield current
@@ -190,8 +211,7 @@ class Applier:
             i.status = Status.SENDING.value
             i.attempts += 1
         try:
-            response = self.client.call(spec.function, spec.params([i.data for i in batch]), write=True,
-                                        cancel=self.cancel)
+            response = self._call(spec.function, spec.params([i.data for i in batch]))
         except OutcomeUnknown:
             for item in batch:
                 self._resolve_unknown(item, everything)
@@ -219,24 +239,48 @@ class Applier:
             return
         self._record(spec, batch, spec.outcomes([i.data for i in batch], response))
 
+    def _call(self, function: str, params: Mapping[str, Any]) -> Any:
+        """One write call. While it is on the wire, the previous call's results are written (journal and
+        cache): the bookkeeping costs no time of its own. The items of this call are already marked as
+        sending, so a crash meanwhile leaves them to the check of unknown outcomes, never to a resend."""
+        if not self._unwritten or self._sender is None:
+            return self.client.call(function, params, write=True, cancel=self.cancel)
+        answer = self._sender.submit(self.client.call, function, params, write=True, cancel=self.cancel)
+        try:
+            self._write_results()
+        finally:
+            wait([answer])
+        return answer.result()
+
     def _record(self, spec: K.Kind, batch: Sequence[_Item], outcomes: Sequence[K.ItemOutcome]) -> None:
-        now = int(time.time())
-        done, effects = [], []
-        with self.writer.batch() as raw:
-            for item, outcome in zip(batch, outcomes):
-                if outcome.ok:
-                    inverse = spec.inverse(item.data, item.before, outcome.result) if spec.reversible else None
-                    done.append((item.id, outcome.result, inverse, outcome.message))
-                    effects.append((item.data, outcome.result))
-                    item.status, item.result = Status.DONE.value, outcome.result
-                else:
-                    J.mark(self.writer, [item.id], Status.FAILED, code=outcome.code, message=outcome.message)
-                    item.status = Status.FAILED.value
-            spec.apply_many_to_cache(raw, effects, now)
-            J.mark_done_many(self.writer, done, now=now)
-        if done:
-            self._entities.add(spec.entity)
-        self._tick(len(batch))
+        """Settle the items in memory now (later batches may refer to them); write them to the journal
+        and the cache now, or during the next call when one follows."""
+        for item, outcome in zip(batch, outcomes):
+            if outcome.ok:
+                item.status, item.result = Status.DONE.value, outcome.result
+            else:
+                item.status = Status.FAILED.value
+        self._unwritten.append((spec, list(zip(batch, outcomes)), int(time.time())))
+        if self._sender is None:
+            self._write_results()
+
+    def _write_results(self) -> None:
+        unwritten, self._unwritten = self._unwritten, []
+        for spec, settled, now in unwritten:
+            done, effects = [], []
+            with self.writer.batch() as raw:
+                for item, outcome in settled:
+                    if outcome.ok:
+                        inverse = spec.inverse(item.data, item.before, outcome.result) if spec.reversible else None
+                        done.append((item.id, outcome.result, inverse, outcome.message))
+                        effects.append((item.data, outcome.result))
+                    else:
+                        J.mark(self.writer, [item.id], Status.FAILED, code=outcome.code, message=outcome.message)
+                spec.apply_many_to_cache(raw, effects, now)
+                J.mark_done_many(self.writer, done, now=now)
+            if done:
+                self._entities.add(spec.entity)
+            self._tick(len(settled))
 
     def _mark_done(self, raw, spec: K.Kind, item: _Item, result, message: str, now: int) -> None:
         inverse = spec.inverse(item.data, item.before, result) if spec.reversible else None
