@@ -110,6 +110,8 @@ class Applier:
                 self._revalidate([i for i in pending if i.status == Status.QUEUED.value])
             queue = [i for i in items if i.status == Status.QUEUED.value]
             self._by_seq = {i.seq: i for i in items}
+            # One helper thread for this run only, joined before run() returns: the run itself is a job of
+            # the TaskRunner's writer thread (or the CLI's main thread), and owns nothing that outlives it.
             with ThreadPoolExecutor(1, thread_name_prefix="apply-send") as self._sender:
                 try:
                     for batch in self._batches(queue, items):
