@@ -78,3 +78,21 @@ def temp_dir(prefix: str = "lms-bench-") -> Iterator[Path]:
 
 def say(msg: str) -> None:
     print(msg, flush=True)
+
+
+def bare_member_adds(db, site, cohortid: int, users, timeout: float = 300) -> tuple[float, int]:
+    """The baseline of the apply and membership benchmarks: the calls the change engine makes to add
+    ``users`` to ``cohortid`` (same chunks, same fields), sent with requests and nothing else.
+    Returns (seconds, number of calls)."""
+    import requests
+
+    from lms_console.services import changes as C
+
+    plan = C.plan_changes(db, [C.Change("cohort.add_member", {"cohortid": cohortid, "userid": u}) for u in users])
+    calls = C.api_calls(plan)
+    bodies = [[(k, site.admin_token if k == "wstoken" else v) for k, v in call.fields] for call in calls]
+    with requests.Session() as http:
+        t0 = time.perf_counter()
+        for body in bodies:
+            http.post(site.rest_url, data=body, timeout=timeout).raise_for_status()
+        return time.perf_counter() - t0, len(calls)
