@@ -86,6 +86,7 @@ def _no_leaked_threads_or_windows(request):
     import time
 
     before = {t.ident for t in threading.enumerate()}
+    windows_before = _top_level_pointers()
     yield
     deadline = time.monotonic() + 5.0
     leaked = []
@@ -104,7 +105,45 @@ def _no_leaked_threads_or_windows(request):
             open_windows = _visible_top_levels(app)
             for w in open_windows:
                 w.close()
+            _delete_new_hidden_windows(app, windows_before)
             assert not open_windows, f"test left top-level widgets open: {[type(w).__name__ for w in open_windows]}"
+
+
+def _top_level_pointers() -> set[int]:
+    if "PySide6.QtWidgets" not in sys.modules:
+        return set()
+    import gc
+
+    import shiboken6
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return set()
+    gc.disable()
+    try:
+        return {shiboken6.getCppPointer(w)[0] for w in app.topLevelWidgets()}
+    finally:
+        gc.enable()
+
+
+def _delete_new_hidden_windows(app, before: set[int]) -> None:
+    """Delete the parentless windows this test created and left hidden (closed dialogs, menus,
+    panes built without qtbot). Kept alive, every later test paid for them: an application style
+    sheet change re-polishes every widget, and the suite had grown to 15,000 widgets by its end."""
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    gc.disable()
+    try:
+        for w in app.topLevelWidgets():
+            if w.parentWidget() is None and shiboken6.getCppPointer(w)[0] not in before:
+                w.deleteLater()
+    finally:
+        gc.enable()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def _visible_top_levels(app) -> list:
