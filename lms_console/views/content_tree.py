@@ -16,17 +16,17 @@ from PySide6.QtCore import (
     QMimeData,
     QModelIndex,
     QPointF,
-    QRectF,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QPen
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QWidget
 
 from lms_console.models.content_model import IconRole, RefRole, StateRole
 from lms_console.models.content_read import ContentRef
 from lms_console.services.uploads import Dropped
 from lms_console.views import theme
+from lms_console.views.widgets.drop_tree import DropTargetTree
 from lms_console.views.icons import MissingIconError, icon
 
 DROP_KINDS = ("section", "module", "file")
@@ -88,7 +88,7 @@ def drop_target_text(ref: ContentRef | None) -> str:
     return "Drop onto a section or an activity: open the course first."
 
 
-class ContentTreeView(QTreeView):
+class ContentTreeView(DropTargetTree):
     """Tree of the content pane, accepting drops of files, folders and links.
 
     Signals:
@@ -109,7 +109,6 @@ class ContentTreeView(QTreeView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(False)
         self.setExpandsOnDoubleClick(True)
-        self._target = QModelIndex()
 
     def configure_header(self) -> None:
         header = self.header()
@@ -162,21 +161,3 @@ class ContentTreeView(QTreeView):
         self._set_target(index if ref is not None and ref.kind in DROP_KINDS else QModelIndex())
         self.drop_hint.emit(drop_target_text(ref))
         return index, ref
-
-    def _set_target(self, index: QModelIndex) -> None:
-        if index != self._target:
-            self._target = index
-            self.viewport().update()
-
-    def drawRow(self, painter: QPainter, option, index: QModelIndex) -> None:  # noqa: N802 - Qt override
-        super().drawRow(painter, option, index)
-        if self._target.isValid() and index.row() == self._target.row() and index.parent() == self._target.parent():
-            painter.save()
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            pen = QPen(theme.color("accent"))
-            pen.setWidthF(2.0)
-            painter.setPen(pen)
-            rect = QRectF(option.rect).adjusted(1.5, 1.5, -1.5, -1.5)
-            rect.setLeft(1.5)
-            painter.drawRoundedRect(rect, 4, 4)
-            painter.restore()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from lms_console.models.enrolments_model import COLUMNS, KEYS, STATUS_FILTERS, EnrolmentQuery, EnrolmentsTableModel
 from lms_console.views import theme
 from lms_console.views.icons import icon
+from lms_console.views.widgets.pane_heading import pane_heading
 from lms_console.views.widgets.users_table import SelectionTable, setup_users_table
 
 WIDTHS = (170, 120, 210, 120, 110, 100, 90, 90, 140)
@@ -101,29 +102,12 @@ class CoursePanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(8)
-        head = QHBoxLayout()
-        head.setSpacing(10)
-        self.icon_label = QLabel()
-        self.icon_label.setFixedSize(QSize(32, 32))
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        self.title = QLabel()
-        self.title.setObjectName("GroupsTitle")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.info = QLabel()
-        self.info.setObjectName("GroupsInfo")
-        self.info.setTextFormat(Qt.TextFormat.PlainText)
-        self.info.setWordWrap(True)
-        titles.addWidget(self.title)
-        titles.addWidget(self.info)
         self.enrol_button = QPushButton("Enrol users…")
         self.enrol_button.setObjectName("EnrolUsersButton")
         self.enrol_button.setToolTip("Enrol users (a selection or a filter) in this and other courses: the "
                                      "enrolment matrix")
         self.enrol_button.clicked.connect(lambda: self.courseid is not None and self.enrol_requested.emit(self.courseid))
-        head.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
-        head.addLayout(titles, 1)
-        head.addWidget(self.enrol_button, 0, Qt.AlignmentFlag.AlignTop)
+        head, self.icon_label, self.title, self.info = pane_heading(self.enrol_button)
         lay.addLayout(head)
 
         filters = QHBoxLayout()

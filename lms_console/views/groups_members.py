@@ -26,6 +26,7 @@ from lms_console.services.users_query import Condition, UserFilter
 from lms_console.views import theme
 from lms_console.views.icons import icon
 from lms_console.views.widgets.filter_bar import FilterBar
+from lms_console.views.widgets.pane_heading import pane_heading
 from lms_console.views.widgets.users_table import DraggableUsersTable, setup_users_table
 
 MEMBER_COLUMNS = ("username", "firstname", "lastname", "email", "department", "status", "lastaccess")
@@ -88,21 +89,6 @@ class MembersPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(8)
-        head = QHBoxLayout()
-        head.setSpacing(10)
-        self.icon_label = QLabel()
-        self.icon_label.setFixedSize(QSize(32, 32))
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        self.title = QLabel()
-        self.title.setObjectName("GroupsTitle")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.info = QLabel()
-        self.info.setObjectName("GroupsInfo")
-        self.info.setTextFormat(Qt.TextFormat.PlainText)
-        self.info.setWordWrap(True)
-        titles.addWidget(self.title)
-        titles.addWidget(self.info)
         self.edit_button = QPushButton("Properties…")
         self.edit_button.setToolTip("Rename, change the ID number, visibility or description")
         self.edit_button.clicked.connect(self.edit_requested)
@@ -110,10 +96,7 @@ class MembersPanel(QWidget):
         self.rule_button.setToolTip("Define this cohort's members by a users filter (department, country, a "
                                     "profile field, …)")
         self.rule_button.clicked.connect(lambda: self.ident is not None and self.rule_requested.emit(self.ident))
-        head.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
-        head.addLayout(titles, 1)
-        head.addWidget(self.rule_button, 0, Qt.AlignmentFlag.AlignTop)
-        head.addWidget(self.edit_button, 0, Qt.AlignmentFlag.AlignTop)
+        head, self.icon_label, self.title, self.info = pane_heading(self.rule_button, self.edit_button)
         lay.addLayout(head)
 
         self.rule_strip = QFrame()

@@ -9,13 +9,13 @@ deprecates the QPoint overloads of drag events.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QPainter, QPen
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
+from PySide6.QtCore import QModelIndex, QPointF, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QWidget
 
 from lms_console.models.dnd import has_users, read_user_drag
 from lms_console.models.groups_model import KindRole, NodeRole
-from lms_console.views import theme
+from lms_console.views.widgets.drop_tree import DropTargetTree
 
 
 def drop_text(node, size_label: str) -> str:
@@ -32,7 +32,7 @@ def drop_text(node, size_label: str) -> str:
     return ""
 
 
-class GroupsTreeView(QTreeView):
+class GroupsTreeView(DropTargetTree):
     """The tree of cohorts and groups; takes drops of users.
 
     Signals:
@@ -56,7 +56,6 @@ class GroupsTreeView(QTreeView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setAllColumnsShowFocus(True)
         self.setAccessibleName("Cohorts and groups")
-        self._target = QModelIndex()
         self._drag_label = "users"
 
     def configure_header(self) -> None:
@@ -133,24 +132,6 @@ class GroupsTreeView(QTreeView):
                 else ""
             self.drop_hint.emit(refusal)
         return index, target
-
-    def _set_target(self, index: QModelIndex) -> None:
-        if index != self._target:
-            self._target = index
-            self.viewport().update()
-
-    def drawRow(self, painter: QPainter, option, index: QModelIndex) -> None:  # noqa: N802 - Qt override
-        super().drawRow(painter, option, index)
-        if self._target.isValid() and index.row() == self._target.row() and index.parent() == self._target.parent():
-            painter.save()
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            pen = QPen(theme.color("accent"))
-            pen.setWidthF(2.0)
-            painter.setPen(pen)
-            rect = QRectF(option.rect).adjusted(1.5, 1.5, -1.5, -1.5)
-            rect.setLeft(1.5)
-            painter.drawRoundedRect(rect, 4, 4)
-            painter.restore()
 
 
 __all__ = ["GroupsTreeView", "drop_text"]

@@ -89,7 +89,22 @@ def _course_exists_on_site(client, field: str, value) -> dict | None:
     return courses[0] if courses else None
 
 
-class CourseCreate(Kind):
+class _NewCourse(Kind):
+    """A kind that makes a course named by ``shortname`` (create, duplicate): checked on the site by that
+    name after a lost answer, undone by deleting the course made."""
+
+    def verify(self, client, data):
+        return _course_exists_on_site(client, "shortname", data["shortname"]) is not None
+
+    def verified_result(self, client, data):
+        found = _course_exists_on_site(client, "shortname", data["shortname"])
+        return {"id": int(found["id"]), "shortname": data["shortname"]} if found else None
+
+    def inverse(self, data, before, result):
+        return Change("course.delete", {"id": int(result["id"])}) if result and result.get("id") else None
+
+
+class CourseCreate(_NewCourse):
     name = "course.create"
     function = "core_course_create_courses"
     list_key = "courses"
@@ -162,16 +177,6 @@ class CourseCreate(Kind):
             out.append(ItemOutcome(True, {"id": int(r["id"]), "shortname": str(r.get("shortname", ""))}) if r
                        else ItemOutcome(False, code="noanswer", message="the site did not list this course"))
         return out
-
-    def verify(self, client, data):
-        return _course_exists_on_site(client, "shortname", data["shortname"]) is not None
-
-    def verified_result(self, client, data):
-        found = _course_exists_on_site(client, "shortname", data["shortname"])
-        return {"id": int(found["id"]), "shortname": data["shortname"]} if found else None
-
-    def inverse(self, data, before, result):
-        return Change("course.delete", {"id": int(result["id"])}) if result and result.get("id") else None
 
     def apply_to_cache(self, raw, data, result, now):
         if not result or not result.get("id"):
@@ -348,7 +353,7 @@ class CourseDelete(Kind):
         raw.execute("DELETE FROM courses WHERE id = ?", (as_int(data, "id"),))
 
 
-class CourseDuplicate(Kind):
+class CourseDuplicate(_NewCourse):
     """A copy of a template course (``core_course_duplicate_course``): a backup and restore on the
     site that can outlast a read timeout; a lost answer is resolved by looking for the short name."""
 
@@ -403,16 +408,6 @@ class CourseDuplicate(Kind):
         if isinstance(response, dict) and str(response.get("id", "")).isdigit():
             return [ItemOutcome(True, {"id": int(response["id"]), "shortname": str(response.get("shortname", ""))})]
         return [ItemOutcome(False, code="noanswer", message=f"unexpected answer: {str(response)[:100]}")]
-
-    def verify(self, client, data):
-        return _course_exists_on_site(client, "shortname", data["shortname"]) is not None
-
-    def verified_result(self, client, data):
-        found = _course_exists_on_site(client, "shortname", data["shortname"])
-        return {"id": int(found["id"]), "shortname": data["shortname"]} if found else None
-
-    def inverse(self, data, before, result):
-        return Change("course.delete", {"id": int(result["id"])}) if result and result.get("id") else None
 
     def apply_to_cache(self, raw, data, result, now):
         if not result or not result.get("id"):
