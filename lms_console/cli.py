@@ -64,6 +64,9 @@ class _Unavailable(Exception):
     """The selected command's module is not there (not written yet, or not installed)."""
 
 
+_WINDOW_FLAGS = frozenset({"--demo", "--self-test", "-v", "-vv", "-vvv", "--verbose"})
+
+
 def _selected(argv: Sequence[str]) -> str | None:
     """The subcommand named in ``argv``: the first word that is not an option (global options take no value)."""
     for word in argv:
@@ -91,7 +94,7 @@ def _load(command: Command):
     return module
 
 
-def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None, *, with_commands: bool = True) -> argparse.ArgumentParser:
     """The argument parser; only the ``selected`` command's module is imported to add its arguments."""
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -108,6 +111,9 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true",
                         help="check this installation offscreen (sandbox, sync, every pane, a chart, a throwaway "
                              "keychain entry); exit 0, or 1 naming the failed step")
+    if not with_commands:
+        parser.set_defaults(command=None)
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in COMMANDS:
         p = sub.add_parser(command.name, help=command.help, description=command.help)
@@ -146,8 +152,12 @@ def _run_gui(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     selected = _selected(argv)
+    # Opening the window is the common start: when the arguments are only global flags, the command
+    # parsers are not built (~7 ms before the first paint); anything else gets the whole parser, so
+    # help and usage errors still list the commands.
+    with_commands = not all(a in _WINDOW_FLAGS for a in argv)
     try:
-        parser = build_parser(selected)
+        parser = build_parser(selected, with_commands=with_commands)
     except _Unavailable as exc:
         _print_error(f"{exc}.", f"See '{PROG} --help' for the commands.")
         return EXIT_USAGE

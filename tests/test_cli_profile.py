@@ -209,6 +209,20 @@ def test_no_subcommand_opens_the_gui_with_the_parsed_arguments(monkeypatch):
     assert seen[0].demo is True and seen[0].command is None
 
 
+def test_opening_the_window_builds_no_command_parser_but_errors_still_list_the_commands(monkeypatch, capsys):
+    built = []
+    real = cli.build_parser
+    monkeypatch.setattr(cli, "build_parser", lambda *a, **kw: built.append(kw.get("with_commands")) or real(*a, **kw))
+    fake = types.ModuleType("fake_app")
+    fake.main = lambda args: 0
+    monkeypatch.setitem(sys.modules, "lms_console._fake_app", fake)
+    monkeypatch.setattr(cli, "GUI_MODULE", "lms_console._fake_app")
+    assert cli.main([]) == 0 and cli.main(["--demo"]) == 0
+    assert built == [False, False]
+    assert cli.main(["--bogus"]) == 2  # not a window flag: the whole parser, whose usage names COMMAND
+    assert built[-1] is True and "COMMAND" in capsys.readouterr().err
+
+
 def test_missing_gui_module_is_a_clear_message(monkeypatch, capsys):
     monkeypatch.setattr(cli, "GUI_MODULE", "lms_console._no_such_app")
     assert cli.main([]) == 2

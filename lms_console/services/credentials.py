@@ -27,7 +27,6 @@ profile with ``LMS_CONSOLE_TOKEN_PROFILE``).
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 from typing import TYPE_CHECKING, Mapping, Protocol, Union, runtime_checkable
@@ -85,6 +84,8 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
+        import hmac  # here: hmac loads OpenSSL (~4 ms), and the CLI imports this module on every start
+
         return hmac.compare_digest(self._value.encode(), other._value.encode())
 
     __hash__ = None  # type: ignore[assignment]  # a hash of a token is a fingerprint of it
