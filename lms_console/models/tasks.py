@@ -18,15 +18,17 @@ import logging
 import threading
 import time
 import traceback
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from lms_console.services.lms.errors import Cancelled, LmsError
 from lms_console.services.progress import CancelToken, ProgressEvent
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,10 @@ class TaskRunner(QObject):
 
     def __init__(self, http_workers: int = 8, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._http = ThreadPoolExecutor(max_workers=http_workers, thread_name_prefix="lms-http")
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lms-cache-writer")
+        # The pools (and concurrent.futures) come with the first job: the runner is made before the
+        # window's first paint, the first job after it.
+        self._http_workers = http_workers
+        self._pools: dict[str, ThreadPoolExecutor] = {}
         self._jobs: dict[int, _Job] = {}
         self._by_name: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -114,7 +118,23 @@ class TaskRunner(QObject):
     # -- executors for services that fan out (sync pages) ----------------------
     @property
     def http_pool(self) -> Executor:
-        return self._http
+        return self._pool("http")
+
+    def _pool(self, kind: str) -> ThreadPoolExecutor:
+        pool = self._pools.get(kind)
+        if pool is None:
+            if self._closed:
+                raise RuntimeError("TaskRunner is shut down")
+            from concurrent.futures import ThreadPoolExecutor
+
+            with self._lock:
+                pool = self._pools.get(kind)
+                if pool is None:
+                    pool = self._pools[kind] = (
+                        ThreadPoolExecutor(max_workers=self._http_workers, thread_name_prefix="lms-http")
+                        if kind == "http" else
+                        ThreadPoolExecutor(max_workers=1, thread_name_prefix="lms-cache-writer"))
+        return pool
 
     # -- public API --------------------------------------------------------------
     def run(
@@ -150,7 +170,7 @@ class TaskRunner(QObject):
             self._by_name[name] = job_id
         self.job_changed.emit(job.info)
         self._emit_busy()
-        (self._writer if writer else self._http).submit(self._execute, job, fn)
+        self._pool("writer" if writer else "http").submit(self._execute, job, fn)
         return job_id
 
     def cancel(self, job_id: int) -> None:
@@ -183,8 +203,8 @@ class TaskRunner(QObject):
         """Cancel everything and stop the threads (on close, and in test teardown)."""
         self._closed = True
         self.cancel_all()
-        self._http.shutdown(wait=wait, cancel_futures=True)
-        self._writer.shutdown(wait=wait, cancel_futures=True)
+        for pool in list(self._pools.values()):
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     # -- worker side ---------------------------------------------------------------
     def _execute(self, job: _Job, fn) -> None:
