@@ -287,7 +287,7 @@ class _FirstPaint(QObject):
 
 
 def main(args=None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or theme.new_application(sys.argv[0] if sys.argv else "lms-console")
     app.setApplicationName("LMS Console")
     app.setOrganizationName("lms-console")
     app.setDesktopFileName("lms-console")

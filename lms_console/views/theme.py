@@ -229,6 +229,15 @@ def build_qpalette(name: str) -> QPalette:
     return pal
 
 
+def new_application(program: str) -> QApplication:
+    """The QApplication, made with the Fusion style chosen on its command line (``-style fusion``):
+    Qt then makes no other style first, and :func:`apply_theme` need not ask which style it has
+    (wrapping the QStyle for Python costs a few ms before the first paint)."""
+    app = QApplication([program, "-style", "fusion"])
+    _state["fusion"] = True
+    return app
+
+
 def apply_theme(app: QApplication, name: str = "system") -> str:
     """Apply "light", "dark" or "system" to ``app``; returns the concrete theme applied.
 

@@ -207,3 +207,23 @@ def test_chart_palette_is_colour_blind_safe_and_works_with_matplotlib():
         line, = ax.plot([0, 1], [1, 2])
         assert line.get_color().lower() == dark["sequence"][0].lower()
         assert fig.get_facecolor()[:3] == pytest.approx(QColor(dark["background"]).getRgbF()[:3], abs=0.01)
+
+
+def test_the_console_application_starts_in_fusion_without_asking_its_style(tmp_path):
+    """new_application picks Fusion on Qt's command line; apply_theme then keeps it (a fresh process:
+    this one already has its QApplication)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from lms_console.views import theme\n"
+        "app = theme.new_application('lms-console')\n"
+        "assert theme._state['fusion'] is True\n"
+        "style = app.style().name()\n"
+        "theme.apply_theme(app, 'dark')\n"
+        "print(style, app.arguments(), theme.current_theme())\n"
+    )
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "LMS_CONSOLE_CONFIG_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == "fusion ['lms-console'] dark"
