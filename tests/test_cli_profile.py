@@ -214,11 +214,14 @@ def test_opening_the_window_builds_no_command_parser_but_errors_still_list_the_c
     real = cli.build_parser
     monkeypatch.setattr(cli, "build_parser", lambda *a, **kw: built.append(kw.get("with_commands")) or real(*a, **kw))
     fake = types.ModuleType("fake_app")
-    fake.main = lambda args: 0
+    seen = []
     monkeypatch.setitem(sys.modules, "lms_console._fake_app", fake)
     monkeypatch.setattr(cli, "GUI_MODULE", "lms_console._fake_app")
+    fake.main = lambda args: seen.append(vars(args)) or 0
     assert cli.main([]) == 0 and cli.main(["--demo"]) == 0
-    assert built == [False, False]
+    assert built == [False]  # none at all for no arguments; the short one for window flags
+    assert seen[0] == cli.NO_ARGUMENTS == {k: v for k, v in vars(real().parse_args([])).items() if k != "_run"}
+    assert seen[1] == {**cli.NO_ARGUMENTS, "demo": True}
     assert cli.main(["--bogus"]) == 2  # not a window flag: the whole parser, whose usage names COMMAND
     assert built[-1] is True and "COMMAND" in capsys.readouterr().err
 
