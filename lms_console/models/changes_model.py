@@ -122,7 +122,6 @@ class ChangeEngine(QObject):
     def resume_outbox(self) -> int | None:
         """Send what waits in the outbox (after going online, or a restart), re-checking each item."""
         from lms_console.services.changes import Applier
-        from lms_console.services.changes import journal as J
 
         session = self.session
         if session.db is None or session.client is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 
 import pytest
-from sqlalchemy import text
 
 from lms_console.services import changes as C
 from lms_console.services.changes import journal as J
