@@ -14,16 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QObject, Qt, Signal
 
 from lms_console.models.content_read import ContentRef
+from lms_console.models.row_table import RowTableModel
 from lms_console.models.session import ConnectionSession
 from lms_console.services.progress import ProgressEvent
 from lms_console.services.uploads_names import human_size
@@ -32,7 +26,6 @@ MODULE_TYPES = {"assign": "Assignment", "folder": "Folder", "forum": "Forum", "l
                 "page": "Page", "quiz": "Quiz", "resource": "File", "url": "URL", "subsection": "Subsection"}
 COMPLETION = {0: "Not tracked", 1: "Manual: students mark it as done", 2: "Automatic: when the conditions are met"}
 FileUrlRole = Qt.ItemDataRole.UserRole + 20
-_Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,71 +176,35 @@ def _plain(html: str) -> str:
     return re.sub(r"\s+", " ", text).strip()[:300] or "—"
 
 
-class FieldsModel(QAbstractTableModel):
+class FieldsModel(RowTableModel):
     """(Field, Value) rows of the selected item. Signals: none beyond QAbstractItemModel's."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: tuple[tuple[str, str], ...] = ()
+    COLUMNS = ("Field", "Value")
 
     def set_rows(self, rows) -> None:
-        self.beginResetModel()
-        self._rows = tuple(rows)
-        self.endResetModel()
+        self.replace_rows(rows)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else 2
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < 2:
-            return ("Field", "Value")[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
+    def cell(self, row: tuple[str, str], col: int, role: int):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self._rows[index.row()][index.column()]
+            return row[col]
         return None
 
 
 FILE_COLUMNS = ("Name", "Size", "Type", "Last modified", "Folder")
 
 
-class FilesModel(QAbstractTableModel):
+class FilesModel(RowTableModel):
     """The selected activity's files. ``FileUrlRole`` gives a row's file URL (no token in it)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: tuple[FileRow, ...] = ()
+    COLUMNS = FILE_COLUMNS
 
     def set_rows(self, rows) -> None:
-        self.beginResetModel()
-        self._rows = tuple(rows)
-        self.endResetModel()
+        self.replace_rows(rows)
 
     def file_at(self, row: int) -> FileRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(FILE_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(FILE_COLUMNS):
-            return FILE_COLUMNS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        f, col = self._rows[index.row()], index.column()
+    def cell(self, f: FileRow, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return (f.name, human_size(f.size), f.mimetype or "unknown", when(f.timemodified), f.filepath)[col]
         if role == Qt.ItemDataRole.ToolTipRole:

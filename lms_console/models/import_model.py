@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
+from lms_console.models.row_table import RowTableModel
 from lms_console.services.importer_model import CLASS_ORDER, DryRun, ImportOptions, RowClass, RowResult
 
 COLUMNS = ("Row", "Result", "Username", "Changes (before → after)", "Problem")
@@ -68,12 +69,27 @@ def problem_text(row: RowResult, sep: str = "; ") -> str:
     return sep.join([i.text() for i in row.issues] + list(row.notes))
 
 
-class ImportRowsModel(QAbstractTableModel):
+class _Shown(Sequence):
+    """The dry run's rows at the positions shown (the dry run makes a RowResult per access)."""
+
+    def __init__(self, rows: Sequence[RowResult], positions: list[int]) -> None:
+        self._all, self._positions = rows, positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, i):
+        return self._all[self._positions[i]]
+
+
+class ImportRowsModel(RowTableModel):
     """The rows of an import dry run, one table row each, filtered by class.
 
     Signals: none of its own beyond QAbstractItemModel's.
     ``RowRole`` gives the RowResult, ``ClassRole`` its class value ("create", ...).
     """
+
+    COLUMNS = COLUMNS
 
     RowRole = Qt.ItemDataRole.UserRole + 1
     ClassRole = Qt.ItemDataRole.UserRole + 2
@@ -84,16 +100,15 @@ class ImportRowsModel(QAbstractTableModel):
         self._icons = icons
         self._colours = colours
         self._result: DryRun | None = None
-        self._rows: Sequence[RowResult] = ()
-        self._index: list[int] = []  # positions in the dry run's rows that are shown
+        self._all: Sequence[RowResult] = ()
         self._visible: set[RowClass] = set(RowClass)
 
     # -- public API ----------------------------------------------------------------------
     def set_result(self, result: DryRun | None) -> None:
         self.beginResetModel()
         self._result = result
-        self._rows = result.rows if result is not None else ()
-        self._index = self._filtered()
+        self._all = result.rows if result is not None else ()
+        self._rows = _Shown(self._all, self._filtered())
         self.endResetModel()
 
     def result(self) -> DryRun | None:
@@ -106,38 +121,19 @@ class ImportRowsModel(QAbstractTableModel):
             return
         self.beginResetModel()
         self._visible = visible
-        self._index = self._filtered()
+        self._rows = _Shown(self._all, self._filtered())
         self.endResetModel()
 
     def visible_classes(self) -> set[RowClass]:
         return set(self._visible)
 
-    def row_at(self, row: int) -> RowResult | None:
-        return self._rows[self._index[row]] if 0 <= row < len(self._index) else None
-
     def _filtered(self) -> list[int]:
-        rows = self._rows
+        rows = self._all
         if hasattr(rows, "indices"):
             return rows.indices(self._visible)
         return [i for i, r in enumerate(rows) if r.klass in self._visible]
 
-    # -- Qt model API ----------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._index)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._index)):
-            return None
-        row, col = self._rows[self._index[index.row()]], index.column()
+    def cell(self, row: RowResult, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, col)
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 
+from lms_console.models.row_table import RowTableModel
 from lms_console.models.tasks import JobInfo, JobState, TaskRunner
 
 COLUMNS = ("Job", "State", "Progress", "Details", "Started", "Duration")
@@ -20,38 +21,24 @@ _STATE_TEXT = {
 }
 
 
-class JobsModel(QAbstractTableModel):
+class JobsModel(RowTableModel):
     """Rows are jobs (newest first); follows ``TaskRunner.job_changed``.
 
     Signals: none of its own beyond QAbstractItemModel's. ``ProgressRole`` gives
     the fraction (0..1, or -1 when unknown) for a progress-bar delegate.
     """
 
+    COLUMNS = COLUMNS
     ProgressRole = Qt.ItemDataRole.UserRole + 1
     JobIdRole = Qt.ItemDataRole.UserRole + 2
     StateRole = Qt.ItemDataRole.UserRole + 3
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[JobInfo] = []
+        self._rows: list[JobInfo] = []  # updated in place as jobs change
         runner.job_changed.connect(self._on_job_changed)
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        job = self._rows[index.row()]
-        col = index.column()
+    def cell(self, job: JobInfo, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return job.label

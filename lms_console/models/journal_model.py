@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 
 from lms_console.models.plan_model import (STATUS_ICON, STATUS_TONE, ColourProvider, IconProvider, clip,
                                            diff_pairs, format_value, plain_message, status_text)
+from lms_console.models.row_table import RowTableModel
 from lms_console.services.changes import journal as J
 from lms_console.services.changes.journal import JournalRow
 from lms_console.services.changes.model import Status
@@ -115,7 +116,7 @@ def _export(db, flt: JournalFilter, path: str) -> tuple[str, int, str]:
         return path, 0, f"Could not write {path}: {exc.strerror or exc}"
 
 
-class JournalTableModel(QAbstractTableModel):
+class JournalTableModel(RowTableModel):
     """The journal, newest first, read a page at a time as the view scrolls.
 
     It queries only once :meth:`refresh` was called (the pane was shown), and then again
@@ -303,18 +304,9 @@ class JournalTableModel(QAbstractTableModel):
         self._generation += 1
         self._apply_query(self._generation, _Query(0, [], [], True))
 
-    # -- Qt model API --------------------------------------------------------------------------------
+    # -- Qt model API (pages instead of one list of rows) ------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._total
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < self._total):
@@ -375,7 +367,7 @@ class JournalTableModel(QAbstractTableModel):
         return None
 
 
-class OutboxTableModel(QAbstractTableModel):
+class OutboxTableModel(RowTableModel):
     """Items waiting to go out (queued), sent without a recorded answer (sending), or held for
     the admin's decision (held), oldest first.
 
@@ -394,7 +386,6 @@ class OutboxTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.session = session
         self._icons, self._colours = icons, colours
-        self._rows: list[JournalRow] = []
         self._name = f"outbox-{id(self):x}"
         session.cache_changed.connect(self._on_cache_changed)
         session.closed.connect(self._on_closed)
@@ -417,34 +408,14 @@ class OutboxTableModel(QAbstractTableModel):
 
         return self.session.runner.run(self._name, job, label="Read the outbox", on_done=self._set_rows)
 
-    def row_at(self, row: int) -> JournalRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
     def held_count(self) -> int:
         return sum(1 for r in self._rows if r.status == Status.HELD.value)
 
     def _set_rows(self, rows: list[JournalRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self.replace_rows(rows)
         self.loaded.emit(len(self._rows))
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        row, col = self._rows[index.row()], index.column()
+    def cell(self, row: JournalRow, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return (when(row.time), row.title, row.target, clip(_your_change(row), 120), status_text(row.status),
                     clip(plain_message(row.code, row.message) or _waiting_reason(row.status), 200))[col]

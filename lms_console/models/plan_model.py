@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
+from lms_console.models.row_table import RowTableModel
 from lms_console.services.changes import journal as J
 from lms_console.services.changes.model import Outcome, PlanItem, Problem, RunSummary, Status
 
@@ -96,12 +97,14 @@ def count_phrase(n: int, one: str, many: str | None = None) -> str:
 
 # -- the model ---------------------------------------------------------------------------------------
 
-class PlanTableModel(QAbstractTableModel):
+class PlanTableModel(RowTableModel):
     """The items of a Plan, one row each, filtered by outcome.
 
     Signals: none of its own beyond QAbstractItemModel's.
     ``ItemRole`` gives the PlanItem, ``OutcomeRole`` its outcome value ("apply", ...).
     """
+
+    COLUMNS = COLUMNS
 
     ItemRole = Qt.ItemDataRole.UserRole + 1
     OutcomeRole = Qt.ItemDataRole.UserRole + 2
@@ -112,7 +115,6 @@ class PlanTableModel(QAbstractTableModel):
         self._icons = icons
         self._colours = colours
         self._all: tuple[PlanItem, ...] = ()
-        self._rows: list[PlanItem] = []
         self._visible: set[Outcome] = set(Outcome)
         if plan is not None:
             self.set_plan(plan)
@@ -138,28 +140,12 @@ class PlanTableModel(QAbstractTableModel):
         return set(self._visible)
 
     def item_at(self, row: int) -> PlanItem | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
     def _filtered(self) -> list[PlanItem]:
         return [i for i in self._all if i.outcome in self._visible]
 
-    # -- Qt model API ----------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        item, col = self._rows[index.row()], index.column()
+    def cell(self, item: PlanItem, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(item, col)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -266,7 +252,7 @@ def plain_message(code: str, message: str) -> str:
     return message or hint
 
 
-class RunResultsModel(QAbstractTableModel):
+class RunResultsModel(RowTableModel):
     """The per-item results of one run (a RunSummary), filtered by status; the items' titles
     are read from the journal in the background (until then the target stands in).
 
@@ -310,30 +296,13 @@ class RunResultsModel(QAbstractTableModel):
     def set_visible_statuses(self, statuses) -> None:
         visible = {s.value if isinstance(s, Status) else str(s) for s in statuses}
         if visible != self._visible:
-            self.beginResetModel()
             self._visible = visible
-            self._rows = [r for r in self.summary.results if r.status.value in visible]
-            self.endResetModel()
+            self.replace_rows(r for r in self.summary.results if r.status.value in visible)
 
     def result_at(self, row: int):
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.row_at(row)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        r, col = self._rows[index.row()], index.column()
+    def cell(self, r, col: int, role: int):
         status = r.status.value
         if role == Qt.ItemDataRole.DisplayRole:
             title = self._titles.get(r.item_id) or f"{r.kind} {r.target}"

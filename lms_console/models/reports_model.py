@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from lms_console.models.row_table import RowTableModel
 from lms_console.services.reports import DrillRequest, ReportParams, ReportResult
 
 ColourProvider = Callable[[str], Any]
@@ -223,7 +224,7 @@ class FrameTableModel(QAbstractTableModel):
         return list(dict.fromkeys(int(ids[r]) for r in picked if 0 <= r < len(ids) and not _missing(ids[r])))
 
 
-class SnapshotsModel(QAbstractTableModel):
+class SnapshotsModel(RowTableModel):
     """Saved snapshots, newest first.
 
     Signals: none beyond QAbstractTableModel's.
@@ -231,35 +232,13 @@ class SnapshotsModel(QAbstractTableModel):
 
     COLUMNS = ("Report", "Saved (UTC)", "Data as of (UTC)", "How", "Parameters")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._items: list = []
-
     def set_items(self, items: Sequence) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
+        self.replace_rows(items)
 
     def item(self, row: int):
-        return self._items[row] if 0 <= row < len(self._items) else None
+        return self.row_at(row)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._items)):
-            return None
-        s = self._items[index.row()]
-        c = index.column()
+    def cell(self, s, c: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             if c == 0:
                 return s.title + ("" if s.readable else " (cannot be opened)")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
+from lms_console.models.row_table import RowTableModel
 from lms_console.services import access as A
 from lms_console.services.changes import journal as J
 
@@ -61,7 +62,7 @@ class UserDetailLoader(QObject):
                                        on_error=self.failed.emit)
 
 
-class UserJournalModel(QAbstractTableModel):
+class UserJournalModel(RowTableModel):
     """What the console changed on one user (the journal rows whose target is ``user:<id>``),
     newest first, at most ``JOURNAL_LIMIT``.
 
@@ -77,7 +78,6 @@ class UserJournalModel(QAbstractTableModel):
     def __init__(self, session, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self._rows: list[J.JournalRow] = []
         self._userid: int | None = None
         self._name = f"user-journal-{id(self):x}"
         cancel_on_destroy(self, session.runner, self._name)
@@ -104,31 +104,10 @@ class UserJournalModel(QAbstractTableModel):
             self.refresh()
 
     def _set_rows(self, rows) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self.replace_rows(rows)
         self.loaded.emit(len(self._rows))
 
-    def row_at(self, row: int) -> J.JournalRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        r = self._rows[index.row()]
-        col = index.column()
+    def cell(self, r: J.JournalRow, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return time.strftime("%Y-%m-%d %H:%M", time.localtime(r.time)) if r.time else ""

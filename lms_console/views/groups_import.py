@@ -8,7 +8,7 @@ the change engine's preview like any other.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,60 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from lms_console.models.groups_actions import dry_run_memberships, read_import_file
+from lms_console.models.groups_import_model import DryRunTableModel
 from lms_console.services import memberships_import as M
 from lms_console.services.importer_export import export_failed_rows
 from lms_console.services.importer_read import ImportFileError
 from lms_console.views import theme
 from lms_console.views.icons import icon
-
-_TONE = {"conflict": "warning", "error": "error", "skipped": "text_muted", "unchanged": "text_muted"}
-_WORDS = {"add": "Add", "remove": "Remove", "unchanged": "Already so", "conflict": "Conflict", "error": "Error",
-          "skipped": "Skipped"}
-
-
-class DryRunTableModel(QAbstractTableModel):
-    """The rows of a membership dry run: row, result, user, where, reason or note.
-
-    Signals: none beyond QAbstractItemModel's.
-    """
-
-    COLUMNS = ("Row", "Result", "User", "Where", "Reason / note")
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._rows: list = []
-
-    def set_rows(self, rows) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        r, col = self._rows[index.row()], index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            text = r.reason or "; ".join(r.notes)
-            return (str(r.row), _WORDS.get(r.klass.value, r.klass.value), r.user, r.target, text)[col]
-        if role == Qt.ItemDataRole.ForegroundRole and col in (1, 4):
-            tone = _TONE.get(r.klass.value)
-            return theme.color(tone) if tone else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
 
 class ImportMembershipsDialog(QDialog):
     """Choose a file, map its columns, dry-run it, preview the changes (``open()``).
@@ -143,7 +95,7 @@ class ImportMembershipsDialog(QDialog):
         self.summary.setObjectName("MatrixSummary")
         self.summary.setWordWrap(True)
         lay.addWidget(self.summary)
-        self.rows_model = DryRunTableModel(self)
+        self.rows_model = DryRunTableModel(self, colours=theme.color)
         self.rows = QTableView()
         self.rows.setObjectName("ImportRows")
         self.rows.setModel(self.rows_model)
@@ -326,4 +278,4 @@ class ImportMembershipsDialog(QDialog):
         self.session.runner.run(f"{self._name}-export", job, label="Export failed rows", on_done=done)
 
 
-__all__ = ["DryRunTableModel", "ImportMembershipsDialog"]
+__all__ = ["ImportMembershipsDialog"]
