@@ -163,6 +163,42 @@ def int_problem(data: Mapping[str, Any], key: str) -> Problem | None:
     return None
 
 
+def id_problems(data: Mapping[str, Any], keys: Sequence[str]) -> list[Problem]:
+    """What is wrong with the ids ``keys`` of ``data`` (nothing when all are numbers or references)."""
+    return [p for p in (int_problem(data, k) for k in keys) if p is not None]
+
+
+class FieldsUpdate(Kind):
+    """A change of some ``FIELDS`` of one cached row (``{"id": n, "fields": {...}}``) in ``table``:
+    before and after are those fields, nothing to do when they already hold, undone by the same
+    kind with the old values, written to the cache as sent. ``current(ctx, id)`` reads the row."""
+
+    table = ""
+    FIELDS: tuple[str, ...] = ()
+
+    def current(self, ctx, id_: int) -> Mapping[str, Any] | None:
+        raise NotImplementedError
+
+    def before(self, data, ctx):
+        row = self.current(ctx, as_int(data, "id")) or {}
+        return {k: row.get(k) for k in (data.get("fields") or {})}
+
+    def after(self, data, before):
+        return dict(data.get("fields") or {})
+
+    def is_noop(self, data, before, ctx):
+        return before == self.after(data, before)
+
+    def inverse(self, data, before, result):
+        return Change(self.name, {"id": data["id"], "fields": dict(before or {})}) if before else None
+
+    def apply_to_cache(self, raw, data, result, now):
+        fields = {k: v for k, v in (data.get("fields") or {}).items() if k in self.FIELDS}
+        if fields:
+            raw.execute(f'UPDATE "{self.table}" SET {", ".join(f"{k} = ?" for k in fields)} WHERE id = ?',
+                        (*fields.values(), as_int(data, "id")))
+
+
 def warnings_of(response: Any) -> list[Mapping[str, Any]]:
     return list(response.get("warnings") or []) if isinstance(response, Mapping) else []
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lms_console.services.changes.kinds import Kind, as_int, id_text, int_problem
+from lms_console.services.changes.kinds import Kind, as_int, id_problems, id_text, int_problem
 from lms_console.services.changes.model import Change, Problem
 
 STUDENT_ROLE = 5
-
-
-def _id_problems(data, keys):
-    return [p for p in (int_problem(data, k) for k in keys) if p is not None]
 
 
 # -- enrolments -------------------------------------------------------------------------------------
@@ -36,7 +32,7 @@ class EnrolAdd(Kind):
         return f"Enrol {who} in {where} as {ctx.role_name(data.get('roleid', STUDENT_ROLE))}"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _id_problems(data, ["userid", "courseid"])
+        problems = super().validate(data, ctx) or id_problems(data, ["userid", "courseid"])
         if problems:
             return problems
         if ctx.course(as_int(data, "courseid")) is None:
@@ -127,7 +123,7 @@ class EnrolSuspend(EnrolAdd):
         return problems
 
     def resolve(self, data, ctx):
-        if _id_problems(data, ["userid", "courseid"]):
+        if id_problems(data, ["userid", "courseid"]):
             return data
         e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
         role = (e["roleids"] or [STUDENT_ROLE])[0] if e else STUDENT_ROLE
@@ -211,7 +207,7 @@ class _StructureKind(Kind):
         return f"{self.title_verb} {label!s}"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _id_problems(data, ["courseid", "id"])
+        problems = super().validate(data, ctx) or id_problems(data, ["courseid", "id"])
         if problems:
             return problems
         thing = ctx.section(as_int(data, "id")) if self.what == "section" else ctx.module(as_int(data, "id"))

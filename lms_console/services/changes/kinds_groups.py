@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from lms_console.services.changes.kinds import ItemOutcome, Kind, as_int, int_problem
+from lms_console.services.changes.kinds import FieldsUpdate, ItemOutcome, Kind, as_int, id_problems, int_problem
 from lms_console.services.changes.kinds_membership import MembershipKind
 from lms_console.services.changes.model import Change, Problem
-
-
-def _id_problems(data, keys):
-    return [p for p in (int_problem(data, k) for k in keys) if p is not None]
 
 
 class _GroupKind(Kind):
@@ -32,7 +28,7 @@ class GroupCreate(_GroupKind):
         return f"Create group {data.get('name')} in course {data.get('courseid')}"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _id_problems(data, ["courseid"])
+        problems = super().validate(data, ctx) or id_problems(data, ["courseid"])
         if problems:
             return problems
         if ctx.course(as_int(data, "courseid")) is None:
@@ -75,8 +71,9 @@ class GroupCreate(_GroupKind):
                                                          data.get("idnumber", ""), data.get("description", "")))
 
 
-class GroupUpdate(_GroupKind):
+class GroupUpdate(FieldsUpdate, _GroupKind):
     name = "group.update"
+    table = "groups"
     function = "core_group_update_groups"
     list_key = "groups"
     required = ("id",)
@@ -92,7 +89,7 @@ class GroupUpdate(_GroupKind):
         return f"Rename {label} to {fields['name']}" if set(fields) == {"name"} else f"Change {label}"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _id_problems(data, ["id"])
+        problems = super().validate(data, ctx) or id_problems(data, ["id"])
         if problems:
             return problems
         group = ctx.group(as_int(data, "id"))
@@ -108,33 +105,17 @@ class GroupUpdate(_GroupKind):
                                         value=fields["name"]))
         return problems
 
+    def current(self, ctx, id_):
+        return ctx.group(id_)
+
     def resolve(self, data, ctx):
         group = ctx.group(as_int(data, "id")) if int_problem(data, "id") is None else None
         return {**data, "_name": group["name"]} if group else data
-
-    def before(self, data, ctx):
-        g = ctx.group(as_int(data, "id")) or {}
-        return {k: g.get(k) for k in (data.get("fields") or {})}
-
-    def after(self, data, before):
-        return dict(data.get("fields") or {})
-
-    def is_noop(self, data, before, ctx):
-        return before == self.after(data, before)
 
     def request_item(self, data):
         fields = dict(data.get("fields") or {})
         return {"id": as_int(data, "id"), "name": fields.get("name", data.get("_name", "")),
                 **{k: v for k, v in fields.items() if k != "name"}}
-
-    def inverse(self, data, before, result):
-        return Change("group.update", {"id": data["id"], "fields": dict(before or {})}) if before else None
-
-    def apply_to_cache(self, raw, data, result, now):
-        fields = {k: v for k, v in (data.get("fields") or {}).items() if k in self.FIELDS}
-        if fields:
-            raw.execute(f'UPDATE "groups" SET {", ".join(f"{k} = ?" for k in fields)} WHERE id = ?',
-                        (*fields.values(), as_int(data, "id")))
 
 
 class GroupDelete(_GroupKind):
@@ -151,7 +132,7 @@ class GroupDelete(_GroupKind):
         return f"Delete {self.group_label(ctx, data.get('id'))}"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _id_problems(data, ["id"])
+        problems = super().validate(data, ctx) or id_problems(data, ["id"])
         if not problems and ctx.group(as_int(data, "id")) is None:
             problems.append(Problem("no such group", field="id", value=data["id"]))
         return problems
@@ -220,7 +201,7 @@ class GroupingCreate(GroupCreate):
         return f"Create grouping {data.get('name')} in course {data.get('courseid')}"
 
     def validate(self, data, ctx):
-        problems = Kind.validate(self, data, ctx) or _id_problems(data, ["courseid"])
+        problems = Kind.validate(self, data, ctx) or id_problems(data, ["courseid"])
         if not problems and ctx.course(as_int(data, "courseid")) is None:
             problems.append(Problem("no such course", field="courseid", value=data["courseid"]))
         return problems
@@ -256,7 +237,7 @@ class GroupingDelete(GroupDelete):
         return f"Delete grouping {data.get('id')}"
 
     def validate(self, data, ctx):
-        return Kind.validate(self, data, ctx) or _id_problems(data, ["id"])
+        return Kind.validate(self, data, ctx) or id_problems(data, ["id"])
 
     def resolve(self, data, ctx):
         return data
@@ -282,7 +263,7 @@ class GroupingAssign(_GroupKind):
         return f"Put {self.group_label(ctx, data.get('groupid'))} into grouping {data.get('groupingid')}"
 
     def validate(self, data, ctx):
-        return super().validate(data, ctx) or _id_problems(data, ["groupingid", "groupid"])
+        return super().validate(data, ctx) or id_problems(data, ["groupingid", "groupid"])
 
     def request_item(self, data):
         return {"groupingid": as_int(data, "groupingid"), "groupid": as_int(data, "groupid")}
