@@ -317,3 +317,38 @@ def test_a_reference_to_an_item_that_will_not_go_is_an_error(synced):
     ])
     assert [i.outcome for i in plan.items] == [Outcome.ERROR, Outcome.ERROR]
     assert "item 1 will not be applied" in str(plan.items[1].problems[0])
+
+
+def test_cohort_and_group_changes_reach_site_and_cache_and_undo_restores_them(synced):
+    """cohort.update and group.update (FieldsUpdate): the diff, a no-op when nothing changes, the
+    site and the cache after the run, and an undo that puts the old values back."""
+    server, client, db, writer = synced
+    cohort, cohort_name = q(db, "SELECT id, name FROM cohorts WHERE categoryid IS NOT NULL LIMIT 1")[0]
+    group, group_name, course = q(db, 'SELECT id, name, courseid FROM "groups" LIMIT 1')[0]
+    changes = [C.Change("cohort.update", {"id": cohort, "fields": {"name": "Renamed cohort", "description": "new"}}),
+               C.Change("group.update", {"id": group, "fields": {"name": "Renamed group"}}),
+               C.Change("group.update", {"id": group, "fields": {"name": group_name}})]
+    plan = C.plan_changes(db, changes[:2])
+    assert [i.outcome for i in plan.items] == [Outcome.APPLY, Outcome.APPLY]
+    assert ("name", cohort_name, "Renamed cohort") in plan.items[0].diff
+    assert plan.items[1].diff == [("name", group_name, "Renamed group")]
+    assert plan.items[1].title == f"Rename group {group_name} to Renamed group"
+    assert C.plan_changes(db, changes[2:]).items[0].outcome == Outcome.NOOP  # already so
+    summary = apply(client, writer, plan)
+    assert summary.status == "done", [(r.kind, r.code, r.message) for r in summary.results]
+    assert [tuple(r) for r in site_q(server, "SELECT name, description FROM cohort WHERE id = ?", cohort)] == [("Renamed cohort", "new")]
+    assert [tuple(r) for r in site_q(server, 'SELECT name FROM "groups" WHERE id = ?', group)] == [("Renamed group",)]
+    assert q(db, "SELECT name, description FROM cohorts WHERE id = ?", cohort) == [("Renamed cohort", "new")]
+    assert q(db, 'SELECT name FROM "groups" WHERE id = ?', group) == [("Renamed group",)]
+
+    with db.read() as conn:
+        undo, irreversible = C.undo_changes(J.run_rows(conn, summary.run_id))
+    assert not irreversible
+    assert [(c.kind, c.data["fields"]["name"]) for c in undo] == [("group.update", group_name),
+                                                                  ("cohort.update", cohort_name)]
+    run2 = C.record(writer, C.plan_changes(db, undo, title="Undo"), profile="test", lms_user="admin", origin="undo",
+                    undo_of=summary.run_id)
+    assert C.apply_run(client, writer, run2).status == "done"
+    assert [tuple(r) for r in site_q(server, "SELECT name FROM cohort WHERE id = ?", cohort)] == [(cohort_name,)]
+    assert q(db, 'SELECT name FROM "groups" WHERE id = ?', group) == [(group_name,)]
+    assert course  # the group's course is in the cache: the title and checks used it

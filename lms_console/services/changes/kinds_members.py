@@ -6,19 +6,17 @@ from typing import Any
 
 from lms_console.services.changes.kinds import (
     OK,
+    FieldsUpdate,
     ItemOutcome,
     Kind,
     as_int,
+    id_problems,
     int_problem,
     message_targets,
     warnings_of,
 )
 from lms_console.services.changes.kinds_membership import MembershipKind
 from lms_console.services.changes.model import Change, Problem
-
-
-def _ids_problems(data, keys) -> list[Problem]:
-    return [p for p in (int_problem(data, k) for k in keys) if p is not None]
 
 
 # -- cohorts ----------------------------------------------------------------------------------------
@@ -92,8 +90,9 @@ class CohortCreate(_CohortKind):
                          int(bool(data.get("visible", True))), int(data.get("categoryid") or 0)))
 
 
-class CohortUpdate(_CohortKind):
+class CohortUpdate(FieldsUpdate, _CohortKind):
     name = "cohort.update"
+    table = "cohorts"
     function = "core_cohort_update_cohorts"
     list_key = "cohorts"
     required = ("id",)
@@ -110,7 +109,7 @@ class CohortUpdate(_CohortKind):
         return f"Change {self.cohort_label(ctx, data.get('id'))}"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _ids_problems(data, ["id"])
+        problems = super().validate(data, ctx) or id_problems(data, ["id"])
         if problems:
             return problems
         cohort = ctx.cohort(as_int(data, "id"))
@@ -131,37 +130,26 @@ class CohortUpdate(_CohortKind):
             problems.append(Problem("is already used by another cohort", field="idnumber", value=fields["idnumber"]))
         return problems
 
+    def current(self, ctx, id_):
+        return ctx.cohort(id_)
+
     def resolve(self, data, ctx):
         cohort = ctx.cohort(as_int(data, "id")) if int_problem(data, "id") is None else None
-        # core_cohort_update_cohorts needs the context: sending the wrong one would move the cohort.
-        return {**data, "_categoryid": cohort.get("categoryid")} if cohort else data
-
-    def before(self, data, ctx):
-        c = ctx.cohort(as_int(data, "id")) or {}
-        return {k: c.get(k) for k in (data.get("fields") or {})}
-
-    def after(self, data, before):
-        return dict(data.get("fields") or {})
-
-    def is_noop(self, data, before, ctx):
-        return before == self.after(data, before)
+        # core_cohort_update_cohorts needs the context (sending the wrong one would move the cohort), and
+        # the name and ID number even when they do not change (both are required parameters).
+        if not cohort:
+            return data
+        return {**data, "_categoryid": cohort.get("categoryid"), "_name": cohort.get("name") or "",
+                "_idnumber": cohort.get("idnumber") or ""}
 
     def request_item(self, data):
         fields = dict(data.get("fields") or {})
         cat = data.get("_categoryid", 0)
         item = {"id": as_int(data, "id"),
-                "categorytype": {"type": "id", "value": cat} if cat else {"type": "system", "value": ""}}
+                "categorytype": {"type": "id", "value": cat} if cat else {"type": "system", "value": ""},
+                "name": data.get("_name", ""), "idnumber": data.get("_idnumber", "")}
         item.update(fields)
         return item
-
-    def inverse(self, data, before, result):
-        return Change("cohort.update", {"id": data["id"], "fields": dict(before or {})}) if before else None
-
-    def apply_to_cache(self, raw, data, result, now):
-        fields = {k: v for k, v in (data.get("fields") or {}).items() if k in self.FIELDS}
-        if fields:
-            raw.execute(f"UPDATE cohorts SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
-                        (*fields.values(), as_int(data, "id")))
 
 
 class CohortDelete(_CohortKind):
@@ -178,7 +166,7 @@ class CohortDelete(_CohortKind):
         return f"Delete {self.cohort_label(ctx, data.get('id'))}"
 
     def validate(self, data, ctx):
-        problems = super().validate(data, ctx) or _ids_problems(data, ["id"])
+        problems = super().validate(data, ctx) or id_problems(data, ["id"])
         if not problems and ctx.cohort(as_int(data, "id")) is None:
             problems.append(Problem("no such cohort in the local copy", field="id", value=data["id"]))
         return problems
