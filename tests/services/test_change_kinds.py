@@ -1,0 +1,149 @@
+"""The change kinds no other test sends: groups and groupings, cohort deletion, course sections and
+activity visibility, the forced password change; each planned against the cache, applied to the
+sandbox over real HTTP (which checks parameters as Moodle does), checked on the site and in the
+cache, and undone where it can be."""
+
+from __future__ import annotations
+
+import pytest
+
+from lms_console.services import changes as C
+from lms_console.services.changes import journal as J
+from lms_console.services.changes.model import Outcome
+
+
+@pytest.fixture
+def synced(make_site, connect, cache, run_sync):
+    server = make_site(users=80, courses=3, seed=23)
+    client = connect(server)
+    assert run_sync(client, activity_completion="off").status == "ok"
+    db, writer = cache
+    return server, client, db, writer
+
+
+def cached(db, sql, *params):
+    with db.read() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql, params).all()]
+
+
+def on_site(server, sql, *params):
+    with server.store.connection() as conn:
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def run(client, writer, db, changes, title="test"):
+    plan = C.plan_changes(db, changes, title=title)
+    assert [i.outcome for i in plan.items] == [Outcome.APPLY] * len(changes), \
+        [(i.change.kind, [str(p) for p in i.problems]) for i in plan.items]
+    summary = C.apply_run(client, writer, C.record(writer, plan, profile="test", lms_user="admin"))
+    assert summary.status == "done", [(r.kind, r.code, r.message) for r in summary.results]
+    return summary
+
+
+def undo(client, writer, db, summary):
+    with db.read() as conn:
+        changes, irreversible = C.undo_changes(J.run_rows(conn, summary.run_id))
+    assert not irreversible
+    return run(client, writer, db, changes, title="Undo")
+
+
+def test_groups_and_groupings_from_creation_to_deletion(synced):
+    server, client, db, writer = synced
+    course = cached(db, "SELECT id FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0][0]
+    made = run(client, writer, db, [C.Change("group.create", {"courseid": course, "name": "Lab A"}),
+                                    C.Change("grouping.create", {"courseid": course, "name": "Labs"})])
+    group, grouping = (r.result["id"] for r in made.results)
+    assert on_site(server, 'SELECT courseid, name FROM "groups" WHERE id = ?', group) == [(course, "Lab A")]
+    assert on_site(server, "SELECT courseid, name FROM groupings WHERE id = ?", grouping) == [(course, "Labs")]
+    assert cached(db, 'SELECT courseid, name FROM "groups" WHERE id = ?', group) == [(course, "Lab A")]
+    assert cached(db, "SELECT courseid, name FROM groupings WHERE id = ?", grouping) == [(course, "Labs")]
+    # a second group of the same name in the course is refused before anything is sent
+    again = C.plan_changes(db, [C.Change("group.create", {"courseid": course, "name": "Lab A"})])
+    assert again.items[0].outcome == Outcome.ERROR and "already exists" in str(again.items[0].problems[0])
+
+    assigned = run(client, writer, db, [C.Change("grouping.assign", {"groupingid": grouping, "groupid": group})])
+    assert on_site(server, "SELECT groupid FROM groupings_groups WHERE groupingid = ?", grouping) == [(group,)]
+    assert cached(db, "SELECT groupid FROM grouping_groups WHERE groupingid = ?", grouping) == [(group,)]
+    undo(client, writer, db, assigned)  # the inverse of assign is unassign
+    assert on_site(server, "SELECT groupid FROM groupings_groups WHERE groupingid = ?", grouping) == []
+    assert cached(db, "SELECT groupid FROM grouping_groups WHERE groupingid = ?", grouping) == []
+
+    run(client, writer, db, [C.Change("grouping.delete", {"id": grouping}), C.Change("group.delete", {"id": group})])
+    assert on_site(server, 'SELECT id FROM "groups" WHERE id = ?', group) == []
+    assert on_site(server, "SELECT id FROM groupings WHERE id = ?", grouping) == []
+    assert cached(db, 'SELECT id FROM "groups" WHERE id = ?', group) == []
+    assert cached(db, "SELECT id FROM groupings WHERE id = ?", grouping) == []
+
+
+def test_cohort_create_then_delete_and_delete_is_not_undoable(synced):
+    server, client, db, writer = synced
+    made = run(client, writer, db, [C.Change("cohort.create", {"name": "Night school", "idnumber": "NIGHT"})])
+    cohort = made.results[0].result["id"]
+    assert on_site(server, "SELECT name, idnumber FROM cohort WHERE id = ?", cohort) == [("Night school", "NIGHT")]
+    plan = C.plan_changes(db, [C.Change("cohort.delete", {"id": cohort})])
+    assert len(plan.irreversible) == 1
+    gone = run(client, writer, db, [C.Change("cohort.delete", {"id": cohort})])
+    assert on_site(server, "SELECT id FROM cohort WHERE id = ?", cohort) == []
+    assert cached(db, "SELECT id FROM cohorts WHERE id = ?", cohort) == []
+    with db.read() as conn:
+        assert len(C.undo_changes(J.run_rows(conn, gone.run_id))[1]) == 1
+
+
+def test_sections_added_renamed_hidden_shown_moved_and_deleted(synced):
+    server, client, db, writer = synced
+    course = cached(db, "SELECT courseid FROM sections GROUP BY courseid HAVING count(*) >= 3 LIMIT 1")[0][0]
+    before = on_site(server, "SELECT count(*) FROM course_sections WHERE course = ?", course)[0][0]
+    run(client, writer, db, [C.Change("section.add", {"courseid": course})])
+    assert on_site(server, "SELECT count(*) FROM course_sections WHERE course = ?", course)[0][0] == before + 1
+    new = on_site(server, "SELECT id FROM course_sections WHERE course = ? ORDER BY section DESC LIMIT 1", course)[0][0]
+    # The new section reaches the cache as the content pane does it: the course is read again afterwards.
+    assert cached(db, "SELECT count(*) FROM sections WHERE id = ?", new) == [(0,)]
+    writer.replace_course_contents(course, client.course_contents(course).items, 0)
+    assert cached(db, "SELECT count(*) FROM sections WHERE id = ?", new) == [(1,)]
+
+    renamed = run(client, writer, db, [C.Change("section.rename", {"courseid": course, "id": new, "name": "Extra"})])
+    assert on_site(server, "SELECT name FROM course_sections WHERE id = ?", new) == [("Extra",)]
+    assert cached(db, "SELECT name FROM sections WHERE id = ?", new) == [("Extra",)]
+    undo(client, writer, db, renamed)
+    assert on_site(server, "SELECT name FROM course_sections WHERE id = ?", new) != [("Extra",)]
+
+    hidden = run(client, writer, db, [C.Change("section.hide", {"courseid": course, "id": new})])
+    assert on_site(server, "SELECT visible FROM course_sections WHERE id = ?", new) == [(0,)]
+    assert cached(db, "SELECT visible FROM sections WHERE id = ?", new) == [(0,)]
+    assert C.plan_changes(db, [C.Change("section.hide", {"courseid": course, "id": new})]).items[0].outcome \
+        == Outcome.NOOP
+    undo(client, writer, db, hidden)  # section.show
+    assert on_site(server, "SELECT visible FROM course_sections WHERE id = ?", new) == [(1,)]
+
+    first = cached(db, "SELECT id FROM sections WHERE courseid = ? AND section = 1", course)[0][0]
+    run(client, writer, db, [C.Change("section.move", {"courseid": course, "id": new, "targetsectionid": first})])
+    assert on_site(server, "SELECT section FROM course_sections WHERE id = ?", new) == [(2,)]
+
+    run(client, writer, db, [C.Change("section.delete", {"courseid": course, "id": new})])
+    assert on_site(server, "SELECT id FROM course_sections WHERE id = ?", new) == []
+    assert cached(db, "SELECT id FROM sections WHERE id = ?", new) == []
+
+
+def test_an_activity_hidden_and_shown_again(synced):
+    server, client, db, writer = synced
+    course, cmid = cached(db, "SELECT courseid, cmid FROM modules WHERE visible = 1 LIMIT 1")[0]
+    hidden = run(client, writer, db, [C.Change("module.hide", {"courseid": course, "id": cmid})])
+    assert on_site(server, "SELECT visible FROM course_modules WHERE id = ?", cmid) == [(0,)]
+    undo(client, writer, db, hidden)  # module.show
+    assert on_site(server, "SELECT visible FROM course_modules WHERE id = ?", cmid) == [(1,)]
+    assert cached(db, "SELECT visible FROM modules WHERE cmid = ?", cmid) == [(1,)]
+
+
+def test_forced_password_change_is_set_and_cleared(synced):
+    server, client, db, writer = synced
+    user = cached(db, "SELECT id FROM users WHERE id > 3 AND auth = 'manual' AND suspended = 0 LIMIT 1")[0][0]
+
+    def forced():
+        return on_site(server, "SELECT value FROM user_preferences WHERE userid = ? AND name = "
+                               "'auth_forcepasswordchange'", user)
+
+    forced_before = forced()
+    done = run(client, writer, db, [C.Change("user.force_password_change", {"id": user})])
+    assert forced() == [("1",)]
+    undo(client, writer, db, done)  # user.clear_password_change
+    assert forced() in ([], [("0",)]) and forced_before in ([], [("0",)])
