@@ -97,7 +97,6 @@ class ContentTreeView(DropTargetTree):
     """
 
     dropped = Signal(object, object)
-    drop_hint = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -139,15 +138,9 @@ class ContentTreeView(DropTargetTree):
         else:
             event.ignore()
 
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self._set_target(QModelIndex())
-        self.drop_hint.emit("")
-        event.accept()
-
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         _index, ref = self._ref_at(event.position())
-        self._set_target(QModelIndex())
-        self.drop_hint.emit("")
+        self._clear_target()
         things = dropped_from_mime(event.mimeData())
         if ref is None or ref.kind not in DROP_KINDS or not things:
             event.ignore()

@@ -42,7 +42,6 @@ class GroupsTreeView(DropTargetTree):
     """
 
     users_dropped = Signal(str, int, object)
-    drop_hint = Signal(str)
     delete_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -104,15 +103,9 @@ class GroupsTreeView(DropTargetTree):
         else:
             event.ignore()
 
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self._set_target(QModelIndex())
-        self.drop_hint.emit("")
-        event.accept()
-
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         _index, target, _node = self._target_at(event.position())
-        self._set_target(QModelIndex())
-        self.drop_hint.emit("")
+        self._clear_target()
         if target is None or not has_users(event.mimeData()):
             event.ignore()
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRectF
+from PySide6.QtCore import QModelIndex, QRectF, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QTreeView, QWidget
 
@@ -10,7 +10,14 @@ from lms_console.views import theme
 
 
 class DropTargetTree(QTreeView):
-    """Subclasses call :meth:`_set_target` with the row under the drag (an invalid index for none)."""
+    """Subclasses call :meth:`_set_target` with the row under the drag (an invalid index for none) and
+    emit ``drop_hint`` with what a drop there would do; the drag leaving, or a drop, clears both.
+
+    Signals:
+        drop_hint(str): what a drop at the pointer would do, or why not ("" when the drag left).
+    """
+
+    drop_hint = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -20,6 +27,14 @@ class DropTargetTree(QTreeView):
         if index != self._target:
             self._target = index
             self.viewport().update()
+
+    def _clear_target(self) -> None:
+        self._set_target(QModelIndex())
+        self.drop_hint.emit("")
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._clear_target()
+        event.accept()
 
     def drawRow(self, painter: QPainter, option, index: QModelIndex) -> None:  # noqa: N802 - Qt override
         super().drawRow(painter, option, index)
