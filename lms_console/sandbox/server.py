@@ -61,6 +61,7 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self.admin_token = self.limited_token = self.expired_token = ""
         self._stopped = threading.Event()
+        self._dying: threading.Thread | None = None  # the thread that stops the listener on "die"
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> "SandboxServer":
@@ -96,13 +97,15 @@ class SandboxServer:
 
     def _die(self) -> None:
         """"Die after N requests": stop listening (new connections are refused)."""
-        threading.Thread(target=self._shutdown_listener, daemon=True).start()
+        self._dying = threading.Thread(target=self._shutdown_listener, args=(self._server,), daemon=True)
+        self._dying.start()
 
-    def _shutdown_listener(self) -> None:
-        if self._server is not None and not self._stopped.is_set():
+    def _shutdown_listener(self, server) -> None:
+        # The server is passed in: stop() may clear self._server while this waits in shutdown().
+        if server is not None and not self._stopped.is_set():
             self._stopped.set()
-            self._server.shutdown()
-            self._server.server_close()
+            server.shutdown()
+            server.server_close()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -110,11 +113,9 @@ class SandboxServer:
                 self._stopped.set()
                 self._server.shutdown()
                 self._server.server_close()
-            else:
+            elif self._dying is not None:
                 # The listener died on purpose; wait until it has really closed.
-                deadline = time.monotonic() + 5
-                while self._thread and self._thread.is_alive() and time.monotonic() < deadline:
-                    time.sleep(0.01)
+                self._dying.join(timeout=10)
             if self._thread is not None:
                 self._thread.join(timeout=10)
             self._server = None

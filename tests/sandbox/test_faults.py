@@ -82,6 +82,20 @@ def test_die_after_requests(make_sandbox):
         ws_post(server, "core_webservice_get_site_info")
 
 
+def test_stop_right_after_the_site_died_waits_for_the_listener(make_sandbox):
+    """stop() while the "die" thread is still shutting the listener down (it polls every 0.5 s): that
+    thread must finish cleanly (it used to find the server gone and raise in its thread)."""
+    server = make_sandbox()
+    server.set_faults(die_after_requests=1)
+    assert ws_post(server, "core_webservice_get_site_info").status_code == 200
+    dying = server._dying
+    assert dying is not None and dying.is_alive()
+    server.stop()
+    assert not dying.is_alive()
+    with pytest.raises(requests.ConnectionError):
+        ws_post(server, "core_webservice_get_site_info")
+
+
 def test_faults_are_deterministic_with_a_seed(make_sandbox):
     def outcomes(server):
         server.set_faults(seed=42, error_rate=0.3, malformed_rate=0.2)
