@@ -102,11 +102,16 @@ def _no_leaked_threads_or_windows(request):
 
         app = QApplication.instance()
         if app is not None:
+            import gc
+
             open_windows = _visible_top_levels(app)
+            names = [type(w).__name__ for w in open_windows]
             for w in open_windows:
                 w.close()
             _delete_new_hidden_windows(app, windows_before)
-            assert not open_windows, f"test left top-level widgets open: {[type(w).__name__ for w in open_windows]}"
+            # Only now, with the test's windows deleted by Qt, collect the test's reference cycles.
+            gc.collect()
+            assert not open_windows, f"test left top-level widgets open: {names}"
 
 
 def _top_level_pointers() -> set[int]:
@@ -147,18 +152,21 @@ def _delete_new_hidden_windows(app, before: set[int]) -> None:
 
 
 def _visible_top_levels(app) -> list:
-    """The visible top-level widgets, after the closed ones of earlier tests are really gone.
+    """The visible top-level widgets, after the closed ones (WA_DeleteOnClose, deleteLater()) are really gone.
 
-    Windows held in reference cycles (signal lambdas) are deleted by Python's cycle collector
-    whenever it happens to run; a collection in the middle of walking topLevelWidgets() deletes
-    a window under the walk and its C++-created menus with it (a segfault on the next call).
-    So: collect first, let Qt delete what was deleteLater()'d, and walk with the collector off.
+    Qt deletes them here, not Python's cycle collector: a window whose wrapper is only held by
+    a reference cycle (a signal lambda, a test frame kept by a traceback) must never be freed by
+    gc.collect() while its C++ object is alive. With PySide6 6.11 the collector may tp_clear the
+    wrappers PySide makes for QWidgetItems (QLayout.addLayout on a layout already set on a widget)
+    before the window's: that hands the item back to Python, which deletes it while the nested
+    layout still lists it, and the window's destructor then deletes it again (a segfault in
+    ~QBoxLayout inside gc.collect()). Qt deleting the window first invalidates all those wrappers.
+    The walk runs with the collector off: a collection during it could delete a window under it.
     """
     import gc
 
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    gc.collect()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.disable()
     try:
