@@ -20,9 +20,8 @@ import importlib
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from lms_console import __version__
 from lms_console.services.credentials import TOKEN_ENV, InvalidToken, resolve_token
@@ -42,8 +41,7 @@ PROG = "lms-console"
 GUI_MODULE = "lms_console.app"
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(NamedTuple):
     """A subcommand: its name, help line and the module providing ``add_arguments``/``run``."""
 
     name: str

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from enum import Enum
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lms_console.models.tasks import TaskRunner
 from lms_console.services.lms.errors import AuthExpired, LmsError, Unreachable
@@ -42,8 +41,7 @@ class Online(str, Enum):
     AUTH_FAILED = "auth_failed"
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionState:
+class ConnectionState(NamedTuple):
     status: Online
     since: float
     reason: str = ""

@@ -18,9 +18,8 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -47,8 +46,7 @@ class JobState(str, Enum):
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
-@dataclass(frozen=True, slots=True)
-class JobInfo:
+class JobInfo(NamedTuple):
     """A snapshot of one job, as the jobs panel shows it."""
 
     id: int
@@ -244,20 +242,20 @@ class TaskRunner(QObject):
         info = job.info
         superseded = self._by_name.get(info.name) != job_id
         if kind == "started":
-            job.info = replace(info, state=JobState.RUNNING)
+            job.info = info._replace(state=JobState.RUNNING)
         elif kind == "progress":
             if info.state.finished:
                 return
             ev: ProgressEvent = payload  # type: ignore[assignment]
-            job.info = replace(info, state=JobState.RUNNING, done=ev.done, total=ev.total, message=ev.message)
+            job.info = info._replace(state=JobState.RUNNING, done=ev.done, total=ev.total, message=ev.message)
         elif kind == "done":
-            job.info = replace(info, state=JobState.DONE, finished=time.time(),
+            job.info = info._replace(state=JobState.DONE, finished=time.time(),
                                done=info.total or info.done)
         elif kind in ("cancelled", "cancelled-with-result"):
-            job.info = replace(info, state=JobState.CANCELLED, finished=time.time())
+            job.info = info._replace(state=JobState.CANCELLED, finished=time.time())
         elif kind == "failed":
             exc = payload
-            job.info = replace(info, state=JobState.FAILED, finished=time.time(), error=str(exc),
+            job.info = info._replace(state=JobState.FAILED, finished=time.time(), error=str(exc),
                                is_bug=not isinstance(exc, LmsError))
         self.job_changed.emit(job.info)
         if kind in ("done", "cancelled", "cancelled-with-result", "failed"):
