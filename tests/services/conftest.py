@@ -84,3 +84,18 @@ def run_sync(cache):
 
     yield run
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture
+def synced_site(make_site, connect, cache, run_sync):
+    """``synced_site(**site) -> (server, client, db, writer)``: a fresh sandbox (``make_site`` arguments)
+    mirrored into the test's cache (activity completion off)."""
+
+    def make(**site):
+        server = make_site(**site)
+        client = connect(server)
+        assert run_sync(client, activity_completion="off").status == "ok"
+        db, writer = cache
+        return server, client, db, writer
+
+    return make

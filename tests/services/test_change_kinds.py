@@ -13,12 +13,9 @@ from lms_console.services.changes.model import Outcome
 
 
 @pytest.fixture
-def synced(make_site, connect, cache, run_sync):
-    server = make_site(users=80, courses=3, seed=23)
-    client = connect(server)
-    assert run_sync(client, activity_completion="off").status == "ok"
-    db, writer = cache
-    return server, client, db, writer
+def synced(synced_site):
+    """(server, client, db, writer) of a fresh sandbox mirrored into the test's cache."""
+    return synced_site(users=80, courses=3, seed=23)
 
 
 def cached(db, sql, *params):

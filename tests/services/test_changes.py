@@ -13,13 +13,9 @@ from lms_console.services.changes.model import Outcome, Status
 
 
 @pytest.fixture
-def synced(make_site, connect, cache, run_sync):
-    """A fresh sandbox mirrored into the test's cache: (server, client, db, writer)."""
-    server = make_site(users=150, courses=4, seed=17)
-    client = connect(server)
-    assert run_sync(client, activity_completion="off").status == "ok"
-    db, writer = cache
-    return server, client, db, writer
+def synced(synced_site):
+    """(server, client, db, writer) of a fresh sandbox mirrored into the test's cache."""
+    return synced_site(users=150, courses=4, seed=17)
 
 
 def q(db, sql, *params):
