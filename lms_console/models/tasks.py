@@ -250,13 +250,13 @@ class TaskRunner(QObject):
             job.info = info._replace(state=JobState.RUNNING, done=ev.done, total=ev.total, message=ev.message)
         elif kind == "done":
             job.info = info._replace(state=JobState.DONE, finished=time.time(),
-                               done=info.total or info.done)
+                                     done=info.total or info.done)
         elif kind in ("cancelled", "cancelled-with-result"):
             job.info = info._replace(state=JobState.CANCELLED, finished=time.time())
         elif kind == "failed":
             exc = payload
             job.info = info._replace(state=JobState.FAILED, finished=time.time(), error=str(exc),
-                               is_bug=not isinstance(exc, LmsError))
+                                     is_bug=not isinstance(exc, LmsError))
         self.job_changed.emit(job.info)
         if kind in ("done", "cancelled", "cancelled-with-result", "failed"):
             self._emit_busy()
