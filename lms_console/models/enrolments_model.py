@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 
+from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
 from lms_console.services.changes.model import Change
 from lms_console.services.users_query import UserFilter
@@ -177,7 +178,7 @@ def read_course_choices(db, text: str = "", limit: int = 5_000) -> list[tuple[in
 def read_saved_filters(db) -> list[tuple[int, str, UserFilter]]:
     """(id, name, filter) of the users pane's saved filters that can be read (a source of users)."""
     with db.read() as conn:
-        return [(f.id, f.name, f.spec) for f in Q.saved_filters(conn) if not f.problem]
+        return [(f.id, f.name, f.spec) for f in SF.saved_filters(conn) if not f.problem]
 
 
 # Roles an admin enrols with, in Moodle's order; others follow by sort order.

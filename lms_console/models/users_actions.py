@@ -14,6 +14,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from lms_console.models.users_detail_model import cancel_on_destroy, run_job
+from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
 from lms_console.services.changes.kinds_users import USER_FIELDS, field_problems, password_problems
 from lms_console.services.changes.model import Change
@@ -246,7 +247,7 @@ class UsersActions(QObject):
     # -- saved filters ---------------------------------------------------------------------------
     def save_filter(self, name: str, spec: UserFilter) -> int | None:
         try:
-            name = Q.check_filter_name(name)
+            name = SF.check_filter_name(name)
         except Q.FilterError as exc:
             self.problem.emit(str(exc))
             return None
@@ -254,7 +255,7 @@ class UsersActions(QObject):
             self.problem.emit("Open a connection profile first: saved filters live in its local copy.")
             return None
         return self.session.run_writer(f"{self._name}-save-filter",
-                                       lambda w: Q.save_filter(w, name, spec),
+                                       lambda w: SF.save_filter(w, name, spec),
                                        label=f"Save filter {name}", on_done=lambda fid: self._saved(fid, name),
                                        on_error=self.problem.emit)
 
@@ -266,7 +267,7 @@ class UsersActions(QObject):
         if self.session.db is None:
             return None
         return self.session.run_writer(f"{self._name}-delete-filter",
-                                       lambda w: Q.delete_saved_filter(w, filter_id),
+                                       lambda w: SF.delete_saved_filter(w, filter_id),
                                        label="Delete a saved filter", on_done=lambda _r: self.filters_changed.emit(),
                                        on_error=self.problem.emit)
 
@@ -274,7 +275,7 @@ class UsersActions(QObject):
         if self.session.db is None:
             return None
         return self.session.run_writer(f"{self._name}-rename-filter",
-                                       lambda w: Q.rename_saved_filter(w, filter_id, name),
+                                       lambda w: SF.rename_saved_filter(w, filter_id, name),
                                        label="Rename a saved filter", on_done=lambda _r: self.filters_changed.emit(),
                                        on_error=self.problem.emit)
 
@@ -285,7 +286,7 @@ class UsersActions(QObject):
 
         def job(p, c):
             with db.read() as conn:
-                return Q.get_saved_filter(conn, filter_id)
+                return SF.get_saved_filter(conn, filter_id)
 
         return run_job(self.runner, f"{self._name}-saved-filter", job, label="Read a saved filter", quiet=True,
                                on_done=on_done or self.saved_filter_loaded.emit)

@@ -224,7 +224,7 @@ def column(key: str, titles: Mapping[str, str] | None = None) -> ColumnDef:
     if key in _BASE:
         return _BASE[key]
     if key.startswith(CUSTOM_PREFIX) and len(key) > len(CUSTOM_PREFIX):
-        short = _clean(key[len(CUSTOM_PREFIX):])
+        short = clean_text(key[len(CUSTOM_PREFIX):])
         title = (titles or {}).get(key) or short
         return ColumnDef(key, title, "(SELECT c.value FROM user_custom_fields c WHERE c.userid = u.id "
                                      f"AND c.shortname = {_literal(short)})")
@@ -252,7 +252,7 @@ def display(kind: str, value: Any) -> str:
 TEXT_COLUMNS = ("username", "firstname", "lastname", "email", "idnumber", "department")
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     # Lone surrogates cannot be encoded for SQLite; NUL ends a C string.
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")
 
@@ -263,7 +263,7 @@ def _like_prefix(ch: str) -> str:
 
 def _text_sql(text: str) -> tuple[str | None, list[str], list]:
     """(FTS5 query of the words of 2+ characters or None, LIKE clauses of one-letter words, params)."""
-    words = _clean(text).split()
+    words = clean_text(text).split()
     long_words = [w for w in words if len(w) > 1]
     clauses: list[str] = []
     params: list = []
@@ -309,14 +309,14 @@ def _condition_sql(c: Condition, now: int) -> tuple[str, list]:
         if op in ("empty", "not_empty"):
             return (f"{col} = ''" if op == "empty" else f"{col} <> ''"), []
         if op == "contains":
-            return f"{col} LIKE ? ESCAPE '\\'", ["%" + _like_prefix(_clean(v))]
-        return (f"{col} = ?" if op == "is" else f"{col} <> ?"), [_clean(v)]
+            return f"{col} LIKE ? ESCAPE '\\'", ["%" + _like_prefix(clean_text(v))]
+        return (f"{col} = ?" if op == "is" else f"{col} <> ?"), [clean_text(v)]
     # custom profile field
     sub = "SELECT userid FROM user_custom_fields WHERE shortname = ?"
     if op in ("is", "is_not"):
-        return f"u.id {'NOT ' if op == 'is_not' else ''}IN ({sub} AND value = ?)", [c.key, _clean(v)]
+        return f"u.id {'NOT ' if op == 'is_not' else ''}IN ({sub} AND value = ?)", [c.key, clean_text(v)]
     if op == "contains":
-        like = "%" + _clean(v).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "%" + clean_text(v).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return f"u.id IN ({sub} AND value LIKE ? ESCAPE '\\')", [c.key, like]
     neg = "NOT " if op == "empty" else ""
     return f"u.id {neg}IN ({sub} AND coalesce(value, '') <> '')", [c.key]
@@ -455,7 +455,7 @@ def taken(conn, username: str = "", email: str = "", *, exclude: int | None = No
     def first(sql: str, value: str) -> int | None:
         if not value.strip():
             return None
-        row = conn.exec_driver_sql(sql, (_clean(value.strip()), -1 if exclude is None else exclude)).first()
+        row = conn.exec_driver_sql(sql, (clean_text(value.strip()), -1 if exclude is None else exclude)).first()
         return row[0] if row else None
     return (first("SELECT id FROM users WHERE username = ? AND id <> ? LIMIT 1", username),
             first("SELECT id FROM users WHERE email = ? AND id <> ? LIMIT 1", email))
@@ -573,7 +573,7 @@ def describe(spec: UserFilter, names: Mapping[tuple[str, Any], str] | None = Non
     names = names or {}
     slots: dict[str, list[str]] = {"adj": [], "prep": [], "who": []}
     clauses: list[tuple[str, str]] = []  # (who | whose, words)
-    text = " ".join(_clean(spec.text).split())
+    text = " ".join(clean_text(spec.text).split())
     if text:
         slots["prep"].append(f"matching “{text}”")
     for c in spec.conditions:
@@ -592,71 +592,3 @@ def describe(spec: UserFilter, names: Mapping[tuple[str, Any], str] | None = Non
         out.append(" ".join(t for t in (("and" if n else ""), lead, clause) if t))
         previous = connector
     return " ".join(out)
-
-
-# -- saved filters (the cache's saved_filters table; writes on the writer thread) ---------------------------
-
-@dataclass(frozen=True, slots=True)
-class SavedFilter:
-    id: int
-    name: str
-    spec: UserFilter
-    position: int = 0
-    problem: str = ""  # the stored spec could not be read: why (the filter then shows everyone)
-
-
-def _saved(row) -> SavedFilter:
-    try:
-        return SavedFilter(row[0], row[1], UserFilter.loads(row[2] or "{}"), row[3])
-    except FilterError as exc:
-        return SavedFilter(row[0], row[1], UserFilter(), row[3], problem=str(exc))
-
-
-def saved_filters(conn) -> list[SavedFilter]:
-    return [_saved(r) for r in conn.exec_driver_sql(
-        "SELECT id, name, spec, position FROM saved_filters ORDER BY position, name")]
-
-
-def get_saved_filter(conn, filter_id: int) -> SavedFilter | None:
-    row = conn.exec_driver_sql("SELECT id, name, spec, position FROM saved_filters WHERE id = ?",
-                               (filter_id,)).first()
-    return _saved(row) if row else None
-
-
-def check_filter_name(name: str) -> str:
-    """The name to store, or FilterError saying what is wrong with it."""
-    name = " ".join(_clean(name).split())
-    if not name:
-        raise FilterError("Give the filter a name.")
-    if len(name) > 100:
-        raise FilterError("Keep the name under 100 characters.")
-    return name
-
-
-def save_filter(writer, name: str, spec: UserFilter) -> int:
-    """Store ``spec`` as ``name`` (replacing a saved filter of that name); returns its id."""
-    name = check_filter_name(name)
-    now = int(time.time())
-    with writer.batch() as raw:
-        row = raw.execute("SELECT id FROM saved_filters WHERE name = ?", (name,)).fetchone()
-        if row:
-            raw.execute("UPDATE saved_filters SET spec = ?, updated_at = ? WHERE id = ?", (spec.dumps(), now, row[0]))
-            return int(row[0])
-        pos = raw.execute("SELECT coalesce(max(position), 0) + 1 FROM saved_filters").fetchone()[0]
-        return int(raw.execute("INSERT INTO saved_filters (name, spec, position, created_at, updated_at) "
-                               "VALUES (?, ?, ?, ?, ?)", (name, spec.dumps(), pos, now, now)).lastrowid)
-
-
-def rename_saved_filter(writer, filter_id: int, name: str) -> None:
-    name = check_filter_name(name)
-    with writer.batch() as raw:
-        other = raw.execute("SELECT id FROM saved_filters WHERE name = ? AND id <> ?", (name, filter_id)).fetchone()
-        if other:
-            raise FilterError(f"Another saved filter is called “{name}”.")
-        raw.execute("UPDATE saved_filters SET name = ?, updated_at = ? WHERE id = ?",
-                    (name, int(time.time()), filter_id))
-
-
-def delete_saved_filter(writer, filter_id: int) -> bool:
-    with writer.batch() as raw:
-        return raw.execute("DELETE FROM saved_filters WHERE id = ?", (filter_id,)).rowcount > 0

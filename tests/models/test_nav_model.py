@@ -11,6 +11,7 @@ from lms_console.models.nav_model import DEFAULT_FILTERS, NavigationModel, NavTa
 from lms_console.models.session import ConnectionSession, Online
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
+from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
 from lms_console.services.credentials import Secret
 from lms_console.services.profiles import ProfileStore
@@ -72,7 +73,7 @@ def test_the_tree_before_during_and_after_a_profile(qtbot, qtmodeltester, server
 
     with qtbot.waitSignal(session.runner.job_changed, timeout=10000,
                           check_params_cb=lambda info: info.state.finished):
-        session.run_writer("save-filter", lambda w: Q.save_filter(w, "Berlin staff", Q.UserFilter(text="berlin")))
+        session.run_writer("save-filter", lambda w: SF.save_filter(w, "Berlin staff", Q.UserFilter(text="berlin")))
     with qtbot.waitSignal(model.rebuilt, timeout=10000):
         model.refresh()
     saved = model.index(len(DEFAULT_FILTERS), 0, model.find("users"))

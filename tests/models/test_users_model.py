@@ -22,6 +22,7 @@ from lms_console.models.users_actions import (
 from lms_console.models.users_detail_model import UserDetailLoader, UserJournalModel
 from lms_console.models.users_export import export_view
 from lms_console.models.users_model import UsersTableModel
+from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
 from lms_console.services.cache.db import CacheDb
 from lms_console.services.cache.writer import CacheWriter
@@ -325,7 +326,7 @@ def test_saved_filters_through_the_writer_thread(qtbot, model, session):
     with qtbot.waitSignal(actions.filters_changed, timeout=10000):
         actions.delete_filter(fid)
     with session.db.read() as conn:
-        assert Q.saved_filters(conn) == []
+        assert SF.saved_filters(conn) == []
 
 
 def test_taken_check_is_debounced_and_reads_the_cache(qtbot, model, session):

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
 from lms_console.services.cache.db import CacheDb
 from lms_console.services.cache.writer import CacheWriter
@@ -200,24 +201,24 @@ def test_adding_replaces_single_valued_conditions():
 def test_saved_filters_crud(db):
     spec = UserFilter(conditions=(Condition("suspended", "is", True),))
     with CacheWriter(db) as w:
-        fid = Q.save_filter(w, "  Suspended   staff ", spec)
-        assert Q.save_filter(w, "Suspended staff", UserFilter("x")) == fid  # same name: replaced
-        other = Q.save_filter(w, "Other", UserFilter())
+        fid = SF.save_filter(w, "  Suspended   staff ", spec)
+        assert SF.save_filter(w, "Suspended staff", UserFilter("x")) == fid  # same name: replaced
+        other = SF.save_filter(w, "Other", UserFilter())
         with pytest.raises(Q.FilterError, match="Another saved filter"):
-            Q.rename_saved_filter(w, other, "Suspended staff")
-        Q.rename_saved_filter(w, other, "Renamed")
+            SF.rename_saved_filter(w, other, "Suspended staff")
+        SF.rename_saved_filter(w, other, "Renamed")
         with pytest.raises(Q.FilterError, match="name"):
-            Q.save_filter(w, "   ", spec)
+            SF.save_filter(w, "   ", spec)
     with db.read() as conn:
-        saved = Q.saved_filters(conn)
+        saved = SF.saved_filters(conn)
         assert [(s.name, s.spec) for s in saved] == [("Suspended staff", UserFilter("x")), ("Renamed", UserFilter())]
-        assert Q.get_saved_filter(conn, fid).name == "Suspended staff"
+        assert SF.get_saved_filter(conn, fid).name == "Suspended staff"
     with CacheWriter(db) as w:
-        assert Q.delete_saved_filter(w, fid)
+        assert SF.delete_saved_filter(w, fid)
         with w.batch() as raw:
             raw.execute("UPDATE saved_filters SET spec = '{broken' WHERE id = ?", (other,))
     with db.read() as conn:
-        (broken,) = Q.saved_filters(conn)
+        (broken,) = SF.saved_filters(conn)
         assert broken.problem and broken.spec == UserFilter()
 
 
