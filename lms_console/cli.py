@@ -162,9 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(0)
         return _run_gui(SimpleNamespace(**NO_ARGUMENTS))
     selected = _selected(argv)
-    # Opening the window is the common start: with no arguments no parser is built (above); when the
-    # arguments are only global flags, the command parsers are not built (~7 ms before the first paint); anything else gets the whole parser, so
-    # help and usage errors still list the commands.
+    # Opening the window is the common start: with no arguments no parser is built (above); with only
+    # global flags the command parsers are not built (~7 ms before the first paint). Anything else gets
+    # the whole parser, so help and usage errors still list the commands.
     with_commands = not all(a in _WINDOW_FLAGS for a in argv)
     try:
         parser = build_parser(selected, with_commands=with_commands)

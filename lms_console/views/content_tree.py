@@ -26,8 +26,8 @@ from lms_console.models.content_model import IconRole, RefRole, StateRole
 from lms_console.models.content_read import ContentRef
 from lms_console.services.uploads import Dropped
 from lms_console.views import theme
-from lms_console.views.widgets.drop_tree import DropTargetTree
 from lms_console.views.icons import MissingIconError, icon
+from lms_console.views.widgets.drop_tree import DropTargetTree
 
 DROP_KINDS = ("section", "module", "file")
 

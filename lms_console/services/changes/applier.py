@@ -71,6 +71,11 @@ def _group_key(params: Mapping) -> object:
         return json.dumps(params, sort_keys=True, default=str)
 
 
+def _inverse(spec: K.Kind, item: _Item, result) -> Change | None:
+    """What undoes ``item`` once done (None for kinds that cannot be undone)."""
+    return spec.inverse(item.data, item.before, result) if spec.reversible else None
+
+
 class _Stop(Exception):
     """The site stopped answering or refused the token: the rest of the run waits."""
 
@@ -273,8 +278,7 @@ class Applier:
             with self.writer.batch() as raw:
                 for item, outcome in settled:
                     if outcome.ok:
-                        inverse = spec.inverse(item.data, item.before, outcome.result) if spec.reversible else None
-                        done.append((item.id, outcome.result, inverse, outcome.message))
+                        done.append((item.id, outcome.result, _inverse(spec, item, outcome.result), outcome.message))
                         effects.append((item.data, outcome.result))
                     else:
                         J.mark(self.writer, [item.id], Status.FAILED, code=outcome.code, message=outcome.message)
@@ -285,8 +289,7 @@ class Applier:
             self._tick(len(settled))
 
     def _mark_done(self, raw, spec: K.Kind, item: _Item, result, message: str, now: int) -> None:
-        inverse = spec.inverse(item.data, item.before, result) if spec.reversible else None
-        J.mark_done(self.writer, item.id, result=result, inverse=inverse, message=message, now=now)
+        J.mark_done(self.writer, item.id, result=result, inverse=_inverse(spec, item, result), message=message, now=now)
         spec.apply_to_cache(raw, item.data, result, now)
         item.status, item.result = Status.DONE.value, result
         self._entities.add(spec.entity)
