@@ -318,10 +318,20 @@ class ReportsPane(QWidget):
         self.cancel_button.show()
 
     def _on_job(self, info) -> None:
-        if info.name == "report" and info.state.finished:
-            self.cancel_button.hide()
-            if info.state.value == "cancelled" and self.result is not None:
-                self._show_as_of(self.result)
+        # A run superseded by a newer one finishes (cancelled) while the newer one works: leave it be.
+        if info.name != "report" or not info.state.finished or self.session.runner.is_running("report"):
+            return
+        self.cancel_button.hide()
+        if info.state.value == "done":
+            return
+        if self.result is not None:
+            self._show_as_of(self.result)  # the report on screen stays, with its own date
+        else:
+            self.as_of.setText("")
+        if info.state.value == "failed":
+            self.banner.show_message("error", f"The report could not be built: {info.error or 'unknown error'}. "
+                                     "Reports only read the local copy, so nothing was changed. If this repeats, "
+                                     "sync again to refresh the local copy.", retry=self.model.refresh)
 
     def _on_theme_changed(self, _name: str) -> None:
         self.chart.redraw(theme.chart_palette())

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from lms_console.models.session import ConnectionSession, Online
 from lms_console.models.tasks import TaskRunner
@@ -269,3 +270,49 @@ def test_without_a_profile(qtbot, tmp_path):
     finally:
         runner.shutdown(wait=True)
 
+
+
+
+def test_a_damaged_cache_reads_as_a_reason_not_a_crash(qtbot, pane, session):
+    """A table gone from the cache behind the console's back: the report says the local copy could
+    not be read, and why, in place of the chart."""
+    import sqlite3
+
+    raw = sqlite3.connect(session.db.path)
+    try:
+        raw.execute("DROP TABLE course_progress")
+        raw.commit()
+    finally:
+        raw.close()
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    assert pane.result.is_empty and pane.chart.stack.currentWidget() is pane.chart.empty
+    text = pane.chart.empty_label.text()
+    assert "could not be read" in text and "course_progress" in text, text
+
+
+def test_a_failed_report_says_why_and_keeps_the_last_one(qtbot, pane, session, monkeypatch):
+    """A report that fails (a bug in its query, injected here) leaves the previous report on screen
+    with its own date instead of "Working…", says what went wrong and offers to try again."""
+    from lms_console.services import reports_completion
+
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    before, as_of = pane.result, pane.as_of.text()
+    assert "Data as of" in as_of
+
+    def broken(*_a, **_k):
+        raise RuntimeError("division by zero in the completion query")
+
+    monkeypatch.setattr(reports_completion, "build_completion", broken)
+    with qtbot.waitSignal(session.runner.job_failed, timeout=30000):
+        pane.model.refresh()
+    qtbot.waitUntil(pane.banner.isVisible, timeout=5000)
+    assert pane.result is before and pane.as_of.text() == as_of
+    assert not pane.cancel_button.isVisible()
+    text = " ".join(w.text() for w in pane.banner.findChildren(QLabel))
+    assert "could not be built" in text and "division by zero" in text, text
+    monkeypatch.undo()
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.banner.findChild(QPushButton, "BannerRetry").click()
+    assert pane.result is not before and "Data as of" in pane.as_of.text()
