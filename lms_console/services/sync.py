@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from lms_console.services.cache import queries
+from lms_console.services.gc_pacing import full_collections_deferred
 from lms_console.services.lms.base import LmsWarning
 from lms_console.services.lms.errors import (
     ApiRejected,
@@ -151,9 +152,12 @@ class SyncEngine:
         self._run_id = run_id
         status, error = "ok", None
         try:
-            self._site()
-            self._plan(wanted)
-            self._drain()
+            # Pages of accounts live long enough to reach the oldest generation and then go: full
+            # collections would follow one another all sync long, each freezing the GUI (gc_pacing).
+            with full_collections_deferred():
+                self._site()
+                self._plan(wanted)
+                self._drain()
         except Cancelled:
             status = "cancelled"
         except LmsError as exc:

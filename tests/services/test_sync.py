@@ -270,3 +270,18 @@ def test_course_scoped_entities_can_be_limited_to_some_courses(make_site, connec
 def cached_rows(db, sql):
     with db.read() as conn:
         return conn.execute(text(sql)).all()
+
+
+def test_full_collections_wait_while_a_sync_runs(site, connect, run_sync):
+    """The sync keeps the cyclic collector's full passes (which freeze the GUI thread too) for its end."""
+    import gc
+
+    from lms_console.services.gc_pacing import DEFERRED_THRESHOLD
+
+    before = gc.get_threshold()
+    during = set()
+    result = run_sync(connect(site), progress=lambda _e: during.add(gc.get_threshold()[2]),
+                      entities=("site", "users"))
+    assert result.status == "ok"
+    assert during == {DEFERRED_THRESHOLD}
+    assert gc.get_threshold() == before
