@@ -173,3 +173,58 @@ def _visible_top_levels(app) -> list:
         return [w for w in app.topLevelWidgets() if w.isVisible()]
     finally:
         gc.enable()
+
+
+@pytest.fixture
+def go_online(qtbot):
+    """``go_online(session, server, entities=(), *, cache_from=None) -> Profile``: add a profile for the
+    sandbox ``server``, open it in ``session`` (a ConnectionSession) and wait until it is online; then
+    sync ``entities`` and wait for the sync to finish. ``cache_from``: a synced cache file to start from
+    (copied, so a module can sync once and each test gets its own copy)."""
+    import shutil
+
+    from lms_console.models.session import Online
+    from lms_console.services.credentials import Secret
+    from lms_console.services.profiles import ProfileStore
+
+    def go(session, server, entities=(), *, cache_from=None):
+        profile = ProfileStore().add("site", server.url)
+        if cache_from is not None:
+            profile.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(cache_from, profile.cache_path)
+        session.open(profile, Secret(server.admin_token))
+        qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+        if entities:
+            with qtbot.waitSignal(session.sync_finished, timeout=60000):
+                session.sync(tuple(entities))
+        return profile
+
+    return go
+
+
+def synced_cache_file(server, path, entities=None) -> Path:
+    """Sync the sandbox ``server`` into a new cache file at ``path`` (outside Qt: for module-scoped
+    templates that ``go_online(..., cache_from=path)`` copies)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lms_console.services.cache.db import CacheDb
+    from lms_console.services.cache.writer import CacheWriter
+    from lms_console.services.lms.http import HttpTransport
+    from lms_console.services.lms.moodle import MoodleClient
+    from lms_console.services.sync import DEFAULT_ENTITIES, SyncEngine, SyncOptions
+
+    transport = HttpTransport(server.url)
+    try:
+        with CacheDb.open(path) as db, CacheWriter(db) as writer, ThreadPoolExecutor(4) as pool:
+            result = SyncEngine(MoodleClient(transport, server.admin_token), db, writer, pool,
+                                SyncOptions(entities=entities or DEFAULT_ENTITIES, concurrency=4)).run()
+    finally:
+        transport.close()
+    assert result.status == "ok", result
+    return path
+
+
+@pytest.fixture(scope="module")
+def synced_template():
+    """``synced_template(server, path, entities=None)``: :func:`synced_cache_file` as a fixture."""
+    return synced_cache_file

@@ -56,13 +56,10 @@ def site():
 
 
 @pytest.fixture
-def session(qtbot, site):
+def session(qtbot, site, go_online):
     runner = TaskRunner(http_workers=3)
     session = ConnectionSession(runner)
-    session.open(ProfileStore().add("site", site.url), Secret(site.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "categories", "courses", "contents"))
+    go_online(session, site, ("site", "categories", "courses", "contents"))
     yield session
     session.close()
     runner.shutdown(wait=True)

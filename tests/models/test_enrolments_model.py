@@ -21,26 +21,21 @@ from lms_console.models.enrolments_model import (
     read_roles,
 )
 from lms_console.models.groups_actions import DropOptions, GroupsActions
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Status
 from lms_console.services.changes.model import Outcome
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 from lms_console.services.users_query import Condition, UserFilter
 
 
 @pytest.fixture
-def site(qtbot):
+def site(qtbot, go_online):
     server = SandboxServer(users=150, courses=3, seed=43).start()
     runner = TaskRunner(http_workers=4)
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
+    go_online(session, server, ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
     yield session, engine, server
     session.close()
     runner.shutdown(wait=True)

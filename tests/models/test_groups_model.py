@@ -15,29 +15,24 @@ from lms_console.models.cohort_rules import CohortRulesModel
 from lms_console.models.dnd import USER_IDS_MIME, UserDrag, read_user_drag, user_filter_mime, user_ids_mime
 from lms_console.models.groups_actions import DropOptions, GroupsActions
 from lms_console.models.groups_model import CountRole, GroupsTreeModel, KindRole
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services import users_query as Q
 from lms_console.services.changes import Status
 from lms_console.services.changes.model import Outcome
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 from lms_console.services.users_query import Condition, UserFilter
 
 ENTITIES = ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments")
 
 
 @pytest.fixture
-def site(qtbot):
+def site(qtbot, go_online):
     server = SandboxServer(users=120, courses=4, seed=41).start()
     runner = TaskRunner(http_workers=4)
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(ENTITIES)
+    go_online(session, server, ENTITIES)
     yield session, engine, server
     session.close()
     runner.shutdown(wait=True)

@@ -10,13 +10,11 @@ from PySide6.QtCore import Qt
 
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.journal_model import JournalTableModel, OutboxTableModel
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, Status, record
 from lms_console.services.changes import journal as J
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 WAIT = 20000
@@ -30,14 +28,11 @@ def server():
 
 
 @pytest.fixture
-def engine(qtbot, server):
+def engine(qtbot, server, go_online):
     runner = TaskRunner(http_workers=2)
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "courses", "cohorts", "enrolments"))
+    go_online(session, server, ("site", "users", "courses", "cohorts", "enrolments"))
     yield engine
     session.close()
     runner.shutdown(wait=True)

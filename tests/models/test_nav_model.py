@@ -8,13 +8,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from lms_console.models.nav_model import DEFAULT_FILTERS, NavigationModel, NavTarget, TargetRole
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +35,12 @@ def texts(model, parent):
     return [model.index(r, 0, parent).data() for r in range(model.rowCount(parent))]
 
 
-def test_the_tree_before_during_and_after_a_profile(qtbot, qtmodeltester, server, session):
+def test_the_tree_before_during_and_after_a_profile(qtbot, qtmodeltester, server, session, go_online):
     model = NavigationModel(session)
     assert texts(model, model.index(-1, -1)) == ["No site open"]
     qtmodeltester.check(model)
 
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+    go_online(session, server)
     with qtbot.waitSignal(model.rebuilt, timeout=60000):
         with qtbot.waitSignal(session.sync_finished, timeout=60000):
             session.sync(("site", "categories", "courses", "users", "cohorts"))

@@ -19,12 +19,10 @@ from lms_console.models.plan_model import (
     plain_message,
     problem_text,
 )
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, Outcome, Problem, Status
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -37,14 +35,11 @@ def server():
 
 
 @pytest.fixture
-def engine(qtbot, server):
+def engine(qtbot, server, go_online):
     runner = TaskRunner(http_workers=2)
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "courses", "cohorts", "enrolments"))
+    go_online(session, server, ("site", "users", "courses", "cohorts", "enrolments"))
     yield engine
     session.close()
     runner.shutdown(wait=True)

@@ -3,8 +3,6 @@ the table models pass qtmodeltester."""
 
 from __future__ import annotations
 
-import shutil
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PySide6.QtCore import Qt
@@ -15,17 +13,10 @@ from lms_console.models.reports_model import (
     SnapshotsModel,
     format_cell,
 )
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
-from lms_console.services.cache.db import CacheDb
-from lms_console.services.cache.writer import CacheWriter
-from lms_console.services.credentials import Secret
-from lms_console.services.lms.http import HttpTransport
-from lms_console.services.lms.moodle import MoodleClient
-from lms_console.services.profiles import ProfileStore
 from lms_console.services.reports import DrillRequest, ReportParams, RequiredCourse
-from lms_console.services.sync import DEFAULT_ENTITIES, SyncEngine, SyncOptions
 
 
 @pytest.fixture(scope="module")
@@ -36,29 +27,17 @@ def site():
 
 
 @pytest.fixture(scope="module")
-def template(site, tmp_path_factory):
+def template(site, tmp_path_factory, synced_template):
     """The site synced without grades (as a default sync leaves them out)."""
-    path = tmp_path_factory.mktemp("reports-model") / "template.sqlite"
-    transport = HttpTransport(site.url)
-    try:
-        with CacheDb.open(path) as db, CacheWriter(db) as writer, ThreadPoolExecutor(4) as pool:
-            SyncEngine(MoodleClient(transport, site.admin_token), db, writer, pool,
-                       SyncOptions(entities=DEFAULT_ENTITIES, concurrency=4)).run()
-    finally:
-        transport.close()
-    return path
+    return synced_template(site, tmp_path_factory.mktemp("reports-model") / "template.sqlite")
 
 
 @pytest.fixture
-def model(qtbot, site, template):
+def model(qtbot, site, template, go_online):
     runner = TaskRunner(http_workers=4)
     session = ConnectionSession(runner)
-    profile = ProfileStore().add("site", site.url)
-    profile.cache_path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, profile.cache_path)
     m = ReportsModel(session)
-    session.open(profile, Secret(site.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
+    go_online(session, site, cache_from=template)
     yield m
     session.close()
     runner.shutdown(wait=True)

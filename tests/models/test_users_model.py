@@ -388,23 +388,17 @@ def test_access_checker_refreshes_checks_and_stores(qtbot, session):
     assert "not in the local copy" in failed.args[0]
 
 
-def test_access_check_against_the_sandbox_refreshes_the_user(qtbot, tmp_path):
+def test_access_check_against_the_sandbox_refreshes_the_user(qtbot, tmp_path, go_online):
     """The real client: the site's answer (here: unsuspended on the site after the sync) wins."""
     from lms_console.models.changes_model import ChangeEngine
-    from lms_console.models.session import Online
     from lms_console.sandbox.server import SandboxServer
-    from lms_console.services.credentials import Secret
-    from lms_console.services.profiles import ProfileStore
 
     server = SandboxServer(users=60, courses=3, seed=31).start()
     runner = TaskRunner(http_workers=4)
     session = ConnectionSession(runner)
     try:
         engine = ChangeEngine(session)
-        session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-        qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-        with qtbot.waitSignal(session.sync_finished, timeout=60000):
-            session.sync(("site", "users", "courses", "enrolments"))
+        go_online(session, server, ("site", "users", "courses", "enrolments"))
         with session.db.read() as conn:
             userid, courseid = conn.exec_driver_sql(
                 "SELECT e.userid, e.courseid FROM enrolments e JOIN users u ON u.id = e.userid "

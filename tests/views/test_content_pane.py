@@ -14,12 +14,10 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.content_model import RefRole
 from lms_console.models.nav_model import NavTarget
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.sandbox.settings import SandboxSettings
 from lms_console.services.changes import Change
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 from lms_console.services.uploads import State
 from lms_console.views import content_actions
 from lms_console.views.changes_wiring import install_change_views
@@ -39,7 +37,7 @@ def server():
     site.stop()
 
 
-def _console(qtbot, runner, server, tmp_path):
+def _console(qtbot, runner, server, tmp_path, go_online):
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
     window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
@@ -47,18 +45,15 @@ def _console(qtbot, runner, server, tmp_path):
     content = install_content_views(window, session, engine)
     window.resize(1300, 850)
     window.show()
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "categories", "courses", "contents"))
+    go_online(session, server, ("site", "categories", "courses", "contents"))
     qtbot.waitUntil(lambda: content.tree_model.index_of("course", 2).isValid()
                     and window.nav_model.find("course", 2).isValid(), timeout=WAIT)
     return session, engine, window, changes, content
 
 
 @pytest.fixture
-def console(qtbot, runner, server, tmp_path):
-    session, engine, window, changes, content = _console(qtbot, runner, server, tmp_path)
+def console(qtbot, runner, server, tmp_path, go_online):
+    session, engine, window, changes, content = _console(qtbot, runner, server, tmp_path, go_online)
     yield engine, window, changes, content
     for dialog in (changes.preview, changes.results, content.pane.actions.dialog):
         if dialog is not None:
@@ -224,9 +219,9 @@ def test_a_drop_on_a_course_or_category_is_refused_and_says_why(qtbot, console, 
     assert content.uploads.model.items() == []
 
 
-def test_without_the_plugin_a_drop_shows_what_the_site_needs(qtbot, runner, tmp_path):
+def test_without_the_plugin_a_drop_shows_what_the_site_needs(qtbot, runner, tmp_path, go_online):
     server = SandboxServer(users=20, courses=2, seed=53, settings=SandboxSettings(enable_sync_service=False)).start()
-    session, _engine, window, changes, content = _console(qtbot, runner, server, tmp_path)
+    session, _engine, window, changes, content = _console(qtbot, runner, server, tmp_path, go_online)
     try:
         pane = show_course(qtbot, window, content)
         section = pane.tree_model.sections_of(2)[1]

@@ -9,11 +9,9 @@ from PySide6.QtWidgets import QApplication
 
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.groups_actions import MAX_CHANGES
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Status
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.dialogs.enrolment_matrix_dialog import EnrolmentMatrixDialog
 from lms_console.views.groups_enrolments import EndDateDialog
@@ -25,7 +23,7 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def console(qtbot, runner, tmp_path):
+def console(qtbot, runner, tmp_path, go_online):
     server = SandboxServer(users=100, courses=3, seed=53).start()
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
@@ -33,10 +31,7 @@ def console(qtbot, runner, tmp_path):
     install_change_views(window, engine)
     pane = install_groups_views(window, session, engine).pane
     window.resize(1400, 860)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
+    go_online(session, server, ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
     window.show()
     window.go_to("groups")
     qtbot.waitUntil(lambda: pane.tree_model.find("course").isValid() and bool(pane.choices), timeout=WAIT)

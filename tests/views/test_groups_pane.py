@@ -16,13 +16,11 @@ from PySide6.QtWidgets import QApplication
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.dnd import USER_IDS_MIME, read_user_drag, user_ids_mime
 from lms_console.models.groups_model import CountRole
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.models.users_model import UsersTableModel
 from lms_console.services.changes import Status
 from lms_console.services.users_query import UserFilter
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.dialogs.cohort_dialog import CohortDialog
 from lms_console.views.dialogs.enrolment_matrix_dialog import EnrolDropDialog
@@ -39,7 +37,7 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def console(qtbot, runner, tmp_path):
+def console(qtbot, runner, tmp_path, go_online):
     """(window, pane, session, engine, server): a synced sandbox, the window, the change and groups views."""
     server = SandboxServer(users=120, courses=3, seed=47).start()
     session = ConnectionSession(runner)
@@ -48,10 +46,7 @@ def console(qtbot, runner, tmp_path):
     install_change_views(window, engine)
     views = install_groups_views(window, session, engine)
     window.resize(1400, 860)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
+    go_online(session, server, ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
     pane = views.pane
     window.show()
     window.go_to("groups")

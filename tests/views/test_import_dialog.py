@@ -248,22 +248,17 @@ def test_open_import_brings_the_open_dialog_forward(qtbot, opened):
 # -- against the real change engine and the sandbox --------------------------------------------------------------
 
 @pytest.fixture
-def real_engine(qtbot):
+def real_engine(qtbot, go_online):
     from lms_console.models.changes_model import ChangeEngine
-    from lms_console.models.session import ConnectionSession, Online
+    from lms_console.models.session import ConnectionSession
     from lms_console.models.tasks import TaskRunner
     from lms_console.sandbox.server import SandboxServer
-    from lms_console.services.credentials import Secret
-    from lms_console.services.profiles import ProfileStore
 
     server = SandboxServer(users=40, courses=2, seed=11).start()
     runner = TaskRunner(http_workers=4)
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "courses", "cohorts", "enrolments"))
+    go_online(session, server, ("site", "users", "courses", "cohorts", "enrolments"))
     yield session, engine
     session.close()
     runner.shutdown(wait=True)

@@ -11,12 +11,10 @@ from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from lms_console.models.changes_model import ChangeEngine
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, Status, record
 from lms_console.services.changes import journal as J
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.main_window import MainWindow
 
@@ -32,16 +30,13 @@ def server():
 
 
 @pytest.fixture
-def console(qtbot, runner, server, tmp_path):
+def console(qtbot, runner, server, tmp_path, go_online):
     """(engine, window, views): a synced session, the main window and the change views."""
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
     window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
     views = install_change_views(window, engine)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "courses", "cohorts", "enrolments"))
+    go_online(session, server, ("site", "users", "courses", "cohorts", "enrolments"))
     yield engine, window, views
     for dialog in (views.preview, views.results):
         if dialog is not None:

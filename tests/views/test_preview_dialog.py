@@ -8,11 +8,9 @@ from PySide6.QtCore import QSettings, Qt
 
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.plan_model import COL_PROBLEM
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, Outcome, Status
-from lms_console.services.credentials import Secret
-from lms_console.services.profiles import ProfileStore
 from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.dialogs.preview_dialog import PreviewDialog
 from lms_console.views.main_window import MainWindow
@@ -29,16 +27,13 @@ def server():
 
 
 @pytest.fixture
-def console(qtbot, runner, server, tmp_path):
+def console(qtbot, runner, server, tmp_path, go_online):
     """(engine, window, views): a synced session, the main window and the change views."""
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
     window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
     views = install_change_views(window, engine)
-    session.open(ProfileStore().add("site", server.url), Secret(server.admin_token))
-    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=10000)
-    with qtbot.waitSignal(session.sync_finished, timeout=60000):
-        session.sync(("site", "users", "courses", "cohorts", "enrolments", "groups"))
+    go_online(session, server, ("site", "users", "courses", "cohorts", "enrolments", "groups"))
     yield engine, window, views
     for dialog in (views.preview, views.results):
         if dialog is not None:

@@ -3,26 +3,17 @@ exports, printing, debounced resizing, theme switching, lazy imports, and the ma
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from lms_console.models.session import ConnectionSession, Online
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
-from lms_console.services.cache.db import CacheDb
-from lms_console.services.cache.writer import CacheWriter
-from lms_console.services.credentials import Secret
-from lms_console.services.lms.http import HttpTransport
-from lms_console.services.lms.moodle import MoodleClient
-from lms_console.services.profiles import ProfileStore
-from lms_console.services.sync import DEFAULT_ENTITIES, SyncEngine, SyncOptions
 from lms_console.views import theme
 from lms_console.views.reports_chart import RESIZE_DELAY_MS
 from lms_console.views.reports_dialogs import CompareDialog, DrillDialog
@@ -38,27 +29,15 @@ def site():
 
 
 @pytest.fixture(scope="module")
-def template(site, tmp_path_factory):
-    path = tmp_path_factory.mktemp("reports-pane") / "template.sqlite"
-    transport = HttpTransport(site.url)
-    try:
-        with CacheDb.open(path) as db, CacheWriter(db) as writer, ThreadPoolExecutor(4) as pool:
-            SyncEngine(MoodleClient(transport, site.admin_token), db, writer, pool,
-                       SyncOptions(entities=DEFAULT_ENTITIES, concurrency=4)).run()
-    finally:
-        transport.close()
-    return path
+def template(site, tmp_path_factory, synced_template):
+    return synced_template(site, tmp_path_factory.mktemp("reports-pane") / "template.sqlite")
 
 
 @pytest.fixture
-def session(qtbot, site, template):
+def session(qtbot, site, template, go_online):
     runner = TaskRunner(http_workers=4)
     s = ConnectionSession(runner)
-    profile = ProfileStore().add("site", site.url)
-    profile.cache_path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, profile.cache_path)
-    s.open(profile, Secret(site.admin_token))
-    qtbot.waitUntil(lambda: s.state.status == Online.ONLINE, timeout=10000)
+    go_online(s, site, cache_from=template)
     yield s
     s.close()
     runner.shutdown(wait=True)
