@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 
+from lms_console.models.paging import PageCache
 from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
 from lms_console.services.changes.model import Change
@@ -228,9 +228,7 @@ class EnrolmentsTableModel(QAbstractTableModel):
         self._colours = colours
         self._size = page_size or self.PAGE_SIZE
         self._query: EnrolmentQuery | None = None
-        self._pages: OrderedDict[int, list] = OrderedDict()
-        self._wanted: set[int] = set()
-        self._pending: set[int] = set()
+        self._cache = PageCache(self._size, self.MAX_PAGES)
         self._total = 0
         self._generation = 0
         self._roles: dict[int, str] = {}
@@ -282,8 +280,7 @@ class EnrolmentsTableModel(QAbstractTableModel):
         self._generation += 1
         gen, q, db, size = self._generation, self._query, self.session.db, self._size
         self.runner.cancel_named(f"{self._name}-page")
-        self._pending.clear()
-        self._wanted.clear()
+        self._cache.forget_requests()
         if q is None or db is None:
             self._apply_first(gen, (0, [], {}))
             return None
@@ -302,26 +299,19 @@ class EnrolmentsTableModel(QAbstractTableModel):
         total, rows, roles = result
         self.beginResetModel()
         self._roles = roles
-        self._pages.clear()
-        self._pages[0] = rows
+        self._cache.reset(rows)
         self._total = total
         self.endResetModel()
         self.loaded.emit()
         self.counted.emit(total)
 
-    def _want(self, page: int) -> None:
-        if page not in self._pending and page not in self._pages:
-            self._wanted.add(page)
-            self._fetch.start()
-
     def _fetch_wanted(self) -> None:
         q, db = self._query, self.session.db
-        if q is None or db is None or not self._wanted:
-            self._wanted.clear()
+        if q is None or db is None or not self._cache.wanted:
+            self._cache.wanted.clear()
             return
-        pages = sorted(self._wanted)[:6]
-        self._wanted.clear()
-        self._pending = set(pages)
+        self._cache.pending.clear()  # the job of the same name it replaces is cancelled
+        pages = self._cache.take_wanted(most=6)
         gen, size, roles = self._generation, self._size, dict(self._roles)
 
         def job(p, c):
@@ -334,29 +324,24 @@ class EnrolmentsTableModel(QAbstractTableModel):
     def _apply_pages(self, gen: int, result) -> None:
         if gen != self._generation:
             return
-        self._pending.clear()
+        self._cache.pending.clear()
         for page, rows in result:
-            self._pages[page] = rows
-            first = page * self._size
-            last = min(first + len(rows), self._total) - 1
+            first, n = self._cache.store(page, rows)
+            last = min(first + n, self._total) - 1
             if last >= first:
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
-        while len(self._pages) > self.MAX_PAGES:
-            del self._pages[next(k for k in self._pages if k != 0)]
 
     def has_methods(self) -> bool:
         """Whether any enrolment read so far knows its method (the site's web services do not report
         it; the console knows it for enrolments it made)."""
-        return any(rec[1][4] for rows in self._pages.values() for rec in rows)
+        return any(rec[1][4] for _row, rec in self._cache.loaded())
 
     def record(self, row: int):
-        page = self._pages.get(row // self._size)
-        if page is None:
-            if 0 <= row < self._total:
-                self._want(row // self._size)
-            return None
-        offset = row % self._size
-        return page[offset] if offset < len(page) else None
+        """The record of ``row`` if its page is loaded (else asks for the page and returns None)."""
+        rec = self._cache.get(row)
+        if rec is None and 0 <= row < self._total and self._cache.want(row):
+            self._fetch.start()
+        return rec
 
     def ids_for_rows(self, rows: Sequence[int], on_done: Callable[[list[int]], None]) -> int | None:
         """User ids of these view rows: from memory when read, else from SQL (off the GUI thread)."""

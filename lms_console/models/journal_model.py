@@ -9,13 +9,13 @@ entries cost a count and a page, not 50,000 rows.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 
+from lms_console.models.paging import PageCache
 from lms_console.models.plan_model import (STATUS_ICON, STATUS_TONE, ColourProvider, IconProvider, clip,
                                            diff_pairs, format_value, plain_message, status_text)
 from lms_console.models.row_table import RowTableModel
@@ -153,9 +153,7 @@ class JournalTableModel(RowTableModel):
         self._page_size = page_size or self.PAGE_SIZE
         self._filter = JournalFilter()
         self._total = 0
-        self._pages: OrderedDict[int, list[JournalRow]] = OrderedDict()
-        self._wanted: set[int] = set()
-        self._pending: set[int] = set()
+        self._cache = PageCache(self._page_size, self.MAX_PAGES)  # pages of JournalRow
         self._generation = 0
         self._active = False
         self._loading = False
@@ -194,17 +192,12 @@ class JournalTableModel(RowTableModel):
         return self._loading
 
     def row_at(self, row: int) -> JournalRow | None:
-        page = self._pages.get(row // self._page_size)
-        if page is None:
-            return None
-        offset = row % self._page_size
-        return page[offset] if offset < len(page) else None
+        return self._cache.get(row)
 
     def rows_of(self, ids) -> list[int]:
         """Rows (among those read) of the entries with these ids: to keep a selection across a re-query."""
         ids = set(ids)
-        return [page * self._page_size + i for page, rows in self._pages.items()
-                for i, r in enumerate(rows) if r.id in ids]
+        return [row for row, r in self._cache.loaded() if r.id in ids]
 
     def refresh(self) -> int | None:
         """Query again (count and first page) with the current filter; returns the job id."""
@@ -245,32 +238,25 @@ class JournalTableModel(RowTableModel):
         self._loading = False
         self.beginResetModel()
         self._total = result.total
-        self._pages.clear()
-        self._wanted.clear()
-        self._pending.clear()
-        if result.everything:
+        self._cache.reset(result.first)
+        if result.everything:  # a short journal comes whole: kept whole, in pages
             for start in range(0, max(result.total, 1), self._page_size):
-                self._pages[start // self._page_size] = result.first[start: start + self._page_size]
-        else:
-            self._pages[0] = result.first
+                self._cache.pages[start // self._page_size] = result.first[start: start + self._page_size]
         self.endResetModel()
         self.kinds_loaded.emit(result.kinds)
         self.loaded.emit(result.total)
 
-    def _want(self, page: int) -> None:
-        if page not in self._pending:
-            self._wanted.add(page)
-            if not self._fetch_timer.isActive():
-                self._fetch_timer.start()
+    def _want(self, row: int) -> None:
+        if self._cache.want(row) and not self._fetch_timer.isActive():
+            self._fetch_timer.start()
 
     def _fetch_wanted(self) -> None:
         db = self.session.db
         if db is None:
-            self._wanted.clear()
+            self._cache.wanted.clear()
             return
         generation, flt, size = self._generation, self._filter, self._page_size
-        for page in sorted(self._wanted):
-            self._pending.add(page)
+        for page in self._cache.take_wanted():
 
             def job(p, c, page=page):
                 with db.read() as conn:
@@ -278,16 +264,11 @@ class JournalTableModel(RowTableModel):
 
             self.runner.run(f"{self._name}-page-{page}", job, label="Read the journal",
                             on_done=lambda rows, page=page: self._apply_page(generation, page, rows))
-        self._wanted.clear()
 
     def _apply_page(self, generation: int, page: int, rows: list[JournalRow]) -> None:
         if generation != self._generation:
             return
-        self._pending.discard(page)
-        self._pages[page] = rows
-        while len(self._pages) > self.MAX_PAGES:
-            self._pages.popitem(last=False)
-        first = page * self._page_size
+        first, _n = self._cache.store(page, rows)
         last = min(first + self._page_size, self._total) - 1
         if last >= first:
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.COLUMNS) - 1))
@@ -314,7 +295,7 @@ class JournalTableModel(RowTableModel):
         row = self.row_at(index.row())
         col = index.column()
         if row is None:
-            self._page_of(index.row())
+            self._want(index.row())
             return "Loading…" if role == Qt.ItemDataRole.DisplayRole and col == self.COL_TITLE else None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, col)
@@ -331,9 +312,6 @@ class JournalTableModel(RowTableModel):
         if role == self.StatusRole:
             return row.status
         return None
-
-    def _page_of(self, row: int) -> None:
-        self._want(row // self._page_size)
 
     def _display(self, row: JournalRow, col: int) -> str:
         if col == self.COL_TIME:

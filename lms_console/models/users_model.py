@@ -10,13 +10,13 @@ Filtering and sorting are SQL (services.users_query): the view never sorts.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 
+from lms_console.models.paging import PageCache
 from lms_console.models.users_detail_model import cancel_on_destroy, run_job
 from lms_console.models.users_export import export_view
 from lms_console.services import users_query as Q
@@ -117,9 +117,8 @@ class UsersTableModel(QAbstractTableModel):
         self._exact = True
         self._count: int | None = None  # the count of this generation, if it came before page 0
         self._first_seen = -1  # generation whose page 0 is shown
-        self._pages: OrderedDict[int, list] = OrderedDict()
-        self._wanted: set[int] = set()
-        self._pending: set[int] = set()
+        self._cache = PageCache(self._size, self.MAX_PAGES)
+        self._pages = self._cache.pages  # the hot path (data()) reads it directly
         self._generation = 0
         self._active = False
         self._loading = False
@@ -186,8 +185,7 @@ class UsersTableModel(QAbstractTableModel):
         if keys != self._columns:
             self.beginResetModel()
             self._columns = keys
-            self._pages.clear()
-            self._pending.clear()
+            self._cache.reset()
             self._first_seen = -1
             self.endResetModel()
             self.columns_changed.emit(keys)
@@ -205,8 +203,7 @@ class UsersTableModel(QAbstractTableModel):
             return
         self.beginResetModel()
         self._columns = keys
-        self._pages.clear()
-        self._pending.clear()
+        self._cache.reset()
         self._first_seen = -1
         self.endResetModel()
         self.columns_changed.emit(keys)
@@ -250,8 +247,7 @@ class UsersTableModel(QAbstractTableModel):
         self._loading = True
         self._count = None
         self.runner.cancel_named(f"{self._name}-page")
-        self._pending.clear()
-        self._wanted.clear()
+        self._cache.forget_requests()
         job = run_job(self.runner, f"{self._name}-first",
                               lambda p, c: _read_first(db, spec, cols, sort, desc, size, titles, c),
                               label="Read users", quiet=True, on_done=lambda r: self._apply_first(gen, r),
@@ -289,8 +285,7 @@ class UsersTableModel(QAbstractTableModel):
             return
         self._loading = False
         self.beginResetModel()
-        self._pages.clear()
-        self._pages[0] = first.rows
+        self._cache.reset(first.rows)
         self._first_seen = gen
         if self._count is not None:
             self._total, self._exact = self._count, True
@@ -325,22 +320,19 @@ class UsersTableModel(QAbstractTableModel):
             self._loading = False
             self.failed.emit(exc)
 
-    def _want(self, page: int) -> None:
-        if page not in self._pending and page not in self._pages:
-            self._wanted.add(page)
-            if not self._fetch_timer.isActive():
-                self._fetch_timer.start()
+    def _want(self, row: int) -> None:
+        if self._cache.want(row) and not self._fetch_timer.isActive():
+            self._fetch_timer.start()
 
     def _fetch_wanted(self) -> None:
         db = self.session.db
-        if db is None or not self._wanted:
-            self._wanted.clear()
+        if db is None or not self._cache.wanted:
+            self._cache.wanted.clear()
             return
         # One job for the pages the view asked for since the last turn of the event loop: a fast
-        # scroll that asks again cancels the pages it scrolled past.
-        pages = sorted(self._wanted)[:6]
-        self._wanted.clear()
-        self._pending = set(pages)
+        # scroll that asks again cancels the pages it scrolled past (the job of the same name).
+        self._cache.pending.clear()
+        pages = self._cache.take_wanted(most=6)
         gen, spec, cols, sort, desc, size = (self._generation, self._spec, self._query_columns(), self._sort,
                                              self._desc, self._size)
         titles = self.options.column_titles
@@ -355,31 +347,20 @@ class UsersTableModel(QAbstractTableModel):
     def _apply_pages(self, gen: int, result: list) -> None:
         if gen != self._generation:
             return
-        self._pending.clear()
+        self._cache.pending.clear()
         last_col = len(self._columns) - 1
         for page, rows in result:
-            self._pages[page] = rows
-            self._pages.move_to_end(page)
-            first = page * self._size
-            last = min(first + len(rows), self._total) - 1
+            first, n = self._cache.store(page, rows)
+            last = min(first + n, self._total) - 1
             if last >= first and last_col >= 0:
                 self.dataChanged.emit(self.index(first, 0), self.index(last, last_col))
-        while len(self._pages) > self.MAX_PAGES:
-            oldest = next(iter(self._pages))
-            if oldest == 0 and len(self._pages) > 1:
-                self._pages.move_to_end(0)  # keep the top: "Home" must be instant
-                oldest = next(iter(self._pages))
-            del self._pages[oldest]
 
     def row_data(self, row: int) -> tuple | None:
         """``(id, status, raw values, display texts)`` of ``row`` if its page is loaded (else asks for it)."""
-        page = self._pages.get(row // self._size)
-        if page is None:
-            if 0 <= row < self._total:
-                self._want(row // self._size)
-            return None
-        offset = row % self._size
-        return page[offset] if offset < len(page) else None
+        rec = self._cache.get(row)
+        if rec is None and 0 <= row < self._total:
+            self._want(row)
+        return rec
 
     def user_id(self, row: int) -> int | None:
         data = self.row_data(row)
@@ -388,11 +369,11 @@ class UsersTableModel(QAbstractTableModel):
     def loaded_ids(self, rows: Sequence[int]) -> tuple[list[int], list[int]]:
         """(ids of the rows already read, rows not read yet) - for acting on a selection."""
         known, missing = [], []
+        get = self._cache.get
         for r in rows:
-            page = self._pages.get(r // self._size)
-            offset = r % self._size
-            if page is not None and offset < len(page):
-                known.append(page[offset][0])
+            rec = get(r)
+            if rec is not None:
+                known.append(rec[0])
             else:
                 missing.append(r)
         return known, missing
@@ -417,7 +398,7 @@ class UsersTableModel(QAbstractTableModel):
         self.options = FilterOptions()
         self._generation += 1
         self.beginResetModel()
-        self._pages.clear()
+        self._cache.reset()
         self._total, self._exact = 0, True
         self.endResetModel()
         self.counted.emit(0)
@@ -455,7 +436,7 @@ class UsersTableModel(QAbstractTableModel):
         if rec is None:
             if not (0 <= r < self._total) or not (0 <= c < len(self._columns)):
                 return None
-            self._want(r // self._size)
+            self._want(r)
             return "…" if role == _DISPLAY and c == 0 else None
         if role == _DISPLAY:
             return rec[3][c] if c < len(rec[3]) else None

@@ -125,7 +125,7 @@ def test_first_page_then_pages_on_demand(qtbot, model, session):
 
 def test_only_a_window_of_pages_stays_in_memory(qtbot, session):
     m = UsersTableModel(session, page_size=10)
-    m.MAX_PAGES = 5
+    m._cache.max_pages = 5
     with qtbot.waitSignal(m.counted, timeout=10000):
         m.refresh()
     for row in range(0, N, 10):
