@@ -234,3 +234,22 @@ def test_access_check_finds_the_user_and_checks_a_course(qtbot, session):
     d.user_edit.setText("nobody-at-all")
     d._user_edited()
     qtbot.waitUntil(lambda: "No single user" in d.user_note.text(), timeout=10000)
+
+
+def test_access_check_says_what_is_missing_before_asking(qtbot, session):
+    """No user typed, or a course typed that the list does not have: the dialog says so and asks nothing."""
+    engine = FakeEngine()
+    many = tuple((100 + i, f"K{i:02d}", f"Course {i}") for i in range(20))
+    d = AccessDialog(session, engine, options=FilterOptions(courses=many))
+    qtbot.addWidget(d)
+    d.show()
+    d.check()
+    assert "Type the username, email address or ID" in d.user_note.text() and d.report is None
+    d.user_edit.setText("cara")
+    d.course_combo.setEditText("Underwater basket weaving")
+    d.check()
+    assert "No course in the list matches “Underwater basket weaving”" in d.verdict.text() and d.report is None
+    d.course_combo.setEditText("k07")
+    d.check()
+    qtbot.waitUntil(lambda: d.report is not None, timeout=10000)
+    assert d.report.userid == 12 and d.course_combo.currentData() == 107

@@ -18,7 +18,7 @@ from lms_console.services.cache.writer import CacheWriter
 from lms_console.services.changes.model import Change
 from lms_console.services.lms.base import Cohort, Course, CustomField, Members, User
 from lms_console.services.profiles import ProfileStore
-from lms_console.services.users_query import Condition
+from lms_console.services.users_query import Condition, FilterOptions
 from lms_console.views.main_window import MainWindow
 from lms_console.views.users_pane import UsersPane
 from lms_console.views.users_wiring import install_users_views
@@ -343,3 +343,76 @@ def test_a_report_can_hand_over_a_set_of_users(qtbot, pane):
     assert sorted(pane.model.user_id(r) for r in range(3)) == [10, 11, 12]
     qtbot.waitUntil(lambda: "among the 3 of Completion: CS101 not completed" in pane.filter_bar.sentence.text(),
                     timeout=5000)
+
+
+# -- long lists: what is typed must name what is sent ---------------------------------------------------
+
+MANY = FilterOptions(cohorts=tuple((i, f"Cohort {i:02d} staff") for i in range(1, 21)),
+                     courses=tuple((100 + i, f"C{100 + i}", f"Course {i}") for i in range(1, 21)),
+                     roles=((5, "Student"), (3, "Teacher")))
+
+
+def test_a_long_list_takes_the_entry_the_typed_text_names_or_none(qapp):
+    from PySide6.QtWidgets import QComboBox
+
+    from lms_console.views.widgets.pick_list import chosen_index, make_searchable
+
+    combo = QComboBox()
+    for cid, short, full in MANY.courses:
+        combo.addItem(f"{short} — {full}", cid)
+    make_searchable(combo)
+    assert combo.isEditable()
+    combo.setCurrentIndex(0)
+    for typed, expected in (("c105 — course 5", 105), ("C117", 117), ("Course 9", 109),
+                            ("Nonexistent course", None), ("C1", None), ("", None)):
+        combo.setEditText(typed)
+        index = chosen_index(combo)
+        assert (combo.itemData(index) if index >= 0 else None) == expected, typed
+        if index >= 0:
+            assert combo.currentIndex() == index and combo.currentText() == combo.itemText(index)
+    short = QComboBox()
+    short.addItems(["a", "b"])
+    make_searchable(short)
+    assert not short.isEditable() and chosen_index(short) == 0
+
+
+@pytest.mark.parametrize("action, box, typed, field", [
+    ("enrol", "course_combo", "Nonexistent course", "course"),
+    ("add_to_cohort", "cohort_combo", "No such cohort", "cohort"),
+])
+def test_bulk_dialog_refuses_a_typed_name_that_matches_no_entry(qtbot, action, box, typed, field):
+    from lms_console.views.dialogs.user_dialog import BulkActionDialog
+
+    dialog = BulkActionDialog(action, selected=1, matching=10, description="", options=MANY)
+    qtbot.addWidget(dialog)
+    sent = []
+    dialog.confirmed.connect(lambda *args: sent.append(args))
+    combo = getattr(dialog, box)
+    combo.setCurrentIndex(3)  # what was shown before the typing must not be what is sent
+    combo.setEditText(typed)
+    dialog.ok_button.click()
+    assert sent == [] and f"No {field} in the list matches “{typed}”" in dialog.warning.text()
+    combo.setEditText("07")  # part of one entry's name
+    dialog.ok_button.click()
+    assert len(sent) == 1
+    _action, _scope, params, names = sent[0]
+    if field == "course":
+        assert params["courseid"] == 107 and names["course"] == "C107"
+    else:
+        assert params["cohortid"] == 7 and names["cohort"] == "Cohort 07 staff"
+
+
+def test_condition_dialog_refuses_a_cohort_name_that_matches_none(qtbot):
+    from lms_console.views.widgets.filter_bar import ConditionDialog
+
+    dialog = ConditionDialog("cohort", MANY)
+    qtbot.addWidget(dialog)
+    chosen = []
+    dialog.condition_chosen.connect(chosen.append)
+    dialog.value_combo.setCurrentIndex(2)
+    dialog.value_combo.setEditText("Nonexistent cohort")
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    assert chosen == [] and "No cohort in the list matches “Nonexistent cohort”" in dialog.problem.text()
+    dialog.value_combo.setEditText("cohort 12")
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    assert chosen and chosen[0].value == 12

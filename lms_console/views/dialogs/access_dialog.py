@@ -25,6 +25,7 @@ from lms_console.models.access_model import AccessChecker
 from lms_console.services.access import BLOCKS, INFO, OK, WARNING
 from lms_console.views.dialogs.user_dialog import plain_label
 from lms_console.views.icons import icon
+from lms_console.views.widgets.pick_list import chosen_index, make_searchable
 
 _ICON = {BLOCKS: "error", WARNING: "warning", INFO: "info", OK: "success"}
 
@@ -58,9 +59,7 @@ class AccessDialog(QDialog):
         self.course_combo.addItem("The account only (no course)", None)
         for cid, short, full in getattr(options, "courses", ()) or ():
             self.course_combo.addItem(f"{short} — {full}" if full else short, cid)
-        if self.course_combo.count() > 12:
-            self.course_combo.setEditable(True)
-            self.course_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        make_searchable(self.course_combo)
         if courseid is not None:
             self.course_combo.setCurrentIndex(max(self.course_combo.findData(courseid), 0))
         self.check_button = QPushButton("Check")
@@ -128,8 +127,16 @@ class AccessDialog(QDialog):
 
     # -- checking ------------------------------------------------------------------------------------
     def check(self) -> None:
+        course = chosen_index(self.course_combo)
+        if course < 0:
+            self._say_course_unknown()
+            return
         if self.userid is None:
             text = self.user_edit.text().strip()
+            if not text:
+                self.user_note.setText("Type the username, email address or ID of the user who cannot get in.")
+                self.user_edit.setFocus()
+                return
             if text.isdigit():
                 self.userid = int(text)
             else:
@@ -141,15 +148,23 @@ class AccessDialog(QDialog):
         self.verdict.setProperty("state", "busy")
         self._repolish(self.verdict)
         self.source.setText("")
-        self.checker.check(self.userid, self.course_combo.currentData())
+        self.checker.check(self.userid, self.course_combo.itemData(course))
+
+    def _say_course_unknown(self) -> None:
+        typed = self.course_combo.currentText().strip()
+        self.verdict.setText(f"No course in the list matches “{typed}”: choose one from the list, or “The account "
+                             "only”." if typed else "Choose a course from the list, or “The account only”.")
+        self.verdict.setProperty("state", "blocked")
+        self._repolish(self.verdict)
 
     def _check_when_found(self, found) -> None:
         if found is not None:
             self.check()
 
     def _after_fix(self, _summary) -> None:
-        if self.report is not None and self.userid is not None:
-            self.checker.check(self.userid, self.course_combo.currentData())
+        course = chosen_index(self.course_combo)
+        if self.report is not None and self.userid is not None and course >= 0:
+            self.checker.check(self.userid, self.course_combo.itemData(course))
 
     def _on_failed(self, message: str) -> None:
         self.verdict.setText(message)

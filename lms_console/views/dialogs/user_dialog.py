@@ -37,6 +37,7 @@ from lms_console.models.users_actions import LARGE_BULK
 from lms_console.models.users_detail_model import UserDetailLoader, UserJournalModel
 from lms_console.services.changes.kinds_users import field_problems
 from lms_console.services.changes.model import Change
+from lms_console.views.widgets.pick_list import chosen_index, make_searchable
 
 BULK_LABELS = {
     "suspend": "Suspend…",
@@ -434,9 +435,7 @@ class BulkActionDialog(QDialog):
             form.addRow(self.start_check, self.start_date)
             form.addRow(self.end_check, self.end_date)
         for combo in (self.cohort_combo, self.course_combo):
-            if combo.count() > 12:
-                combo.setEditable(True)
-                combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            make_searchable(combo)
         lay.addLayout(form)
         self.warning = plain_label("", "BulkWarning")
         self.warning.setWordWrap(True)
@@ -495,12 +494,14 @@ class BulkActionDialog(QDialog):
         params: dict = {}
         names: dict = {}
         if self.action == "add_to_cohort":
-            params["cohortid"] = self.cohort_combo.currentData()
-            names["cohort"] = self.cohort_combo.currentText()
+            i = chosen_index(self.cohort_combo)
+            params["cohortid"] = self.cohort_combo.itemData(i) if i >= 0 else None
+            names["cohort"] = self.cohort_combo.itemText(i) if i >= 0 else self.cohort_combo.currentText()
         elif self.action == "enrol":
-            params["courseid"] = self.course_combo.currentData()
+            i = chosen_index(self.course_combo)
+            params["courseid"] = self.course_combo.itemData(i) if i >= 0 else None
             params["roleid"] = self.role_combo.currentData()
-            names["course"] = self.course_combo.currentText().split(" — ")[0]
+            names["course"] = (self.course_combo.itemText(i) if i >= 0 else self.course_combo.currentText()).split(" — ")[0]
             names["role"] = self.role_combo.currentText()
             if self.start_check.isChecked():
                 params["timestart"] = QDateTime(self.start_date.date(), QTime(0, 0)).toSecsSinceEpoch()
@@ -510,8 +511,15 @@ class BulkActionDialog(QDialog):
 
     def _accept(self) -> None:
         params, names = self.params()
-        if any(v is None for v in params.values()):
-            self.warning.setText("Choose an entry from the list.")
+        missing = [k for k, v in params.items() if v is None]
+        if missing:
+            what = {"cohortid": "cohort", "courseid": "course", "roleid": "role"}.get(missing[0], missing[0])
+            typed = names.get(what, "")
+            self.warning.setText(f"No {what} in the list matches “{typed}”: choose one from the list (typing "
+                                 "part of its name narrows it down)." if typed else f"Choose a {what} from the list.")
+            self.warning.setProperty("level", "error")
+            self.warning.style().unpolish(self.warning)
+            self.warning.style().polish(self.warning)
             self.warning.show()
             return
         scope = "selection" if self.selection_radio.isChecked() else "filter"

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from lms_console.services import users_query as Q
 from lms_console.services.users_query import Condition, FilterOptions, UserFilter
 from lms_console.views.icons import icon
+from lms_console.views.widgets.pick_list import chosen_index, make_searchable
 
 SEARCH_DELAY_MS = 150
 
@@ -103,9 +104,8 @@ class ConditionDialog(QDialog):
         elif field == "last_access":
             form.addRow("Days", self.days_spin)
             form.addRow("Date", self.date_edit)
-        if self.value_combo.count() > 12:
-            self.value_combo.setEditable(True)
-            self.value_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        if field != "auth":
+            make_searchable(self.value_combo)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
@@ -138,25 +138,32 @@ class ConditionDialog(QDialog):
         if (f, op) in Q.NO_VALUE:
             return Condition(f, op, None, self.key_combo.currentData() or "" if f == "custom" else "")
         if f == "auth":
+            if not self.value_combo.currentText().strip():
+                raise Q.FilterError("type or choose an authentication method (e.g. manual, ldap)")
             return Condition(f, op, self.value_combo.currentText().strip())
         if f == "custom":
+            if not self.text_edit.text().strip():
+                raise Q.FilterError(f"type the value to look for in “{self.key_combo.currentText()}”")
             return Condition(f, op, self.text_edit.text(), self.key_combo.currentData() or "")
         if f == "last_access":
             if op in ("within", "not_within"):
                 return Condition(f, op, self.days_spin.value())
             stamp = QDateTime(self.date_edit.date(), QTime(0, 0)).toSecsSinceEpoch()
             return Condition(f, op, int(stamp))
-        value = self.value_combo.currentData()
-        if value is None:  # typed into an editable combo: match the text
-            index = self.value_combo.findText(self.value_combo.currentText(), Qt.MatchFlag.MatchContains)
-            value = self.value_combo.itemData(index) if index >= 0 else None
-        return Condition(f, op, value)
+        index = chosen_index(self.value_combo)
+        if index < 0:
+            typed = self.value_combo.currentText().strip()
+            what = "cohort" if f == "cohort" else "course"
+            raise Q.FilterError(f"no {what} in the list matches “{typed}”: choose one from the list (typing part of "
+                                "its name narrows it down)" if typed else f"choose a {what} from the list")
+        return Condition(f, op, self.value_combo.itemData(index))
 
     def _accept(self) -> None:
         try:
             cond = self.condition()
         except Q.FilterError as exc:
-            self.problem.setText(str(exc).capitalize() + ".")
+            text = str(exc)
+            self.problem.setText(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."))
             self.problem.show()
             return
         self.condition_chosen.emit(cond)
