@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from lms_console.services.lms.errors import Cancelled, LmsError
 from lms_console.services.progress import CancelToken, ProgressEvent
+from lms_console.services.user_errors import UserError
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1
+# What a job may raise without it being a bug: the LMS's problems and the admin's input's (shown inline).
+EXPECTED = (LmsError, UserError)
 
 
 class JobState(str, Enum):
@@ -225,7 +228,7 @@ class TaskRunner(QObject):
             if job.cancel.cancelled and not isinstance(exc, LmsError):
                 self._delivered.emit(job.info.id, "cancelled", None)
                 return
-            if not isinstance(exc, LmsError):
+            if not isinstance(exc, EXPECTED):
                 exc.__lms_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
             self._delivered.emit(job.info.id, "failed", exc)
         else:
@@ -256,7 +259,7 @@ class TaskRunner(QObject):
         elif kind == "failed":
             exc = payload
             job.info = info._replace(state=JobState.FAILED, finished=time.time(), error=str(exc),
-                                     is_bug=not isinstance(exc, LmsError))
+                                     is_bug=not isinstance(exc, EXPECTED))
         self.job_changed.emit(job.info)
         if kind in ("done", "cancelled", "cancelled-with-result", "failed"):
             self._emit_busy()

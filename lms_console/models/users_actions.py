@@ -272,6 +272,11 @@ class UsersActions(QObject):
                                        on_error=self.problem.emit)
 
     def rename_filter(self, filter_id: int, name: str) -> int | None:
+        try:
+            name = SF.check_filter_name(name)
+        except Q.FilterError as exc:
+            self.problem.emit(str(exc))
+            return None
         if self.session.db is None:
             return None
         return self.session.run_writer(f"{self._name}-rename-filter",

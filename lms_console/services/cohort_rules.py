@@ -21,11 +21,12 @@ from typing import Sequence
 from lms_console.services.cache import schema_rules  # noqa: F401  (registers the table's metadata)
 from lms_console.services.changes.model import Change
 from lms_console.services.users_query import Condition, FilterError, UserFilter, describe, names_for, where_sql
+from lms_console.services.user_errors import UserError
 
 SAMPLE = 500  # users named per side in a diff (the counts are always exact)
 
 
-class RuleError(ValueError):
+class RuleError(UserError, ValueError):
     """A rule that cannot be saved or used; the message says why in plain words."""
 
 

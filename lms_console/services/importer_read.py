@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lms_console.services.progress import CancelToken, ProgressEvent
+from lms_console.services.user_errors import UserError
 
 MAX_BYTES = 200 * 1024 * 1024  # bigger files are refused up front: split them
 MAX_ROWS = 500_000
@@ -57,7 +58,7 @@ _ZIP = b"PK\x03\x04"
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class ImportFileError(Exception):
+class ImportFileError(UserError):
     """The whole file cannot be imported; ``message`` says why in plain words, ``hint`` what to do."""
 
     def __init__(self, message: str, hint: str = "") -> None:

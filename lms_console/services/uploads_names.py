@@ -16,6 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from lms_console.services.user_errors import UserError
+
 # files.filename and resource/folder/url names are 255 characters in Moodle's schema.
 MAX_NAME_CHARS = 255
 # Never useful in a course, added by desktops (and invisible in their file managers).
@@ -99,7 +101,7 @@ def is_system_file(filename: str) -> bool:
     return filename.lower() in SYSTEM_FILES or filename.startswith("._")
 
 
-class UrlRefused(ValueError):
+class UrlRefused(UserError, ValueError):
     """A URL that must not become a course activity (with the reason as its message)."""
 
 
@@ -135,7 +137,7 @@ def url_activity_name(url: str, title: str = "") -> str:
     return activity_name(text or url)
 
 
-class LocalFileProblem(ValueError):
+class LocalFileProblem(UserError, ValueError):
     """A local file that cannot be sent, with a plain message."""
 
 

@@ -24,11 +24,12 @@ from typing import Any, Iterator, Mapping, Sequence
 from lms_console.services.cache.queries import fts_query
 from lms_console.services.lms.errors import Cancelled
 from lms_console.services.progress import CancelToken
+from lms_console.services.user_errors import UserError
 
 DAY = 86_400
 
 
-class FilterError(ValueError):
+class FilterError(UserError, ValueError):
     """A filter spec that cannot be used; the message says why in plain words."""
 
 

@@ -1,6 +1,6 @@
 """One crash dialog for bugs: ``sys.excepthook``, ``threading.excepthook`` and ``report_bug``.
 
-Expected problems (``LmsError``) are shown inline by the panes; anything else is
+Expected problems (``LmsError``, ``UserError``) are shown inline by the panes; anything else is
 a bug and lands here. Exceptions from worker threads travel to the GUI thread
 through a queued signal. Only one dialog is open at a time: later crashes are
 appended to it.
@@ -34,7 +34,7 @@ from urllib.parse import quote, quote_plus
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QWidget
 
-from lms_console.services.lms.errors import LmsError
+from lms_console.models.tasks import EXPECTED
 
 __all__ = [
     "CrashHandler",
@@ -235,8 +235,9 @@ def report_bug(exc: BaseException, traceback_text: str | None = None, *,
 
 
 def report_job_failure(info: object, exc: BaseException) -> None:
-    """Slot for ``TaskRunner.job_failed``: bugs go to the crash dialog, LmsErrors are ignored."""
-    if isinstance(exc, LmsError) or not getattr(info, "is_bug", True):
+    """Slot for ``TaskRunner.job_failed``: bugs go to the crash dialog; the LMS's and the admin's input's
+    problems (shown where they happened) do not."""
+    if isinstance(exc, EXPECTED) or not getattr(info, "is_bug", True):
         return
     report_bug(exc, getattr(exc, "__lms_traceback__", None))
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import QThread
 
 from lms_console.models.jobs_model import JobsModel
 from lms_console.models.tasks import JobState, TaskRunner
+from lms_console.services.importer_read import ImportFileError
 from lms_console.services.lms.errors import Unreachable
 from lms_console.services.progress import ProgressEvent
 
@@ -108,12 +109,18 @@ def test_expected_errors_and_bugs_are_told_apart(qtbot, runner):
     def bug(progress, cancel):
         raise ZeroDivisionError("boom")
 
+    def bad_file(progress, cancel):  # the admin's input: shown inline, not a crash report
+        raise ImportFileError("The file is empty.", "Choose the file again.")
+
     runner.run("a", offline)
     runner.run("b", bug)
-    qtbot.waitUntil(lambda: len(failures) == 2, timeout=5000)
+    runner.run("c", bad_file)
+    qtbot.waitUntil(lambda: len(failures) == 3, timeout=5000)
     by_name = {info.name: (info, exc) for info, exc in failures}
     assert by_name["a"][0].is_bug is False and isinstance(by_name["a"][1], Unreachable)
     assert by_name["b"][0].is_bug is True and "ZeroDivisionError" in by_name["b"][1].__lms_traceback__
+    assert by_name["c"][0].is_bug is False and not hasattr(by_name["c"][1], "__lms_traceback__")
+    assert by_name["c"][0].error == "The file is empty. Choose the file again."
 
 
 def test_progress_is_throttled_and_reaches_the_jobs_model(qtbot, qtmodeltester, runner):

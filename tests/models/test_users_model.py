@@ -323,6 +323,15 @@ def test_saved_filters_through_the_writer_thread(qtbot, model, session):
     with qtbot.waitSignal(actions.problem, timeout=2000) as problem:
         actions.save_filter("   ", spec)
     assert "name" in problem.args[0]
+    # A rename is checked before any job starts: a blank or over-long name is the admin's to fix.
+    for bad in ("   ", "x" * 211):
+        with qtbot.waitSignal(actions.problem, timeout=2000) as problem:
+            assert actions.rename_filter(fid, bad) is None
+        assert "name" in problem.args[0].lower()
+    with qtbot.waitSignal(actions.filters_changed, timeout=10000):
+        actions.rename_filter(fid, "  Smiths, suspended ")
+    with session.db.read() as conn:
+        assert [f.name for f in SF.saved_filters(conn)] == ["Smiths, suspended"]
     with qtbot.waitSignal(actions.filters_changed, timeout=10000):
         actions.delete_filter(fid)
     with session.db.read() as conn:
