@@ -144,3 +144,18 @@ def test_forced_password_change_is_set_and_cleared(synced):
     assert forced() == [("1",)]
     undo(client, writer, db, done)  # user.clear_password_change
     assert forced() in ([], [("0",)]) and forced_before in ([], [("0",)])
+
+
+def test_the_guest_account_is_refused_at_plan_time_as_moodle_keeps_it(synced):
+    """Moodle refuses to update the guest account, and core_user_delete_users reports success while
+    delete_user() keeps it: the plan says so instead of a "done" that did nothing."""
+    server, client, db, writer = synced
+    guest = cached(db, "SELECT id FROM users WHERE username = 'guest'")[0][0]
+    for kind in ("user.delete", "user.suspend", "user.force_password_change"):
+        plan = C.plan_changes(db, [C.Change(kind, {"id": guest})], title="guest")
+        item = plan.items[0]
+        assert item.outcome != Outcome.APPLY, kind
+        assert "guest account" in " ".join(str(p) for p in item.problems), kind
+    # The sandbox answers as Moodle: the call succeeds and the guest stays.
+    client.call("core_user_delete_users", {"userids": [guest]})
+    assert on_site(server, "SELECT deleted FROM user WHERE id = ?", guest) == [(0,)]

@@ -83,9 +83,15 @@ class _UserKind(Kind):
         bad = int_problem(data, "id")
         if bad:
             return [bad]
-        if ctx.user(as_int(data, "id")) is None:
+        user = ctx.user(as_int(data, "id"))
+        if user is None:
             problems.append(Problem("no such user in the local copy (deleted on the site, or not synced yet)",
                                     field="id", value=data.get("id"), fix="Sync, then plan again."))
+        elif user.get("username") == "guest":
+            # Moodle refuses to update the guest account, and its delete_user() quietly keeps it while the
+            # web service reports success.
+            problems.append(Problem("is the site's guest account: Moodle never changes or deletes it",
+                                    field="id", value=data.get("id"), fix="Leave it out of the selection."))
         return problems
 
     def verify_fields(self, client, userid: int, expected: Mapping[str, Any]) -> bool | None:
