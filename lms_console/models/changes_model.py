@@ -16,7 +16,7 @@ class ChangeEngine(QObject):
 
     Signals:
         planned(object): a Plan is ready for the preview dialog.
-        plan_failed(object): planning hit an expected error (LmsError / CacheError).
+        plan_failed(object): planning hit an expected error (LmsError / CacheError / UserError).
         applied(object): RunSummary of a finished run (done, partial, waiting, cancelled, held).
         changes_applied(object): RunSummary broadcast to every model: re-read what it touched
             (``summary.entities``).
@@ -61,12 +61,13 @@ class ChangeEngine(QObject):
 
     def plan_undo(self, *, run_id: int | None = None, item_ids: Sequence[int] = ()) -> int | None:
         """Plan the inverse of a whole run or of chosen items (itself previewed before it goes)."""
-        from lms_console.services.changes import undo_changes
         from lms_console.services.changes import journal as J
+        from lms_console.services.changes import undoable_changes
 
         def changes(conn):
             rows = J.run_rows(conn, run_id) if run_id is not None else [J.item_row(conn, i) for i in item_ids]
-            return undo_changes([r for r in rows if r is not None])[0]
+            what = f"run {run_id}" if run_id is not None else "the selection"
+            return undoable_changes([r for r in rows if r is not None], what)
 
         title = f"Undo run {run_id}" if run_id is not None else f"Undo {len(item_ids)} change(s)"
         return self._plan_from_journal(changes, title, undo_of=run_id, undo_items=tuple(item_ids))

@@ -354,8 +354,12 @@ class MainWindow(QMainWindow):
 
         if isinstance(exc, Cancelled):
             return
+        from lms_console.services.user_errors import UserError
+
         if isinstance(exc, LmsError):
             self.banner.show_error(exc, retry=self._retry)
+        elif isinstance(exc, UserError):  # what was asked for cannot be done: said in plain words
+            self.banner.show_message("warning", str(exc))
         else:  # CacheError: a damaged or newer cache file
             self.banner.show_message("error", getattr(exc, "message", str(exc)), details=getattr(exc, "hint", ""),
                                      title="The local copy cannot be used")

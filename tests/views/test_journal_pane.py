@@ -55,6 +55,8 @@ def _run(qtbot, engine, views, changes, title):
     with qtbot.waitSignal(engine.planned, timeout=WAIT):
         engine.plan(changes, title=title)
     qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=WAIT)
+    if views.preview._irreversible:
+        views.preview.confirm_check.setChecked(True)
     with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
         qtbot.mouseClick(views.preview.apply_button, LEFT)
     qtbot.waitUntil(lambda: views.results is not None, timeout=WAIT)
@@ -204,3 +206,19 @@ def test_held_items_can_be_dropped_or_kept(qtbot, console):
         assert J.item_row(conn, dropped).status == "skipped" and J.item_row(conn, dropped).code == "drop"
         assert J.item_row(conn, kept).status == "queued"
     assert window.outbox_indicator.count() == 2
+
+
+def test_undoing_a_run_with_no_way_back_says_so_instead_of_an_empty_preview(qtbot, console):
+    engine, window, views = console
+    user = _active(engine, 1)[0]
+    summary = _run(qtbot, engine, views, [Change("user.delete", {"id": user})], "Delete one")
+    assert summary.status == "done"
+    pane = _open_pane(qtbot, window, views)
+    _select(pane, [0])
+    assert pane.undo_run_action.isEnabled()
+    with qtbot.waitSignal(engine.plan_failed, timeout=WAIT) as failed:
+        pane.undo_run_action.trigger()
+    text = str(failed.args[0])
+    assert f"Nothing in run {summary.run_id} can be undone" in text and "“Delete " in text
+    assert views.preview is None or not views.preview.isVisible()
+    assert f"run {summary.run_id} can be undone" in window.banner.message_text()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from lms_console.services.changes.applier import Applier, retry_changes, undo_changes
+from lms_console.services.changes.applier import Applier, NothingToUndo, retry_changes, undo_changes, undoable_changes
 from lms_console.services.changes.journal import create_run as record
 from lms_console.services.changes.kinds import KINDS, kind
 from lms_console.services.changes.model import (
@@ -30,7 +30,7 @@ from lms_console.services.changes.planner import PlanContext, api_calls, plan
 
 __all__ = ["KINDS", "ApiCall", "Applier", "Change", "ItemResult", "Outcome", "Plan", "PlanContext", "PlanItem",
            "Problem", "RunSummary", "Status", "api_calls", "apply_run", "kind", "plan", "plan_changes", "record",
-           "retry_changes", "undo_changes"]
+           "retry_changes", "undo_changes", "NothingToUndo", "undoable_changes"]
 
 
 def plan_changes(db, changes: Iterable[Change], *, site=None, title: str = "", enrol_first: bool = False) -> Plan:

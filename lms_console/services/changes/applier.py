@@ -23,6 +23,7 @@ from lms_console.services.changes import journal as J
 from lms_console.services.changes import kinds as K
 from lms_console.services.changes.model import Change, ItemResult, RunSummary, Status
 from lms_console.services.changes.planner import MAX_FIELDS
+from lms_console.services.user_errors import UserError
 from lms_console.services.lms.errors import (
     ApiRejected,
     AuthExpired,
@@ -362,6 +363,25 @@ class Applier:
 def retry_changes(rows: Sequence[J.JournalRow]) -> list[Change]:
     """The changes of failed items, to plan again ("Retry failed")."""
     return [r.change for r in rows if r.status == Status.FAILED.value]
+
+
+class NothingToUndo(UserError):
+    """The chosen journal items have no inverse to send; the message says which and why."""
+
+
+def undoable_changes(rows: Sequence[J.JournalRow], what: str) -> list[Change]:
+    """:func:`undo_changes`, or NothingToUndo naming what cannot be undone in ``what`` ("run 12")."""
+    changes, irreversible = undo_changes(rows)
+    if changes:
+        return changes
+    if irreversible:
+        titles = [f"“{r.title}”" for r in irreversible[:3]]
+        more = f" and {len(irreversible) - 3:,} more" if len(irreversible) > 3 else ""
+        raise NothingToUndo(f"Nothing in {what} can be undone: {', '.join(titles)}{more} cannot be "
+                            "reversed from here (the journal keeps no way back for this kind of change). Make the "
+                            "opposite change by hand if it is needed.")
+    raise NothingToUndo(f"Nothing in {what} can be undone: none of its changes went through (only changes with "
+                        "the result Done can be undone).")
 
 
 def undo_changes(rows: Sequence[J.JournalRow]) -> tuple[list[Change], list[J.JournalRow]]:
