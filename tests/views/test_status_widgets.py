@@ -123,3 +123,28 @@ def test_outbox_indicator_hides_at_zero(add):
     assert ind.text() == "1 change waiting"
     ind.set_count(0)
     assert ind.isHidden()
+
+
+def test_pane_heading_elides_a_long_title_and_wraps_the_facts_under_it(qtbot):
+    """A narrow detail view (tree and users list beside it): the buttons keep their room, the title ends
+    in "…" with the whole of it in the tooltip, and the facts wrap across the full width, unclipped."""
+    from PySide6.QtWidgets import QPushButton, QWidget
+
+    from lms_console.views.widgets.pane_heading import pane_heading
+
+    host = QWidget()
+    buttons = (QPushButton("Membership rule…"), QPushButton("Properties…"))
+    head, _icon, title, info = pane_heading(*buttons)
+    host.setLayout(head)
+    qtbot.addWidget(host)
+    title.setText("Computer Science Department and Friends of the Faculty")
+    info.setText("Cohort · System · ID number COH-DEPT-CS · visible · 139 members · rule-based · last checked today")
+    host.resize(460, 160)
+    host.show()
+    qtbot.waitExposed(host)
+    assert title.is_elided() and title.toolTip() == title.text()
+    assert all(b.width() >= b.sizeHint().width() for b in buttons)
+    assert info.width() > 380  # the whole width, not the strip beside the buttons
+    assert info.height() >= info.heightForWidth(info.width())  # every wrapped line shows
+    title.setText("Staff")
+    assert not title.is_elided() and title.toolTip() == ""
