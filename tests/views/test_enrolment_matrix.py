@@ -114,7 +114,9 @@ def test_the_matrix_takes_a_cohort_or_a_saved_filter_and_refuses_what_it_cannot_
     pane.dialogs.open_matrix()
     dialog = pane.dialogs.open_dialogs["matrix"]
     assert not dialog.from_selection.isEnabled()
-    assert not dialog.ok.isEnabled() and dialog.summary.text() == "Choose at least one course."
+    # Nothing selected and the user list unfiltered: no source is pre-chosen (never "every account").
+    assert dialog.from_search.isEnabled() and not dialog.from_search.isChecked()
+    assert not dialog.ok.isEnabled() and dialog.summary.text() == "Choose the users to enrol."
     dialog.from_cohort.setChecked(True)
     dialog.cohort_combo.setCurrentIndex(dialog.cohort_combo.findData(cid))
     qtbot.waitUntil(lambda: dialog.course_list.count() > 0, timeout=WAIT)

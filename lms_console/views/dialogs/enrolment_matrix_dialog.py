@@ -224,10 +224,12 @@ class EnrolmentMatrixDialog(QDialog):
                   self.saved_combo):
             ul.addWidget(w)
         ul.addStretch(1)
-        first = next((b for b in (self.from_selection, self.from_search, self.from_cohort, self.from_saved)
-                      if b.isEnabled()), None)
-        if first is not None:
-            first.setChecked(True)
+        # Start from what the admin pointed at: the selection, else a list they narrowed. Never start
+        # from every account of the site: that choice is made on purpose or not at all.
+        if self.from_selection.isEnabled():
+            self.from_selection.setChecked(True)
+        elif self.from_search.isEnabled() and search is not None and not search[0].is_empty:
+            self.from_search.setChecked(True)
         cols.addWidget(users, 3)
 
         courses_box = QGroupBox("2. Courses")
