@@ -22,6 +22,8 @@ class CohortRulesModel(QObject):
         checked(object): list of RuleDiff of every rule (after a sync, or :meth:`check_now`).
         drift_found(object): list of RuleDiff of the rules that drifted (after a sync); empty lists
             are not emitted.
+        all_hold(int): an explicit check (``check_now(say_all_hold=True)``) found no drift; the number
+            of rules checked (0: there are no rule-based cohorts).
         saved(int, int): a rule was saved (rule id, cohort id).
         deleted(int): a rule was deleted (rule id).
         problem(object): an expected problem (RuleError message, CacheError).
@@ -31,6 +33,7 @@ class CohortRulesModel(QObject):
     diff_ready = Signal(object)
     checked = Signal(object)
     drift_found = Signal(object)
+    all_hold = Signal(int)
     saved = Signal(int, int)
     deleted = Signal(int)
     problem = Signal(object)
@@ -90,8 +93,9 @@ class CohortRulesModel(QObject):
         return self.runner.run(f"{self._name}-diff", job, label="Work out the rule's changes",
                                on_done=self.diff_ready.emit, on_error=self.problem.emit)
 
-    def check_now(self, *, announce: bool = False) -> int | None:
-        """Diff every rule and keep the counts (drift); with ``announce``, emit ``drift_found``."""
+    def check_now(self, *, announce: bool = False, say_all_hold: bool = False) -> int | None:
+        """Diff every rule and keep the counts (drift); with ``announce``, emit ``drift_found``; with
+        ``say_all_hold`` (the admin asked), emit ``all_hold`` when nothing drifted."""
         db = self.session.db
         if db is None:
             return None
@@ -101,9 +105,10 @@ class CohortRulesModel(QObject):
                 return R.check_all(conn, cancel=c)
 
         return self.runner.run(f"{self._name}-check", job, label="Check rule-based cohorts", quiet=True,
-                               on_done=lambda diffs: self._on_checked(diffs, announce), on_error=self.problem.emit)
+                               on_done=lambda diffs: self._on_checked(diffs, announce, say_all_hold),
+                               on_error=self.problem.emit)
 
-    def _on_checked(self, diffs, announce: bool) -> None:
+    def _on_checked(self, diffs, announce: bool, say_all_hold: bool = False) -> None:
         self.checked.emit(diffs)
         if diffs:
             self.session.run_writer(f"{self._name}-record", lambda w: R.record_checks(w, diffs),
@@ -111,6 +116,8 @@ class CohortRulesModel(QObject):
         drifted = [d for d in diffs if d.drifted or d.problem]
         if announce and drifted:
             self.drift_found.emit(drifted)
+        elif say_all_hold and not drifted:
+            self.all_hold.emit(len(diffs))
 
     def _on_sync_finished(self, result) -> None:
         # After a sync the site's truth is in the cache: say which rules no longer hold. Never apply.

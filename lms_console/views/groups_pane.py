@@ -208,7 +208,7 @@ class GroupsPane(QWidget):
         self.delete_action.triggered.connect(self.dialogs.delete_selected)
         self.matrix_action.triggered.connect(lambda: self.dialogs.open_matrix())
         self.import_action.triggered.connect(self.dialogs.open_import)
-        self.rules_action.triggered.connect(lambda: self.rules.check_now(announce=True))
+        self.rules_action.triggered.connect(lambda: self.rules.check_now(announce=True, say_all_hold=True))
         self.user_list_action.toggled.connect(self.user_list.setVisible)
         self.members.remove_requested.connect(self.actions.plan_remove)
         self.members.users_dropped.connect(self.dialogs.users_dropped)

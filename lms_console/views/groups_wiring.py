@@ -48,6 +48,7 @@ class GroupsViews(QObject):
         for kind in PANE_KINDS:
             window.register_pane(kind, self.pane)
         self.pane.rules.drift_found.connect(self.announce_drift)
+        self.pane.rules.all_hold.connect(self.announce_all_hold)
         engine.planned.connect(self._route_replan)
 
     def announce_drift(self, diffs) -> None:
@@ -57,6 +58,15 @@ class GroupsViews(QObject):
         self.window.banner.show_message(
             "info", drift_message(diffs), title="Rule-based cohorts drifted",
             actions=[("Review", lambda cid=first.rule.cohortid: self.review(cid))])
+
+    def announce_all_hold(self, checked: int) -> None:
+        if checked == 0:
+            text = ("There are no rule-based cohorts to check: give a cohort a membership rule (its "
+                    "“Membership rule…” button) to keep its members in step with a users filter.")
+        else:
+            text = (f"The {checked:,} rule-based cohort{'s match their rules' if checked != 1 else ' matches its rule'}"
+                    " in the local copy: nothing to change.")
+        self.window.banner.show_message("info", text, title="Membership rules checked")
 
     def review(self, cohortid: int) -> None:
         """Show the cohort in the pane and open its rule with the diff worked out."""

@@ -328,6 +328,9 @@ def test_a_rule_is_checked_saved_previewed_and_its_drift_announced_after_a_sync(
     window, pane, session, engine, _server = console
     cid = q(session, "SELECT id FROM cohorts WHERE name = 'Empty cohort'")[0][0]
     dept, n = q(session, "SELECT department, count(*) FROM users WHERE department <> '' GROUP BY 1 LIMIT 1")[0]
+    with qtbot.waitSignal(pane.rules.all_hold, timeout=WAIT) as held:  # "Check rules" always answers
+        pane.rules_action.trigger()
+    assert held.args == [0] and "no rule-based cohorts" in window.banner.message_text()
     select(qtbot, pane, "cohort", cid)
     qtbot.waitUntil(lambda: bool(pane.choices), timeout=WAIT)
     dialog = pane.dialogs.open_rule(cid)
