@@ -343,7 +343,7 @@ def dry_run(conn, table: Table, targets: Sequence[str], *, enrol_first: bool = F
         for k in range(len(chunk.rownos)):
             value = cells[col[kind]][k].strip()
             if not value:
-                places.append((None, f"is empty: which {kind}?", ""))
+                places.append((None, f"which {kind}? Every row needs one", ""))
             elif kind == "cohort":
                 cid, why = lookup.cohort(value)
                 places.append((cid, why, f"cohort {lookup.cohort_names.get(cid, value)}" if cid else value))
@@ -439,7 +439,7 @@ def _resolve_users(conn, key: str, values: list[str]) -> list[tuple[int | None, 
     out = []
     for v in clean:
         if not v:
-            out.append((None, "", "is empty: who?", False))
+            out.append((None, "", "who? Every row needs the user", False))
             continue
         if key == "userid" and not v.isdigit():
             out.append((None, v, "is not a user id (a whole number)", False))

@@ -167,7 +167,7 @@ class ImportMembershipsDialog(QDialog):
         self._combos = []
         for header, target in zip(self.table.headers, targets):
             combo = QComboBox()
-            combo.addItem("(not used)", "")
+            combo.addItem("(not imported)", "")
             for t in M.TARGETS:
                 combo.addItem(M.LABELS[t], t)
             combo.setCurrentIndex(max(0, combo.findData(target)))
