@@ -45,11 +45,12 @@ class QueueTotals:
     pending: int
     failed: int
     refused: int
+    cancelled: int = 0  # stopped by the admin: not a failure (the row says "Cancelled"; Retry sends it)
 
     def text(self) -> str:
-        if not (self.done or self.pending or self.failed or self.refused):
+        if not (self.done or self.pending or self.failed or self.refused or self.cancelled):
             return "No uploads. Drop files, folders or links onto a section or an activity."
-        parts = [f"{self.done} of {self.done + self.pending + self.failed} done"]
+        parts = [f"{self.done} of {self.done + self.pending + self.failed + self.cancelled} done"]
         if self.total:
             parts.append(f"{human_size(self.sent)} of {human_size(self.total)}")
         if self.speed > 1:
@@ -58,6 +59,8 @@ class QueueTotals:
                 parts.append(f"about {eta(max(self.total - self.sent, 0) / self.speed)} left")
         if self.failed:
             parts.append(f"{self.failed} failed")
+        if self.cancelled:
+            parts.append(f"{self.cancelled} cancelled")
         if self.refused:
             parts.append(f"{self.refused} refused")
         return " · ".join(parts)
@@ -187,8 +190,9 @@ class UploadQueueModel(QAbstractItemModel):
         return QueueTotals(sent, total, speed,
                            sum(1 for i in counted if i.state == State.DONE),
                            sum(1 for i in counted if not i.state.final),
-                           sum(1 for i in counted if i.state in (State.FAILED, State.CANCELLED)),
-                           sum(1 for i in counted if i.state == State.REFUSED))
+                           sum(1 for i in counted if i.state == State.FAILED),
+                           sum(1 for i in counted if i.state == State.REFUSED),
+                           sum(1 for i in counted if i.state == State.CANCELLED))
 
     def index_of(self, item_id: int, column: int = 0) -> QModelIndex:
         row = self._rows.get(item_id)

@@ -26,6 +26,13 @@ def _act(parent: QObject, text: str, icon_name: str, tip: str, name: str) -> QAc
     return action
 
 
+def _section_text(section: ContentRef) -> str:
+    """A section in a picker: its number first, since names repeat (every unnamed section is
+    "New section") and a list of equal names cannot be told apart."""
+    return f"section {section.section_number} · {section.name}" if section.name else \
+        f"section {section.section_number}"
+
+
 class ContentActions(QObject):
     """The pane's actions, enabled for what is selected.
 
@@ -234,19 +241,21 @@ class ContentActions(QObject):
 
     def _move(self) -> None:
         ref = self.ref
-        sections = self.pane.tree_model.sections_of(ref.courseid)
+        sections = {s.id: s for s in self.pane.tree_model.sections_of(ref.courseid)}
         if ref.kind == "section":
-            options = [(f"After “{s.name}”", s.id, 0) for s in sections if s.id != ref.id]
-            text = f"Move the section “{ref.name}” after:"
-            kind = "section.move"
+            what = f"section {ref.section_number} “{ref.name}”"
+            options = [(f"After {_section_text(s)}", s.id, 0) for s in sections.values() if s.id != ref.id]
+            text = f"Move the {what} after:"
+            kind, where = "section.move", "after"
         else:
-            options = [(f"To the end of “{s.name}”", s.id, 0) for s in sections]
-            text = f"Move the activity “{ref.name}”:"
-            kind = "module.move"
-        dialog = PickDialog(f"Move “{ref.name}”", text, options, parent=self.pane)
+            what = f"“{ref.name}”"
+            options = [(f"To the end of {_section_text(s)}", s.id, 0) for s in sections.values()]
+            text = f"Move the activity {what}:"
+            kind, where = "module.move", "to the end of"
+        dialog = PickDialog(f"Move {what}", text, options, parent=self.pane)
         dialog.picked.connect(lambda target: self._plan(
             [Change(kind, {"courseid": ref.courseid, "id": ref.id, "targetsectionid": target})],
-            f"Move “{ref.name}”", {ref.courseid}))
+            f"Move {what} {where} section {sections[target].section_number}", {ref.courseid}))
         self._show(dialog)
 
     def _delete(self) -> None:

@@ -201,6 +201,18 @@ def test_upload_queue_model_tree_progress_and_totals(qtmodeltester):
     assert totals.text().startswith("1 of 4 done · 350 bytes of 1.2 KB · 2.0 KB/s") and "1 failed" in totals.text()
 
 
+def test_a_cancelled_upload_counts_as_cancelled_not_as_failed():
+    model = UploadQueueModel()
+    model.set_items([_item(1, Kind.FILE, State.DONE), _item(2, Kind.FILE, State.CANCELLED),
+                     _item(3, Kind.FILE, State.FAILED), _item(4, Kind.URL, State.CANCELLED, size=0),
+                     _item(5, Kind.FILE)])
+    assert model.data(model.index_of(2).siblingAtColumn(5)) == "Cancelled"
+    totals = model.totals()
+    assert (totals.done, totals.pending, totals.failed, totals.cancelled) == (1, 1, 1, 2)
+    assert totals.text().startswith("1 of 5 done ·")
+    assert totals.text().endswith(" · 1 failed · 2 cancelled")
+
+
 def files(tmp_path: Path, *specs) -> list[str]:
     out = []
     for name, size in specs:
@@ -267,6 +279,8 @@ def test_pause_cancel_and_retry(qtbot, session, site, tmp_path):
     qtbot.waitUntil(lambda: all(controller.model.item(rows[n].id).state == State.DONE for n in ("a", "b")),
                     timeout=WAIT)
     assert controller.model.item(rows["c"].id).state == State.CANCELLED
+    summary = controller.model.totals().text()
+    assert summary.startswith("2 of 3 done") and "1 cancelled" in summary and "failed" not in summary, summary
     controller.retry(rows["c"].id)
     qtbot.waitUntil(lambda: controller.model.item(rows["c"].id).state == State.DONE, timeout=WAIT)
     names = [m.name for s in session._client.course_contents(2).items for m in s.modules]

@@ -1,5 +1,5 @@
-"""Course change kinds (create, update, delete, duplicate) and the journal-only upload kinds,
-planned against the cache and applied to the sandbox over real HTTP."""
+"""Course change kinds (create, update, delete, duplicate), the titles of the section kinds, and
+the journal-only upload kinds, planned against the cache and applied to the sandbox over real HTTP."""
 
 from __future__ import annotations
 
@@ -170,3 +170,31 @@ def test_upload_kinds_are_journal_only(synced):
     _server, _client, db, _writer = synced
     plan = C.plan_changes(db, [C.Change("upload.resource", {"courseid": 2, "name": "x"})])
     assert plan.items[0].outcome == Outcome.ERROR and "upload queue" in str(plan.items[0].problems[0])
+
+
+def test_section_titles_name_the_course_and_tell_equally_named_sections_apart(synced, run_sync):
+    server, client, db, writer = synced
+    for _ in range(2):  # two unnamed sections: Moodle shows both as "New section"
+        added = C.plan_changes(db, [C.Change("section.add", {"courseid": 3})])
+        assert added.items[0].title == "Add a section to EE101"  # the short name, as the plan's title says
+        assert apply(client, writer, added).status == "done"
+    assert run_sync(client, entities=("contents",)).status == "ok"
+    *_, (first, first_no), (second, second_no) = cached(
+        db, "SELECT id, section FROM sections WHERE courseid = 3 AND name = 'New section' ORDER BY section")
+    one = cached(db, "SELECT id FROM sections WHERE courseid = 3 AND section = 1")[0][0]
+    assert C.plan_changes(db, [C.Change("section.add", {"courseid": 3, "targetsectionid": first})]).items[0].title \
+        == f"Add a section to EE101 after section {first_no}"
+    assert C.plan_changes(db, [C.Change("section.add", {"courseid": 999})]).items[0].title \
+        == "Add a section to course 999"  # not in the cache: its id is all there is
+
+    move = C.plan_changes(db, [C.Change("section.move", {"courseid": 3, "id": second, "targetsectionid": one})])
+    assert move.items[0].outcome == Outcome.APPLY
+    assert move.items[0].title == f"Move section {second_no} “New section” to after section 1"
+    assert f"section {first_no}" not in move.items[0].title  # the other "New section" is not the one moved
+    assert apply(client, writer, move).status == "done"
+    with server.store.connection() as conn:
+        assert conn.execute("SELECT section FROM course_sections WHERE id = ?", (second,)).fetchone()[0] == 2
+
+    cmid, name = cached(db, "SELECT cmid, name FROM modules WHERE courseid = 3 ORDER BY cmid LIMIT 1")[0]
+    to = C.plan_changes(db, [C.Change("module.move", {"courseid": 3, "id": cmid, "targetsectionid": first})])
+    assert to.items[0].title == f"Move {name} to the end of section {first_no} “New section”"

@@ -371,11 +371,44 @@ def test_add_a_section_end_to_end(qtbot, console):
     select(qtbot, pane, "section", pane.tree_model.sections_of(2)[1].id)
     bugs = []
     content.session.runner.job_failed.connect(lambda info, exc: bugs.append(exc))
-    pane.actions.add_section.trigger()
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        pane.actions.add_section.trigger()
+    course = pane.tree_model.course_label(2)
+    assert planned.args[0].title == f"Add a section to {course}" and not course.startswith("course ")
+    assert planned.args[0].items[0].title == f"Add a section to {course} after section 1"  # not "course 2"
     qtbot.waitUntil(lambda: changes.preview is not None and changes.preview.isVisible(), timeout=WAIT)
     qtbot.mouseClick(changes.preview.apply_button, LEFT)
     qtbot.waitUntil(lambda: bool(bugs) or len(pane.tree_model.sections_of(2)) == count + 1, timeout=WAIT)
     assert not bugs
+
+
+def test_moving_a_section_numbers_every_choice_and_says_where_it_goes(qtbot, console, server):
+    engine, window, changes, content = console
+    pane = show_course(qtbot, window, content)
+    sections = pane.tree_model.sections_of(2)
+    unnamed = [s for s in sections if s.name == "New section"]
+    assert len(unnamed) >= 2  # the seed leaves course 2 two sections without a name: Moodle shows "New section"
+    moved, target = unnamed[-1], sections[1]
+    select(qtbot, pane, "section", moved.id)
+    pane.actions.move.trigger()
+    dialog = pane.actions.dialog
+    assert isinstance(dialog, PickDialog)
+    assert dialog.windowTitle() == f"Move section {moved.section_number} “New section”"
+    choices = [dialog.list.item(row).text() for row in range(dialog.list.count())]
+    assert len(set(choices)) == len(choices) == len(sections) - 1  # every choice distinct; not itself
+    assert f"After section {unnamed[0].section_number} · New section" in choices
+    assert f"After section 1 · {target.name}" in choices
+    dialog.choose(target.id)
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        dialog._accept()
+    plan = planned.args[0]
+    assert plan.title == f"Move section {moved.section_number} “New section” after section 1"
+    assert plan.items[0].title == f"Move section {moved.section_number} “New section” to after section 1"
+    with qtbot.waitSignal(pane.tree_model.course_loaded, timeout=WAIT):  # re-read from the site after it
+        apply_preview(qtbot, engine, changes)
+    with server.store.connection() as conn:
+        assert conn.execute("SELECT section FROM course_sections WHERE id = ?", (moved.id,)).fetchone()[0] == 2
+    assert pane.tree_model.section_ref(moved.id).section_number == 2
 
 
 def test_activity_actions_ask_the_engine_for_the_right_changes(qtbot, console, monkeypatch):
@@ -391,8 +424,11 @@ def test_activity_actions_ask_the_engine_for_the_right_changes(qtbot, console, m
     pane.actions.dialog.textValueSelected.emit("Renamed page")
     pane.actions.move.trigger()
     target = pane.tree_model.sections_of(2)[3]
+    assert f"To the end of section 3 · {target.name}" in [
+        pane.actions.dialog.list.item(row).text() for row in range(pane.actions.dialog.list.count())]
     pane.actions.dialog.choose(target.id)
     pane.actions.dialog._accept()
+    assert asked[-1][1] == f"Move “{module.name}” to the end of section 3"
     assert [c for changes, _t in asked for c in changes] == [
         Change("module.hide", {"courseid": 2, "id": module.id}),
         Change("module.delete", {"courseid": 2, "id": module.id}),

@@ -187,6 +187,26 @@ class EnrolRemove(EnrolAdd):
 
 # -- course structure (core_courseformat_update_course, core_update_inplace_editable) ----------------
 
+def _course_label(ctx, courseid) -> str:
+    """The course as the admin knows it (its short name); its id only when the cache lacks it."""
+    course = ctx.course(courseid) if isinstance(courseid, int) else None
+    return course["shortname"] if course else f"course {courseid}"
+
+
+def _section_number(ctx, sectionid) -> str:
+    """A section by its number in the course (``section 3``), as Moodle shows it: names repeat
+    (every unnamed section is "New section"), so a name alone does not say which one."""
+    section = ctx.section(sectionid) if isinstance(sectionid, int) else None
+    return f"section {section['section']}" if section else f"the section with id {sectionid}"
+
+
+def _section_label(ctx, sectionid) -> str:
+    """A section by its number and, when the cache has one, its name: ``section 3 “New section”``."""
+    section = ctx.section(sectionid) if isinstance(sectionid, int) else None
+    name = f" “{section['name']}”" if section and section["name"] else ""
+    return _section_number(ctx, sectionid) + name
+
+
 class _StructureKind(Kind):
     """One state action of ``core_courseformat_update_course``; ``ids`` batch per course and action."""
 
@@ -287,10 +307,17 @@ class SectionMove(_StructureKind):
     name, action, title_verb = "section.move", "section_move_after", "Move"
     required = ("courseid", "id", "targetsectionid")
 
+    def title(self, data, ctx):
+        return (f"Move {_section_label(ctx, data.get('id'))} to after "
+                f"{_section_number(ctx, data.get('targetsectionid'))}")
+
 
 class ModuleMove(_StructureKind):
     name, action, title_verb, what = "module.move", "cm_move", "Move", "cm"
     required = ("courseid", "id", "targetsectionid")
+
+    def title(self, data, ctx):
+        return f"{super().title(data, ctx)} to the end of {_section_label(ctx, data.get('targetsectionid'))}"
 
     def apply_to_cache(self, raw, data, result, now):
         raw.execute("UPDATE modules SET sectionid = ? WHERE cmid = ?", (int(data["targetsectionid"]),
@@ -309,7 +336,9 @@ class SectionAdd(Kind):
         return f"course:{data.get('courseid')}/new-section"
 
     def title(self, data, ctx):
-        return f"Add a section to course {data.get('courseid')}"
+        after = data.get("targetsectionid")
+        where = f" after {_section_number(ctx, after)}" if after is not None else ""
+        return f"Add a section to {_course_label(ctx, data.get('courseid'))}{where}"
 
     def params(self, items):
         params: dict[str, Any] = {"action": "section_add", "courseid": as_int(items[0], "courseid"), "ids": []}
