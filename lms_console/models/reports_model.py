@@ -253,6 +253,8 @@ class SnapshotsModel(RowTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and not s.readable:
             return (f"Saved in snapshot format {s.schema_version}, which this version cannot read"
                     if s.kind else "Unknown report")
+        if role == Qt.ItemDataRole.ToolTipRole and c == 4:
+            return params_summary(s.params)  # in full, when the column is narrower than the text
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -41,6 +41,7 @@ __all__ = [
     "ReportParams",
     "ReportResult",
     "RequiredCourse",
+    "different_reports",
     "drill_users",
     "empty_result",
     "load_options",
@@ -99,6 +100,18 @@ KINDS: dict[str, ReportKind] = {k.kind: k for k in (
 def report_title(kind: str) -> str:
     k = KINDS.get(kind)
     return k.title if k else kind.replace("_", " ").capitalize()
+
+
+def different_reports(before_kind: str, after_kind: str, before_title: str = "", after_title: str = "") -> str:
+    """Why two snapshots (results) of these report kinds cannot be compared; "" when they can.
+
+    The reports pane says it before comparing (on the Compare button); ``reports_snapshots.compare``
+    says it when asked anyway.
+    """
+    if before_kind == after_kind:
+        return ""
+    return (f"These snapshots are of different reports ({before_title or report_title(before_kind)} and "
+            f"{after_title or report_title(after_kind)}) and cannot be compared.")
 
 
 @dataclass(frozen=True, slots=True)

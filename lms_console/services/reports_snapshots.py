@@ -25,6 +25,7 @@ from lms_console.services.reports import (
     KINDS,
     ReportParams,
     ReportResult,
+    different_reports,
     empty_result,
     report_title,
 )
@@ -210,9 +211,9 @@ def compare(before: ReportResult, after: ReportResult, table: str | None = None)
     """What changed from ``before`` to ``after`` (two results of the same report)."""
     title = f"{after.title}: what changed"
     b_label, a_label = _side(before), _side(after)
-    if before.kind != after.kind:
-        return Comparison(title, b_label, a_label, None, message="These snapshots are of different reports "
-                          f"({before.title} and {after.title}) and cannot be compared.")
+    refusal = different_reports(before.kind, after.kind, before.title, after.title)
+    if refusal:
+        return Comparison(title, b_label, a_label, None, message=refusal)
     for r in (before, after):
         if r.is_empty and not r.tables:
             return Comparison(title, b_label, a_label, None, message=r.empty_reason)

@@ -111,7 +111,7 @@ class _IconNames:
 ICON_NAMES = _IconNames()
 
 _state = {"dark": False}
-_cache: dict[tuple[str, bool], QIcon] = {}
+_cache: dict[tuple[str, bool, str | None], QIcon] = {}
 
 
 @lru_cache(maxsize=2)
@@ -221,17 +221,18 @@ class _SvgIconEngine(QIconEngine):
         return _SvgIconEngine(self._name, self._svg["normal"], self._svg["selected"])
 
 
-def icon(name: str) -> QIcon:
-    """The themed icon ``name`` (cached per theme). Raises :class:`MissingIconError` for an unknown name."""
+def icon(name: str, *, colour: str | None = None) -> QIcon:
+    """The themed icon ``name`` (cached per theme). Raises :class:`MissingIconError` for an unknown name.
+
+    ``colour`` ("#rrggbb") draws it in that colour in every mode: for a button filled with the accent,
+    where the theme's icon colour (meant for the window background) hardly shows."""
     dark = _state["dark"]
-    cached = _cache.get((name, dark))
+    cached = _cache.get((name, dark, colour))
     if cached is not None:
         return cached
-    engine = _SvgIconEngine(
-        name, icon_svg(name, dark=dark), icon_svg(name, dark=dark, role="icon_selected")
-    )
-    result = QIcon(engine)
-    _cache[(name, dark)] = result
+    selected = icon_svg(name, dark=dark, colour=colour) if colour else icon_svg(name, dark=dark, role="icon_selected")
+    result = QIcon(_SvgIconEngine(name, icon_svg(name, dark=dark, colour=colour), selected))
+    _cache[(name, dark, colour)] = result
     return result
 
 

@@ -15,10 +15,12 @@ import html
 import time
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -37,7 +39,7 @@ from lms_console.models.reports_model import (
     ReportsModel,
     SnapshotsModel,
 )
-from lms_console.services.reports import KINDS
+from lms_console.services.reports import KINDS, different_reports, report_title
 from lms_console.views import theme
 from lms_console.views.icons import icon
 from lms_console.views.reports_chart import ChartView
@@ -50,6 +52,7 @@ TABLE_TITLES = {"rates": "Numbers", "over_time": "Per period", "summary": "Summa
                 "last_access": "Last access", "histogram": "Histogram", "totals": "Totals", "matrix": "Per person",
                 "current": "Current", "trend": "Per month"}
 AUTO_SNAPSHOT_KEY = "reports/auto_snapshot"
+COMPARE_TIP = "Select two snapshots of one report; or one, to compare it with the report on screen"
 
 
 def table_title(name: str) -> str:
@@ -60,6 +63,12 @@ def table_title(name: str) -> str:
 
 def _stamp(t: int | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) + " UTC" if t else "never"
+
+
+def on_accent_icon(name: str) -> QIcon:
+    """The icon ``name`` in the theme's ``accent_text`` colour, for a button filled with the accent (the
+    theme's icon colour is dark grey in the light theme: hard to see on the blue "Run report" button)."""
+    return icon(name, colour=theme.color("accent_text").name())
 
 
 class ReportsPane(QWidget):
@@ -157,7 +166,7 @@ class ReportsPane(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         side.setMinimumWidth(300)
         lay.addWidget(scroll, 1)
-        self.run_button = QPushButton(icon("refresh"), "Run report")
+        self.run_button = QPushButton(on_accent_icon("refresh"), "Run report")  # a filled (accent) button
         self.run_button.setObjectName("RunReportButton")
         self.run_button.setToolTip("Run the report again with these parameters")
         self.run_button.clicked.connect(self.run)
@@ -240,6 +249,12 @@ class ReportsPane(QWidget):
         self.snapshots_model = SnapshotsModel(self)
         self.snapshots_view = make_table(self.snapshots_model, "ReportSnapshots")
         self.snapshots_view.setSortingEnabled(False)
+        # Dates and "How" as wide as their text (header included); the parameters, the one long text, take
+        # the rest of the width. The report's title keeps its full width too (a row's first thing to read).
+        header = self.snapshots_view.horizontalHeader()
+        for c in range(self.snapshots_model.columnCount()):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(SnapshotsModel.COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.snapshots_view.doubleClicked.connect(lambda _i: self.open_selected_snapshot())
         lay.addWidget(self.snapshots_view, 1)
         row = QHBoxLayout()
@@ -247,8 +262,7 @@ class ReportsPane(QWidget):
         self.open_snapshot_button.setToolTip("Show the snapshot's chart and numbers (works offline)")
         self.open_snapshot_button.clicked.connect(self.open_selected_snapshot)
         self.compare_button = QPushButton("Compare")
-        self.compare_button.setToolTip("Select two snapshots of one report; or one, to compare it with the report "
-                                       "on screen")
+        self.compare_button.setToolTip(COMPARE_TIP)
         self.compare_button.clicked.connect(self.compare_selected)
         self.delete_snapshot_button = QPushButton("Delete")
         self.delete_snapshot_button.clicked.connect(self._delete_selected)
@@ -334,6 +348,7 @@ class ReportsPane(QWidget):
                                      "sync again to refresh the local copy.", retry=self.model.refresh)
 
     def _on_theme_changed(self, _name: str) -> None:
+        self.run_button.setIcon(on_accent_icon("refresh"))
         self.chart.redraw(theme.chart_palette())
 
     def _on_action(self, action: str) -> None:
@@ -364,6 +379,7 @@ class ReportsPane(QWidget):
         self._rebuild_tabs(result)
         self.grades_button.setVisible(result.kind == "assessment")
         self._update_actions()
+        self._update_snapshot_actions()  # one snapshot compares with this report: of the same kind?
 
     def _show_as_of(self, result) -> None:
         if result.from_snapshot:
@@ -457,9 +473,23 @@ class ReportsPane(QWidget):
 
     def _update_snapshot_actions(self) -> None:
         sel = self._selected_snapshots()
+        refusal = self._compare_refusal(sel)
         self.open_snapshot_button.setEnabled(len(sel) == 1)
-        self.compare_button.setEnabled(len(sel) in (1, 2))
+        self.compare_button.setEnabled(len(sel) in (1, 2) and not refusal)
+        self.compare_button.setToolTip(refusal or COMPARE_TIP)
         self.delete_snapshot_button.setEnabled(bool(sel))
+
+    def _compare_refusal(self, sel: list) -> str:
+        """Why Compare cannot compare the selected snapshots ("" when it can, or when it does not apply)."""
+        if len(sel) == 2:
+            refusal = different_reports(sel[1].kind, sel[0].kind, sel[1].title, sel[0].title)
+            return refusal and refusal + " Select two snapshots of one report."
+        result = self.result
+        if len(sel) == 1 and result is not None and not result.from_snapshot and result.kind != sel[0].kind:
+            return (f"This snapshot is of {sel[0].title or report_title(sel[0].kind)} and the report on screen is "
+                    f"{result.title}: choose {report_title(sel[0].kind)} to compare the snapshot with today's "
+                    "numbers.")
+        return ""
 
     def open_selected_snapshot(self) -> None:
         sel = self._selected_snapshots()
@@ -528,10 +558,17 @@ class ReportsPane(QWidget):
             return
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        if self.result is not None:
+            printer.setDocName(self.result.title)  # the print job's name, and the PDF's title
         dialog = QPrintDialog(printer, self)
+        # QPrintDialog.open() wants (receiver, member) in PySide6 and exec() would nest an event loop:
+        # show it window-modal and print when it is accepted.
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.accepted.connect(lambda p=printer: self.print_to(p))
+        if self._print_dialog is not None:
+            self._print_dialog[0].deleteLater()  # the one before (its printer goes with this tuple)
         self._print_dialog = (dialog, printer)
-        dialog.open()
+        dialog.show()
 
     def print_to(self, printer) -> None:
         """The chart, the main table (first 500 rows) and the notes, on ``printer`` (any QPagedPaintDevice)."""

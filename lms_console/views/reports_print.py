@@ -1,7 +1,7 @@
 """A report as a printable document: title, as-of time, the chart, the main table and the notes.
 
-Printing goes through Qt (QPrinter + QPrintDialog, opened with ``open()``); the same document
-prints to a PDF file with ``QPrinter.setOutputFileName``.
+Printing goes through Qt (QPrinter + QPrintDialog, shown window-modal: PySide6 has no zero-argument
+``QPrintDialog.open()``); the same document prints to a PDF file with ``QPrinter.setOutputFileName``.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from lms_console.services.reports import (
     DrillRequest,
     ReportParams,
     RequiredCourse,
+    different_reports,
     drill_users,
     load_options,
     run_report,
@@ -402,7 +403,11 @@ def test_snapshot_round_trip_offline_and_compare(small_cache, tmp_path):
         assert changed.loc["course:11", "Change"] == ""
         assert cmp.counts["changed"] == 1 and "Δ Completion %" in cmp.delta_columns
         other = run_report("engagement", offline, ReportParams())
-        assert "different reports" in SN.compare(back, other).message
+        refused = SN.compare(back, other)
+        assert refused.table is None and "different reports" in refused.message
+        assert refused.message == different_reports("completion", "engagement", back.title, other.title)
+        assert "Completion rates and Engagement" in different_reports("completion", "engagement")
+        assert different_reports("engagement", "engagement") == ""
     finally:
         offline.close()
 

@@ -191,6 +191,91 @@ def test_snapshots_save_open_offline_and_compare(qtbot, pane):
     assert "snapshot" in pane.result_title.text() and not pane.save_button.isEnabled()
 
 
+def select_snapshots(pane, rows):
+    from PySide6.QtCore import QItemSelectionModel
+
+    sel = pane.snapshots_view.selectionModel()
+    sel.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for r in rows:
+        sel.select(pane.snapshots_model.index(r, 0), flags)
+
+
+def test_compare_only_snapshots_of_one_report(qtbot, pane):
+    """Compare is off, and its tooltip says why, for snapshots of two different reports (and for one
+    snapshot of another report than the one on screen); the service's message stays behind it."""
+    choose(qtbot, pane, "completion")
+    with qtbot.waitSignal(pane.model.snapshots_loaded, timeout=20000):
+        pane.save_button.click()
+    choose(qtbot, pane, "engagement")
+    with qtbot.waitSignal(pane.model.snapshots_loaded, timeout=20000):
+        pane.save_button.click()
+    kinds = [pane.snapshots_model.item(r).kind for r in range(pane.snapshots_model.rowCount())]
+    assert kinds == ["engagement", "completion"]  # newest first
+    select_snapshots(pane, [0, 1])
+    assert not pane.compare_button.isEnabled()
+    tip = pane.compare_button.toolTip()
+    assert "different reports" in tip and "Completion rates" in tip and "Engagement" in tip, tip
+    assert pane.delete_snapshot_button.isEnabled()
+    select_snapshots(pane, [0])  # the engagement snapshot, with engagement on screen
+    assert pane.compare_button.isEnabled() and "different" not in pane.compare_button.toolTip()
+    select_snapshots(pane, [1])  # the completion snapshot, with engagement on screen
+    assert not pane.compare_button.isEnabled() and "report on screen" in pane.compare_button.toolTip()
+    choose(qtbot, pane, "completion")  # now it can be compared with what is on screen
+    assert pane.compare_button.isEnabled()
+    with qtbot.waitSignal(pane.model.snapshots_loaded, timeout=20000):
+        pane.save_button.click()
+    select_snapshots(pane, [0, 2])  # two completion snapshots
+    assert [s.kind for s in pane._selected_snapshots()] == ["completion", "completion"]
+    assert pane.compare_button.isEnabled()
+    with qtbot.waitSignal(pane.model.comparison_ready, timeout=20000) as got:
+        pane.compare_button.click()
+    assert got.args[0].table is not None and "different" not in got.args[0].message
+
+
+def test_snapshots_table_columns_are_readable(qtbot, pane):
+    """At the pane's usual width the snapshot list's headers and dates show in full and the columns
+    fill the table (they were 100 px each: "ata as of (UT", "2026-11-28 ...")."""
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    with qtbot.waitSignal(pane.model.snapshots_loaded, timeout=20000):
+        pane.save_button.click()
+    pane.tabs.setCurrentWidget(pane.snapshots_page)
+    view = pane.snapshots_view
+    header = view.horizontalHeader()
+    qtbot.waitUntil(lambda: header.length() == view.viewport().width(), timeout=3000)  # fills the width
+    metrics = header.fontMetrics()
+    model = pane.snapshots_model
+    for c in range(model.columnCount()):
+        title = model.headerData(c, Qt.Orientation.Horizontal)
+        assert header.sectionSize(c) >= metrics.horizontalAdvance(title) + 8, title
+        if c < model.columnCount() - 1:  # the parameters column takes what is left
+            assert header.sectionSize(c) >= view.sizeHintForColumn(c), title
+    saved = model.data(model.index(0, 1))
+    assert len(saved) == 16 and view.sizeHintForColumn(1) >= view.fontMetrics().horizontalAdvance(saved)
+    assert model.data(model.index(0, 4), Qt.ItemDataRole.ToolTipRole) == model.data(model.index(0, 4))
+
+
+def test_run_button_icon_reads_on_the_accent(qtbot, qapp, pane):
+    """The "Run report" button is filled with the accent colour: its icon is drawn in the accent's text
+    colour (white), not the dark grey of icons on the window background, and follows theme switches."""
+    from PySide6.QtGui import QColor
+
+    def icon_colour():
+        image = pane.run_button.icon().pixmap(QSize(24, 24)).toImage()
+        solid = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+                 if image.pixelColor(x, y).alpha() > 200]
+        assert solid
+        return QColor(*(round(sum(getattr(c, k)() for c in solid) / len(solid)) for k in ("red", "green", "blue")))
+
+    for name in ("light", "dark", "light"):
+        theme.apply_theme(qapp, name)
+        got, want = icon_colour(), theme.color("accent_text")
+        assert max(abs(got.red() - want.red()), abs(got.green() - want.green()),
+                   abs(got.blue() - want.blue())) < 16, (name, got.name(), want.name())
+    assert theme.color("icon", "light").lightness() < 100  # what the icon was drawn in: dark grey
+
+
 def test_exports_and_print(qtbot, pane, tmp_path):
     with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
         pane.show_target(None)
@@ -209,6 +294,36 @@ def test_exports_and_print(qtbot, pane, tmp_path):
     printer.setOutputFileName(str(tmp_path / "printed.pdf"))
     pane.print_to(printer)
     assert (tmp_path / "printed.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_print_button_opens_the_print_dialog_and_prints(qtbot, pane, tmp_path):
+    """Print… shows Qt's print dialog window-modal (no nested event loop) and prints what is on screen
+    when it is accepted; here to the dialog's "Print to File (PDF)"."""
+    from PySide6.QtPrintSupport import QPrintDialog
+    from PySide6.QtWidgets import QLineEdit
+
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    assert pane.print_button.isEnabled()
+    pane.print_button.click()  # returns: the dialog does not run its own event loop
+    dialog = pane.findChild(QPrintDialog)
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    assert dialog.windowModality() == Qt.WindowModality.WindowModal
+    printer = dialog.printer()
+    assert printer.docName() == pane.result.title
+    out = tmp_path / "printed-from-dialog.pdf"
+    dialog.findChild(QLineEdit, "filename").setText(str(out))  # the Print to File (PDF) destination
+    dialog.accept()
+    assert not dialog.isVisible()
+    assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 10000
+    # A second Print… opens a fresh dialog; closing it prints nothing.
+    pane.print_button.click()
+    again = pane._print_dialog[0]
+    assert again is not dialog and again.isVisible()
+    again.findChild(QLineEdit, "filename").setText(str(tmp_path / "not-printed.pdf"))
+    again.reject()
+    assert not again.isVisible() and not (tmp_path / "not-printed.pdf").exists()
 
 
 def test_parameters_rerun_after_a_pause_and_settings_persist(qtbot, pane):
