@@ -66,7 +66,11 @@ def diff_text(row: RowResult, sep: str = "; ") -> str:
 
 
 def problem_text(row: RowResult, sep: str = "; ") -> str:
-    return sep.join([i.text() for i in row.issues] + list(row.notes))
+    """What is wrong with the row; its notes (what the import adjusted, e.g. a username put in lower case)
+    only when nothing is wrong: beside an error they read like more errors."""
+    if row.issues:
+        return sep.join(i.text() for i in row.issues)
+    return sep.join(row.notes)
 
 
 class _Shown(Sequence):

@@ -94,6 +94,8 @@ def _short(problem) -> str:
         return "Not a valid email address."
     if "two-letter country" in msg:
         return "Use a two-letter country code such as DE or US."
+    if "not a country code" in msg:
+        return "Not a country code (ISO 3166, e.g. DE, FR, US)."
     if "longer than" in msg:
         limit = "".join(ch for ch in msg if ch.isdigit())
         return f"Too long: Moodle allows {limit} characters."
@@ -104,7 +106,7 @@ _PASSWORD_WORDS = {"at least 8 characters": "8+ characters", "a lower-case lette
                    "an upper-case letter": "upper case", "a special character such as *, - or #": "a symbol (* - #)"}
 
 
-def create_problems(data: Mapping[str, Any], taken: tuple[int | None, int | None] = (None, None)
+def create_problems(data: Mapping[str, Any], taken: tuple[Q.Holder | None, Q.Holder | None] = (None, None)
                     ) -> dict[str, str]:
     """field -> what is wrong with it, for the create-user form (empty: the form can be sent).
 
@@ -120,9 +122,9 @@ def create_problems(data: Mapping[str, Any], taken: tuple[int | None, int | None
     for p in field_problems(fields):
         out.setdefault(p.field, _short(p))
     if taken[0] is not None and "username" not in out:
-        out["username"] = f"Already taken by user {taken[0]}."
+        out["username"] = f"Another account already has this username (id {taken[0][0]})."
     if taken[1] is not None and "email" not in out:
-        out["email"] = f"Already used by user {taken[1]}."
+        out["email"] = f"Already used by the account “{taken[1][1]}” (id {taken[1][0]})."
     if (data.get("auth") or "manual") == "manual" and not data.get("createpassword"):
         password = str(data.get("password") or "")
         if not password:
@@ -156,7 +158,7 @@ class UsersActions(QObject):
         filter_saved(int, str): a filter was saved (its id and name); the tree lists it.
         filters_changed(): saved filters were added, renamed or deleted.
         saved_filter_loaded(object): a SavedFilter read for the pane (or None: it is gone).
-        taken_checked(object): (username, email, (user id with the username, user id with the email))
+        taken_checked(object): (username, email, ((id, username) of the account with the username, the same for the email))
             for the create dialog.
         problem(object): an expected problem in plain words (str) or an expected error.
         collecting(bool): reading the users a bulk action applies to (can take a second on 1M).

@@ -95,9 +95,10 @@ def check_chunk(cols: Columns, cache: CacheLookup, rownos: list[int], columns: l
     c = Checked(rownos)
     n, name, m = cols.n, cols.name, len(rownos)
 
-    def engine_says(k: int, target: str, value: str) -> None:
+    def engine_says(k: int, target: str, value: str, shown: str | None = None) -> None:
+        """The change engine's own words for ``value``; ``shown``: the cell as in the file, if it differs."""
         for prob in field_problems({target: value}):
-            c.add(k, name(target), value, prob.message + (f" {prob.fix}" if prob.fix else ""))
+            c.add(k, name(target), value if shown is None else shown, prob.text())
 
     for k, extra in ragged.items():
         c.add(k, "", "", f"the row has {n + len(extra)} cells but the header has {n}: a separator or quote inside a "
@@ -123,7 +124,7 @@ def check_chunk(cols: Columns, cache: CacheLookup, rownos: list[int], columns: l
     for k in sorted(set(where(map(not_, map(USERNAME_RE.match, names))))
                     | set(too_long(names, MAX_LENGTHS["username"])) - c.empty):
         if names[k]:
-            engine_says(k, "username", names[k])
+            engine_says(k, "username", names[k], raw[k])
         else:
             c.add(k, name("username"), "", "every row needs a username")
     # -- account fields

@@ -451,15 +451,19 @@ def ids(conn, spec: UserFilter, *, chunk: int = 5_000, now: int | None = None) -
         last = got[-1]
 
 
-def taken(conn, username: str = "", email: str = "", *, exclude: int | None = None) -> tuple[int | None, int | None]:
-    """(id of another user with this username, id of another user with this e-mail), case ignored."""
-    def first(sql: str, value: str) -> int | None:
+Holder = tuple[int, str]  # (id, username) of an account
+
+
+def taken(conn, username: str = "", email: str = "", *, exclude: int | None = None
+          ) -> tuple[Holder | None, Holder | None]:
+    """((id, username) of another account with this username, the same for this e-mail), case ignored."""
+    def first(sql: str, value: str) -> Holder | None:
         if not value.strip():
             return None
         row = conn.exec_driver_sql(sql, (clean_text(value.strip()), -1 if exclude is None else exclude)).first()
-        return row[0] if row else None
-    return (first("SELECT id FROM users WHERE username = ? AND id <> ? LIMIT 1", username),
-            first("SELECT id FROM users WHERE email = ? AND id <> ? LIMIT 1", email))
+        return (row[0], row[1]) if row else None
+    return (first("SELECT id, username FROM users WHERE username = ? AND id <> ? LIMIT 1", username),
+            first("SELECT id, username FROM users WHERE email = ? AND id <> ? LIMIT 1", email))
 
 
 # -- what the filter bar offers ------------------------------------------------------------------------

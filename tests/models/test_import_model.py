@@ -168,3 +168,15 @@ def test_no_profile_open_is_said(qtbot, tmp_path, runner):
     with qtbot.waitSignal(controller.dry_run_failed, timeout=1000) as failed:
         assert controller.dry_run(controller.auto_map()) is None
     assert "No connection profile is open" in failed.args[0].message
+
+
+def test_a_rows_problem_text_leaves_its_notes_out_when_something_is_wrong():
+    from lms_console.models.import_model import problem_text
+    from lms_console.services.importer_model import RowClass, RowIssue, RowResult
+
+    note = "username changed to lower case (as Moodle stores it)"
+    bad = RowResult(8, RowClass.ERROR, "qa bad5!", issues=(RowIssue(8, "username", "QA Bad5!", "may only contain …"),),
+                    notes=(note,))
+    assert problem_text(bad) == "“username” = 'QA Bad5!': may only contain …"
+    fine = RowResult(9, RowClass.CREATE, "anna", notes=(note,))
+    assert problem_text(fine) == note

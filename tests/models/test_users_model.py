@@ -301,8 +301,11 @@ def test_create_problems_and_change():
     assert create_problems({**ok, "password": "short"})["password"].startswith("Needs 8+ characters")
     assert create_problems({**ok, "email": "nope"})["email"] == "Not a valid email address."
     assert create_problems({**ok, "username": "a b"})["username"].startswith("Use lower-case")
-    assert create_problems(ok, taken=(10, 11)) == {"username": "Already taken by user 10.",
-                                                   "email": "Already used by user 11."}
+    assert create_problems(ok, taken=((10, "anna"), (11, "ben"))) == {
+        "username": "Another account already has this username (id 10).",
+        "email": "Already used by the account “ben” (id 11)."}
+    assert create_problems({**ok, "country": "XX"})["country"] == "Not a country code (ISO 3166, e.g. DE, FR, US)."
+    assert create_problems({**ok, "country": "Deutschland"})["country"].startswith("Use a two-letter country code")
     assert "password" not in create_problems({**ok, "password": "", "createpassword": True})
     change = create_change({**ok, "idnumber": " ", "customfields": {"faculty": "Arts", "empty": ""}})
     assert change == Change("user.create", {"username": "anna", "firstname": "Anna", "lastname": "Smith",
@@ -343,7 +346,7 @@ def test_taken_check_is_debounced_and_reads_the_cache(qtbot, model, session):
     with qtbot.waitSignal(actions.taken_checked, timeout=10000) as checked:
         actions.check_taken("user0002", "x")
         actions.check_taken("user0003", "user9@example.org")
-    assert checked.args[0] == ("user0003", "user9@example.org", (3, 9))
+    assert checked.args[0] == ("user0003", "user9@example.org", ((3, "user0003"), (9, "user0009")))
 
 
 # -- one user --------------------------------------------------------------------------------------

@@ -230,9 +230,10 @@ def test_filter_options_and_taken(db):
         assert [c[1] for c in opts.courses] == ["B202", "C101"]
         assert opts.custom_fields == (("faculty", "Faculty"),)
         assert opts.column_titles == {"cf:faculty": "Faculty"}
-        assert Q.taken(conn, "ASMITH10", "nobody@example.org") == (10, None)
+        assert Q.taken(conn, "ASMITH10", "nobody@example.org") == ((10, "asmith10"), None)
         assert Q.taken(conn, "asmith10", "Anna.Smith.10@uni.example.org", exclude=10) == (None, None)
-        assert Q.taken(conn, "", "x@EXAMPLE.org") == (None, 15)
+        holder = Q.taken(conn, "", "x@EXAMPLE.org")[1]
+        assert holder is not None and holder[0] == 15 and holder[1]
 
 
 def test_cancel_interrupts_a_running_query(db):

@@ -172,8 +172,8 @@ def test_create_user_validates_live(qtbot, session, actions):
     assert not d.create_button.isEnabled() and not d.errors["username"].text()  # nothing shouted yet
     with qtbot.waitSignal(actions.taken_checked, timeout=10000):
         fill(d, username="Anna", email="ben@example.org", firstname="New", password="short")
-    assert d.errors["username"].text() == "Already taken by user 10."
-    assert d.errors["email"].text() == "Already used by user 11."
+    assert d.errors["username"].text() == "Another account already has this username (id 10)."
+    assert d.errors["email"].text() == "Already used by the account “ben” (id 11)."
     assert d.errors["password"].text().startswith("Needs 8+ characters")
     assert "Last name" in d.summary.text()
     assert not d.create_button.isEnabled()

@@ -21,6 +21,16 @@ USER_FIELDS = ("username", "firstname", "lastname", "email", "idnumber", "depart
                "country", "auth", "lang", "timezone", "phone1", "phone2", "address", "description")
 _USERNAME_RE = re.compile(r"^[a-z0-9_.@-]+$")  # Moodle's PARAM_USERNAME (extended usernames off)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ISO 3166-1 alpha-2, as Moodle's country list.
+COUNTRIES = frozenset("""
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO
+JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR
+MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO
+RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV
+TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+""".split())
 MAX_LENGTHS = {"username": 100, "firstname": 100, "lastname": 100, "email": 100, "idnumber": 255,
                "department": 255, "institution": 255, "city": 120, "country": 2, "phone1": 20, "phone2": 20,
                "address": 255}
@@ -46,17 +56,24 @@ def password_problems(password: str) -> list[str]:
 def field_problems(fields: Mapping[str, Any]) -> list[Problem]:
     out = []
     for key, value in fields.items():
+        if key == "country":
+            continue  # the two-letter-code check below says it (once)
         if key in MAX_LENGTHS and value is not None and len(str(value)) > MAX_LENGTHS[key]:
             out.append(Problem(f"is longer than Moodle allows ({MAX_LENGTHS[key]} characters)", field=key,
                                value=value))
-    if "username" in fields and not _USERNAME_RE.match(str(fields["username"] or "")):
-        out.append(Problem("may only contain lower-case letters, digits and _ - . @", field="username",
-                           value=fields["username"], fix="Use lower case; Moodle stores usernames in lower case."))
+    username = str(fields.get("username") or "")
+    if "username" in fields and not _USERNAME_RE.match(username):
+        fix = ("Write it in lower case: Moodle stores usernames in lower case." if _USERNAME_RE.match(username.lower())
+               else "Leave out spaces and other characters.")
+        out.append(Problem("may only contain lower-case letters, digits and the characters _ - . @",
+                           field="username", value=fields["username"], fix=fix))
     if fields.get("email") and not _EMAIL_RE.match(str(fields["email"])):
         out.append(Problem("is not a valid email address", field="email", value=fields["email"]))
-    if "country" in fields and fields["country"] and not re.match(r"^[A-Z]{2}$", str(fields["country"])):
-        out.append(Problem("must be a two-letter country code such as DE or US", field="country",
-                           value=fields["country"]))
+    country = str(fields.get("country") or "")
+    if country and not re.match(r"^[A-Z]{2}$", country):
+        out.append(Problem("must be a two-letter country code such as DE or US", field="country", value=country))
+    elif country and country not in COUNTRIES:
+        out.append(Problem("is not a country code (ISO 3166, e.g. DE, FR, US)", field="country", value=country))
     return out
 
 

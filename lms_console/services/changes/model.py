@@ -72,7 +72,13 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.field}={self.value!r}: " if self.field else ""
-        return f"{where}{self.message}" + (f" {self.fix}" if self.fix else "")
+        return where + self.text()
+
+    def text(self) -> str:
+        """The message and what to do, as sentences (without the field and value)."""
+        if not self.fix:
+            return self.message
+        return self.message + (" " if self.message.endswith((".", "!", "?", ":", ";")) else ". ") + self.fix
 
 
 @dataclass(frozen=True, slots=True)
