@@ -11,6 +11,7 @@ import csv
 import os
 import tempfile
 from collections.abc import Callable, Collection
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,9 +69,16 @@ def export_failed_rows(result: DryRun, table: Table, path: str | os.PathLike[str
                 return
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".import-export-", suffix=target.suffix, dir=target.parent)
+    if not target.parent.is_dir():
+        raise ImportFileError(f"The folder {target.parent} does not exist, so {target.name} cannot be written there.",
+                              "Choose an existing folder.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".import-export-", suffix=target.suffix, dir=target.parent)
+    except OSError as exc:
+        raise ImportFileError(f"{target.name} cannot be written: {exc.strerror or exc}.",
+                              "Choose another folder or file name.") from None
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the file is the admin's, like any other
     try:
         if target.suffix.lower() in (".xlsx", ".xlsm"):
             count = _write_xlsx(tmp, out_headers, rows())
@@ -85,6 +93,13 @@ def export_failed_rows(result: DryRun, table: Table, path: str | os.PathLike[str
         if os.path.exists(tmp):
             os.unlink(tmp)
     return count
+
+
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back (once per process)
+    os.umask(mask)
+    return mask
 
 
 def _write_csv(path: str, headers: list[str], rows, delimiter: str) -> int:

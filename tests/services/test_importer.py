@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 import string
 
@@ -416,6 +417,12 @@ def test_xlsx_round_trip(tmp_path, db):
     assert create["idnumber"] == "4711" and result.changes[1].data["timestart"] > 0
     out = tmp_path / "failed.xlsx"
     assert I.export_failed_rows(result, table, out) == 1
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # an ordinary file, not a private temp file
+    with pytest.raises(I.ImportFileError, match="does not exist"):
+        I.export_failed_rows(result, table, tmp_path / "no-such-folder" / "failed.xlsx")
+    assert not (tmp_path / "no-such-folder").exists()
     again = I.read_table(out)
     assert again.headers[-1] == "reason" and again.sample[0][:4] == ("alice", "Alice", "Archer", "bad@")
     assert "not a valid email address" in again.sample[0][-1]
