@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QProgressBar,
+    QStackedWidget,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -88,6 +89,7 @@ class UsersPane(QWidget):
         self.saved_filter_id: int | None = None
         self._dialog = None
         self._export_job: int | None = None
+        self._collecting = False  # the ids of "everything the filter matches" are being read
         self._kept: tuple[set[int], bool] = (set(), False)
         self._build()
         self._connect()
@@ -175,7 +177,15 @@ class UsersPane(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultSectionSize(150)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        layout.addWidget(self.table, 1)
+        # No rows: a sentence says why, where the table would be.
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("EmptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.table_stack = QStackedWidget()
+        self.table_stack.addWidget(self.table)
+        self.table_stack.addWidget(self.empty_label)
+        layout.addWidget(self.table_stack, 1)
 
         self.open_action = QAction("Open", self.table, shortcut=QKeySequence(Qt.Key.Key_Return),
                                    shortcutContext=Qt.ShortcutContext.WidgetShortcut)
@@ -233,7 +243,8 @@ class UsersPane(QWidget):
     def _apply_widths(self) -> None:
         header = self.table.horizontalHeader()
         for n, key in enumerate(self.model.columns):
-            header.resizeSection(n, WIDTHS.get(key, DEFAULT_WIDTH))
+            # At least as wide as the header's text (with the sort arrow): "Authentication", not "Authenticat".
+            header.resizeSection(n, max(WIDTHS.get(key, DEFAULT_WIDTH), header.sectionSizeFromContents(n).width()))
 
     def _refresh_icons(self, *_args) -> None:
         self.model.clear_style_cache()
@@ -390,7 +401,8 @@ class UsersPane(QWidget):
         self.banner.show_message("error" if not isinstance(problem, str) else "warning", text)
 
     def _on_collecting(self, busy: bool) -> None:
-        self.bulk_button.setEnabled(not busy)
+        self._collecting = busy
+        self.bulk_button.setEnabled(not busy and self.model.total() > 0)
         self.filter_bar.count.setText("Reading the matching users…" if busy else self.filter_bar.count.text())
         if not busy:
             self._update_count()
@@ -440,12 +452,25 @@ class UsersPane(QWidget):
         has_rows = self.model.total() > 0
         for act in self.bulk_actions.values():
             act.setEnabled(has_rows)
+        self.bulk_button.setEnabled(has_rows and not self._collecting)
+        self._show_empty_state(not has_rows and not self.model.is_counting() and not self.model.is_loading())
         self.export_action.setEnabled(has_rows and self._export_job is None)
         saved = self.saved_filter_id is not None
         self.rename_filter_action.setEnabled(saved)
         self.delete_filter_action.setEnabled(saved)
         self.filter_bar.set_count(self.model.total(), counting=self.model.is_counting(),
                                   selected=self.selected_count())
+
+    def _show_empty_state(self, empty: bool) -> None:
+        if empty:
+            if self.session.db is None:
+                text = "Open a connection profile to see its users."
+            elif self.model.spec.is_empty:
+                text = "There are no users in the local copy yet: sync the site to read its accounts."
+            else:
+                text = "No users match this search and these filters. Remove a condition or clear the search."
+            self.empty_label.setText(text)
+        self.table_stack.setCurrentWidget(self.empty_label if empty else self.table)
 
     # -- opening users ---------------------------------------------------------------------------------
     def open_current(self) -> None:

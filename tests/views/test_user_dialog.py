@@ -105,7 +105,11 @@ def test_properties_show_every_tab(qtbot, session, actions):
     assert [d.enrolments.item(0, c).text() for c in (0, 1, 2, 6)] == ["C101", "Student", "Active", "75 %"]
     assert d.tabs.tabText(4) == "Enrolments (1)"
     qtbot.waitUntil(lambda: d.journal.rowCount() == 1, timeout=10000)
+    assert d.journal_view.parentWidget().currentWidget() is d.journal_view
     assert not d.preview_button.isEnabled()  # nothing changed yet
+    other = open_user(qtbot, session, actions, 12)  # no change made to this account: said in words
+    qtbot.waitUntil(lambda: other.journal_empty.parentWidget().currentWidget() is other.journal_empty, timeout=10000)
+    assert "no changes to this account" in other.journal_empty.text()
 
 
 def test_data_is_shown_as_text_never_markup(qtbot, session, actions):

@@ -416,3 +416,23 @@ def test_condition_dialog_refuses_a_cohort_name_that_matches_none(qtbot):
     dialog.value_combo.setEditText("cohort 12")
     dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
     assert chosen and chosen[0].value == 12
+
+
+def test_no_match_says_so_where_the_table_was_and_leaves_nothing_to_act_on(qtbot, pane):
+    assert pane.table_stack.currentWidget() is pane.table and pane.bulk_button.isEnabled()
+    with qtbot.waitSignal(pane.model.counted, timeout=10000):
+        pane.filter_bar.search.setText("zz-nobody-at-all")
+    qtbot.waitUntil(lambda: pane.table_stack.currentWidget() is pane.empty_label, timeout=10000)
+    assert "No users match this search" in pane.empty_label.text()
+    assert not pane.bulk_button.isEnabled() and not pane.export_action.isEnabled()
+    with qtbot.waitSignal(pane.model.counted, timeout=10000):
+        pane.filter_bar.search.clear()
+    qtbot.waitUntil(lambda: pane.table_stack.currentWidget() is pane.table, timeout=10000)
+    assert pane.bulk_button.isEnabled()
+
+
+def test_every_column_is_at_least_as_wide_as_its_heading(qtbot, pane):
+    pane.model.set_columns(["username", "auth", "status", "lastaccess", "firstaccess", "department"])
+    header = pane.table.horizontalHeader()
+    for n in range(pane.model.columnCount()):
+        assert header.sectionSize(n) >= header.sectionSizeFromContents(n).width(), pane.model.columns[n]

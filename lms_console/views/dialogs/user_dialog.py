@@ -173,7 +173,14 @@ class UserDialog(QDialog):
         self.journal_view.setAlternatingRowColors(True)
         self.journal_view.horizontalHeader().setStretchLastSection(True)
         self.journal_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.tabs.addTab(self.journal_view, "Journal")
+        self.journal_empty = plain_label("The console has made no changes to this account yet.", "EmptyState")
+        self.journal_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        journal_page = QStackedWidget()
+        journal_page.addWidget(self.journal_view)
+        journal_page.addWidget(self.journal_empty)
+        self.journal.loaded.connect(
+            lambda n: journal_page.setCurrentWidget(self.journal_view if n else self.journal_empty))
+        self.tabs.addTab(journal_page, "Journal")
 
         self.problems = plain_label("", "FieldProblem")
         self.problems.setWordWrap(True)
