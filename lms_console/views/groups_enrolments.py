@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 from lms_console.models.enrolments_model import COLUMNS, KEYS, STATUS_FILTERS, EnrolmentQuery, EnrolmentsTableModel
 from lms_console.views import theme
 from lms_console.views.icons import icon
-from lms_console.views.widgets.pane_heading import pane_heading
+from lms_console.views.widgets.pane_heading import ElidedLabel, pane_heading
 from lms_console.views.widgets.users_table import SelectionTable, setup_users_table
 
 WIDTHS = (170, 120, 210, 120, 110, 100, 90, 90, 140)
@@ -98,6 +97,26 @@ class CoursePanel(QWidget):
         theme.theme_notifier().theme_changed.connect(self._refresh_icons)
         self._refresh_icons()
 
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._fit_buttons()
+
+    def _fit_buttons(self) -> None:
+        """The bulk buttons show their words when there is room (with the count and a readable hint
+        beside them), else only their icons (the words are in the tooltips): never cut off."""
+        buttons = list(self.bulk_buttons.values())
+        if self._text_widths is None:
+            if not self.isVisible():
+                return
+            self._text_widths = sum(b.sizeHint().width() for b in buttons)
+        room = (self.width() - self.count.sizeHint().width() - self.selection_label.minimumSizeHint().width() * 3
+                - self._bottom.spacing() * (len(buttons) + 1))
+        style = (Qt.ToolButtonStyle.ToolButtonTextBesideIcon if room >= self._text_widths
+                 else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for b in buttons:
+            if b.toolButtonStyle() != style:
+                b.setToolButtonStyle(style)
+
     def _build(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -131,10 +150,11 @@ class CoursePanel(QWidget):
         self.role_combo.currentIndexChanged.connect(lambda _i: self.model.update_query(roleid=self.role_combo.currentData()))
         self.count = QLabel()
         self.count.setObjectName("FilterCount")
+        # The search keeps room for its words; the count goes under the table when the panel is narrow.
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance("Search enrolled users") + 60)
         filters.addWidget(self.search, 1)
         filters.addWidget(self.status_combo)
         filters.addWidget(self.role_combo)
-        filters.addWidget(self.count)
         lay.addLayout(filters)
 
         self.table = SelectionTable()
@@ -150,10 +170,9 @@ class CoursePanel(QWidget):
 
         bottom = QHBoxLayout()
         bottom.setSpacing(6)
-        self.selection_label = QLabel()
+        self.selection_label = ElidedLabel()  # gives way ("…", all of it in the tooltip) to the buttons
         self.selection_label.setObjectName("GroupsHint")
-        # The buttons keep their text; the hint gives way (elided by the layout) when space is short.
-        self.selection_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bottom.addWidget(self.count)
         bottom.addWidget(self.selection_label, 1)
         self.bulk_buttons: dict[str, QToolButton] = {}
         for key, label, tip in BULK:
@@ -161,11 +180,14 @@ class CoursePanel(QWidget):
             b.setObjectName(f"Bulk_{key}")
             b.setText(label)
             b.setToolTip(tip)
+            b.setAccessibleName(label.rstrip("…"))
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             b.clicked.connect(lambda _=False, k=key: self.request(k))
             self.bulk_buttons[key] = b
             bottom.addWidget(b)
         lay.addLayout(bottom)
+        self._bottom = bottom
+        self._text_widths: int | None = None
         self.model.counted.connect(lambda n: self.count.setText(f"{n:,} enrolment{'s' if n != 1 else ''}"))
         self.model.loaded.connect(self._widths_once)
         self.model.loaded.connect(lambda: self.table.setColumnHidden(KEYS.index("method"), not self.model.has_methods()))

@@ -173,3 +173,21 @@ def test_course_panel_suspends_ends_and_unenrols_selected_enrolments(qtbot, cons
         panel.status_combo.setCurrentIndex(panel.status_combo.findData("suspended"))
     assert counted.args[0] == q(session, "SELECT count(*) FROM enrolments WHERE courseid = ? AND suspended = 1",
                                 courseid)[0][0]
+
+
+def test_course_panel_buttons_drop_their_words_rather_than_be_cut_off(qtbot, console):
+    window, pane, session, _engine, _server = console
+    courseid = q(session, "SELECT courseid FROM enrolments GROUP BY courseid ORDER BY count(*) DESC LIMIT 1")[0][0]
+    pane.tree.setCurrentIndex(pane.tree_model.find("course", courseid))
+    panel = pane.course
+    qtbot.waitUntil(lambda: panel.model.total() > 0 and panel.isVisible(), timeout=WAIT)
+    buttons = list(panel.bulk_buttons.values())
+    window.resize(1900, 860)
+    qtbot.waitUntil(lambda: all(b.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon for b in buttons),
+                    timeout=WAIT)
+    window.resize(1000, 860)
+    qtbot.waitUntil(lambda: all(b.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly for b in buttons),
+                    timeout=WAIT)
+    last = buttons[-1]
+    assert last.mapTo(panel, last.rect().topRight()).x() <= panel.width()  # all of it inside the panel
+    assert last.accessibleName() == "Unenrol" and "Remove the selected enrolments" in last.toolTip()
