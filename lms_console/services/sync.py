@@ -22,7 +22,10 @@ import time
 from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from filelock import FileLock, Timeout
 
 from lms_console.services.cache import queries
 from lms_console.services.gc_pacing import full_collections_deferred
@@ -118,6 +121,17 @@ class _Task:
     scope: Any = None  # e.g. courseid; failures are recorded per scope
 
 
+class SyncRunning(LmsError):
+    """Another sync of the same cache file is running; this one did not start (nothing was written)."""
+
+    title = "A sync is already running"
+    default_hint = ("Wait for it to finish, or stop it (Cancel in the other window, Ctrl+C in its terminal), "
+                    "then sync again.")
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="syncrunning")
+
+
 class SyncEngine:
     """Runs one sync. Create one per run; call :meth:`run` on the cache-writer thread."""
 
@@ -145,6 +159,20 @@ class SyncEngine:
 
     # -- public -----------------------------------------------------------------
     def run(self, progress: ProgressSink = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> SyncResult:
+        """Sync; raises :class:`SyncRunning` (nothing written) when another sync of the same cache file runs,
+        in this process or another (a second window, a scheduled ``lms-console sync``): each pass removes
+        what it did not see itself, so two at once would remove each other's rows."""
+        lock = FileLock(f"{self.db.path}.sync-lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise SyncRunning(f"Another sync of {Path(self.db.path).name} is running") from None
+        try:
+            return self._run(progress, cancel)
+        finally:
+            lock.release()
+
+    def _run(self, progress: ProgressSink, cancel: CancelToken) -> SyncResult:
         self._progress, self._cancel = progress, cancel
         t0 = time.monotonic()
         wanted = [e for e in ENTITIES if e in self.options.entities]
@@ -300,7 +328,9 @@ class SyncEngine:
             status = "ok" if not ent.errors else "partial"
         else:
             status = "cancelled" if run_status == "cancelled" else "failed"
-            msg = str(error) if error else "not completed"
+            # The reason the pass stopped, or what went wrong within it (a permission the token lacks...):
+            # the freshness table shows this, so "not completed" only when nothing better is known.
+            msg = str(error) if error else ("; ".join(ent.errors[:3]) or "not completed")
             self.writer.set_sync_state(ent.name, status=status, run_id=ent.run_id, rows=ent.rows,
                                        error=None if status == "cancelled" else msg, success=False)
             if error and status == "failed":
@@ -308,12 +338,27 @@ class SyncEngine:
         return EntityResult(ent.name, status, ent.rows, ent.requests, seconds, tuple(ent.errors),
                             tuple(ent.warnings))
 
+    def _sweep_unless_none_seen(self, ent: _Entity, entity: str, seen: int) -> None:
+        """Remove the rows of ``entity`` this pass did not see, unless it saw none while the cache has some:
+        Moodle answers a token without the right to list them with an empty list, not an error, and that
+        must never read as "everything was deleted" (as for users)."""
+        if seen == 0:
+            with self.db.read() as conn:
+                cached = conn.exec_driver_sql(f'SELECT count(*) FROM "{entity}"').scalar() or 0
+            if cached:
+                ent.errors.append(
+                    f"the site listed no {entity} while the local copy has {cached:,}; the token may lack the "
+                    f"permission to see them (Moodle then answers with an empty list), so none was removed from "
+                    "the cache")
+                return
+        self.writer.sweep(entity, self._run_id)
+
     # -- categories, courses and course-scoped entities --------------------------------
     def _apply_categories(self, fetched) -> None:
         ent = self._ents["categories"]
         self.writer.upsert_categories(fetched.items, self._run_id)
         ent.rows += len(fetched.items)
-        ent.finisher = lambda: self.writer.sweep("categories", self._run_id)
+        ent.finisher = lambda n=len(fetched.items): self._sweep_unless_none_seen(ent, "categories", n)
         ent.warnings.extend(fetched.warnings)
 
     def _apply_courses(self, fetched) -> None:
@@ -325,7 +370,7 @@ class SyncEngine:
             ent.warnings.extend(fetched.warnings)
             # A course the token cannot see is only a warning: never sweep it away then.
             if not fetched.warnings:
-                ent.finisher = lambda: self.writer.sweep("courses", self._run_id)
+                ent.finisher = lambda n=len(fetched.items): self._sweep_unless_none_seen(ent, "courses", n)
             ent.open = False
         b, c = self.backend, self._cancel
         wanted = set(self.options.courses)
@@ -482,7 +527,7 @@ class SyncEngine:
         if ids and hasattr(b, "cohort_ids_in_context"):
             self._submit("cohorts", lambda: b.cohort_ids_in_context(0, cancel=c), self._apply_system_cohorts)
         ent.open = False
-        ent.finisher = lambda: self.writer.sweep("cohorts", self._run_id)
+        ent.finisher = lambda n=len(ids): self._sweep_unless_none_seen(ent, "cohorts", n)
 
     def _apply_cohort_members(self, fetched) -> None:
         ent = self._ents["cohorts"]

@@ -285,3 +285,56 @@ def test_full_collections_wait_while_a_sync_runs(site, connect, run_sync):
     assert result.status == "ok"
     assert during == {DEFERRED_THRESHOLD}
     assert gc.get_threshold() == before
+
+
+def test_a_token_that_sees_no_courses_never_empties_them_from_the_cache(make_site, connect, cache, run_sync):
+    server = make_site(users=40, courses=3, seed=6)
+    db, _ = cache
+    entities = ("site", "categories", "courses", "enrolments")
+    assert run_sync(connect(server), entities=entities).status == "ok"
+    before = cache_counts(db)
+    assert before["courses"] > 0 and before["enrolments"] > 0
+    # The limited token lists no courses (an empty list, not an error).
+    result = run_sync(connect(server, server.limited_token), entities=entities)
+    assert result.status == "partial"
+    assert any("so none was removed" in e for e in result.entity("courses").errors)
+    after = cache_counts(db)
+    assert after["courses"] == before["courses"] and after["enrolments"] == before["enrolments"]
+
+
+def test_a_second_sync_of_the_same_cache_is_refused_while_one_runs(make_site, connect, cache, run_sync):
+    """Another process (a second window, a scheduled sync) holds the cache's sync lock: this sync does not
+    start and writes nothing; once the other one ends, syncing works again."""
+    import subprocess
+    import sys
+
+    from lms_console.services.sync import SyncRunning
+
+    server = make_site(users=20, courses=1, seed=9)
+    db, _ = cache
+    client = connect(server)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
+         "lock.acquire(); print('held', flush=True); sys.stdin.readline()", f"{db.path}.sync-lock"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        runs_before = cached(db, "SELECT COUNT(*) FROM sync_runs")
+        with pytest.raises(SyncRunning) as refused:
+            run_sync(client, entities=("site", "users"))
+        assert "Another sync of cache.sqlite is running" in str(refused.value) and refused.value.hint
+        assert cached(db, "SELECT COUNT(*) FROM sync_runs") == runs_before  # nothing written
+    finally:
+        holder.communicate("\n", timeout=10)
+    assert run_sync(client, entities=("site", "users")).status == "ok"
+
+
+def test_an_entity_that_failed_keeps_its_reason_for_the_freshness_table(make_site, connect, cache, run_sync):
+    server = make_site(users=20, courses=1, seed=10)
+    db, _ = cache
+    result = run_sync(connect(server, server.limited_token), entities=("site", "cohorts"))
+    cohorts = result.entity("cohorts")
+    assert cohorts.status in ("failed", "partial") and cohorts.errors
+    with db.read() as conn:
+        fresh = queries.freshness(conn)["cohorts"]
+    assert fresh.error and fresh.error != "not completed" and cohorts.errors[0][:40] in fresh.error

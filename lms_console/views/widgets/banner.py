@@ -51,7 +51,10 @@ _SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionF
 
 
 def error_title(err: E.LmsError) -> str:
-    """A short, plain title for an LMS error ("Site not reachable")."""
+    """A short, plain title for an LMS error ("Site not reachable"); a subclass may carry its own ``title``."""
+    own = getattr(type(err), "title", None)
+    if isinstance(own, str) and own:
+        return own
     for cls in type(err).__mro__:
         if cls in _TITLES:
             return _TITLES[cls]
