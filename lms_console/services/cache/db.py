@@ -107,6 +107,10 @@ class CacheDb:
         path = Path(path)
         _check_header(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Names and addresses of every account: readable by this user only (SQLite gives its -wal
+            # and -shm files the same mode).
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         engine = create_engine(f"sqlite+pysqlite:///{path}")
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)

@@ -182,3 +182,15 @@ def test_a_cache_from_the_first_schema_upgrades_with_its_data(cache_path: Path) 
             with conn.begin():
                 conn.exec_driver_sql("UPDATE enrolments SET roleids = '[4]' WHERE userid = 7")
             assert conn.exec_driver_sql("SELECT roleid FROM enrolment_roles WHERE userid = 7").all() == [(4,)]
+
+
+def test_a_new_cache_file_is_readable_by_its_owner_only(tmp_path):
+    """It holds the names and addresses of every account: 0600 like the profiles file, WAL files too."""
+    import stat
+
+    path = tmp_path / "private.sqlite"
+    with CacheDb.open(path) as db, CacheWriter(db) as writer:
+        run = writer.begin_run(["users"])
+        writer.upsert_users([User(5, "anna", "Anna", "Smith", "anna@example.org")], run)
+        for f in (path, tmp_path / "private.sqlite-wal"):
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, f.name
