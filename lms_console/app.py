@@ -148,9 +148,13 @@ class ConsoleApp(QObject):
         crash_handler.install(parent=self.window)
         self.runner.job_failed.connect(self._on_job_failed)
         self.window.profiles_requested.connect(self.open_profiles_dialog)
-        self.window.profile_switch_requested.connect(self.open_profile)
+        self.window.profile_switch_requested.connect(self.switch_profile)
         self.window.theme_change_requested.connect(self.set_theme)
         self.session.opened.connect(lambda _p: QTimer.singleShot(0, self._sync_on_connect))
+        # The toolbar's profile box always shows the open profile (none while none is open).
+        self.session.opened.connect(self._refresh_profile_list)
+        self.session.closed.connect(self._refresh_profile_list)
+        self.session.closed.connect(self.window.connection_indicator.set_no_profile)
 
     def _open_import(self):
         from lms_console.views.import_wiring import install_import_dialog
@@ -185,42 +189,84 @@ class ConsoleApp(QObject):
             self.session.sync()
 
     # -- profiles ----------------------------------------------------------------------
+    def switch_profile(self, name: str) -> None:
+        """The toolbar's profile box: open ``name`` unless it is the open profile already."""
+        if self.session.is_open and self.session.profile.name == name:
+            return
+        self.open_profile(name)
+
     def open_profile(self, name: str) -> None:
-        from lms_console.services.credentials import KeychainUnavailable
+        """Open profile ``name`` with its stored token, else ``$LMS_CONSOLE_TOKEN``; say plainly when there is none."""
+        from lms_console.services.credentials import KeychainLocked, KeychainUnavailable, TokenMissing, resolve_token
         from lms_console.services.lms.errors import LmsError
         from lms_console.services.profiles import ProfileError
         from lms_console.views import crash_handler
 
         try:
             profile = self.profiles.get(name)
-            token = self.tokens.get(profile)
-        except (ProfileError, KeychainUnavailable) as exc:
+        except ProfileError as exc:
             self.window.show_problem(exc)
+            self._refresh_profile_list()
             return
-        if token is None:
-            env_token = os.environ.get("LMS_CONSOLE_TOKEN")
-            if env_token:
-                from lms_console.services.credentials import resolve_token
-
-                try:
-                    token = resolve_token(profile, self.tokens)
-                except LmsError as exc:
-                    self.window.show_problem(exc)
-                    return
-            else:
-                self.window.banner.show_message(
-                    "warning", f"No token is stored for {profile.name}. Paste one in the Profiles dialog.",
-                    title="Token needed", actions=[("Open Profiles…", self.open_profiles_dialog)])
-                return
+        try:
+            # The stored token first, else $LMS_CONSOLE_TOKEN (also when there is no keychain at all).
+            token = resolve_token(profile, self.tokens)
+        except KeychainUnavailable:
+            self._token_needed(profile.name, f"No token for {profile.name}: this computer has no keychain, so "
+                                             "tokens are kept for one session only. Open Profiles\u2026 to enter it.")
+            return
+        except TokenMissing:
+            self._token_needed(profile.name, f"No token is stored for {profile.name}. Paste one in the "
+                                             "Profiles dialog.")
+            return
+        except KeychainLocked as exc:
+            self.window.banner.show_message("warning", f"{exc.message} {exc.hint}", title="Keychain locked",
+                                            actions=[("Try again", lambda: self.open_profile(profile.name))])
+            self._refresh_profile_list()
+            return
+        except LmsError as exc:  # a malformed $LMS_CONSOLE_TOKEN, a keychain error
+            self.window.show_problem(exc)
+            self._refresh_profile_list()
+            return
         crash_handler.register_secret(token.reveal())
         self.profiles.set_last_used(profile.name)
+        self.session.open(profile, token)  # opened / closed refresh the profile box
         self._refresh_profile_list()
-        self.session.open(profile, token)
 
-    def _refresh_profile_list(self) -> None:
-        names = [p.name for p in self.profiles.list()]
-        current = self.session.profile.name if self.session.profile is not None else None
+    def _token_needed(self, name: str, message: str) -> None:
+        """No token to open ``name`` with: say so, offer the Profiles dialog; the open profile (if any) stays."""
+        self.window.banner.show_message("warning", message, title="Token needed",
+                                        actions=[("Open Profiles\u2026", self.open_profiles_dialog)])
+        if not self.session.is_open:
+            self.window.connection_indicator.set_token_needed(name)
+        self._refresh_profile_list()  # the box goes back to the profile that is really open
+
+    def _refresh_profile_list(self, *_args) -> None:
+        from lms_console.services.lms.errors import LmsError
+
+        try:
+            names = [p.name for p in self.profiles.list()]
+        except LmsError:
+            names = []
+        current = self.session.profile.name if self.session.is_open else None
         self.window.set_profiles(names, current)
+        combo = self.window.profile_combo
+        combo.setPlaceholderText("No profile")
+        if current not in names:
+            combo.blockSignals(True)
+            combo.setCurrentIndex(-1)  # QComboBox shows its first entry otherwise, as if it were open
+            combo.blockSignals(False)
+        if self._profiles_controller is not None:
+            self._profiles_controller.set_open_profile(current)
+
+    def _close_removed_profile(self, name: str) -> None:
+        """The open profile is about to be removed: close it first (nothing may sync against it)."""
+        if self.session.is_open and self.session.profile.name.casefold() == name.casefold():
+            self.session.close()
+            self.window.sync_label.setText("")
+            self.window.banner.show_message(
+                "info", f"The profile \u201c{name}\u201d was closed and removed. Choose or add a profile in "
+                        "the Profiles dialog.", actions=[("Open Profiles\u2026", self.open_profiles_dialog)])
 
     def open_profiles_dialog(self) -> None:
         from PySide6.QtCore import Qt
@@ -233,6 +279,8 @@ class ConsoleApp(QObject):
             return
         if self._profiles_controller is None:
             self._profiles_controller = ProfilesController(self.profiles, self.tokens, self.runner, parent=self)
+            self._profiles_controller.set_open_profile(self.session.profile.name if self.session.is_open else None)
+            self._profiles_controller.profile_closing.connect(self._close_removed_profile)
         self._dialog = ProfilesDialog(self._profiles_controller, parent=self.window)
         self._dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialog.destroyed.connect(self._forget_dialog)

@@ -14,7 +14,9 @@ never goes back to the view: it is stored for the profile, or held here
 
 from __future__ import annotations
 
+import copy
 import logging
+import sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,7 +34,7 @@ from lms_console.services.credentials import (
     TokenMissing,
     check_token,
 )
-from lms_console.services.lms.errors import LmsError
+from lms_console.services.lms.errors import LmsError, Unreachable
 from lms_console.services.profiles import (
     DEFAULT_SERVICE,
     InvalidProfileValue,
@@ -59,6 +61,7 @@ CANNOT_CREATE_TOKEN = (
     "may create tokens). Paste a token instead: Site administration > Server > Web services > "
     "Manage tokens, for the service named under Advanced.")
 WRONG_LOGIN = "Wrong user name or password. (Moodle locks an account after repeated failures.)"
+NO_ANSWER_WITHOUT_CACHE = "The site did not answer. Check the URL and your network."
 
 
 def explain_sign_in_failure(err: LmsError) -> str:
@@ -111,6 +114,8 @@ class ProfilesController(QObject):
     Signals:
         profiles_changed(): profiles or their token state changed (``model`` is refreshed already).
         profile_saved(object): a profile was added or changed (the new :class:`Profile`).
+        profile_closing(str): the profile open in the console (see :meth:`set_open_profile`) is about
+            to be removed: close it now. Emitted before anything is deleted.
         profile_removed(object): a profile was removed (its :class:`RemovalReport`).
         token_stored(str, bool): a token was stored for profile ``name``; True: for this session only.
         keychain_unavailable(str, str): a token for profile ``name`` could not go into the keychain
@@ -129,6 +134,7 @@ class ProfilesController(QObject):
 
     profiles_changed = Signal()
     profile_saved = Signal(object)
+    profile_closing = Signal(str)
     profile_removed = Signal(object)
     token_stored = Signal(str, bool)
     keychain_unavailable = Signal(str, str)
@@ -155,6 +161,7 @@ class ProfilesController(QObject):
         self._pending: dict[str, Secret] = {}  # site URL -> token from sign-in, not yet stored
         self._test_job: int | None = None
         self._sign_in_job: int | None = None
+        self._open_name: str | None = None  # the profile open in the console
 
     def __repr__(self) -> str:
         return f"ProfilesController({self._store!r}, {len(self._pending)} pending token(s))"
@@ -174,6 +181,33 @@ class ProfilesController(QObject):
     def keychain_name(self) -> str:
         """Where tokens go, in words ("Secret Service (GNOME Keyring / KWallet)")."""
         return self._tokens.backend_name()
+
+    def set_open_profile(self, name: str | None) -> None:
+        """Tell the controller which profile the console has open (None: none)."""
+        self._open_name = name
+
+    def is_open(self, name: str | None) -> bool:
+        """Whether saved profile ``name`` is the one open in the console."""
+        return bool(name) and self._open_name is not None and self._open_name.casefold() == name.casefold()
+
+    def has_synced_cache(self, name: str) -> bool:
+        """Whether saved profile ``name`` has a local cache with at least one successful sync."""
+        try:
+            path = self._store.get(name).cache_path
+        except LmsError:
+            return False
+        if not path.is_file():
+            return False
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+            try:
+                row = conn.execute("SELECT 1 FROM sync_state WHERE last_success_at IS NOT NULL "
+                                   "AND last_success_at > 0 LIMIT 1").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+        return row is not None
 
     def token_state(self, name: str) -> tuple[bool | None, bool]:
         """(has_token, session_only) of a saved profile; has_token None: the keychain cannot be asked."""
@@ -245,12 +279,19 @@ class ProfilesController(QObject):
         info = self._model.row_info(name) if name else None
         where = self.keychain_name()
         pending = self.has_pending_token(url)
+        keychain = self.keychain_available()
         if pending:
             note = f"A token is waiting (hidden): it is stored when you {'save' if info else 'add'} this profile."
+        elif info is None and not keychain:
+            note = ("No OS keychain on this computer: the token is kept for this session only, never in the "
+                    "profiles file.")
         elif info is None:
             note = f"Kept in your OS keychain ({where}), never in the profiles file."
         elif info.session_only:
             note = "A token is kept for this session only: it is forgotten when the console exits."
+        elif not keychain:
+            note = ("No token for this session yet: this computer has no OS keychain, so tokens are kept for one "
+                    "session only. Paste it again, or sign in with a password.")
         elif info.has_token:
             note = f"A token is stored in your OS keychain ({where}). Paste a new one to replace it."
         elif info.has_token is None:
@@ -308,7 +349,14 @@ class ProfilesController(QObject):
         return profile
 
     def remove(self, name: str, delete_cache: bool = False) -> RemovalReport:
-        """Remove a profile and its token; with ``delete_cache`` its local cache file too."""
+        """Remove a profile and its token; with ``delete_cache`` its local cache file too.
+
+        The profile open in the console is closed first (``profile_closing``), so nothing syncs
+        against a removed profile or writes into a deleted cache.
+        """
+        if self.is_open(name):
+            self._store.get(name)  # ProfileNotFound: nothing to close or remove
+            self.profile_closing.emit(name)
         report = self._store.remove(name, delete_cache=delete_cache)
         self._pending.pop(self._pending_key(report.profile.url), None)
         self._changed()
@@ -383,13 +431,13 @@ class ProfilesController(QObject):
         def done(report) -> None:
             self._test_job = None
             if report.error is not None:
-                self.connection_test_failed.emit(label, report.error)
+                self.connection_test_failed.emit(label, self._without_cache_promise(label, report.error))
             else:
                 self.connection_tested.emit(label, report)
 
         def failed(exc: BaseException) -> None:
             self._test_job = None
-            self.connection_test_failed.emit(label, self._as_lms_error(exc))
+            self.connection_test_failed.emit(label, self._without_cache_promise(label, self._as_lms_error(exc)))
 
         self.connection_test_started.emit(label)
         self._test_job = self._runner.run(TEST_JOB, work, label=f"Test connection to {profile.host}",
@@ -506,6 +554,14 @@ class ProfilesController(QObject):
                 return token
         raise TokenMissing("There is no token to test with: paste a token or sign in with a password first.",
                            hint="")
+
+    def _without_cache_promise(self, name: str, err: LmsError) -> LmsError:
+        """``err``, without "the console keeps working from its cache" when profile ``name`` has no synced cache."""
+        if type(err) is not Unreachable or err.hint != Unreachable.default_hint or self.has_synced_cache(name):
+            return err
+        plain = copy.copy(err)
+        plain.hint = NO_ANSWER_WITHOUT_CACHE
+        return plain
 
     @staticmethod
     def _as_lms_error(exc: BaseException) -> LmsError:

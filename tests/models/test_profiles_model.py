@@ -367,3 +367,57 @@ def test_form_check_and_notes_speak_plainly(controller, server):
     assert controller.initial_profile() == "Prod"
     assert "never creates tokens" in explain_sign_in_failure(PermissionDenied("x", code="cannotcreatetoken"))
     assert explain_sign_in_failure(AuthExpired("Bad", code="other", hint="Do this.")) == "Bad. Do this."
+
+
+# -- the open profile, no keychain, no cache ---------------------------------------------------------------
+
+
+def test_removing_the_open_profile_asks_to_close_it_before_anything_is_deleted(qtbot, controller, store, server):
+    controller.add("Prod", server.url)
+    controller.add("Other", server.url)
+    controller.set_open_profile("Prod")
+    assert controller.is_open("prod") and not controller.is_open("Other")
+    seen = []
+    controller.profile_closing.connect(lambda name: seen.append((name, store.exists(name))))
+    controller.remove("Other")
+    assert seen == []  # not the open one: nothing to close
+    with qtbot.waitSignal(controller.profile_closing):
+        controller.remove("Prod")
+    assert seen == [("Prod", True)]  # asked while the profile (and its cache) still existed
+    assert not store.exists("Prod")
+
+
+def test_token_notes_without_a_keychain_say_the_token_is_for_this_session_only(controller, server):
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    note, _placeholder = controller.token_note(None, server.url)
+    assert note == ("No OS keychain on this computer: the token is kept for this session only, never in the "
+                    "profiles file.")
+    assert "Kept in your OS keychain" not in note
+    controller.add("Headless", server.url)
+    saved, _placeholder = controller.token_note("Headless", server.url)
+    assert saved.startswith("No token for this session yet: this computer has no OS keychain")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_no_answer_promises_the_cache_only_when_there_is_one(qtbot, controller, store, server, synced_template):
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    profile = controller.add("Down", dead)
+    controller.set_token("Down", server.admin_token)
+    assert not controller.has_synced_cache("Down")
+    with qtbot.waitSignal(controller.connection_test_failed, timeout=WAIT_MS) as failed:
+        controller.test_connection("Down")
+    assert failed.args[1].hint and "cache" not in failed.args[1].hint.lower()
+    # With a synced cache the console does keep working from it: then it says so.
+    profile.cache_path.parent.mkdir(parents=True, exist_ok=True)
+    synced_template(server, profile.cache_path, entities=("users",))
+    assert controller.has_synced_cache("Down")
+    with qtbot.waitSignal(controller.connection_test_failed, timeout=WAIT_MS) as failed:
+        controller.test_connection("Down")
+    assert "keeps working from its cache" in failed.args[1].hint

@@ -419,3 +419,64 @@ def test_dark_theme_recolours_the_messages(qtbot, qapp, open_dialog):
     label = dialog._errors["url"]
     assert label.styleSheet() == f"color: {theme.color('error', 'dark').name()};"
     assert not dialog.grab().isNull()
+
+
+# -- what the dialog says -------------------------------------------------------------------------------------------
+
+
+def test_without_a_keychain_the_notes_agree_with_the_ticked_box(qtbot, open_dialog):
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    dialog = open_dialog()
+    assert dialog.session_only_check.isChecked()
+    assert dialog.token_note.text() == ("No OS keychain on this computer: the token is kept for this session only, "
+                                        "never in the profiles file.")
+    assert "Kept in your OS keychain" not in shown_texts(dialog)
+    assert "No OS keychain" in dialog.keychain_warning.text()
+    assert "Tick" not in dialog.keychain_warning.text()  # it is ticked already
+    tick(qtbot, dialog.session_only_check)  # unticked: now the advice applies
+    assert "Tick \u201cUse for this session only\u201d" in dialog.keychain_warning.text()
+    tick(qtbot, dialog.session_only_check)
+    assert "Tick" not in dialog.keychain_warning.text()
+
+
+def test_saving_without_a_token_says_it_cannot_connect_yet(qtbot, open_dialog, controller, server):
+    dialog = open_dialog()
+    fill(qtbot, dialog, "Sandbox", server.url)
+    click(qtbot, dialog.save_button)
+    assert "cannot connect until it has a token" in dialog.save_status.text()
+    fill(qtbot, dialog, token=server.admin_token)
+    click(qtbot, dialog.save_button)
+    assert dialog.save_status.text() == "Saved. The token is in your OS keychain."
+    click(qtbot, dialog.save_button)  # saved again, token kept: nothing to warn about
+    assert dialog.save_status.text() == "Saved."
+
+
+def test_removing_the_open_profile_says_it_is_closed_first(qtbot, open_dialog, controller, server, store):
+    controller.add("Prod", server.url)
+    controller.add("Other", server.url)
+    controller.set_open_profile("Prod")
+    dialog = open_dialog()
+    dialog.show_profile("Other")
+    box = dialog.confirm_remove()
+    assert "open in the console" not in box.informativeText()
+    click(qtbot, box.button(QMessageBox.StandardButton.Cancel))
+    dialog.show_profile("Prod")
+    box = dialog.confirm_remove()
+    assert "\u201cProd\u201d is open in the console: it is closed first" in box.informativeText()
+    remove = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
+    with qtbot.waitSignal(controller.profile_closing) as closing:
+        click(qtbot, remove)
+    assert closing.args == ["Prod"] and not store.exists("Prod")
+
+
+def test_a_new_profile_that_gets_no_answer_does_not_promise_a_cache(qtbot, open_dialog, controller, server):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
+    dialog = open_dialog()
+    fill(qtbot, dialog, "Brand new", f"http://127.0.0.1:{port}", server.admin_token)
+    run_test(qtbot, dialog, controller)
+    assert dialog.banner.isVisible() and "did not answer" in dialog.banner.hint_text()
+    assert "cache" not in shown_texts(dialog).lower()

@@ -44,6 +44,9 @@ def test_clock_text_is_short_today_and_dated_otherwise():
 
 def test_connection_indicator_states(qtbot, add):
     ind = add(ConnectionIndicator())
+    assert ind.state() == "none" and ind.text() == "No profile"  # nothing connects before a profile opens
+    assert "Profiles" in ind.findChild(QToolButton).toolTip()
+    ind.set_connecting("moodle.example.edu")
     assert ind.state() == "connecting" and ind.text() == "Connecting…"
     ind.set_online("moodle.example.edu")
     assert ind.text() == "Online" and ind.property("state") == "online"
@@ -52,6 +55,11 @@ def test_connection_indicator_states(qtbot, add):
     assert ind.text() == "Offline since 13:05" and ind.state() == "offline"
     tip = ind.findChild(QToolButton).toolTip()
     assert "Connection refused" in tip and "cache" in tip
+    ind.set_token_needed("Prod")
+    assert ind.state() == "token" and ind.text() == "Token needed"
+    assert "No token for Prod" in ind.findChild(QToolButton).toolTip()
+    ind.set_no_profile()
+    assert ind.text() == "No profile"
     with qtbot.waitSignal(ind.clicked):
         qtbot.mouseClick(ind.findChild(QToolButton), Qt.MouseButton.LeftButton)
 

@@ -86,6 +86,7 @@ class ProfilesDialog(QDialog):
         self._current: str | None = None  # the saved profile the form shows; None: a new one
         self._touched: set[str] = set()
         self._keychain_failed = False
+        self._keychain_message = ""  # why the keychain cannot take a token ("" while it can)
         self._build()
         self._connect_signals()
         theme.theme_notifier().theme_changed.connect(self._refresh_theme)
@@ -268,6 +269,7 @@ class ProfilesDialog(QDialog):
                             ("service", self.service_edit)):
             edit.textEdited.connect(lambda _t, f=field: self._on_edited(f))
         self.insecure_check.toggled.connect(lambda _c: self._on_edited("url"))
+        self.session_only_check.toggled.connect(lambda _c: self._render_keychain_warning())
         ctl = self._ctl
         ctl.profiles_changed.connect(self.profiles_changed)
         ctl.keychain_unavailable.connect(self._on_keychain_unavailable)
@@ -320,6 +322,10 @@ class ProfilesDialog(QDialog):
         self._load_form(profile.name)
         self.session_only_check.setChecked(session_only)  # the user's choice, not the form's default
         status = "Saved."
+        has_token, session_token = self._ctl.token_state(profile.name)
+        if not (has_token or session_token) and not (token_text or self._ctl.has_pending_token(profile.url)):
+            status = ("Saved. It cannot connect until it has a token: paste one above, or sign in with a "
+                      "password.")
         if token_text or self._ctl.has_pending_token(profile.url):
             self._keychain_failed = False
             try:
@@ -343,7 +349,11 @@ class ProfilesDialog(QDialog):
         box = QMessageBox(QMessageBox.Icon.Warning, "Remove profile", f"Remove the profile \u201c{name}\u201d?",
                           QMessageBox.StandardButton.NoButton, self)
         box.setObjectName("RemoveProfileBox")
-        box.setInformativeText("Its token is deleted from your OS keychain. Nothing changes on the site.")
+        info = "Its token is deleted from your OS keychain. Nothing changes on the site."
+        if self._ctl.is_open(name):
+            info = (f"\u201c{name}\u201d is open in the console: it is closed first, and nothing more is synced "
+                    f"from it. {info}")
+        box.setInformativeText(info)
         box.setCheckBox(QCheckBox("Also delete the local cache of this site (users, courses, reports)", box))
         remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
@@ -403,6 +413,7 @@ class ProfilesDialog(QDialog):
         for edit in (self.token_edit, self.password_edit):
             edit.clear()
         self.reveal_button.setChecked(False)
+        self._keychain_message = ""
         self.session_only_check.setChecked(False)
         self.session_only_check.hide()
         self.keychain_warning.hide()
@@ -461,9 +472,9 @@ class ProfilesDialog(QDialog):
         set_note(self.token_note, note)
         self.token_edit.setPlaceholderText(placeholder)
         if not self._ctl.keychain_available() and self.keychain_warning.isHidden():
+            self.session_only_check.setChecked(True)  # the only way to use a token here; the note says so
             self._on_keychain_unavailable("", "No OS keychain is available here (no Secret Service, as is usual on "
                                           "a headless machine or over SSH), so tokens cannot be saved.")
-            self.session_only_check.setChecked(True)  # the only way to use a token here; the note says so
 
     def _update_buttons(self) -> None:
         info = self._model.row_info(self._current) if self._current else None
@@ -505,9 +516,17 @@ class ProfilesDialog(QDialog):
 
     def _on_keychain_unavailable(self, name: str, message: str) -> None:
         self._keychain_failed = bool(name)
-        set_note(self.keychain_warning, f"{message} Tick \u201cUse for this session only\u201d to use the "
-                       "token until the console exits.")
+        self._keychain_message = message
+        self._render_keychain_warning()
         self.session_only_check.show()
+
+    def _render_keychain_warning(self) -> None:
+        """Why the keychain cannot take the token; the advice to tick the box only while it is not ticked."""
+        if not self._keychain_message:
+            return
+        advice = "" if self.session_only_check.isChecked() else (
+            " Tick \u201cUse for this session only\u201d to use the token until the console exits.")
+        set_note(self.keychain_warning, self._keychain_message + advice)
 
     def _on_test_started(self, _name: str) -> None:
         self.connection_test.show_testing(self._ctl.check_url(self.url_edit.text(), True).host)

@@ -77,20 +77,31 @@ class _Indicator(QWidget):
 
 
 class ConnectionIndicator(_Indicator):
-    """Online / "Offline since 10:42" / "Connecting…", with an icon and a tooltip.
+    """Online / "Offline since 10:42" / "Connecting…" / "No profile" / "Token needed", with an icon and a tooltip.
+
+    It starts as "No profile": nothing is connecting before a profile is opened.
 
     Signals:
         clicked(): the user clicked it (e.g. to reconnect or open the connection settings).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("ConnectionIndicator", "connecting", parent)
+        super().__init__("ConnectionIndicator", "profile", parent)
         self._state = ""
-        self.set_connecting()
+        self.set_no_profile()
 
     def state(self) -> str:
-        """"online", "offline" or "connecting"."""
+        """"online", "offline", "connecting", "none" (no profile open) or "token" (a token is needed)."""
         return self._state
+
+    def set_no_profile(self) -> None:
+        self._apply("none", "profile", "No profile", "No connection profile is open: choose or add one in "
+                                                     "File > Profiles…")
+
+    def set_token_needed(self, profile: str = "") -> None:
+        name = profile or "this profile"
+        self._apply("token", "warning", "Token needed", f"No token for {name}: open File > Profiles… to "
+                                                         "enter it. The site was not contacted.")
 
     def set_online(self, site: str = "") -> None:
         where = f" to {site}" if site else ""

@@ -1,0 +1,166 @@
+"""The composition root (ConsoleApp) and profiles: the toolbar's profile box, removing the open profile,
+no keychain at start-up, the first run. Real sandbox LMS over HTTP, real ConsoleApp and MainWindow."""
+
+from __future__ import annotations
+
+import keyring
+import keyring.backends.fail
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton
+
+from lms_console.app import ConsoleApp
+from lms_console.models.session import Online
+from lms_console.sandbox.server import SandboxServer
+from lms_console.services.credentials import TOKEN_ENV
+from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
+
+WAIT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def server():
+    site = SandboxServer(users=30, courses=2, seed=7).start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def console(qapp, qtbot):
+    app = ConsoleApp(qapp)
+    qtbot.addWidget(app.window)
+    yield app
+    for dialog in app.window.findChildren(ProfilesDialog):
+        dialog.close()
+    app.shutdown()
+    app.window.close()
+
+
+def started(qtbot, console: ConsoleApp) -> ConsoleApp:
+    """Show the window and wait until it is complete (its first paint opened the last profile)."""
+    console.start()
+    qtbot.waitUntil(lambda: hasattr(console, "engine"), timeout=WAIT_MS)
+    return console
+
+
+def add_profiles(console: ConsoleApp, server, **tokens) -> None:
+    for name, token in tokens.items():
+        console.profiles.add(name, server.url)
+        if token:
+            console.tokens.set(name, token)
+
+
+def choose_in_profile_box(qtbot, console: ConsoleApp, name: str) -> None:
+    """Pick ``name`` in the toolbar's profile box as its popup does (the offscreen platform cannot show
+    one): the box shows the entry, then says it was chosen (also when it was shown already)."""
+    combo = console.window.profile_combo
+    index = combo.findText(name)
+    assert index >= 0, name
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+
+
+def banner_button(console: ConsoleApp, text: str) -> QPushButton | None:
+    return next((b for b in console.window.banner.findChildren(QPushButton) if b.text() == text and b.isVisible()),
+                None)
+
+
+def test_the_profile_box_always_shows_the_open_profile(qtbot, console, server):
+    add_profiles(console, server, Limited=server.limited_token, Sandbox=server.admin_token)
+    console.profiles.set_last_used("Sandbox")
+    started(qtbot, console)
+    combo, session = console.window.profile_combo, console.session
+    qtbot.waitUntil(lambda: session.is_open, timeout=WAIT_MS)
+    assert session.profile.name == "Sandbox" and combo.currentText() == "Sandbox"
+
+    choose_in_profile_box(qtbot, console, "Limited")
+    qtbot.waitUntil(lambda: session.profile is not None and session.profile.name == "Limited", timeout=WAIT_MS)
+    assert combo.currentText() == "Limited"
+
+    choose_in_profile_box(qtbot, console, "Sandbox")  # the other entry can be chosen: it opens
+    qtbot.waitUntil(lambda: session.profile is not None and session.profile.name == "Sandbox", timeout=WAIT_MS)
+    assert combo.currentText() == "Sandbox"
+
+    reopened = []
+    session.opened.connect(reopened.append)
+    choose_in_profile_box(qtbot, console, "Sandbox")  # the open one: nothing to do
+    assert reopened == [] and combo.currentText() == "Sandbox"
+
+    session.close()
+    assert combo.currentIndex() == -1 and combo.currentText() == ""  # none open: none shown
+    assert console.window.connection_indicator.text() == "No profile"
+
+
+def test_a_profile_without_a_token_leaves_the_box_on_the_open_profile(qtbot, console, server):
+    add_profiles(console, server, Sandbox=server.admin_token, Empty=None)
+    console.profiles.set_last_used("Sandbox")
+    started(qtbot, console)
+    qtbot.waitUntil(lambda: console.session.is_open, timeout=WAIT_MS)
+    choose_in_profile_box(qtbot, console, "Empty")
+    assert console.window.banner.title_text() == "Token needed"
+    assert console.session.profile.name == "Sandbox" and console.window.profile_combo.currentText() == "Sandbox"
+
+
+def test_removing_the_open_profile_closes_it_and_nothing_syncs_it_any_more(qtbot, console, server):
+    add_profiles(console, server, Sandbox=server.admin_token, Other=server.admin_token)
+    console.profiles.set_last_used("Sandbox")
+    started(qtbot, console)
+    session = console.session
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.syncing, timeout=60_000)  # the sync on connect
+
+    console.open_profiles_dialog()
+    dialog = console._dialog
+    qtbot.waitExposed(dialog)
+    dialog.show_profile("Sandbox")
+    box = dialog.confirm_remove()
+    assert "is open in the console: it is closed first" in box.informativeText()
+    remove = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
+    qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
+
+    assert not console.profiles.exists("Sandbox")
+    assert not session.is_open and session.profile is None
+    assert console.window.profile_combo.currentText() == "" and console.window.windowTitle() == "LMS Console"
+    assert console.window.connection_indicator.text() == "No profile"
+    assert "was closed and removed" in console.window.banner.message_text()
+    assert dialog.isVisible()  # the admin chooses or adds another profile there, as on a first run
+    console.window.sync_action.trigger()  # F5
+    assert not session.syncing and "Open a connection profile first" in console.window.banner.message_text()
+
+
+def test_without_a_keychain_the_environment_token_opens_the_profile(qtbot, console, server, monkeypatch):
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    add_profiles(console, server, Sandbox=None)
+    console.profiles.set_last_used("Sandbox")
+    monkeypatch.setenv(TOKEN_ENV, server.admin_token)
+    started(qtbot, console)
+    qtbot.waitUntil(lambda: console.session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    assert console.session.profile.name == "Sandbox"
+    assert console.window.connection_indicator.text() == "Online"
+
+
+def test_without_a_keychain_or_token_it_says_how_to_enter_one(qtbot, console, server):
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    add_profiles(console, server, Sandbox=None)
+    console.profiles.set_last_used("Sandbox")
+    started(qtbot, console)
+    banner = console.window.banner
+    qtbot.waitUntil(lambda: banner.isVisible(), timeout=WAIT_MS)
+    assert banner.title_text() == "Token needed"  # not "Problem talking to the site": it was never asked
+    assert banner.message_text() == ("No token for Sandbox: this computer has no keychain, so tokens are kept for "
+                                     "one session only. Open Profiles\u2026 to enter it.")
+    indicator = console.window.connection_indicator
+    assert indicator.text() == "Token needed" and indicator.text() != "Connecting\u2026"
+    button = banner_button(console, "Open Profiles\u2026")
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: console._dialog is not None and console._dialog.isVisible(), timeout=WAIT_MS)
+    assert console._dialog.current_profile == "Sandbox"
+    assert console._dialog.token_note.text().startswith("No token for this session yet")
+
+
+def test_first_run_shows_no_profile_and_opens_the_profiles_dialog(qtbot, console):
+    started(qtbot, console)
+    qtbot.waitUntil(lambda: console._dialog is not None and console._dialog.isVisible(), timeout=WAIT_MS)
+    assert console.window.connection_indicator.text() == "No profile"
+    assert console.window.profile_combo.currentText() == ""
