@@ -257,7 +257,6 @@ class MainWindow(QMainWindow):
         self.nav_model.rebuilt.connect(self._on_nav_rebuilt)
         self.overview_model.loaded.connect(self._on_overview)
         self.jobs_indicator.clicked.connect(self._show_jobs)
-        self.banner.retry_requested.connect(self._retry)
         s.opened.connect(self._on_opened)
         s.closed.connect(self._on_closed)
         s.state_changed.connect(self._on_state)

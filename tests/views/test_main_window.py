@@ -151,3 +151,29 @@ def test_the_node_shown_stays_selected_when_the_tree_is_rebuilt(qtbot, window, s
     _rebuild(qtbot, window)
     assert window.current_target().kind == "cohorts"
     assert not window.nav_model.find("cohort", cohort.id).isValid()
+
+
+def test_the_window_banner_offers_retry_only_for_what_can_be_retried(qtbot, window):
+    from PySide6.QtWidgets import QPushButton
+
+    from lms_console.services.lms.errors import Unreachable
+
+    retry = window.banner.findChild(QPushButton, "BannerRetry")
+    window.banner.show_message("info", "The profile was closed and removed.")
+    assert window.banner.isVisibleTo(window) and not retry.isVisibleTo(window)
+    window.show_problem(Unreachable("cannot connect to 127.0.0.1:9"))
+    assert retry.isVisibleTo(window)
+
+
+def test_overview_tables_show_their_headings_whole_even_when_empty(qtbot, window):
+    from PySide6.QtWidgets import QTableWidget
+
+    from lms_console.views.overview_pane import OverviewPane
+
+    tables = window.findChild(OverviewPane).findChildren(QTableWidget)
+    assert len(tables) >= 2
+    for table in tables:
+        header = table.horizontalHeader()
+        for n in range(table.columnCount() - 1):  # "Missing functions" read "ssing functio"
+            assert header.sectionSize(n) >= header.sectionSizeFromContents(n).width(), \
+                table.horizontalHeaderItem(n).text()
