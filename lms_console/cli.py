@@ -9,7 +9,8 @@ To add a command: write a module with ``add_arguments(parser)`` and
 ``run(args) -> int`` (see :mod:`lms_console.commands`) and list it in
 :data:`COMMANDS`.
 
-Exit codes: 0 ok, 1 failure, 2 usage error (bad arguments or values).
+Exit codes: 0 ok, 1 failure, 2 usage error (bad arguments or values, including a profile name
+that does not exist or, for ``profile add``, is already taken).
 Expected problems (:class:`~lms_console.services.lms.errors.LmsError`, which
 includes profile and credential errors) print as one line plus a hint.
 """
@@ -182,15 +183,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return _run_gui(args)
 
-    from lms_console.commands import UsageError  # light; kept here so --version stays instant
-    from lms_console.services.profiles import InvalidProfileValue
+    # Light, and imported here so --version stays instant.
+    from lms_console.commands import UsageError
     from lms_console.services.cache.errors import CacheError
+    from lms_console.services.profiles import DuplicateProfile, InvalidProfileValue, ProfileNotFound
 
     try:
         return int(args._run(args) or 0)
     except Cancelled:
         return EXIT_FAILURE
-    except (UsageError, InvalidProfileValue, InvalidToken) as exc:
+    except (UsageError, InvalidProfileValue, ProfileNotFound, DuplicateProfile, InvalidToken) as exc:
         message = exc.message if isinstance(exc, LmsError) else str(exc)
         _print_error(message, getattr(exc, "hint", ""))
         return EXIT_USAGE

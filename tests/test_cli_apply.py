@@ -72,6 +72,78 @@ def test_bad_plan_files_get_clear_messages(site, tmp_path):
     assert out.returncode == 2 and "change 1" in out.stderr and "kind" in out.stderr
 
 
+@pytest.mark.parametrize("doc, words", [
+    (["str"], "change 1 is a string ('str'), not a change object"),
+    ([{"kind": "user.suspend", "id": 10}, None], "change 2 is null, not a change object"),
+    ({"changes": [{"kind": "user.suspend", "id": 10}, 7]}, "change 2 is a number (7), not a change object"),
+    ("str", "holds a string ('str'); expected a list of changes"),
+    (42, "holds a number (42); expected a list of changes"),
+    ({"title": "x"}, "the object has no 'changes'"),
+    ({"changes": "users"}, "'changes' is a string ('users'); expected a list of changes"),
+])
+def test_plan_entries_that_are_not_change_objects_are_named(site, tmp_path, doc, words):
+    server, _ = site
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    server.clear_requests()
+    out = _cli(["apply", "-p", "sandbox", str(bad)], server.admin_token)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.splitlines()) == 1 and out.stderr.startswith(f"lms-console: error: {bad}: ")
+    assert words in out.stderr and server.requests == []
+
+
+def _active_users(server, n):
+    with server.store.connection() as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT id FROM user WHERE deleted = 0 AND suspended = 0 AND id > 3 ORDER BY id LIMIT ?", (n,))]
+
+
+def test_exit_code_is_1_when_an_item_is_skipped(site, tmp_path):
+    server, _ = site
+    (uid,) = _active_users(server, 1)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps([{"kind": "user.suspend", "id": uid}, {"kind": "user.suspend", "id": 999999}]))
+    out = _cli(["apply", "-p", "sandbox", str(path), "-q"], server.admin_token)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "partial (1 done, 1 skipped)" in out.stdout
+    assert "skipped    2 user:999999" in out.stdout and "no such user" in out.stdout
+    # Every item through (the second run finds the user already suspended): 0.
+    path.write_text(json.dumps([{"kind": "user.suspend", "id": uid}]))
+    out = _cli(["apply", "-p", "sandbox", str(path), "-q"], server.admin_token)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_run_where_every_item_failed_is_labelled_failed(site, tmp_path):
+    server, _ = site
+    users = _active_users(server, 2)
+    with server.store.connection() as conn:  # deleted on the site after the sync: the site refuses both
+        conn.execute(f"UPDATE user SET deleted = 1 WHERE id IN ({users[0]}, {users[1]})")
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps([{"kind": "user.suspend", "id": u} for u in users]))
+    out = _cli(["apply", "-p", "sandbox", str(path), "-q"], server.admin_token)
+    assert out.returncode == 1
+    assert "Run 1: failed (2 failed)" in out.stdout and "partial" not in out.stdout
+    assert "deleted user" in out.stdout
+
+
+def test_dry_run_needs_no_token_and_no_connection(site, tmp_path):
+    server, _ = site
+    path, _cohort, _users = _plan_file(tmp_path, server, n=3)
+    env = {k: v for k, v in _env("").items() if k != "LMS_CONSOLE_TOKEN"}
+    server.clear_requests()
+    out = subprocess.run([sys.executable, "-m", "lms_console", "apply", "-p", "sandbox", str(path), "--dry-run",
+                          "--show-calls"], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "3 to apply" in out.stdout and "wstoken=***" in out.stdout
+    assert server.requests == []
+    # Sending still needs the token, and says so.
+    out = subprocess.run([sys.executable, "-m", "lms_console", "apply", "-p", "sandbox", str(path)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 1 and "No token" in out.stderr and "LMS_CONSOLE_TOKEN" in out.stderr
+    out = _cli(["apply", "-p", "sandbox", "--resume", "--dry-run"], server.admin_token)
+    assert out.returncode == 2 and "--dry-run cannot be combined with --resume" in out.stderr
+
+
 def test_deletes_need_an_explicit_yes(site, tmp_path):
     server, _ = site
     path = tmp_path / "delete.json"

@@ -14,7 +14,11 @@ import pytest
 from lms_console import cli
 from lms_console.commands import UsageError
 from lms_console.services.credentials import Secret, TokenMissing
-from lms_console.services.profiles import InvalidProfileValue
+from lms_console.services.profiles import (
+    DuplicateProfile,
+    InvalidProfileValue,
+    ProfileNotFound,
+)
 
 TOKEN = "f00dbabe0123456789abcdef01234567"
 TESTS_DIR = Path(__file__).resolve().parent
@@ -115,7 +119,8 @@ def test_user_errors_are_one_clear_line(console):
                                         "did you mean 'https://moodle.example.edu'?")
     r = console("profile", "add", "bad/name", "--url", "https://x.example.edu", "--token-stdin", stdin=TOKEN)
     assert r.returncode == 2 and "Profile name 'bad/name' contains '/'" in r.stderr
-    assert console("profile", "show", "nope").returncode == 1
+    r = console("profile", "show", "nope")
+    assert r.returncode == 2 and "No profile named 'nope'" in r.stderr  # a bad value, like any other: 2
     r = console("profile", "frobnicate")
     assert r.returncode == 2 and "invalid choice" in r.stderr
     console.assert_token_never_leaked()
@@ -125,7 +130,7 @@ def test_duplicates_fail_and_keep_the_first_token(console):
     assert console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin",
                    stdin=TOKEN).returncode == 0
     r = console("profile", "add", "Prod", "--url", "https://b.example.edu", "--token-stdin", stdin="other")
-    assert r.returncode == 1 and "'prod' already exists" in r.stderr
+    assert r.returncode == 2 and "'prod' already exists" in r.stderr
     assert console.stored_tokens() == {"lms-console\x00prod": TOKEN}
 
 
@@ -145,7 +150,7 @@ def test_set_token_replaces_the_stored_token(console):
     console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin", stdin="first")
     r = console("profile", "set-token", "prod", "--token-stdin", stdin=TOKEN)
     assert r.returncode == 0 and console.stored_tokens() == {"lms-console\x00prod": TOKEN}
-    assert console("profile", "set-token", "nope", "--token-stdin", stdin=TOKEN).returncode == 1
+    assert console("profile", "set-token", "nope", "--token-stdin", stdin=TOKEN).returncode == 2
     console.assert_token_never_leaked()
 
 
@@ -178,6 +183,30 @@ def test_without_a_keychain_the_console_explains_and_offers_session_only(tmp_pat
     r = console("profile", "remove", "prod")
     assert r.returncode == 0 and "could not be deleted" in r.stderr
     assert not console.keyring_file.exists()  # no plaintext fallback anywhere
+    console.assert_token_never_leaked()
+
+
+def test_set_token_without_a_keychain_gives_a_hint_that_set_token_can_follow(tmp_path):
+    console = Console(tmp_path, keychain=False)
+    assert console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--session-only").returncode == 0
+    r = console("profile", "set-token", "prod", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 1 and "No OS keychain is available" in r.stderr
+    assert "--session-only" not in r.stderr  # set-token has no such option
+    assert "LMS_CONSOLE_TOKEN=... lms-console sync -p prod" in r.stderr and "LMS_CONSOLE_TOKEN_PROFILE=prod" in r.stderr
+    assert "keychain" in r.stderr.splitlines()[-1] and "Nothing was stored" in r.stderr
+    assert not console.keyring_file.exists()
+    console.assert_token_never_leaked()
+
+
+def test_unknown_profiles_and_taken_names_are_usage_errors_for_every_command(console):
+    console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin", stdin=TOKEN)
+    for args in (["doctor", "-p", "nosuch"], ["sync", "-p", "nosuch"], ["journal", "-p", "nosuch"],
+                 ["report", "completion", "-p", "nosuch"], ["profile", "remove", "nosuch"]):
+        r = console(*args, env={"LMS_CONSOLE_TOKEN": TOKEN})
+        assert r.returncode == 2, (args, r.stderr)
+        assert "No profile named 'nosuch' (known profiles: prod)" in r.stderr, args
+    r = console("profile", "add", "PROD", "--url", "https://b.example.edu", "--session-only")
+    assert r.returncode == 2 and "A profile named 'prod' already exists" in r.stderr
     console.assert_token_never_leaked()
 
 
@@ -246,6 +275,8 @@ def _fake_command_module(behaviour):
     (lambda args: (_ for _ in ()).throw(InvalidProfileValue("bad url")), 2, "bad url"),
     (lambda args: (_ for _ in ()).throw(TokenMissing("No token stored for profile 'p'.", hint="do X")), 1,
      "No token stored for profile 'p'."),
+    (lambda args: (_ for _ in ()).throw(ProfileNotFound("No profile named 'x'.")), 2, "No profile named 'x'."),
+    (lambda args: (_ for _ in ()).throw(DuplicateProfile("A profile named 'x' already exists.")), 2, "already exists"),
 ])
 def test_registered_commands_run_and_map_errors_to_exit_codes(monkeypatch, capsys, behaviour, code, words):
     monkeypatch.setitem(sys.modules, "lms_console._fake_cmd", _fake_command_module(behaviour))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -128,3 +131,51 @@ def test_a_profile_without_a_cache(capsys, tmp_path):
     ProfileStore(tokens=MemoryTokenStore()).add("site", "http://127.0.0.1:9")
     code, _out, err = run(capsys, "completion")
     assert code == 2 and "no local copy yet" in err
+
+
+def test_a_from_date_after_the_to_date_is_refused(capsys, profile):
+    code, out, err = run(capsys, "completion", "--from", "2026-12-01", "--to", "2026-01-01")
+    assert code == 2 and out == ""
+    assert "--from 2026-12-01 is after --to 2026-01-01" in err
+    code, _out, _err = run(capsys, "completion", "--from", "2026-01-01", "--to", "2026-01-01")
+    assert code == 0  # one day is a range
+
+
+def test_a_bad_table_is_refused_before_the_snapshot_is_saved(capsys, profile):
+    code, _out, err = run(capsys, "completion", "--snapshot", "--table", "nope")
+    assert code == 2 and "--table 'nope': no such table in this report; its tables are rates" in err
+    assert "Saved as snapshot" not in err
+    code, out, _err = run(capsys, "snapshots")
+    assert code == 0 and "No snapshots saved yet" in out
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "png", "csv"])
+def test_an_output_folder_that_does_not_exist_is_one_line_and_nothing_else(profile, tmp_path, fmt):
+    target = tmp_path / "no" / "such" / f"x.{fmt}"
+    out = subprocess.run([sys.executable, "-m", "lms_console", "report", "engagement", "-p", "site", "--format", fmt,
+                          "-o", str(target)], capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [(f"lms-console: error: --output {str(target)!r}: the folder "
+                                        f"{str(target.parent)!r} does not exist; create it first or choose "
+                                        "another place.")]
+    assert not target.parent.exists()
+
+
+def test_an_output_that_is_a_folder_or_under_a_file_is_refused(capsys, profile, tmp_path):
+    code, _out, err = run(capsys, "engagement", "--format", "xlsx", "-o", str(tmp_path))
+    assert code == 2 and "is a folder; give a file name inside it" in err
+    (tmp_path / "file").write_text("x")
+    code, _out, err = run(capsys, "engagement", "--format", "xlsx", "-o", str(tmp_path / "file" / "x.xlsx"))
+    assert code == 2 and "is a file, not a folder" in err
+
+
+def test_a_report_makes_its_profile_the_default(capsys, profile):
+    store = ProfileStore(tokens=MemoryTokenStore())
+    store.add("other", "http://127.0.0.1:9")
+    assert main(["report", "snapshots"]) == 2  # two profiles, none used yet
+    assert "none was used yet" in capsys.readouterr().err
+    code, _out, _err = run(capsys, "completion")
+    assert code == 0 and store.last_used().name == "site"
+    assert main(["report", "completion"]) == 0
+    code, _out, _err = run(capsys, "completion", "--course", "NO-SUCH-COURSE")  # a failed report changes nothing
+    assert code == 2 and store.last_used().name == "site"

@@ -70,6 +70,43 @@ def test_sync_command_prints_a_summary(server, profile):
     assert bad.returncode == 2 and "unknown entity bogus" in bad.stderr
 
 
+@pytest.mark.parametrize("only", [",", "", " , ,"])
+def test_sync_refuses_an_empty_only_list(server, profile, only):
+    server.clear_requests()
+    out = _cli(["sync", "-p", "sandbox", "--only", only], server.admin_token)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"--only {only!r} names no entity" in out.stderr and "users, cohorts" in out.stderr
+    assert server.requests == []  # refused before connecting
+
+
+def test_commands_without_p_use_the_profile_used_last(server, profile, tmp_path):
+    store = ProfileStore(tokens=MemoryTokenStore())
+    store.add("other", "http://127.0.0.1:9")  # nothing listens there
+    out = _cli(["doctor"], server.admin_token)
+    assert out.returncode == 2 and "Several profiles exist and none was used yet" in out.stderr
+
+    out = _cli(["sync", "-p", "sandbox", "--only", "site,users", "-q"], server.admin_token)
+    assert out.returncode == 0, out.stderr
+    assert store.last_used().name == "sandbox"
+    for args in (["doctor"], ["sync", "--only", "site", "-q"], ["journal"], ["report", "snapshots"]):
+        out = _cli(args, server.admin_token)
+        assert out.returncode == 0, (args, out.stdout + out.stderr)
+    assert "Sync of sandbox" in _cli(["sync", "--only", "site", "-q"], server.admin_token).stdout
+
+    # A command that failed on a profile does not make it the default...
+    failed = _cli(["doctor", "-p", "other"], server.admin_token, timeout=60)
+    assert failed.returncode == 1 and store.last_used().name == "sandbox"
+    # ... one that succeeded does, and the next run without -p follows it.
+    plan = tmp_path / "plan.json"
+    plan.write_text('[{"kind": "user.suspend", "id": 10}]')
+    assert _cli(["journal", "-p", "other"], server.admin_token).returncode == 0
+    assert store.last_used().name == "other"
+    out = _cli(["doctor"], server.admin_token, timeout=60)
+    assert out.returncode == 1 and "127.0.0.1:9" in out.stdout
+    assert _cli(["apply", "-p", "sandbox", str(plan), "--dry-run"], server.admin_token).returncode == 0
+    assert store.last_used().name == "sandbox"
+
+
 @pytest.mark.slow
 def test_sigkill_during_sync_never_corrupts_the_cache_and_a_resync_completes(server, profile):
     server.set_faults(latency_ms=30)

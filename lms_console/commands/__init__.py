@@ -15,11 +15,20 @@ profile option, stores and token lookup.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+from pathlib import Path
 from typing import Mapping
 
-from lms_console.services.credentials import KeyringTokenStore, Secret, TokenStore, resolve_token
+from lms_console.services.credentials import (
+    KeyringTokenStore,
+    Secret,
+    TokenStore,
+    resolve_token,
+)
 from lms_console.services.profiles import Profile, ProfileError, ProfileStore
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -62,3 +71,31 @@ def profile_and_token(name: str | None, *, env: Mapping[str, str] | None = None,
     store = store if store is not None else profile_store()
     profile = load_profile(store, name)
     return profile, resolve_token(profile, store.tokens, os.environ if env is None else env)
+
+
+def record_use(store: ProfileStore, profile: Profile) -> None:
+    """Remember ``profile`` as the last used one, so the next command without ``-p`` takes it.
+
+    Called once a command that worked on the profile succeeded. Failing to write this down
+    (profile removed meanwhile, read-only config folder) never fails the command itself.
+    """
+    try:
+        store.set_last_used(profile.name)
+    except (ProfileError, OSError) as exc:
+        log.info("could not record %r as the last used profile: %s", profile.name, exc)
+
+
+def check_output_path(path: str | Path, option: str) -> None:
+    """Refuse, before any work, a file that cannot be written: its folder is missing, not a
+    folder or not writable, or the path is itself a folder. Raises :class:`UsageError`."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.exists():
+        raise UsageError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist; create it first "
+                         "or choose another place.")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {str(path)!r}: {str(folder)!r} is a file, not a folder.")
+    if target.is_dir():
+        raise UsageError(f"{option} {str(path)!r} is a folder; give a file name inside it.")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"{option} {str(path)!r}: cannot write there (permission denied); choose another place.")

@@ -12,7 +12,14 @@ import json
 import sys
 from pathlib import Path
 
-from lms_console.commands import UsageError, add_profile_option, profile_and_token
+from lms_console.commands import (
+    UsageError,
+    add_profile_option,
+    load_profile,
+    profile_and_token,
+    profile_store,
+    record_use,
+)
 from lms_console.commands.sync_cmd import TerminalProgress
 from lms_console.services import changes as C
 from lms_console.services.cache.db import CacheDb
@@ -35,25 +42,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def _json_type(value) -> str:
+    """What a JSON value is, in words, for messages about a plan file."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        return f"a string ({shown!r})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+_EXAMPLE = '{"kind": "user.suspend", "id": 42}'
+
+
 def _read_changes(path: Path | None) -> tuple[str, list[C.Change]]:
     if path is None:
         raise UsageError("give a PLAN.json (or --resume)")
+    where = "standard input" if str(path) == "-" else str(path)
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
         doc = json.loads(text)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{where} is not UTF-8 text: save the plan as UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    title, raw = ("", doc) if isinstance(doc, list) else (str(doc.get("title", "")), doc.get("changes"))
+        raise UsageError(f"{where} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    if isinstance(doc, list):
+        title, raw = "", doc
+    elif isinstance(doc, dict):
+        if "changes" not in doc:
+            raise UsageError(f"{where}: the object has no 'changes'; expected "
+                             f'{{"title": "...", "changes": [{_EXAMPLE}, ...]}} or a list of changes')
+        title, raw = str(doc.get("title") or ""), doc["changes"]
+    else:
+        raise UsageError(f"{where}: holds {_json_type(doc)}; expected a list of changes "
+                         f'or an object with "changes" (e.g. [{_EXAMPLE}])')
     if not isinstance(raw, list):
-        raise UsageError(f"{path}: expected a list of changes (or an object with 'changes')")
+        raise UsageError(f"{where}: 'changes' is {_json_type(raw)}; expected a list of changes like [{_EXAMPLE}]")
     out = []
     for n, obj in enumerate(raw, start=1):
+        if not isinstance(obj, dict):
+            raise UsageError(f"{where}: change {n} is {_json_type(obj)}, not a change object like {_EXAMPLE}")
         try:
             out.append(C.Change.from_json(obj))
         except ValueError as exc:
-            raise UsageError(f"{path}: change {n}: {exc}") from None
+            raise UsageError(f"{where}: change {n}: {exc}") from None
     return title, out
 
 
@@ -94,16 +134,33 @@ def print_plan(plan: C.Plan, show_calls: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    profile, token = profile_and_token(args.profile)
-    with CacheDb.open(profile.cache_path) as db:
-        client = open_client(profile, token)
-        try:
-            return _run(args, profile, db, client)
-        finally:
-            client.transport.close()
+    if args.resume and args.dry_run:
+        raise UsageError("--dry-run cannot be combined with --resume (which sends what waits in the outbox); "
+                         "see what waits with `lms-console journal --outbox`")
+    plan = None if args.resume else _read_changes(args.plan)
+    store = profile_store()
+    if args.dry_run:
+        # A dry run plans against the local copy and sends nothing: no token, no connection.
+        profile = load_profile(store, args.profile)
+        if not profile.cache_path.exists():
+            raise UsageError(f"Profile {profile.name!r} has no local copy yet to plan against: "
+                             f"run `lms-console sync -p {profile.name}` first.")
+        with CacheDb.open(profile.cache_path) as db:
+            code = _run(args, profile, db, None, plan)
+    else:
+        profile, token = profile_and_token(args.profile, store=store)
+        with CacheDb.open(profile.cache_path) as db:
+            client = open_client(profile, token)
+            try:
+                code = _run(args, profile, db, client, plan)
+            finally:
+                client.transport.close()
+    if code == 0:
+        record_use(store, profile)
+    return code
 
 
-def _run(args, profile, db, client) -> int:
+def _run(args, profile, db, client, plan_doc) -> int:
     cancel = CancelToken()
     bar = TerminalProgress(quiet=args.quiet)
     with CacheWriter(db) as writer:
@@ -116,7 +173,7 @@ def _run(args, profile, db, client) -> int:
             statuses = [C.apply_run(client, writer, r, bar, cancel, revalidate=True) for r in runs]
             bar.close()
             return _report(db, statuses)
-        title, changes = _read_changes(args.plan)
+        title, changes = plan_doc
         plan = C.plan_changes(db, _resolve_usernames(db, changes), title=title, enrol_first=args.enrol_first)
         print_plan(plan, args.show_calls)
         if args.dry_run or not plan.to_apply:
@@ -135,13 +192,32 @@ def _run(args, profile, db, client) -> int:
         return _report(db, [summary])
 
 
+def _went_through(r) -> bool:
+    """The item is on the site as asked: applied (perhaps undone since), or already so."""
+    return r.status in (C.Status.DONE, C.Status.UNDONE) or (r.status == C.Status.SKIPPED and r.code == "noop")
+
+
+def _label(s) -> str:
+    """The run's outcome in words, from its items: done only if every item went through, failed if none
+    was applied. Runs that stopped (waiting, cancelled, held) keep their own status."""
+    if s.status not in ("done", "partial"):
+        return s.status
+    if all(_went_through(r) for r in s.results):
+        return "done"
+    if not any(r.status in (C.Status.DONE, C.Status.UNDONE) for r in s.results):
+        return "failed"
+    return "partial"
+
+
 def _report(db, summaries) -> int:
+    """One line per run, one per item that did not go through; 0 only when every item went through."""
     ok = True
     for s in summaries:
         counts = {st.value: s.count(st) for st in C.Status if s.count(st)}
-        print(f"Run {s.run_id}: {s.status} " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        label = _label(s)
+        print(f"Run {s.run_id}: {label} (" + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")")
         for r in s.results:
-            if r.status not in (C.Status.DONE,) and r.code != "noop":
+            if not _went_through(r):
                 print(f"  {r.status.value:>8} {r.seq:>4} {r.target}: {r.message} [{r.code}]")
-        ok = ok and s.status == "done" and not s.failed
+        ok = ok and label == "done"
     return 0 if ok else 1

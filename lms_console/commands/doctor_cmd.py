@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from lms_console.commands import add_profile_option, profile_and_token
+from lms_console.commands import (
+    add_profile_option,
+    profile_and_token,
+    profile_store,
+    record_use,
+)
 from lms_console.services.connection import open_client
 from lms_console.services.doctor import diagnose, fix_for, render
 
@@ -16,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    profile, token = profile_and_token(args.profile)
+    store = profile_store()
+    profile, token = profile_and_token(args.profile, store=store)
     client = open_client(profile, token)
     try:
         report = diagnose(client, insecure=profile.security_warning is not None)
@@ -28,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
         if profile.security_warning:
             print(f"WARNING: {profile.security_warning}")
         print("\n".join(render(report, profile.url)))
-    return 0 if report.healthy else 1
+    if not report.healthy:
+        return 1
+    record_use(store, profile)
+    return 0
 
 
 def _as_json(report, url: str) -> dict:

@@ -6,7 +6,8 @@ they would land in shell history and the process list.
 
 Without an OS keychain (headless machine, SSH), ``profile add`` refuses to
 store the token and explains; ``--session-only`` saves the profile without a
-token, and each later run takes it from ``$LMS_CONSOLE_TOKEN``.
+token, and each later run takes it from ``$LMS_CONSOLE_TOKEN``. ``set-token``
+then has nowhere to store a token and says to use that variable instead.
 """
 
 from __future__ import annotations
@@ -109,10 +110,22 @@ def _add(args, store) -> int:
     return 0
 
 
+def _set_token_hint(name: str) -> str:
+    # set-token has no --session-only: a CLI process ends with the command, so a token kept "for this
+    # session" would be forgotten at once. The environment variable is the session-only way here.
+    return (f"Nothing was stored. Give the token to each run instead: {TOKEN_ENV}=... lms-console sync -p {name} "
+            f"(add {TOKEN_PROFILE_ENV}={name} to use it for this profile only); or start and unlock an OS "
+            "keychain (GNOME Keyring, KWallet) and run set-token again.")
+
+
 def _set_token(args, store) -> int:
     profile = store.get(args.name)
-    _require_keychain(store.tokens)
-    store.tokens.set(profile, _read_token(args, profile.name))
+    _require_keychain(store.tokens, hint=_set_token_hint(profile.name))
+    token = _read_token(args, profile.name)
+    try:
+        store.tokens.set(profile, token)
+    except KeychainUnavailable as exc:
+        raise KeychainUnavailable(exc.message, hint=_set_token_hint(profile.name)) from None
     print(f"Token for profile {profile.name!r} stored in {store.tokens.backend_name()}.")
     return 0
 
@@ -177,6 +190,7 @@ def _show(args, store) -> int:
 
 
 def _remove(args, store) -> int:
+    store.get(args.name)  # an unknown name: the message lists the known profiles
     report = store.remove(args.name, delete_cache=args.delete_cache)
     p = report.profile
     print(f"Removed profile {p.name!r} ({p.url}).")
@@ -194,9 +208,9 @@ def _remove(args, store) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _require_keychain(tokens: TokenStore) -> None:
+def _require_keychain(tokens: TokenStore, hint: str = _NO_KEYCHAIN_HINT) -> None:
     if not tokens.available():
-        raise KeychainUnavailable(hint=_NO_KEYCHAIN_HINT)
+        raise KeychainUnavailable(hint=hint)
 
 
 def _read_token(args, name: str) -> Secret:

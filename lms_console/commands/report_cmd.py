@@ -23,8 +23,10 @@ from pathlib import Path
 from lms_console.commands import (
     UsageError,
     add_profile_option,
+    check_output_path,
     load_profile,
     profile_store,
+    record_use,
 )
 from lms_console.services.reports import (
     CORE_FIELDS,
@@ -117,12 +119,16 @@ def build_params(args: argparse.Namespace, conn) -> ReportParams:
         raise UsageError(f"--group-by {args.group_by}: {args.kind} groups by {', '.join(KINDS[args.kind].group_by)}")
     if args.inactive_days < 1:
         raise UsageError("--inactive-days must be at least 1")
+    date_from, date_to = _day(args.date_from, "--from"), _day(args.date_to, "--to", end=True)
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise UsageError(f"--from {args.date_from} is after --to {args.date_to}: the range would be empty; "
+                         "give the earlier date to --from")
     return ReportParams(
         courses=_resolve(conn, "course", args.course, courses_sql) if args.kind != "compliance" else (),
         categories=_resolve(conn, "category", args.category, "SELECT id, name FROM categories"),
         cohorts=_resolve(conn, "cohort", args.cohort, "SELECT id, name FROM cohorts"),
         field=field, field_values=tuple(args.value), group_by=args.group_by or "",
-        date_from=_day(args.date_from, "--from"), date_to=_day(args.date_to, "--to", end=True),
+        date_from=date_from, date_to=date_to,
         include_suspended=args.include_suspended, inactive_days=args.inactive_days, style=args.style or "",
         required=tuple(required))
 
@@ -144,14 +150,24 @@ def _list_snapshots(db) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lms_console.services.cache.db import CacheDb
-    from lms_console.services.reports import run_report
-
-    profile = load_profile(profile_store(), args.profile)
+    store = profile_store()
+    profile = load_profile(store, args.profile)
     if not Path(profile.cache_path).exists():
         raise UsageError(f"Profile {profile.name!r} has no local copy yet: run `lms-console sync -p {profile.name}` first.")
     if args.output is None and args.format != "csv":
         args.output = f"report-{args.kind}-{time.strftime('%Y%m%d-%H%M')}.{args.format}"
+    if args.kind != "snapshots" and args.output not in (None, "-"):
+        check_output_path(args.output, "--output")  # refused before the report is built
+    code = _report(args, profile)
+    if code == 0:
+        record_use(store, profile)
+    return code
+
+
+def _report(args: argparse.Namespace, profile) -> int:
+    from lms_console.services.cache.db import CacheDb
+    from lms_console.services.reports import run_report
+
     with CacheDb.open(profile.cache_path) as db:
         if args.kind == "snapshots":
             return _list_snapshots(db)
@@ -172,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
         if result.is_empty:
             print(f"Nothing to report: {result.empty_reason}", file=sys.stderr)
             return 1
+        if args.table and args.table not in result.tables:  # checked before anything is saved
+            raise UsageError(f"--table {args.table!r}: no such table in this report; its tables are "
+                             f"{', '.join(result.tables)}")
         if args.snapshot and not result.from_snapshot:
             from lms_console.services.cache.writer import CacheWriter
             from lms_console.services.reports_snapshots import save_snapshot
@@ -179,8 +198,6 @@ def run(args: argparse.Namespace) -> int:
             with CacheWriter(db) as writer, writer.batch() as raw:
                 sid = save_snapshot(raw, result)
             print(f"Saved as snapshot {sid}.", file=sys.stderr)
-        if args.table and args.table not in result.tables:
-            raise UsageError(f"--table {args.table!r}: this report has {', '.join(result.tables)}")
         return _write(result, args)
 
 

@@ -8,12 +8,23 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from lms_console.commands import UsageError, add_profile_option, profile_and_token
+from lms_console.commands import (
+    UsageError,
+    add_profile_option,
+    profile_and_token,
+    profile_store,
+    record_use,
+)
 from lms_console.services.cache.db import CacheDb
 from lms_console.services.cache.writer import CacheWriter
 from lms_console.services.connection import open_client
 from lms_console.services.progress import CancelToken, ProgressEvent
-from lms_console.services.sync import DEFAULT_ENTITIES, ENTITIES, SyncEngine, SyncOptions
+from lms_console.services.sync import (
+    DEFAULT_ENTITIES,
+    ENTITIES,
+    SyncEngine,
+    SyncOptions,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_only(text: str | None) -> tuple[str, ...]:
-    if not text:
+    if text is None:
         return DEFAULT_ENTITIES
     wanted = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    if not wanted:
+        raise UsageError(f"--only {text!r} names no entity; give a comma-separated list from {', '.join(ENTITIES)} "
+                         "(or leave --only out to sync all but grades)")
     unknown = [w for w in wanted if w not in ENTITIES]
     if unknown:
         raise UsageError(f"--only: unknown entity {', '.join(unknown)}; choose from {', '.join(ENTITIES)}")
@@ -75,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     entities = ENTITIES if args.all else parse_only(args.only)
     if args.concurrency < 1 or args.concurrency > 64:
         raise UsageError("--concurrency must be between 1 and 64")
-    profile, token = profile_and_token(args.profile)
+    store = profile_store()
+    profile, token = profile_and_token(args.profile, store=store)
     options = SyncOptions(entities=entities, concurrency=args.concurrency,
                           activity_completion=args.activity_completion)
     cancel = CancelToken()
@@ -105,4 +120,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"      warning: {w}")
     if result.error is not None:
         print(f"Stopped: {result.error}\n{result.error.hint}", file=sys.stderr)
-    return 0 if result.status == "ok" else 1
+    if result.status != "ok":
+        return 1
+    record_use(store, profile)
+    return 0
