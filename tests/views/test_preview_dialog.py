@@ -199,3 +199,17 @@ def test_preview_dialog_alone_accepts_a_plain_plan(qtbot, console):
     assert dialog.model.rowCount() == 1 and dialog.details.text().count("suspended") == 1
     dialog.close()
     dialog.deleteLater()
+
+
+def test_results_headline_says_when_nothing_went_through():
+    from lms_console.services.changes.model import ItemResult, RunSummary
+    from lms_console.views.dialogs.results_dialog import headline
+
+    def result(seq, status):
+        return ItemResult(seq, seq, "user.suspend", f"user:{seq}", status, "invaliduser" if status == Status.FAILED else "")
+
+    some = RunSummary(7, "partial", (result(1, Status.DONE), result(2, Status.FAILED)))
+    none = RunSummary(8, "partial", (result(1, Status.FAILED), result(2, Status.FAILED), result(3, Status.SKIPPED)))
+    assert headline(some) == "Finished with failures"
+    assert headline(none) == "Finished: nothing went through"
+    assert headline(RunSummary(9, "done", (result(1, Status.DONE),))) == "Finished: every change went through"

@@ -40,6 +40,13 @@ _HEADLINES = {
 }
 
 
+def headline(summary: RunSummary) -> str:
+    """The run's outcome in a few words ("Finished with failures"; none of it when nothing went through)."""
+    if summary.status == "partial" and not summary.count(Status.DONE):
+        return "Finished: nothing went through"
+    return _HEADLINES.get(summary.status, summary.status.capitalize())
+
+
 def explain(summary: RunSummary) -> str:
     """What happened, in a sentence or two, from the run's status and counts."""
     failed, held = summary.count(Status.FAILED), summary.count(Status.HELD)
@@ -100,7 +107,7 @@ class ResultsDialog(QDialog):
         heading.addWidget(self.status_icon, 0, Qt.AlignmentFlag.AlignTop)
         texts = QVBoxLayout()
         texts.setSpacing(2)
-        self.title_label = QLabel(_HEADLINES.get(summary.status, summary.status.capitalize()))
+        self.title_label = QLabel(headline(summary))
         self.title_label.setObjectName("DialogTitle")
         self.subtitle_label = QLabel(f"{title + ' — ' if title else ''}run {summary.run_id}, "
                                      f"{count_phrase(len(summary.results), 'item')}")
