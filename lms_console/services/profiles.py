@@ -177,7 +177,19 @@ def normalise_url(raw: str) -> str:
     path = re.sub(r"/{2,}", "/", parts.path).rstrip("/")
     if any(c.isspace() for c in path):
         raise InvalidProfileValue(f"URL {shown} has spaces in its path.", field="url")
+    page = next((p for p in _MOODLE_PAGES if path.lower().endswith(p)), None)
+    if page is not None or path.lower().endswith(".php"):
+        root = f"{scheme}://{netloc}{path[:-len(page)] if page else path.rsplit('/', 1)[0]}"
+        raise InvalidProfileValue(
+            f"URL {shown} is a page of the site, not its address; give the address its pages start from"
+            + (f" ({root})." if page else f" (perhaps {root})."), field="url")
     return f"{scheme}://{netloc}{path}"
+
+
+# Pages people copy from the browser or from web-service docs instead of the site's root address.
+_MOODLE_PAGES = ("/webservice/rest/server.php", "/webservice/restful/server.php", "/webservice/soap/server.php",
+                 "/login/index.php", "/login/token.php", "/my/index.php", "/admin/index.php", "/course/view.php",
+                 "/index.php")
 
 
 def check_url_security(url: str, insecure: bool) -> bool:

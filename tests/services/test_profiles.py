@@ -95,6 +95,11 @@ def test_urls_are_normalised(raw, expected):
     ("https://example.edu/login?next=1", "query or fragment"),
     ("https://example.edu/#top", "query or fragment"),
     ("https://example.edu:99999", "not valid"),
+    # A page copied from the browser or the web-service docs: the root it starts from is suggested.
+    ("http://127.0.0.1:8080/webservice/rest/server.php", "not its address; give the address its pages start "
+                                                         "from (http://127.0.0.1:8080)."),
+    ("https://lms.example.edu/moodle/login/index.php", "(https://lms.example.edu/moodle)."),
+    ("https://lms.example.edu/moodle/user/profile.php", "(perhaps https://lms.example.edu/moodle/user)."),
 ])
 def test_bad_urls_are_refused_with_the_reason(raw, words):
     with pytest.raises(InvalidProfileValue) as info:
