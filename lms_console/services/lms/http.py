@@ -401,12 +401,19 @@ class HttpTransport:
             raise Cancelled()
 
     def _transport_error(self, exc: requests.RequestException, *, idempotent: bool, label: str) -> Exception:
-        host = urlsplit(self.base_url).hostname or self.base_url
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or self.base_url
         detail = self.redact(_root_cause(exc))
         if isinstance(exc, requests.exceptions.SSLError):
+            if _NOT_TLS.search(detail):  # an https:// URL pointed at a plain-http port: no certificate involved
+                return Unreachable(
+                    f"{host}:{parts.port or 443} does not speak https ({detail})", function=label, code="nottls",
+                    hint="Check the URL: if the site has no HTTPS on this port (a local test site), use http://; "
+                         "otherwise use its https port.")
             return TlsFailure(f"TLS/certificate check failed for {host}: {detail}", function=label, code="tls")
         if isinstance(exc, requests.exceptions.ConnectTimeout) or _not_sent(exc):
-            return Unreachable(f"cannot connect to {host}: {detail}", function=label, code="unreachable")
+            return Unreachable(f"cannot connect to {host}: {_plain_reason(exc, parts, detail)}", function=label,
+                               code="unreachable")
         if isinstance(exc, requests.exceptions.ReadTimeout):
             msg = f"no answer from {host} within {self.timeouts.read:.0f} s"
         else:
@@ -430,6 +437,31 @@ def _not_sent(exc: BaseException) -> bool:
             nxt = e.args[0] if e.args and isinstance(e.args[0], BaseException) else e.__cause__ or e.__context__
         e = nxt
     return False
+
+
+# What OpenSSL says when the other end answers in plain HTTP (or something else that is not TLS).
+_NOT_TLS = re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure|http request|"
+                      r"packet length too long", re.IGNORECASE)
+
+
+def _plain_reason(exc: BaseException, parts, detail: str) -> str:
+    """Why a connection could not be made, in words ("the connection was refused: nothing answers on
+    port 9") instead of urllib3's "HTTPConnection(host=…): Failed to establish a new connection: …"."""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    seen, e = set(), exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, NameResolutionError):
+            return f"the host name {parts.hostname} could not be found (check its spelling, or the network's DNS)"
+        if isinstance(e, ConnectTimeoutError) or isinstance(e, requests.exceptions.ConnectTimeout):
+            return f"no answer on port {port} (a firewall, or the site is down)"
+        if isinstance(e, ConnectionRefusedError) or "Errno 111" in str(e) or "Connection refused" in str(e):
+            return f"the connection was refused: nothing answers on port {port}"
+        nxt = getattr(e, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = e.args[0] if e.args and isinstance(e.args[0], BaseException) else e.__cause__ or e.__context__
+        e = nxt
+    return detail
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -465,7 +497,9 @@ def _server_error(status: int, body: bytes, label: str, *, sent: bool) -> Except
         return OutcomeUnknown(text + "; the request may or may not have been applied",
                               status=status, function=label, code=f"http{status}")
     if status in (502, 503, 504):
-        return Unreachable(text, status=status, function=label, code=f"http{status}")
+        return Unreachable(text, status=status, function=label, code=f"http{status}",
+                           hint="The site's web server answered, but Moodle behind it did not (down, restarting or "
+                                "overloaded). Try again in a few minutes; the console keeps working from its cache.")
     return BadResponse(text, status=status, function=label, code=f"http{status}")
 
 

@@ -33,6 +33,9 @@ def test_refused_connection_is_unreachable_and_names_the_host():
             client.site_info()
     err = info.value
     assert "127.0.0.1" in str(err) and err.code == "unreachable"
+    # In words, not urllib3's "HTTPConnection(host=…): Failed to establish a new connection: [Errno 111] …".
+    assert f"the connection was refused: nothing answers on port {port}" in str(err)
+    assert "HTTPConnection" not in str(err) and "Errno" not in str(err)
     assert SECRET not in str(err) and SECRET not in err.hint
     assert t.stats.retries == 1  # a read is retried
 
@@ -76,3 +79,39 @@ def test_untrusted_certificate_is_a_tls_failure_never_retried(self_signed_server
 def test_verification_cannot_be_switched_off():
     with HttpTransport("https://example.invalid", verify=False) as t:
         assert t._session.verify not in (False, None, "")
+
+
+def test_https_to_a_plain_http_port_says_so_instead_of_blaming_a_certificate():
+    server = make_server("127.0.0.1", 0, lambda env, sr: Response("{}")(env, sr))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with HttpTransport(f"https://127.0.0.1:{server.server_port}") as t:
+            with pytest.raises(Unreachable) as info:
+                MoodleClient(t, SECRET).site_info()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    err = info.value
+    assert not isinstance(err, TlsFailure) and err.code == "nottls"
+    assert "does not speak https" in str(err) and "use http://" in err.hint and "certificate" not in err.hint
+
+
+def test_a_gateway_error_says_moodle_behind_the_web_server_did_not_answer():
+    page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    server = make_server("127.0.0.1", 0, lambda env, sr: Response(page, status=502, mimetype="text/html")(env, sr))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with HttpTransport(f"http://127.0.0.1:{server.server_port}",
+                           retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)) as t:
+            with pytest.raises(Unreachable) as info:
+                MoodleClient(t, SECRET).site_info()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    err = info.value
+    assert err.code == "http502" and "HTTP 502 (502 Bad Gateway)" in str(err)
+    assert "Moodle behind it did not" in err.hint and "Check the URL" not in err.hint
