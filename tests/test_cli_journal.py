@@ -55,3 +55,10 @@ def test_export_and_limit_checks(capsys, profile, tmp_path):
     assert "0 journal entries written" in capsys.readouterr().out and (tmp_path / "j.csv").exists()
     assert main(["journal", "-p", "site", "--limit", "0"]) == 2
     assert "--limit 0: must be at least 1" in capsys.readouterr().err
+
+
+def test_a_profile_never_synced_has_an_empty_journal_and_gets_no_empty_cache_file(capsys):
+    p = ProfileStore(tokens=MemoryTokenStore()).add("fresh", "http://127.0.0.1:9")
+    assert main(["journal", "-p", "fresh"]) == 0
+    assert "The journal of fresh is empty" in capsys.readouterr().out
+    assert not p.cache_path.exists()  # a report run next still says "sync first"

@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
         check_output_path(args.export, "--export")
     store = profile_store()
     profile = load_profile(store, args.profile)
+    if not profile.cache_path.exists():  # nothing applied from this computer: and no empty cache made to say so
+        print(f"The journal of {profile.name} is empty: no change has been applied from this computer yet.")
+        return 0
     with CacheDb.open(profile.cache_path) as db, db.read() as conn:
         rows = J.outbox(conn) if args.outbox else J.journal(conn, search=args.search, statuses=args.status,
                                                             limit=args.limit if not args.export else 10_000_000)
