@@ -206,3 +206,13 @@ def test_sigkill_during_apply_loses_nothing_and_applies_nothing_twice(site, tmp_
                 received[uid] = received.get(uid, 0) + 1
     assert set(received) == set(users)
     assert max(received.values()) == 1, {u: n for u, n in received.items() if n > 1}
+
+
+def test_apply_before_any_sync_says_so_and_creates_no_cache_file(tmp_path):
+    p = ProfileStore(tokens=MemoryTokenStore()).add("fresh", "http://127.0.0.1:9")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([{"kind": "user.suspend", "id": 5}]), encoding="utf-8")
+    for extra in ([], ["--dry-run"]):
+        out = _cli(["apply", "-p", "fresh", str(plan), *extra], "a-token-for-this-run")
+        assert out.returncode == 2 and "has no local copy yet" in out.stderr and "Traceback" not in out.stderr
+    assert not p.cache_path.exists()

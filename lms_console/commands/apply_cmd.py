@@ -133,6 +133,12 @@ def print_plan(plan: C.Plan, show_calls: bool) -> None:
                 print(f"      {k}={v}")
 
 
+def _require_local_copy(profile) -> None:
+    if not profile.cache_path.exists():
+        raise UsageError(f"Profile {profile.name!r} has no local copy yet to plan against: "
+                         f"run `lms-console sync -p {profile.name}` first.")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.resume and args.dry_run:
         raise UsageError("--dry-run cannot be combined with --resume (which sends what waits in the outbox); "
@@ -142,13 +148,12 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         # A dry run plans against the local copy and sends nothing: no token, no connection.
         profile = load_profile(store, args.profile)
-        if not profile.cache_path.exists():
-            raise UsageError(f"Profile {profile.name!r} has no local copy yet to plan against: "
-                             f"run `lms-console sync -p {profile.name}` first.")
+        _require_local_copy(profile)
         with CacheDb.open(profile.cache_path) as db:
             code = _run(args, profile, db, None, plan)
     else:
         profile, token = profile_and_token(args.profile, store=store)
+        _require_local_copy(profile)  # every plan is checked against it (and nothing is sent without it)
         with CacheDb.open(profile.cache_path) as db:
             client = open_client(profile, token)
             try:
