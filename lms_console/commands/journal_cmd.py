@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(store, args.profile)
     if not profile.cache_path.exists():  # nothing applied from this computer: and no empty cache made to say so
         print(f"The journal of {profile.name} is empty: no change has been applied from this computer yet.")
+        record_use(store, profile)
         return 0
     with CacheDb.open(profile.cache_path) as db, db.read() as conn:
         rows = J.outbox(conn) if args.outbox else J.journal(conn, search=args.search, statuses=args.status,
