@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -196,18 +195,9 @@ class ProfilesController(QObject):
             path = self._store.get(name).cache_path
         except LmsError:
             return False
-        if not path.is_file():
-            return False
-        try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
-            try:
-                row = conn.execute("SELECT 1 FROM sync_state WHERE last_success_at IS NOT NULL "
-                                   "AND last_success_at > 0 LIMIT 1").fetchone()
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            return False
-        return row is not None
+        from lms_console.services.cache.queries import ever_synced
+
+        return ever_synced(path)
 
     def token_state(self, name: str) -> tuple[bool | None, bool]:
         """(has_token, session_only) of a saved profile; has_token None: the keychain cannot be asked."""

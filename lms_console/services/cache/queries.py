@@ -8,7 +8,9 @@ filter or sort a million rows in Python or in a Qt proxy model).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection
@@ -85,6 +87,23 @@ def freshness(conn: Connection) -> dict[str, SyncStateRow]:
         "SELECT entity, status, run_id, last_success_at, last_attempt_at, rows, error, detail "
         "FROM sync_state ORDER BY entity").all()
     return {r[0]: _state(r) for r in rows}
+
+
+def ever_synced(path: str | Path) -> bool:
+    """Whether the cache file at ``path`` holds at least one successful sync: a read-only peek that neither
+    creates, migrates nor checks the file (for hints about a profile that is not open)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            row = conn.execute("SELECT 1 FROM sync_state WHERE last_success_at > 0 LIMIT 1").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return row is not None
 
 
 def sync_state(conn: Connection, entity: str) -> SyncStateRow | None:

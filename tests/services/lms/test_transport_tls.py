@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -17,6 +18,20 @@ from lms_console.services.lms.http import HttpTransport, RetryPolicy
 from lms_console.services.lms.moodle import MoodleClient
 
 SECRET = "transport-test-secret-value"
+
+
+@contextmanager
+def _serving(app, **kw):
+    """``app`` (a WSGI callable) on 127.0.0.1 in a thread; yields the server."""
+    server = make_server("127.0.0.1", 0, app, **kw)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def _free_port() -> int:
@@ -58,13 +73,8 @@ def self_signed_server(tmp_path):
                     str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    server = make_server("127.0.0.1", 0, lambda env, sr: Response("{}")(env, sr), ssl_context=ctx)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with _serving(lambda env, sr: Response("{}")(env, sr), ssl_context=ctx) as server:
+        yield f"https://127.0.0.1:{server.server_port}"
 
 
 def test_untrusted_certificate_is_a_tls_failure_never_retried(self_signed_server):
@@ -82,17 +92,9 @@ def test_verification_cannot_be_switched_off():
 
 
 def test_https_to_a_plain_http_port_says_so_instead_of_blaming_a_certificate():
-    server = make_server("127.0.0.1", 0, lambda env, sr: Response("{}")(env, sr))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with HttpTransport(f"https://127.0.0.1:{server.server_port}") as t:
-            with pytest.raises(Unreachable) as info:
-                MoodleClient(t, SECRET).site_info()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with _serving(lambda env, sr: Response("{}")(env, sr)) as server, \
+            HttpTransport(f"https://127.0.0.1:{server.server_port}") as t, pytest.raises(Unreachable) as info:
+        MoodleClient(t, SECRET).site_info()
     err = info.value
     assert not isinstance(err, TlsFailure) and err.code == "nottls"
     assert "does not speak https" in str(err) and "use http://" in err.hint and "certificate" not in err.hint
@@ -100,18 +102,11 @@ def test_https_to_a_plain_http_port_says_so_instead_of_blaming_a_certificate():
 
 def test_a_gateway_error_says_moodle_behind_the_web_server_did_not_answer():
     page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-    server = make_server("127.0.0.1", 0, lambda env, sr: Response(page, status=502, mimetype="text/html")(env, sr))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with HttpTransport(f"http://127.0.0.1:{server.server_port}",
-                           retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)) as t:
-            with pytest.raises(Unreachable) as info:
-                MoodleClient(t, SECRET).site_info()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with _serving(lambda env, sr: Response(page, status=502, mimetype="text/html")(env, sr)) as server, \
+            HttpTransport(f"http://127.0.0.1:{server.server_port}",
+                          retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)) as t, \
+            pytest.raises(Unreachable) as info:
+        MoodleClient(t, SECRET).site_info()
     err = info.value
     assert err.code == "http502" and "HTTP 502 (502 Bad Gateway)" in str(err)
     assert "Moodle behind it did not" in err.hint and "Check the URL" not in err.hint
