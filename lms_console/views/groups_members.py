@@ -25,6 +25,7 @@ from lms_console.models.users_model import UsersTableModel
 from lms_console.services.users_query import Condition, UserFilter
 from lms_console.views import theme
 from lms_console.views.icons import icon
+from lms_console.views.widgets.empty_state import empty_state_label
 from lms_console.views.widgets.filter_bar import FilterBar
 from lms_console.views.widgets.pane_heading import pane_heading
 from lms_console.views.widgets.users_table import DraggableUsersTable, setup_users_table
@@ -135,10 +136,7 @@ class MembersPanel(QWidget):
         self.remove_action.triggered.connect(self.remove_selected)
         self.table.delete_pressed.connect(self.remove_selected)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        self.empty = QLabel()
-        self.empty.setObjectName("EmptyState")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
+        self.empty = empty_state_label()
         self.table_stack = QStackedWidget()
         self.table_stack.addWidget(self.table)
         self.table_stack.addWidget(self.empty)

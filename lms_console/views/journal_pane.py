@@ -40,6 +40,7 @@ from lms_console.views import theme
 from lms_console.views.dialogs.preview_dialog import make_table
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
+from lms_console.views.widgets.empty_state import empty_state_label
 
 SEARCH_DELAY_MS = 250
 STATUS_FILTERS = (
@@ -170,10 +171,7 @@ class JournalPane(QWidget):
         header.customContextMenuRequested.connect(self._header_menu)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.table.selectionModel().currentRowChanged.connect(self._update_actions)
-        self.empty_label = QLabel()
-        self.empty_label.setObjectName("EmptyState")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
+        self.empty_label = empty_state_label()
         self.history_stack = QStackedWidget()
         self.history_stack.addWidget(self.table)
         self.history_stack.addWidget(self.empty_label)
@@ -231,9 +229,7 @@ class JournalPane(QWidget):
         for col, width in enumerate((136, 260, 110, 220, 96)):
             self.outbox_table.setColumnWidth(col, width)
         self.outbox_table.selectionModel().selectionChanged.connect(self._update_outbox_actions)
-        self.outbox_empty = QLabel("The outbox is empty: everything went out.")
-        self.outbox_empty.setObjectName("EmptyState")
-        self.outbox_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.outbox_empty = empty_state_label("The outbox is empty: everything went out.")
         self.outbox_stack = QStackedWidget()
         self.outbox_stack.addWidget(self.outbox_table)
         self.outbox_stack.addWidget(self.outbox_empty)

@@ -34,6 +34,7 @@ from lms_console.views import theme
 from lms_console.views.dialogs.user_dialog import BULK_LABELS, BulkActionDialog
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
+from lms_console.views.widgets.empty_state import empty_state_label
 from lms_console.views.widgets.filter_bar import FilterBar
 from lms_console.views.widgets.users_table import DraggableUsersTable, setup_users_table
 
@@ -178,10 +179,7 @@ class UsersPane(QWidget):
         header.setDefaultSectionSize(150)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         # No rows: a sentence says why, where the table would be.
-        self.empty_label = QLabel()
-        self.empty_label.setObjectName("EmptyState")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
+        self.empty_label = empty_state_label()
         self.table_stack = QStackedWidget()
         self.table_stack.addWidget(self.table)
         self.table_stack.addWidget(self.empty_label)

@@ -37,6 +37,7 @@ from lms_console.models.users_actions import LARGE_BULK
 from lms_console.models.users_detail_model import UserDetailLoader, UserJournalModel
 from lms_console.services.changes.kinds_users import field_problems
 from lms_console.services.changes.model import Change
+from lms_console.views.widgets.empty_state import empty_state_label
 from lms_console.views.widgets.pick_list import chosen_index, make_searchable
 
 BULK_LABELS = {
@@ -106,8 +107,7 @@ class ListTable(QStackedWidget):
     def __init__(self, name: str, headers: tuple[str, ...], empty: str) -> None:
         super().__init__()
         self.table = small_table(name, headers)
-        self.empty = plain_label(empty, "EmptyState")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty = empty_state_label(empty)
         self.addWidget(self.table)
         self.addWidget(self.empty)
 
@@ -173,8 +173,7 @@ class UserDialog(QDialog):
         self.journal_view.setAlternatingRowColors(True)
         self.journal_view.horizontalHeader().setStretchLastSection(True)
         self.journal_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.journal_empty = plain_label("The console has made no changes to this account yet.", "EmptyState")
-        self.journal_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.journal_empty = empty_state_label("The console has made no changes to this account yet.")
         journal_page = QStackedWidget()
         journal_page.addWidget(self.journal_view)
         journal_page.addWidget(self.journal_empty)
