@@ -28,7 +28,7 @@ from lms_console.views.icons import icon
 from lms_console.views.widgets.empty_state import empty_state_label
 from lms_console.views.widgets.filter_bar import FilterBar
 from lms_console.views.widgets.pane_heading import pane_heading
-from lms_console.views.widgets.users_table import DraggableUsersTable, setup_users_table
+from lms_console.views.widgets.users_table import DraggableUsersTable, row_icon, setup_users_table
 
 MEMBER_COLUMNS = ("username", "firstname", "lastname", "email", "department", "status", "lastaccess")
 WIDTHS = (140, 120, 130, 240, 160, 100)
@@ -77,7 +77,7 @@ class MembersPanel(QWidget):
         self.kind = ""
         self.ident: int | None = None
         self.base: Condition | None = None
-        self.model = UsersTableModel(session, self, icons=_row_icon, colours=theme.color)
+        self.model = UsersTableModel(session, self, icons=row_icon, colours=theme.color)
         self._build()
         self.setAcceptDrops(True)  # users dropped on the list join the cohort or group shown
         if engine is not None:
@@ -288,10 +288,6 @@ class MembersPanel(QWidget):
         menu = QMenu(self.table)
         menu.addAction(icon("remove"), self.remove_action.text(), self.remove_selected)
         menu.popup(self.table.viewport().mapToGlobal(pos))
-
-
-def _row_icon(name: str):
-    return icon(name)
 
 
 __all__ = ["MEMBER_COLUMNS", "MembersPanel", "rule_text"]

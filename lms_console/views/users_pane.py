@@ -9,7 +9,7 @@ changes goes through UsersActions to the change engine, which opens the preview.
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -36,28 +36,15 @@ from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
 from lms_console.views.widgets.empty_state import empty_state_label
 from lms_console.views.widgets.filter_bar import FilterBar
-from lms_console.views.widgets.users_table import DraggableUsersTable, setup_users_table
+from lms_console.views.widgets.users_table import (
+    DEFAULT_WIDTH,
+    WIDTHS,
+    DraggableUsersTable,
+    row_icon,
+    setup_users_table,
+)
 
 SETTINGS_PREFIX = "users/views"
-# Starting widths (px) per column; custom fields and the rest get DEFAULT_WIDTH.
-WIDTHS = {"id": 70, "username": 120, "firstname": 105, "lastname": 115, "email": 210, "idnumber": 100,
-          "department": 130, "institution": 150, "city": 110, "country": 70, "auth": 95, "status": 85,
-          "firstaccess": 125, "lastaccess": 125, "lang": 80, "timezone": 110, "phone1": 120, "phone2": 120,
-          "address": 200}
-DEFAULT_WIDTH = 140
-
-
-def row_icon(name: str) -> QIcon:
-    """A row icon as pixmaps (normal and selected): the SVG engine would render it on every paint."""
-    base = icon(name)
-    out = QIcon()
-    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected):
-        for scale in (1, 2):
-            pix = base.pixmap(QSize(16, 16), float(scale), mode)
-            out.addPixmap(pix, mode)
-    return out
-
-
 class UsersPane(QWidget):
     """The "users" and "filter" pane of the main window.
 
@@ -423,18 +410,7 @@ class UsersPane(QWidget):
 
     # -- selection -------------------------------------------------------------------------------------
     def selected_ranges(self) -> list[tuple[int, int]]:
-        """Selected view rows as (first, last) ranges: never one index per row of a huge selection."""
-        rows: list[tuple[int, int]] = []
-        for rng in self.table.selectionModel().selection():
-            rows.append((rng.top(), rng.bottom()))
-        rows.sort()
-        merged: list[tuple[int, int]] = []
-        for first, last in rows:
-            if merged and first <= merged[-1][1] + 1:
-                merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
-            else:
-                merged.append((first, last))
-        return merged
+        return self.table.selected_ranges()
 
     def selected_count(self) -> int:
         return sum(last - first + 1 for first, last in self.selected_ranges())

@@ -9,7 +9,7 @@ reads their ids on a worker.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDrag
+from PySide6.QtGui import QDrag, QIcon
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from lms_console.models.dnd import user_filter_mime, user_ids_mime
@@ -40,6 +40,25 @@ def setup_users_table(table: QTableView, name: str) -> None:
     header.setSectionsClickable(True)
 
 
+# Starting widths (px) per column; custom fields and the rest get DEFAULT_WIDTH.
+WIDTHS = {"id": 70, "username": 120, "firstname": 105, "lastname": 115, "email": 210, "idnumber": 100,
+          "department": 130, "institution": 150, "city": 110, "country": 70, "auth": 95, "status": 85,
+          "firstaccess": 125, "lastaccess": 125, "lang": 80, "timezone": 110, "phone1": 120, "phone2": 120,
+          "address": 200}
+DEFAULT_WIDTH = 140
+
+
+def row_icon(name: str) -> QIcon:
+    """A row icon as pixmaps (normal and selected): the SVG engine would render it on every paint."""
+    base = icon(name)
+    out = QIcon()
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected):
+        for scale in (1, 2):
+            pix = base.pixmap(QSize(16, 16), float(scale), mode)
+            out.addPixmap(pix, mode)
+    return out
+
+
 class SelectionTable(QTableView):
     """A table whose Delete key acts on the selection (without needing an active window's shortcut map).
 
@@ -48,6 +67,18 @@ class SelectionTable(QTableView):
     """
 
     delete_pressed = Signal()
+
+    def selected_ranges(self) -> list[tuple[int, int]]:
+        """Selected rows as merged (first, last) ranges, in order: never one index per row of a huge
+        selection (Ctrl+A over a million users is one range)."""
+        rows = sorted((rng.top(), rng.bottom()) for rng in self.selectionModel().selection())
+        merged: list[tuple[int, int]] = []
+        for first, last in rows:
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+            else:
+                merged.append((first, last))
+        return merged
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.key() == Qt.Key.Key_Delete and self.selectionModel() is not None \
@@ -103,4 +134,4 @@ class DraggableUsersTable(SelectionTable):
         drag.exec(Qt.DropAction.CopyAction, Qt.DropAction.CopyAction)
 
 
-__all__ = ["DraggableUsersTable", "SelectionTable", "setup_users_table"]
+__all__ = ["DEFAULT_WIDTH", "WIDTHS", "DraggableUsersTable", "SelectionTable", "row_icon", "setup_users_table"]
