@@ -60,19 +60,15 @@ def export_view(conn, spec: Q.UserFilter, columns: Sequence[str], sort: str | No
     try:
         if xlsx:
             from openpyxl import Workbook
-            from openpyxl.cell import WriteOnlyCell
+
+            from lms_console.services.xlsx_out import save_workbook, text_cell
 
             wb = Workbook(write_only=True)
             ws = wb.create_sheet("Users")
             ws.append(header)
             for line in rows(plain_cell):
-                out = []
-                for v in line:
-                    cell = WriteOnlyCell(ws, value=v)
-                    cell.data_type = "s"  # never a formula
-                    out.append(cell)
-                ws.append(out)
-            wb.save(path)
+                ws.append([text_cell(ws, v) for v in line])
+            save_workbook(wb, path)
         else:
             with open(path, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads UTF-8 right
                 w = csv.writer(fh)

@@ -116,27 +116,25 @@ def _write_csv(path: str, headers: list[str], rows, delimiter: str) -> int:
 
 def _write_xlsx(path: str, headers: list[str], rows) -> int:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
+
+    from lms_console.services.xlsx_out import save_workbook, text_cell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Failed rows")
 
-    def text(value: str, bold: bool = False) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-        cell.data_type = "s"  # a string, even when it starts with "=": never a formula
-        cell.number_format = "@"
-        if bold:
-            cell.font = Font(bold=True)
+    def text(value: str, font=None):
+        cell = text_cell(ws, value, font)
+        cell.number_format = "@"  # the admin's fixes typed into it stay text too
         return cell
 
-    ws.append([text(h, bold=True) for h in headers])
+    bold = Font(bold=True)
+    ws.append([text(h, bold) for h in headers])
     count = 0
     for row in rows:
         ws.append([text(c) for c in row])
         count += 1
-    wb.save(path)
+    save_workbook(wb, path)
     return count
 
 

@@ -106,6 +106,8 @@ def export_xlsx(result: ReportResult, path: str | Path) -> int:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from lms_console.services.xlsx_out import save_workbook, text_cell
+
     wb = Workbook(write_only=True)
     used: set[str] = set()
     bold = Font(bold=True)
@@ -113,10 +115,8 @@ def export_xlsx(result: ReportResult, path: str | Path) -> int:
     def cell(ws, value: Any, header: bool = False):
         v = _csv_value(value) if not isinstance(value, str) else value
         if isinstance(v, str) or v == "":
-            c = WriteOnlyCell(ws, value=str(v))
-            c.data_type = "s"  # text stays text: openpyxl would make "=..." a formula
-        else:
-            c = WriteOnlyCell(ws, value=v)
+            return text_cell(ws, str(v), bold if header else None)
+        c = WriteOnlyCell(ws, value=v)
         if header:
             c.font = bold
         return c
@@ -138,7 +138,7 @@ def export_xlsx(result: ReportResult, path: str | Path) -> int:
     about.column_dimensions["B"].width = 100
     for k, v in about_rows(result):
         about.append([cell(about, k, True), cell(about, v)])
-    wb.save(path)
+    save_workbook(wb, path)
     return n
 
 

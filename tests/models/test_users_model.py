@@ -4,6 +4,9 @@ the detail/journal models and the AccessChecker over a real cache filled by the 
 from __future__ import annotations
 
 import csv
+import gc
+import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
@@ -209,7 +212,8 @@ def formula_db(tmp_path):
     db = CacheDb.open(tmp_path / "formula.sqlite")
     with CacheWriter(db, clock=lambda: NOW) as w:
         w.upsert_users([User(id=15, username="f", firstname="=cmd", lastname="Formula", department="+SUM(A1)"),
-                        User(id=16, username="g", firstname="Plain", lastname="Zed")], 1)
+                        User(id=16, username="g", firstname="Plain", lastname="Zed"),
+                        User(id=17, username="h", firstname="Bell", lastname="Zz\x07rang")], 1)
     yield db
     db.close()
 
@@ -221,8 +225,8 @@ def test_export_writes_the_view_with_formula_safe_cells(formula_db, tmp_path, su
     with formula_db.read() as conn:
         result = export_view(conn, UserFilter(), ["firstname", "lastname", "department", "lastaccess"],
                                "lastname", False, path, progress=events.append)
-    assert result.rows == 2 and not result.error
-    assert events and events[-1].done == 2
+    assert result.rows == 3 and not result.error
+    assert events and events[-1].done == 3
     if suffix == ".csv":
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
@@ -235,12 +239,28 @@ def test_export_writes_the_view_with_formula_safe_cells(formula_db, tmp_path, su
         first = [c.value for c in next(ws.iter_rows(min_row=2, max_row=2))]
         assert first[:3] == ["=cmd", "Formula", "+SUM(A1)"]
         assert next(ws.iter_rows(min_row=2, max_row=2))[0].data_type == "s"
+        # XLSX cannot hold control characters: they are dropped, not the export
+        assert [c.value for c in next(ws.iter_rows(min_row=4, max_row=4))][:2] == ["Bell", "Zzrang"]
 
 
 def test_export_to_an_unwritable_place_is_a_message(formula_db, tmp_path):
     with formula_db.read() as conn:
         result = export_view(conn, UserFilter(), ["username"], None, False, tmp_path / "missing" / "u.csv")
     assert result.error.startswith("Could not write")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_xlsx_export_onto_a_full_disk_is_a_message_and_nothing_else(formula_db, tmp_path, monkeypatch):
+    """openpyxl failing halfway leaves objects that print "Exception ignored" tracebacks when collected."""
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    full = tmp_path / "users.xlsx"
+    full.symlink_to("/dev/full")  # every write: ENOSPC
+    with formula_db.read() as conn:
+        result = export_view(conn, UserFilter(), ["username", "firstname"], None, False, full)
+    gc.collect()
+    assert "No space left" in result.error
+    assert unraisable == []
 
 
 

@@ -263,20 +263,15 @@ def export_csv(rows: Iterable[JournalRow], path: str | Path) -> int:
 def export_xlsx(rows: Iterable[JournalRow], path: str | Path) -> int:
     """XLSX where every cell is typed as text, so nothing in it is ever evaluated as a formula."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+
+    from lms_console.services.xlsx_out import save_workbook, text_cell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Journal")
     ws.append(list(EXPORT_COLUMNS))
-
-    def text_cell(value: str):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"  # openpyxl would make "=..." a formula
-        return cell
-
     n = 0
     for line in export_rows(rows, cell=plain_cell):
-        ws.append([text_cell(v) for v in line])
+        ws.append([text_cell(ws, v) for v in line])
         n += 1
-    wb.save(path)
+    save_workbook(wb, path)
     return n
