@@ -434,9 +434,11 @@ def resolve_token(profile: ProfileRef, store: TokenStore, env: Mapping[str, str]
     scope = env.get(TOKEN_PROFILE_ENV, "").strip()
     if raw is not None and scope and scope.casefold() != name.casefold():
         raw_note = f" ({TOKEN_ENV} is set but {TOKEN_PROFILE_ENV} limits it to profile {scope!r})"
+        env_hint = f"set {TOKEN_PROFILE_ENV}={name} if {TOKEN_ENV} is this site's token"
         raw = None
     else:
         raw_note = ""
+        env_hint = f"set {TOKEN_ENV} for this run"
     if raw is not None:
         try:
             return check_token(raw)
@@ -446,8 +448,8 @@ def resolve_token(profile: ProfileRef, store: TokenStore, env: Mapping[str, str]
     if unavailable is not None:
         raise KeychainUnavailable(
             f"No token for profile {name!r}: {unavailable.message}{raw_note}",
-            hint=f"Set {TOKEN_ENV} to the token when running the console on this machine.")
+            hint=(f"Set {TOKEN_ENV} to the token when running the console on this machine." if not raw_note
+                  else f"{env_hint[0].upper()}{env_hint[1:]}."))
     raise TokenMissing(
         f"No token stored for profile {name!r} in {store.backend_name()}{raw_note}.",
-        hint=(f"Store one with `lms-console profile set-token {name}`, "
-              f"or set {TOKEN_ENV} for this run."))
+        hint=f"Store one with `lms-console profile set-token {name}`, or {env_hint}.")

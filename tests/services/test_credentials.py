@@ -238,6 +238,14 @@ def test_resolve_respects_the_profile_scope_of_the_environment_token():
     with pytest.raises(TokenMissing) as info:
         resolve_token("prod", MemoryTokenStore(), env)
     assert "'Staging'" in str(info.value) and "envtok" not in str(info.value)
+    # the variable IS set: the hint says how to let it through, not to set it
+    assert f"{TOKEN_PROFILE_ENV}=prod" in info.value.hint and f"set {TOKEN_ENV} for" not in info.value.hint
+
+
+def test_a_scoped_environment_token_without_a_keychain_says_how_to_let_it_through(no_keychain):
+    with pytest.raises(KeychainUnavailable) as info:
+        resolve_token("prod", KeyringTokenStore(), {TOKEN_ENV: "envtok", TOKEN_PROFILE_ENV: "staging"})
+    assert info.value.hint == f"Set {TOKEN_PROFILE_ENV}=prod if {TOKEN_ENV} is this site's token."
 
 
 def test_resolve_errors_say_what_to_do(no_keychain):
