@@ -190,7 +190,6 @@ def _show(args, store) -> int:
 
 
 def _remove(args, store) -> int:
-    store.get(args.name)  # an unknown name: the message lists the known profiles
     report = store.remove(args.name, delete_cache=args.delete_cache)
     p = report.profile
     print(f"Removed profile {p.name!r} ({p.url}).")

@@ -334,8 +334,7 @@ class ProfileStore:
         doc = self._load()
         found = _find(doc["profiles"], name)
         if found is None:
-            known = ", ".join(sorted((p.name for p in doc["profiles"]), key=str.casefold)) or "none"
-            raise ProfileNotFound(f"No profile named {name!r} (known profiles: {known}).", profile=name)
+            raise _not_found(doc, name)
         return found
 
     def exists(self, name: str) -> bool:
@@ -394,7 +393,7 @@ class ProfileStore:
         with self._locked() as doc:
             old = _find(doc["profiles"], name)
             if old is None:
-                raise ProfileNotFound(f"No profile named {name!r}.", profile=name)
+                raise _not_found(doc, name)
             new_url = normalise_url(url) if url is not None else old.url
             new_insecure = old.insecure if insecure is None else insecure
             if url is not None and insecure is None and urlsplit(new_url).scheme == "https":
@@ -413,7 +412,7 @@ class ProfileStore:
         with self._locked() as doc:
             old = _find(doc["profiles"], name)
             if old is None:
-                raise ProfileNotFound(f"No profile named {name!r}.", profile=name)
+                raise _not_found(doc, name)
             new = replace(old, last_used=int(self._clock()))
             doc["profiles"][doc["profiles"].index(old)] = new
             doc["last_used"] = new.name
@@ -424,7 +423,7 @@ class ProfileStore:
         with self._locked() as doc:
             old = _find(doc["profiles"], name)
             if old is None:
-                raise ProfileNotFound(f"No profile named {name!r}.", profile=name)
+                raise _not_found(doc, name)
             doc["profiles"].remove(old)
             if doc["last_used"] and doc["last_used"].casefold() == old.name.casefold():
                 doc["last_used"] = ""
@@ -514,6 +513,11 @@ class ProfileStore:
                 os.unlink(tmp)
             raise
         _fsync_dir(self.config_dir)
+
+
+def _not_found(doc: dict, name: str) -> ProfileNotFound:
+    known = ", ".join(sorted((p.name for p in doc["profiles"]), key=str.casefold)) or "none"
+    return ProfileNotFound(f"No profile named {name!r} (known profiles: {known}).", profile=name)
 
 
 def _find(profiles: list[Profile], name: str) -> Profile | None:

@@ -302,8 +302,10 @@ def test_update_follows_the_http_rules(store):
     assert store.update("lan", url="https://10.0.0.7").insecure is False  # https drops the consent
     with pytest.raises(InvalidProfileValue):
         store.update("lan", url="http://10.0.0.8")
-    with pytest.raises(ProfileNotFound):
+    with pytest.raises(ProfileNotFound, match=r"No profile named 'nope' \(known profiles: lan\)"):
         store.update("nope", url="https://x.example.edu")
+    with pytest.raises(ProfileNotFound, match=r"known profiles: lan\)"):
+        store.set_last_used("nope")
 
 
 def test_remove_deletes_token_and_optionally_the_cache(store, tokens, memory_keyring):
@@ -322,7 +324,7 @@ def test_remove_deletes_token_and_optionally_the_cache(store, tokens, memory_key
     assert report.cache_removed and not b.cache_path.exists()
     assert not b.cache_path.with_name(b.cache_path.name + "-wal").exists()
     assert memory_keyring.passwords == {} and store.list() == []
-    with pytest.raises(ProfileNotFound):
+    with pytest.raises(ProfileNotFound, match=r"No profile named 'a' \(known profiles: none\)"):
         store.remove("a")
 
 
