@@ -119,6 +119,15 @@ def test_clear_errors(capsys, profile):
     assert code == 2 and "groups by course, category" in err
 
 
+def test_missing_data_names_the_command_that_fetches_it(capsys, profile):
+    with CacheDb.open(profile.cache_path) as db, CacheWriter(db) as w, w.batch() as raw:
+        raw.execute("DELETE FROM grade_items")
+    code, _out, err = run(capsys, "assessment")
+    assert code == 1 and "Nothing to report: Grades for these courses are not in the local copy" in err
+    assert "to fetch the grades: lms-console sync -p site --only grades" in err
+    assert "“" not in err and "›" not in err  # no GUI words (buttons, menus) in the terminal
+
+
 def test_formula_safe_csv(capsys, profile):
     with CacheDb.open(profile.cache_path) as db, CacheWriter(db) as w, w.batch() as raw:
         raw.execute("UPDATE courses SET shortname = '=cmd|'' /c calc''!A1' WHERE id = "

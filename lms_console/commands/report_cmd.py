@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import shlex
 import sys
 import time
 from datetime import date
@@ -133,6 +134,14 @@ def build_params(args: argparse.Namespace, conn) -> ReportParams:
         required=tuple(required))
 
 
+def _action_hints(actions, name: str) -> list[str]:
+    """The commands that do what the Reports pane's buttons for ``actions`` do."""
+    p = shlex.quote(name)
+    how = {"sync": ("to sync the site", f"lms-console sync -p {p}"),
+           "fetch_grades": ("to fetch the grades", f"lms-console sync -p {p} --only grades")}
+    return [f"  {how[a][0]}: {how[a][1]}" for a in actions if a in how]
+
+
 def _list_snapshots(db) -> int:
     from lms_console.services.reports_snapshots import list_snapshots
 
@@ -187,6 +196,9 @@ def _report(args: argparse.Namespace, profile) -> int:
             print(f"  note: {note}", file=sys.stderr)
         if result.is_empty:
             print(f"Nothing to report: {result.empty_reason}", file=sys.stderr)
+        for line in _action_hints(result.actions, profile.name):
+            print(line, file=sys.stderr)
+        if result.is_empty:
             return 1
         if args.table and args.table not in result.tables:  # checked before anything is saved
             raise UsageError(f"--table {args.table!r}: no such table in this report; its tables are "

@@ -59,7 +59,7 @@ def build_assessment(raw, params: ReportParams, *, now: Callable[[], float] = ti
     missing = [sel.names[c] for c in sel.ids if c not in graded_courses]
     if items.empty:
         return empty_result(kind, params, "Grades for these courses are not in the local copy. The console fetches "
-                            "grades on demand (they are big): use “Fetch grades for these courses”.",
+                            "grades only when asked, as they are big.",
                             as_of=stamp, actions=("fetch_grades",), reference=ref)
     where, args, note = _graded_where(raw, params, items["id"])
     stats = S.frame(raw, f"SELECT g.itemid, count(*), avg({PCT}), min({PCT}), max({PCT}) {where} GROUP BY g.itemid",

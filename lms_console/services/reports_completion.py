@@ -39,7 +39,7 @@ def _prepare(raw, kind: str, params: ReportParams, now) -> tuple[ReportResult | 
     ref = S.reference_time(stamp, now)
     if "completion" in missing and not S.rows(raw, "SELECT 1 FROM course_progress LIMIT 1"):
         return empty_result(kind, params, "Course completion is not in the local copy yet. Sync the site "
-                            "(Site › Sync) to see it.", actions=("sync",), reference=ref), None, stamp, ref
+                            "to see it.", actions=("sync",), reference=ref), None, stamp, ref
     sel = S.courses(raw, params)
     if not sel.ids:
         reason = ("None of the chosen courses or categories has courses in the local copy."

@@ -335,7 +335,7 @@ def test_assessment(db):
 
 def test_assessment_without_grades_offers_to_fetch(db):
     r = run_report("assessment", db, ReportParams(courses=(11,)))
-    assert r.is_empty and "fetch_grades" in r.actions and "Fetch grades" in r.empty_reason
+    assert r.is_empty and "fetch_grades" in r.actions and "Grades for these courses" in r.empty_reason
 
 
 # -- compliance -----------------------------------------------------------------------------------
