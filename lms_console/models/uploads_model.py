@@ -41,6 +41,7 @@ from lms_console.services.uploads import (
     plan_drop,
 )
 from lms_console.services.uploads_run import (
+    RequestCap,
     cancel_rows,
     finish_entry,
     record_send,
@@ -77,6 +78,7 @@ class UploadController(QObject):
         self.runner = session.runner
         self.model = UploadQueueModel(self)
         self.live = LiveProgress()
+        self.cap = RequestCap()  # the web server's request cap, learnt from its 413s (per profile)
         self.state = "idle"
         self._paused = False
         self._waiting: LmsError | None = None
@@ -158,6 +160,7 @@ class UploadController(QObject):
         if entry.id == self._current:
             return
         self._skip.discard(entry.id)
+        self.cap.forget()
         self._save(retry_rows(entry, kids, item_id), then_start=True)
 
     def retry_failed(self) -> None:
@@ -168,6 +171,7 @@ class UploadController(QObject):
                 entry, kids = self.model.entry_and_children(item.id)
                 rows += retry_rows(entry, kids, item.id)
         self._skip.clear()
+        self.cap.forget()
         self._save(rows, then_start=True)
 
     def clear_finished(self) -> None:
@@ -200,12 +204,12 @@ class UploadController(QObject):
         if entry.state == State.CREATING or not (to_send(entry, kids) or entry.kind == Kind.URL):
             self._finish(entry, kids, None)
             return
-        client, site, live = session._client, session.site, self.live
+        client, site, live, cap = session._client, session.site, self.live, self.cap
         self.model.busy = {entry.id}
         self.model.update([entry])
         verb = "Check" if entry.kind == Kind.URL else "Upload"
         self._send_job = self.runner.run(
-            "upload-send", lambda p, c: send_entry(client, entry, kids, site=site, live=live, cancel=c),
+            "upload-send", lambda p, c: send_entry(client, entry, kids, site=site, live=live, cancel=c, cap=cap),
             label=f"{verb} {entry.name}", on_done=self._current_only(self._sent),
             on_error=self._current_only(self._job_error))
         self._timer.start()
@@ -368,6 +372,7 @@ class UploadController(QObject):
 
     def _on_closed(self) -> None:
         self._generation += 1
+        self.cap.forget()
         if self._send_job is not None:
             self.runner.cancel(self._send_job)
         self._send_job = self._current = self._waiting = None

@@ -200,7 +200,8 @@ class SandboxApp:
         if not self.settings.record_requests:
             return
         self.faults.record({"time": time.time(), "method": request.method, "path": path, "function": function,
-                            "params": redact(params) if params is not None else None, "fault": fault})
+                            "params": redact(params) if params is not None else None, "fault": fault,
+                            "length": request.content_length or 0})
 
     def route(self, request: Request, fault: str) -> Response:
         path = request.path

@@ -37,6 +37,7 @@ from lms_console.services.uploads import (
     State,
     UploadError,
     UploadItem,
+    human_size,
     plan_drop,
     site_refusal,
     size_limit,
@@ -69,6 +70,28 @@ class SendResult:
     wait: LmsError | None = None
 
 
+class RequestCap:
+    """The web server's cap on a request's size, as its 413 answers teach it.
+
+    Moodle reports its own per-file limit (checked before sending), but not the web server's
+    (nginx ``client_max_body_size``, PHP ``post_max_size``): a file over that cap is sent whole,
+    then refused. After the first refusal, a later file at least as big fails at once instead of
+    being sent whole too (ten 2 GB videos would each take minutes). Smaller files are still tried.
+    ``forget()`` when the admin retries: the server's limit may have been raised meanwhile."""
+
+    def __init__(self) -> None:
+        self.refused: int | None = None  # the smallest file size answered with 413
+
+    def learn(self, size: int) -> None:
+        self.refused = size if self.refused is None else min(self.refused, size)
+
+    def too_big(self, size: int) -> bool:
+        return self.refused is not None and size >= self.refused
+
+    def forget(self) -> None:
+        self.refused = None
+
+
 class SiteWaiting(Exception):
     """Raised by :meth:`UploadQueue.run` when the site stops answering: the rest waits."""
 
@@ -90,8 +113,10 @@ def to_send(entry: UploadItem, children: Sequence[UploadItem]) -> list[UploadIte
 
 def send_entry(client, entry: UploadItem, children: Sequence[UploadItem], *, site: SiteInfo | None = None,
                live: LiveProgress | None = None, cancel: CancelToken = NEVER_CANCELLED,
-               on_checked: Callable[[], None] | None = None) -> SendResult:
-    """Check the target on the site, then stream the entry's files into a draft area."""
+               on_checked: Callable[[], None] | None = None, cap: RequestCap | None = None) -> SendResult:
+    """Check the target on the site, then stream the entry's files into a draft area.
+
+    ``cap``: what earlier entries learnt of the web server's request cap (kept by the caller)."""
     try:
         refusal = site_refusal(entry.kind if entry.cmid is None else Kind.CHILD, site)
         if refusal:
@@ -116,7 +141,7 @@ def send_entry(client, entry: UploadItem, children: Sequence[UploadItem], *, sit
     for item in to_send(entry, children):
         cancel.raise_if_cancelled()
         try:
-            sent = _send_file(client, item, shared or 0, limit, live, cancel)
+            sent = _send_file(client, item, shared or 0, limit, live, cancel, cap or RequestCap())
         except (Unreachable, AuthExpired) as exc:
             if isinstance(exc, OutcomeUnknown):
                 results.append(FileSent(item.id, False, code="linkdropped", message=_dropped_message(exc)))
@@ -146,11 +171,16 @@ def _dropped_message(exc: LmsError) -> str:
 
 
 def _send_file(client, item: UploadItem, itemid: int, limit: int | None, live: LiveProgress | None,
-               cancel: CancelToken) -> FileSent:
+               cancel: CancelToken, cap: RequestCap) -> FileSent:
     try:
         size = check_local_file(item.source, limit=limit)
     except LocalFileProblem as exc:
         return FileSent(item.id, False, code="localfile", message=str(exc), refused=True)
+    if cap.too_big(size):
+        return FileSent(item.id, False, code="http413", message=(
+            f"Not sent: the web server refused a file of {human_size(cap.refused or 0)} a moment ago as larger than "
+            f"it accepts, and this one is {human_size(size)}. Upload smaller files, or raise the server's upload "
+            "limits (PHP post_max_size, nginx client_max_body_size), then Retry."))
     filepath = item.relpath if item.kind == Kind.CHILD else "/"
     for attempt in range(1, UPLOAD_TRIES + 1):
         if live is not None:
@@ -169,6 +199,8 @@ def _send_file(client, item: UploadItem, itemid: int, limit: int | None, live: L
         except Cancelled:
             raise
         except ApiRejected as exc:
+            if exc.code == "http413":
+                cap.learn(size)
             err = rejected(exc)
             return FileSent(item.id, False, code=exc.code or "rejected", message=err.message)
         entry = answer[0] if answer else None
@@ -464,6 +496,7 @@ class UploadQueue:
         self.site, self.profile, self.lms_user = site, profile, lms_user
         self.events = events or (lambda _name, _item: None)
         self.live = LiveProgress()
+        self.cap = RequestCap()
 
     def add(self, dropped: Sequence[Dropped], target: DropTarget, *, visible: bool = True) -> DropPlan:
         plan = plan_drop(dropped, target, self.site, visible=visible)
@@ -482,6 +515,7 @@ class UploadQueue:
         with self.db.read() as conn:
             entry, kids = store.load_entry(conn, entry_id)
         store.save(self.writer, retry_rows(entry, kids, item_id))
+        self.cap.forget()
 
     def pending(self) -> list[int]:
         """Entries with work left, oldest first."""
@@ -502,7 +536,7 @@ class UploadQueue:
             entry, kids = store.load_entry(conn, entry_id)
         if entry.state != State.CREATING and to_send(entry, kids):
             sent = send_entry(self.client, entry, kids, site=self.site, live=self.live, cancel=cancel,
-                              on_checked=lambda: self.events("checked", entry))
+                              on_checked=lambda: self.events("checked", entry), cap=self.cap)
             if sent.wait is not None:
                 raise SiteWaiting(sent.wait)
             entry, kids = record_send(self.writer, entry, kids, sent)
@@ -516,6 +550,6 @@ class UploadQueue:
         return finished.entry
 
 
-__all__ = ["FileSent", "Finished", "SendResult", "SiteWaiting", "UploadQueue", "cancel_rows", "finish_entry",
+__all__ = ["FileSent", "Finished", "RequestCap", "SendResult", "SiteWaiting", "UploadQueue", "cancel_rows", "finish_entry",
            "record_send", "retry_rows", "send_entry", "to_send"]
 

@@ -197,6 +197,33 @@ def test_the_sites_own_limits_come_back_on_the_files_row(env, tmp_path):
     assert [r["params"]["displayname"] for r in plugin_requests(env)] == ["small"]
 
 
+def test_after_a_413_files_as_big_are_not_sent_whole_again_until_retried(env, tmp_path):
+    section = env.sections[1]
+    env.server.update_settings(max_request_bytes=50_000)
+    first = write(tmp_path / "first.bin", b"a" * 60_000)
+    bigger = write(tmp_path / "bigger.bin", b"b" * 90_000)
+    smaller = write(tmp_path / "smaller.bin", b"c" * 55_000)  # under the refused size, over the cap: still tried
+    fits = write(tmp_path / "fits.txt", b"d" * 1_000)
+    q = queue(env)
+    q.add([Dropped(path=p) for p in (first, bigger, smaller, fits)], DropTarget(env.course, section))
+    rows = {r.filename: r for r in q.run()}
+
+    def sent():
+        return [f for r in env.server.requests if r["function"] == "webservice/upload.php" for f in r["params"]["files"]]
+
+    refused = [r["length"] for r in env.server.requests if r["fault"] == "413"]
+    assert len(refused) == 2 and max(refused) < 90_000  # first and smaller; bigger not sent whole again
+    assert rows["bigger.bin"].state == State.FAILED and rows["bigger.bin"].code == "http413"
+    assert "refused a file of 58.6 KB a moment ago" in rows["bigger.bin"].message
+    assert "then Retry" in rows["bigger.bin"].message
+    assert rows["first.bin"].code == rows["smaller.bin"].code == "http413"
+    assert rows["fits.txt"].state == State.DONE
+    env.server.update_settings(max_request_bytes=200_000)  # the admin raises the server's limit
+    q.retry(rows["bigger.bin"].id)
+    assert {r.filename: r.state for r in q.run()}["bigger.bin"] == State.DONE
+    assert sent().count("bigger.bin") == 1
+
+
 def test_a_section_deleted_on_the_site_meanwhile_is_not_recreated(env, tmp_path):
     doomed, other = env.sections[3], env.sections[1]
     q = queue(env)
