@@ -1,4 +1,4 @@
-"""Fixtures for the view tests: a real TaskRunner, and clean-up of global GUI state.
+"""Fixtures for the view tests: a real TaskRunner, a synced console, and clean-up of global GUI state.
 
 Themes, icon colours and crash hooks are process-wide; every test here gets them
 back as they were so test order never matters.
@@ -10,10 +10,15 @@ import sys
 import threading
 
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from lms_console.models.changes_model import ChangeEngine
+from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.views import crash_handler, icons, theme
+from lms_console.views.changes_wiring import install_change_views
+from lms_console.views.main_window import MainWindow
 
 # The offscreen platform plugin cannot do these and says so at WARNING level whenever
 # a top-level window with a layout is shown; under xcb they are silent. Only these
@@ -47,3 +52,31 @@ def _restore_gui_state(qapp: QApplication):
     qapp.setPalette(palette)
     theme._state["current"] = current
     icons.set_icon_theme(dark)
+
+
+@pytest.fixture
+def change_console(qtbot, runner, tmp_path, go_online):
+    """``change_console(server, entities, setup=None)`` -> (session, engine, window, views, extra): a
+    session synced from ``server`` (a running sandbox), the main window and its change views.
+    ``setup(window, session, engine)`` installs more views before the sync (its result is ``extra``).
+
+    Afterwards every open top-level window is closed, then the main window and the session."""
+    opened = []
+
+    def make(server, entities, setup=None):
+        session = ConnectionSession(runner)
+        engine = ChangeEngine(session)
+        window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+        views = install_change_views(window, engine)
+        extra = setup(window, session, engine) if setup is not None else None
+        opened.append((window, session))
+        go_online(session, server, entities)
+        return session, engine, window, views, extra
+
+    yield make
+    for window, session in opened:
+        for w in QApplication.topLevelWidgets():
+            if w.isVisible() and w is not window:
+                w.close()
+        window.close()
+        session.close()

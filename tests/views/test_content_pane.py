@@ -7,24 +7,20 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
-from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.content_model import RefRole
 from lms_console.models.nav_model import NavTarget
-from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.sandbox.settings import SandboxSettings
 from lms_console.services.changes import Change
 from lms_console.services.uploads import State
 from lms_console.views import content_actions
-from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.content_tree import dropped_from_mime
 from lms_console.views.content_wiring import install_content_views
 from lms_console.views.dialogs.course_dialog import CourseDialog, PickDialog
-from lms_console.views.main_window import MainWindow
 
 WAIT = 30000
 LEFT = Qt.MouseButton.LeftButton
@@ -37,29 +33,22 @@ def server():
     site.stop()
 
 
-def _console(qtbot, runner, server, tmp_path, go_online):
-    session = ConnectionSession(runner)
-    engine = ChangeEngine(session)
-    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    changes = install_change_views(window, engine)
-    content = install_content_views(window, session, engine)
+def _console(qtbot, change_console, server):
+    session, engine, window, changes, content = change_console(
+        server, ("site", "categories", "courses", "contents"), install_content_views)
     window.resize(1300, 850)
     window.show()
-    go_online(session, server, ("site", "categories", "courses", "contents"))
     qtbot.waitUntil(lambda: content.tree_model.index_of("course", 2).isValid()
                     and window.nav_model.find("course", 2).isValid(), timeout=WAIT)
     return session, engine, window, changes, content
 
 
 @pytest.fixture
-def console(qtbot, runner, server, tmp_path, go_online):
-    session, engine, window, changes, content = _console(qtbot, runner, server, tmp_path, go_online)
+def console(qtbot, server, change_console):
+    _session, engine, window, changes, content = _console(qtbot, change_console, server)
     yield engine, window, changes, content
-    for dialog in (changes.preview, changes.results, content.pane.actions.dialog):
-        if dialog is not None:
-            dialog.close()
-    window.close()
-    session.close()
+    if content.pane.actions.dialog is not None:
+        content.pane.actions.dialog.close()
 
 
 def show_course(qtbot, window, content, courseid=2):
@@ -219,23 +208,24 @@ def test_a_drop_on_a_course_or_category_is_refused_and_says_why(qtbot, console, 
     assert content.uploads.model.items() == []
 
 
-def test_without_the_plugin_a_drop_shows_what_the_site_needs(qtbot, runner, tmp_path, go_online):
-    server = SandboxServer(users=20, courses=2, seed=53, settings=SandboxSettings(enable_sync_service=False)).start()
-    session, _engine, window, changes, content = _console(qtbot, runner, server, tmp_path, go_online)
-    try:
-        pane = show_course(qtbot, window, content)
-        section = pane.tree_model.sections_of(2)[1]
-        index = select(qtbot, pane, "section", section.id)
-        accepted, _hint = drag_and_drop(qtbot, pane.tree, index, local_files(tmp_path, ("a.pdf", 100)))
-        assert accepted
-        qtbot.waitUntil(lambda: pane.banner.isVisible(), timeout=WAIT)
-        assert "local_sync_service" in pane.banner.message_text()
-        [row] = content.uploads.model.items()
-        assert row.state == State.REFUSED
-    finally:
-        window.close()
-        session.close()
-        server.stop()
+@pytest.fixture
+def server_without_plugin():
+    site = SandboxServer(users=20, courses=2, seed=53, settings=SandboxSettings(enable_sync_service=False)).start()
+    yield site
+    site.stop()
+
+
+def test_without_the_plugin_a_drop_shows_what_the_site_needs(qtbot, server_without_plugin, change_console, tmp_path):
+    _session, _engine, window, _changes, content = _console(qtbot, change_console, server_without_plugin)
+    pane = show_course(qtbot, window, content)
+    section = pane.tree_model.sections_of(2)[1]
+    index = select(qtbot, pane, "section", section.id)
+    accepted, _hint = drag_and_drop(qtbot, pane.tree, index, local_files(tmp_path, ("a.pdf", 100)))
+    assert accepted
+    qtbot.waitUntil(lambda: pane.banner.isVisible(), timeout=WAIT)
+    assert "local_sync_service" in pane.banner.message_text()
+    [row] = content.uploads.model.items()
+    assert row.state == State.REFUSED
 
 
 def test_dropped_urls_carry_their_titles():

@@ -4,45 +4,36 @@ the course panel's bulk actions, driven through the groups pane against the sand
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QItemSelectionModel, Qt
 
-from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.groups_actions import MAX_CHANGES
-from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Status
-from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.dialogs.enrolment_matrix_dialog import EnrolmentMatrixDialog
 from lms_console.views.groups_enrolments import EndDateDialog
 from lms_console.views.groups_wiring import install_groups_views
-from lms_console.views.main_window import MainWindow
 
 WAIT = 20000
 LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def console(qtbot, runner, tmp_path, go_online):
-    server = SandboxServer(users=100, courses=3, seed=53).start()
-    session = ConnectionSession(runner)
-    engine = ChangeEngine(session)
-    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    install_change_views(window, engine)
-    pane = install_groups_views(window, session, engine).pane
+def server():
+    site = SandboxServer(users=100, courses=3, seed=53).start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def console(qtbot, server, change_console):
+    session, engine, window, _views, groups = change_console(
+        server, ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"), install_groups_views)
+    pane = groups.pane
     window.resize(1400, 860)
-    go_online(session, server, ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
     window.show()
     window.go_to("groups")
     qtbot.waitUntil(lambda: pane.tree_model.find("course").isValid() and bool(pane.choices), timeout=WAIT)
-    yield window, pane, session, engine, server
-    for w in QApplication.topLevelWidgets():
-        if w.isVisible():
-            w.close()
-    window.close()
-    session.close()
-    runner.shutdown(wait=True)
-    server.stop()
+    return window, pane, session, engine, server
 
 
 def q(session, sql, *params):

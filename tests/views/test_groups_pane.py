@@ -9,19 +9,16 @@ from __future__ import annotations
 import csv
 
 import pytest
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QPointF, QSettings, Qt
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.dnd import USER_IDS_MIME, read_user_drag, user_ids_mime
 from lms_console.models.groups_model import CountRole
-from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.models.users_model import UsersTableModel
 from lms_console.services.changes import Status
 from lms_console.services.users_query import UserFilter
-from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.dialogs.cohort_dialog import CohortDialog
 from lms_console.views.dialogs.enrolment_matrix_dialog import EnrolDropDialog
 from lms_console.views.dialogs.group_dialog import GroupDialog
@@ -30,36 +27,30 @@ from lms_console.views.groups_pane import PAGE_COURSE, PAGE_MEMBERS
 from lms_console.views.groups_rules import RuleDialog
 from lms_console.views.widgets.users_table import DraggableUsersTable
 from lms_console.views.groups_wiring import install_groups_views
-from lms_console.views.main_window import MainWindow
 
 WAIT = 20000
 LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def console(qtbot, runner, tmp_path, go_online):
+def server():
+    site = SandboxServer(users=120, courses=3, seed=47).start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def console(qtbot, server, change_console):
     """(window, pane, session, engine, server): a synced sandbox, the window, the change and groups views."""
-    server = SandboxServer(users=120, courses=3, seed=47).start()
-    session = ConnectionSession(runner)
-    engine = ChangeEngine(session)
-    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    install_change_views(window, engine)
-    views = install_groups_views(window, session, engine)
+    session, engine, window, _views, views = change_console(
+        server, ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"), install_groups_views)
     window.resize(1400, 860)
-    go_online(session, server, ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments"))
     pane = views.pane
     window.show()
     window.go_to("groups")
     assert window.stack.currentWidget() is pane
     qtbot.waitUntil(lambda: pane.tree_model.find("cohort").isValid(), timeout=WAIT)
-    yield window, pane, session, engine, server
-    for w in QApplication.topLevelWidgets():
-        if w.isVisible():
-            w.close()
-    window.close()
-    session.close()
-    runner.shutdown(wait=True)
-    server.stop()
+    return window, pane, session, engine, server
 
 
 def q(session, sql, *params):

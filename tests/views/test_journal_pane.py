@@ -7,16 +7,12 @@ from __future__ import annotations
 import csv
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from lms_console.models.changes_model import ChangeEngine
-from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, Status, record
 from lms_console.services.changes import journal as J
-from lms_console.views.changes_wiring import install_change_views
-from lms_console.views.main_window import MainWindow
 
 WAIT = 20000
 LEFT = Qt.MouseButton.LeftButton
@@ -30,19 +26,10 @@ def server():
 
 
 @pytest.fixture
-def console(qtbot, runner, server, tmp_path, go_online):
+def console(server, change_console):
     """(engine, window, views): a synced session, the main window and the change views."""
-    session = ConnectionSession(runner)
-    engine = ChangeEngine(session)
-    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    views = install_change_views(window, engine)
-    go_online(session, server, ("site", "users", "courses", "cohorts", "enrolments"))
-    yield engine, window, views
-    for dialog in (views.preview, views.results):
-        if dialog is not None:
-            dialog.close()
-    window.close()
-    session.close()
+    _session, engine, window, views, _ = change_console(server, ("site", "users", "courses", "cohorts", "enrolments"))
+    return engine, window, views
 
 
 def _active(engine, n):

@@ -4,16 +4,12 @@ session, the real ChangeEngine and the wiring the application uses."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
-from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.plan_model import COL_PROBLEM
-from lms_console.models.session import ConnectionSession
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, Outcome, Status
-from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.dialogs.preview_dialog import PreviewDialog
-from lms_console.views.main_window import MainWindow
 
 WAIT = 20000
 LEFT = Qt.MouseButton.LeftButton
@@ -27,19 +23,11 @@ def server():
 
 
 @pytest.fixture
-def console(qtbot, runner, server, tmp_path, go_online):
+def console(server, change_console):
     """(engine, window, views): a synced session, the main window and the change views."""
-    session = ConnectionSession(runner)
-    engine = ChangeEngine(session)
-    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    views = install_change_views(window, engine)
-    go_online(session, server, ("site", "users", "courses", "cohorts", "enrolments", "groups"))
-    yield engine, window, views
-    for dialog in (views.preview, views.results):
-        if dialog is not None:
-            dialog.close()
-    window.close()
-    session.close()
+    _session, engine, window, views, _ = change_console(
+        server, ("site", "users", "courses", "cohorts", "enrolments", "groups"))
+    return engine, window, views
 
 
 def _q(engine, sql, *params):
