@@ -279,6 +279,27 @@ def test_journal_search_and_safe_exports(synced, tmp_path):
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)  # nothing is a formula
 
 
+def test_kinds_that_share_a_function_are_sent_each_with_its_own_parameters(synced):
+    """user.update, user.suspend and user.unsuspend all call core_user_update_users: side by side in
+    one plan (as an import makes them) each must still send what it asks, and be recorded as such."""
+    server, client, db, writer = synced
+    a, b, c = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT 3")]
+    d = q(db, "SELECT id FROM users WHERE suspended = 1 LIMIT 1")[0][0]
+    plan = C.plan_changes(db, [
+        C.Change("user.update", {"id": a, "fields": {"department": "Chemistry"}}),
+        C.Change("user.suspend", {"id": b}),
+        C.Change("user.suspend", {"id": c}),
+        C.Change("user.unsuspend", {"id": d}),
+    ])
+    assert [i.outcome for i in plan.items] == [Outcome.APPLY] * 4
+    summary = apply(client, writer, plan)
+    assert summary.status == "done", [(r.status, r.message) for r in summary.results]
+    on_site = dict(site_q(server, f"SELECT id, suspended FROM user WHERE id IN ({a}, {b}, {c}, {d})"))
+    assert on_site == {a: 0, b: 1, c: 1, d: 0}
+    assert site_q(server, "SELECT department FROM user WHERE id = ?", a)[0][0] == "Chemistry"
+    assert dict(q(db, f"SELECT id, suspended FROM users WHERE id IN ({a}, {b}, {c}, {d})")) == on_site
+
+
 def test_items_can_use_an_account_created_earlier_in_the_same_plan(synced):
     server, client, db, writer = synced
     cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]

@@ -181,7 +181,7 @@ class Applier:
             if data is None:
                 continue  # skipped: an item it depends on did not go through
             item.data = data
-            k = (spec.function, _group_key(spec.group_params(data)))
+            k = (item.kind, spec.function, _group_key(spec.group_params(data)))  # one kind: its params, its outcome
             size = count_fields(spec.request_item(data)) if spec.list_key else 4
             if current and (k != key or len(current) >= spec.max_items or fields + size > MAX_FIELDS):
                 yield current
