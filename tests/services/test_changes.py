@@ -152,6 +152,54 @@ def test_retry_failed_replans_only_those(synced):
     assert [c.data["id"] for c in retry] == [users[0]]
 
 
+def test_retry_failed_brings_back_what_depended_on_a_failed_item(synced):
+    """An import's memberships and enrolments of an account whose creation failed were skipped
+    ("dependency"); a retry plans them again, pointing at the retried creation, and a failed item that
+    referred to an account created meanwhile gets that account's id."""
+    server, client, db, writer = synced
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+    course = q(db, "SELECT id FROM courses WHERE id > 1 LIMIT 1")[0][0]
+
+    def create(name):
+        return C.Change("user.create", {"username": name, "firstname": "Re", "lastname": "Try",
+                                        "email": f"{name}@example.org", "password": "Fresh#2024x"})
+
+    plan = C.plan_changes(db, [
+        create("retry.a"), create("retry.b"),
+        C.Change("cohort.add_member", {"cohortid": cohort, "userid": {"ref": 1, "field": "id"}}),
+        C.Change("cohort.add_member", {"cohortid": cohort, "userid": {"ref": 2, "field": "id"}}),
+        C.Change("enrol.add", {"courseid": course, "userid": {"ref": 2, "field": "id"}, "roleid": 5}),
+    ])
+    assert [i.outcome for i in plan.items] == [Outcome.APPLY] * 5
+    with server.store.connection() as conn:  # retry.b is taken on the site meanwhile; the cohort goes away
+        conn.execute("INSERT INTO user (username, firstname, lastname, email) "
+                     "VALUES ('retry.b', 'X', 'Y', 'x@example.net')")
+        saved = dict(conn.execute("SELECT * FROM cohort WHERE id = ?", (cohort,)).fetchone())
+        conn.execute("DELETE FROM cohort WHERE id = ?", (cohort,))
+        conn.commit()
+    summary = apply(client, writer, plan)
+    assert [r.status for r in summary.results] == [Status.DONE, Status.FAILED, Status.FAILED, Status.SKIPPED,
+                                                   Status.SKIPPED]
+    created_a = summary.results[0].result["id"]
+    with db.read() as conn:
+        retry = C.retry_changes(J.run_rows(conn, summary.run_id))
+    assert [(c.kind, c.data.get("userid")) for c in retry] == [
+        ("user.create", None), ("cohort.add_member", created_a), ("cohort.add_member", {"ref": 1, "field": "id"}),
+        ("enrol.add", {"ref": 1, "field": "id"})]
+    with server.store.connection() as conn:  # the admin fixes both causes
+        conn.execute("UPDATE user SET username = 'retry.other' WHERE username = 'retry.b'")
+        conn.execute(f"INSERT INTO cohort ({', '.join(saved)}) VALUES ({', '.join('?' * len(saved))})",
+                     tuple(saved.values()))
+        conn.commit()
+    again = apply(client, writer, C.plan_changes(db, retry))
+    assert again.status == "done", [(r.status, r.message) for r in again.results]
+    b = site_q(server, "SELECT id FROM user WHERE username = 'retry.b'")[0][0]
+    members = {r[0] for r in site_q(server, "SELECT userid FROM cohort_members WHERE cohortid = ?", cohort)}
+    assert {created_a, b} <= members
+    assert site_q(server, "SELECT 1 FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid "
+                          "WHERE e.courseid = ? AND ue.userid = ?", course, b)
+
+
 def test_lost_answers_are_checked_on_the_site_and_never_applied_twice(synced, monkeypatch, connect):
     server, client, db, writer = synced
     monkeypatch.setattr(C.KINDS["cohort.add_member"], "max_items", 10)  # several calls, some answers lost

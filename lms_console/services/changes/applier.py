@@ -361,8 +361,37 @@ class Applier:
 
 
 def retry_changes(rows: Sequence[J.JournalRow]) -> list[Change]:
-    """The changes of failed items, to plan again ("Retry failed")."""
-    return [r.change for r in rows if r.status == Status.FAILED.value]
+    """The changes to plan again for "Retry failed": the failed items of a run, and the items skipped
+    because an item they depend on did not go through (an import's memberships and enrolments of an
+    account whose creation failed).
+
+    References to other items of the run (``{"ref": seq, "field": "id"}``) are rewritten for the new
+    plan: to the referred item's place in it when that is retried too, to the value it got when it went
+    through (the id of an account created meanwhile). An item whose reference can be neither (what
+    it needs was dropped or undone) is not retried."""
+    by_seq = {r.seq: r for r in rows}
+    placed: dict[int, int] = {}  # seq in the run -> seq in the retry
+    out: list[Change] = []
+    for r in sorted(rows, key=lambda r: r.seq):
+        if not (r.status == Status.FAILED.value or (r.status == Status.SKIPPED.value and r.code == "dependency")):
+            continue
+        data = dict(r.data or {})
+        for key, value in r.change.data.items():
+            if not (isinstance(value, Mapping) and "ref" in value):
+                continue
+            old, field = int(value["ref"]), value.get("field", "id")
+            dep = by_seq.get(old)
+            if old in placed:
+                data[key] = {"ref": placed[old], "field": field}
+            elif dep is not None and dep.status == Status.DONE.value and isinstance(dep.result, Mapping) \
+                    and field in dep.result:
+                data[key] = dep.result[field]
+            else:
+                break
+        else:
+            out.append(Change(r.kind, data))
+            placed[r.seq] = len(out)
+    return out
 
 
 class NothingToUndo(UserError):

@@ -147,7 +147,8 @@ class ResultsDialog(QDialog):
         self.retry_button = QPushButton(f"Retry failed ({failed:,})" if failed else "Retry failed")
         self.retry_button.setAutoDefault(False)
         self.retry_button.setEnabled(failed > 0)
-        self.retry_button.setToolTip("Plan the failed items again and preview them" if failed
+        self.retry_button.setToolTip("Plan the failed items again, with the items skipped because they depended on "
+                                     "them, and preview them" if failed
                                      else "Nothing failed in this run")
         self.retry_button.clicked.connect(self._retry)
         self.close_button = QPushButton("Close")
