@@ -218,6 +218,22 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+_UTF8_SEQUENCE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
+
+
+def _utf8_letter(path: str) -> tuple[int, str] | None:
+    """(line, letter) of the first non-ASCII letter written in UTF-8, or None: a file that has them
+    but does not decode as UTF-8 mixes encodings (Windows-1252 text rarely forms such sequences)."""
+    lines = 1
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            found = _UTF8_SEQUENCE.search(chunk)
+            if found is not None:
+                return lines + chunk.count(b"\n", 0, found.start()), found.group().decode("utf-8")
+            lines += chunk.count(b"\n")
+    return None
+
+
 def _validate(path: str, codec: str, skip: int = 0) -> tuple[int, int, int] | None:
     """Decode the whole file in chunks; None when it decodes, else (offset, line, byte) of the first bad byte."""
     decoder = codecs.getincrementaldecoder(codec)("strict")
@@ -284,6 +300,15 @@ def _detect_encoding(info: SourceInfo, head: bytes, forced: str | None) -> tuple
         raise _binary_error(name, bad[0])
     if bad is not None and codec == "utf-8":
         offset, line, byte = bad
+        utf8 = _utf8_letter(info.path)
+        if utf8 is not None:  # UTF-8 with stray bytes: as Windows-1252 every accented letter would change
+            where, letter = utf8
+            raise ImportFileError(
+                f"{name} mixes two encodings: line {where:,} is UTF-8 text (“{letter}”), but byte 0x{byte:02X} on "
+                f"line {line:,} is not valid UTF-8.",
+                f"Read either way, some letters would come out wrong. Retype the accented letters of line {line:,} "
+                "(or save the file again from your spreadsheet program as “CSV UTF-8”); if you know the file's "
+                "encoding, choose it yourself.")
         if _validate(info.path, "cp1252") is None:
             notes.append(f"Not UTF-8 (byte 0x{byte:02X} on line {line:,} is not valid UTF-8): read as Windows-1252. "
                          "Check accented letters in the preview; if they look wrong, choose the encoding yourself.")

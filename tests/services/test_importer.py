@@ -110,6 +110,19 @@ def test_a_wrong_encoding_is_named(tmp_path):
         I.read_table(undecodable)
 
 
+def test_utf8_with_stray_windows_1252_bytes_is_refused_not_garbled(tmp_path):
+    """Read as Windows-1252, "Schröder" in UTF-8 would become "SchrÃ¶der": an update of every such name."""
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("username,lastname\nschroeder,Schröder\n".encode() + "mj,Jos\xe9\n".encode("cp1252"))
+    with pytest.raises(I.ImportFileError) as err:
+        I.read_table(path)
+    assert err.value.message == ("mixed.csv mixes two encodings: line 2 is UTF-8 text (“ö”), but byte 0xE9 on "
+                                 "line 3 is not valid UTF-8.")
+    assert "line 3" in err.value.hint and "choose it yourself" in err.value.hint
+    table = I.read_table(path, encoding="cp1252")  # the admin's own choice is respected
+    assert table.sample[1] == ("mj", "José")
+
+
 def test_utf16_without_bom_is_guessed(tmp_path):
     path = write(tmp_path, "username,email\nann,ann@example.org\n", encoding="utf-16-le")
     table = I.read_table(path)
