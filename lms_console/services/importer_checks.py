@@ -103,6 +103,7 @@ def check_chunk(cols: Columns, cache: CacheLookup, rownos: list[int], columns: l
     for k, extra in ragged.items():
         c.add(k, "", "", f"the row has {n + len(extra)} cells but the header has {n}: a separator or quote inside a "
                          "value has shifted the cells (check the quoting)")
+    _run_on_cells(c, cols, columns)
     def col(i: int) -> list[str]:
         vals = list(map(str.strip, columns[i]))
         if "\n'" in "\n" + "\n".join(vals):  # our own export's formula escape ('=...) comes off again
@@ -184,6 +185,30 @@ def check_chunk(cols: Columns, cache: CacheLookup, rownos: list[int], columns: l
     for spec in cols.courses:
         c.courses.append(_course_column(c, cols, cache, spec, col, m))
     return c
+
+
+MULTILINE = frozenset({"description"})  # the account fields whose text may have line breaks
+
+
+def _run_on_cells(c: Checked, cols: Columns, columns: list[list[str]]) -> None:
+    """Cells with line breaks. A quote (") that is never closed, or closed far below, makes the parser
+    read the following lines of the file into one cell: those rows would vanish from the import. Only
+    a multi-line field may have line breaks, and even there not whole lines of cells."""
+    width = cols.n
+    free = {i for i, t in cols.fields if t in MULTILINE}
+    for i, vals in enumerate(columns):
+        joined = "".join(vals)
+        if "\n" not in joined and "\r" not in joined:
+            continue
+        for k in where(("\n" in v or "\r" in v for v in vals)):
+            lines = vals[k].splitlines()
+            sep = max(0, width - 1)
+            if i in free and not (sep and any(line.count(d) >= sep for line in lines[1:] for d in ",;\t|")):
+                continue
+            c.add(k, cols.headers[i] or column_name(i), lines[0] + " …",
+                  f"runs on over {len(lines) - 1:,} more line(s) of the file, and this field cannot have line breaks. "
+                  "If a quote (\") opens here by mistake, the lines up to where it closes (or to the end of the "
+                  "file) were read into this cell instead of as rows: fix the quotes in this row")
 
 
 def _course_column(c: Checked, cols: Columns, cache: CacheLookup, spec, col, m: int):

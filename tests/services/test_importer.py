@@ -210,6 +210,31 @@ def test_unclosed_quote_names_the_row(tmp_path, db, monkeypatch):
     assert "row 53" in err.value.message
 
 
+@pytest.mark.parametrize("closed", [False, True], ids=["never-closed", "closed-far-below"])
+def test_a_quote_that_runs_on_over_rows_fails_its_row_and_loses_none_silently(tmp_path, db, closed):
+    rows = [f"new{i},New,Person{i},new{i}@example.org,Pw-{i:04d}xY!" for i in range(1, 7)]
+    rows[1] = 'new2,New,"Edwards,new2@example.org,Pw-0002xY!'  # the quote opens here...
+    if closed:
+        rows[4] = 'new5,New,Person5",new5@example.org,Pw-0005xY!'  # ...and closes three lines down
+    path = write(tmp_path, "username,firstname,lastname,email,password\n" + "\n".join(rows) + "\n")
+    _table, result = run(db, path)
+    bad = by_row(result)[3]
+    assert bad.klass == I.RowClass.ERROR, result.rows
+    assert bad.issues[0].field == "lastname" and bad.issues[0].value.startswith("Edwards,new2@example.org")
+    lines = 3 if closed else 4  # new3..new5 (up to the closing quote), or new3..new6 (to the end)
+    assert f"runs on over {lines} more line(s) of the file" in bad.issues[0].reason
+    assert not any(c.data.get("username") == "new2" for c in result.changes)
+    assert {c.data["username"] for c in result.changes if c.kind == "user.create"} == (
+        {"new1", "new6"} if closed else {"new1"})
+
+
+def test_a_multi_line_description_is_fine(tmp_path, db):
+    path = write(tmp_path, 'username,firstname,lastname,email,password,description\n'
+                           'ml1,Multi,Line,ml1@example.org,Pw-0001xY!,"First line\nsecond line"\n')
+    _table, result = run(db, path)
+    assert [r.klass for r in result.rows] == [I.RowClass.CREATE], result.rows
+
+
 def test_the_file_changing_after_reading_is_noticed(tmp_path, db):
     path = write(tmp_path, "username,email\nann,ann@x.org\n")
     table = I.read_table(path)
@@ -371,7 +396,8 @@ def test_rows_with_extra_cells_are_errors_and_numbering_stays(tmp_path, db):
     table, result = run(db, write(tmp_path, text))
     rows = by_row(result)
     assert sorted(rows) == [2, 3, 4]
-    assert rows[2].klass.value == "create" and rows[4].klass.value == "create"
+    assert rows[2].klass.value == "error" and "runs on over 1 more line(s)" in rows[2].reason  # a name: one line
+    assert rows[4].klass.value == "create"
     assert "the row has 6 cells but the header has 5" in rows[3].reason
     assert [n for n, _c in table.rows()] == [2, 3, 4]
 
