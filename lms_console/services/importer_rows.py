@@ -331,20 +331,15 @@ class DryRunner:
         for k, uid in zip(ks, ids):
             rowno, user = c.rownos[k], users[uid]
             note = c.notes.get(k, ())
-            if k in moved:
-                idnumbers = c.values.get("idnumber")
-                if user[2] and not (idnumbers and idnumbers[k] and idnumbers[k] == user[3]):
-                    klass[k] = _CONFLICT
-                    details[k] = ((), (RowIssue(
-                        rowno, cols.name("username"), c.names[k],
-                        f"is taken by another account with a different email ({user[2]}); nothing is changed for "
-                        "this row. If it is the same person, add the account's ID number to the row, or correct the "
-                        "email", "conflict"),), note)
-                    continue
-                if k in conflicts:
-                    klass[k] = _CONFLICT
-                    details[k] = ((), (conflicts[k],), note)
-                    continue
+            if k in moved and user[2] and not self._same_person(c, k, user):
+                klass[k] = _CONFLICT
+                details[k] = ((), (RowIssue(rowno, cols.name("username"), c.names[k],
+                                            self._taken_reason(user), "conflict"),), note)
+                continue
+            if k in conflicts:  # the new email is another account's
+                klass[k] = _CONFLICT
+                details[k] = ((), (conflicts[k],), note)
+                continue
             if c.passwords is not None and c.passwords[k]:
                 note += ("password not changed for an existing account",)
             diff: list[tuple[str, str, str]] = []
@@ -396,6 +391,25 @@ class DryRunner:
             klass[k] = RowClass.UPDATE
             details[k] = (tuple(diff), (), note)
             self.pending[base + k] = (None, update or None, suspend, cohorts, enrols)
+
+    def _same_person(self, c: Checked, k: int, user: tuple) -> bool:
+        """Whether a row with a new email is the account it names: its ID number, or else its first and
+        last name, agree with the account's (a username alone could be someone else's, reused)."""
+        idnumbers = c.values.get("idnumber")
+        if idnumbers and idnumbers[k] and user[3]:
+            return idnumbers[k] == user[3]
+        first, last = c.values.get("firstname"), c.values.get("lastname")
+        if not (first and last and first[k] and last[k]):
+            return False
+        b, order = self.base, self.cols.order
+        had = user[b + order.index("firstname")], user[b + order.index("lastname")]
+        return first[k].casefold() == (had[0] or "").casefold() and last[k].casefold() == (had[1] or "").casefold()
+
+    def _taken_reason(self, user: tuple) -> str:
+        confirm = ("the account's ID number" if user[3] else
+                   "the account's first and last name as the local copy has them (it has no ID number)")
+        return (f"is taken by an account with a different email ({user[2]}); nothing is changed for this row. If it is "
+                f"the same person, add {confirm} to the row, or correct the email")
 
     # -- the changes ----------------------------------------------------------------------------------------
     def changes(self) -> list[Change]:

@@ -283,7 +283,7 @@ def test_every_class_with_row_field_value_and_reason(tmp_path, db):
         f"dave,Dave,Doe,dave@example.org,{PW},staff,C101,student,blue",   # 2 create
         "alice,Alice,Archer-Smith,alice@example.org,,staff,C101,student,red",  # 3 update (lastname)
         "bob,Bob,Baker,bob@example.org,,,,,",                            # 4 unchanged
-        "carol,Carol,Cole,someone.else@example.org,,,,,",                # 5 conflict: other email
+        "carol,Caroline,Cole,someone.else@example.org,,,,,",             # 5 conflict: other email and name
         "erin,Erin,Eve,not-an-email,pw1x,nope,C999,overlord,",           # 6 error
         ",,,,,,,,",                                                      # 7 skipped
         f"fred,Fred,Fox,carol@example.org,{PW},,,,",                     # 8 conflict: email taken
@@ -386,6 +386,20 @@ def test_idnumber_confirms_the_same_person_with_a_new_email(tmp_path, db):
     _t, result = run(db, write(tmp_path, text))
     assert [r.klass.value for r in result.rows] == ["update", "conflict"]
     assert dict(result.changes[0].data) == {"id": 10, "fields": {"email": "alice.new@example.org"}}
+
+
+def test_without_an_id_number_the_names_confirm_the_same_person(tmp_path, db):
+    text = ("username,firstname,lastname,email\n"
+            "carol,Carol,COLE,carol.new@example.org\n"  # carol has no ID number: her names say it is her
+            "bob,Robert,Baker,bob.new@example.org\n")  # another first name, and bob's ID number is not given
+    _t, result = run(db, write(tmp_path, text))
+    assert [r.klass.value for r in result.rows] == ["update", "conflict"]
+    assert dict(result.changes[0].data) == {"id": 12, "fields": {"lastname": "COLE", "email": "carol.new@example.org"}}
+    assert "add the account's ID number to the row" in result.rows[1].reason
+    _t, result = run(db, write(tmp_path, "username,email\ncarol,carol.new@example.org\n"))
+    assert result.rows[0].klass.value == "conflict"
+    assert ("add the account's first and last name as the local copy has them (it has no ID number)"
+            in result.rows[0].reason)
 
 
 def test_rows_with_extra_cells_are_errors_and_numbering_stays(tmp_path, db):
