@@ -8,6 +8,7 @@ from typing import Iterable, Sequence
 from PySide6.QtCore import QObject, Signal
 
 from lms_console.models.session import ConnectionSession, Online
+from lms_console.services.lms.errors import Unreachable
 from lms_console.services.changes.model import Change, Plan, RunSummary
 
 
@@ -36,6 +37,7 @@ class ChangeEngine(QObject):
         session.opened.connect(self._on_opened)
         session.state_changed.connect(self._on_state)
         self._was_offline = False
+        self._resume_when_online = False
         self._runs = 0
 
     # -- planning ------------------------------------------------------------------
@@ -111,8 +113,7 @@ class ChangeEngine(QObject):
                             undo_of=meta.get("undo_of"))
             summary = Applier(client, writer, progress=progress, cancel=cancel).run(run_id)
             if meta and summary.status in ("done", "partial"):
-                undone = _undone_originals(writer, meta)
-                J.mark_undone(writer, undone, run_id)
+                J.mark_undone(writer, _undone_originals(writer, meta, run_id), run_id)
             return summary
 
         self._runs += 1
@@ -121,11 +122,15 @@ class ChangeEngine(QObject):
                                   on_error=self.plan_failed.emit, with_progress=True, keep_result=True)
 
     def resume_outbox(self) -> int | None:
-        """Send what waits in the outbox (after going online, or a restart), re-checking each item."""
+        """Send what waits in the outbox (after going online, or a restart), re-checking each item.
+
+        One send at a time: while one runs, asking again does nothing (a second job of the same name
+        would cancel the first). Cancelling it leaves what was not sent in the outbox. The runs' results
+        come back as one summary."""
         from lms_console.services.changes import Applier
 
         session = self.session
-        if session.db is None or session.client is None:
+        if session.db is None or session.client is None or self.runner.is_running("outbox"):
             return None
         client = session.client
 
@@ -133,21 +138,31 @@ class ChangeEngine(QObject):
             with writer.batch() as raw:
                 runs = [r[0] for r in raw.execute(
                     "SELECT DISTINCT run_id FROM change_items WHERE status IN ('queued', 'sending') ORDER BY run_id")]
-            last = None
+            summaries = []
             for run_id in runs:
-                last = Applier(client, writer, progress=progress, cancel=cancel, revalidate=True).run(run_id)
-            return last
+                summaries.append(Applier(client, writer, progress=progress, cancel=cancel, revalidate=True).run(run_id))
+                if summaries[-1].status in ("waiting", "failed", "cancelled"):
+                    break  # the site stopped answering, refused the token, or the admin said stop: the rest waits
+            return merge_summaries(summaries)
 
         return session.run_writer("outbox", job, label="Send the outbox", on_done=self._on_applied,
                                   on_error=self.plan_failed.emit, with_progress=True, keep_result=True)
 
-    def release_held(self, item_id: int, decision: str) -> None:
+    def release_held(self, item_ids: int | Sequence[int], decision: str) -> None:
+        """The admin's decision (keep, theirs, drop) on held items, in one job."""
         from lms_console.services.changes import journal as J
 
-        self.session.run_writer("release-held", lambda w: J.release_held(w, item_id, decision),
-                                on_done=lambda _r: self.refresh_outbox())
+        ids = [item_ids] if isinstance(item_ids, int) else list(item_ids)
+        self._runs += 1  # a unique name: a second decision must queue behind the first, never cancel it
+
+        def job(writer):
+            for item_id in ids:
+                J.release_held(writer, item_id, decision)
+
+        self.session.run_writer(f"release-held-{self._runs}", job, on_done=lambda _r: self.refresh_outbox())
 
     def _on_opened(self, _profile) -> None:
+        self._resume_when_online = True  # what waited when the console closed goes out once the site answers
         self.refresh_outbox()
 
     def refresh_outbox(self) -> None:
@@ -166,13 +181,17 @@ class ChangeEngine(QObject):
             self.applied.emit(summary)
             self.changes_applied.emit(summary)
             self.session.cache_changed.emit(summary.entities)
+            if summary.status == "waiting" and isinstance(summary.error, Unreachable):
+                # The site stopped answering mid-run: the session goes offline and retries, and the
+                # outbox goes out when it answers again.
+                self.session.went_offline(summary.error)
         self.refresh_outbox()
 
     def _on_state(self, state) -> None:
         if state.status == Online.OFFLINE:
             self._was_offline = True
-        elif state.status == Online.ONLINE and self._was_offline:
-            self._was_offline = False
+        elif state.status == Online.ONLINE and (self._was_offline or self._resume_when_online):
+            self._was_offline = self._resume_when_online = False
             self.resume_outbox()
 
 
@@ -186,9 +205,42 @@ class _TaggedPlan:
         return getattr(self.plan, name)
 
 
-def _undone_originals(writer, meta: dict) -> list[int]:
-    if meta.get("undo_items"):
-        return list(meta["undo_items"])
+def merge_summaries(summaries: Sequence[RunSummary]) -> RunSummary | None:
+    """The outbox's runs as one summary: every item, the entities of all, the status that needs the most
+    attention, the last run's id (None when nothing waited)."""
+    if not summaries:
+        return None
+    statuses = {s.status for s in summaries}
+    status = next((s for s in ("failed", "waiting", "cancelled", "held", "partial") if s in statuses), "done")
+    last = summaries[-1]
+    return RunSummary(last.run_id, status, tuple(r for s in summaries for r in s.results),
+                      frozenset().union(*(s.entities for s in summaries)), last.error)
+
+
+def _undone_originals(writer, meta: dict, undo_run: int) -> list[int]:
+    """The original items whose undo went through: their inverse is an item of the undo run that is
+    done, or was already so on the site. An undo that failed leaves its original as it was."""
+    import json
+    from collections import Counter
+
+    def key(kind: str, data) -> str:
+        return json.dumps({"kind": kind, **(data or {})}, sort_keys=True)
+
     with writer.batch() as raw:
-        return [r[0] for r in raw.execute("SELECT id FROM change_items WHERE run_id = ? AND status = 'done'",
-                                          (meta["undo_of"],))]
+        went = Counter(key(kind, json.loads(data) if data else {}) for kind, data in raw.execute(
+            "SELECT kind, data FROM change_items WHERE run_id = ? AND (status = 'done' OR "
+            "(status = 'skipped' AND code = 'noop'))", (undo_run,)))
+        if meta.get("undo_items"):
+            ids = list(meta["undo_items"])
+            originals = raw.execute(f"SELECT id, inverse FROM change_items WHERE id IN ({','.join('?' * len(ids))}) "
+                                    "AND status = 'done' ORDER BY id", ids).fetchall()
+        else:
+            originals = raw.execute("SELECT id, inverse FROM change_items WHERE run_id = ? AND status = 'done' "
+                                    "ORDER BY id", (meta["undo_of"],)).fetchall()
+    out = []
+    for item_id, inverse in originals:
+        k = json.dumps(json.loads(inverse), sort_keys=True) if inverse else None
+        if k is not None and went[k] > 0:
+            went[k] -= 1
+            out.append(item_id)
+    return out

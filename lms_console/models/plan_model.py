@@ -233,6 +233,7 @@ CODE_HINTS = {
     "invalid": "The plan found a problem: it was never sent.",
     "conflict": "Needs your decision: it was not sent.",
     "unknown": "The answer was lost: check on the site, then keep or drop it in the Outbox.",
+    "notapplied": "Not on the site after several tries: keep yours in the Outbox to send it again, or drop it.",
     "keep": "You chose to send yours.",
     "theirs": "You kept the site's value.",
     "drop": "You dropped it.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
 
+from lms_console.models.plan_model import count_phrase
 from lms_console.services.changes.model import RunSummary, Status
 from lms_console.views.dialogs.preview_dialog import PreviewDialog
 from lms_console.views.dialogs.results_dialog import ResultsDialog
@@ -105,12 +106,20 @@ class ChangeViews(QObject):
             return
         # A run the console started by itself (the outbox going out): a banner, not a window.
         done, failed, held = (summary.count(s) for s in (Status.DONE, Status.FAILED, Status.HELD))
+        waiting = summary.count(Status.QUEUED) + summary.count(Status.SENDING)
         parts = [f"{done:,} done"] + ([f"{failed:,} failed"] if failed else []) + \
                 ([f"{held:,} held for you"] if held else [])
-        level = "warning" if failed or held else "info"
+        if summary.status in ("waiting", "cancelled") and waiting:
+            why = "the site did not answer" if summary.status == "waiting" else "sending was cancelled"
+            text = (f"The outbox did not go out: {why}. {count_phrase(waiting, 'change')} still wait"
+                    f"{'s' if waiting == 1 else ''} and go out when the site answers"
+                    + (f" ({', '.join(parts)} before that)." if done or failed or held else "."))
+            level = "warning"
+        else:
+            text = f"The outbox went out to the site: {', '.join(parts)}."
+            level = "warning" if failed or held else "info"
         self.window.banner.show_message(
-            level, f"The outbox went out to the site: {', '.join(parts)}.",
-            actions=[("Show results", lambda s=summary: self.show_results(s, "The outbox"))])
+            level, text, actions=[("Show results", lambda s=summary: self.show_results(s, "The outbox"))])
 
     # -- results --------------------------------------------------------------------------------
     def show_results(self, summary: RunSummary, title: str = "") -> ResultsDialog:

@@ -36,6 +36,7 @@ from lms_console.models.journal_model import (
     status_text,
 )
 from lms_console.models.plan_model import count_phrase
+from lms_console.models.session import Online
 from lms_console.views import theme
 from lms_console.views.dialogs.preview_dialog import make_table
 from lms_console.views.icons import icon
@@ -107,6 +108,8 @@ class JournalPane(QWidget):
         self.outbox_model.loaded.connect(self._on_outbox_loaded)
         self.outbox_model.modelReset.connect(self._update_outbox_actions)
         engine.outbox_changed.connect(self._on_outbox_changed)
+        session.state_changed.connect(self._update_outbox_actions)
+        self.tabs.currentChanged.connect(self._update_subtitle)
         theme.theme_notifier().theme_changed.connect(self._refresh_icons)
         self._refresh_icons()
         self._update_actions()
@@ -243,7 +246,7 @@ class JournalPane(QWidget):
         self.theirs_button.setToolTip("Keep the site's value; your change is skipped")
         self.theirs_button.clicked.connect(lambda: self.release_selected("theirs"))
         self.drop_button = QPushButton("Drop")
-        self.drop_button.setToolTip("Skip your change; nothing is sent")
+        self.drop_button.setToolTip("Withdraw your change: it is never sent (held items, and queued ones not sent yet)")
         self.drop_button.clicked.connect(lambda: self.release_selected("drop"))
         self.send_button = QPushButton("Send now")
         self.send_button.setToolTip("Send what waits, re-checking each item against the site first")
@@ -315,10 +318,12 @@ class JournalPane(QWidget):
         QGuiApplication.clipboard().setText("\n".join(lines))
 
     def release_selected(self, decision: str) -> None:
+        """Keep mine / Take theirs on the selected held items; Drop also withdraws queued ones."""
+        allowed = ("held", "queued") if decision == "drop" else ("held",)
         rows = [self.outbox_model.row_at(i.row()) for i in self.outbox_table.selectionModel().selectedRows()]
-        for row in rows:
-            if row is not None and row.status == "held":
-                self.engine.release_held(row.id, decision)
+        ids = [row.id for row in rows if row is not None and row.status in allowed]
+        if ids:
+            self.engine.release_held(ids, decision)
 
     def choose_export_file(self) -> QFileDialog:
         dialog = QFileDialog(self, "Export the journal")
@@ -361,13 +366,22 @@ class JournalPane(QWidget):
         self.kind_combo.setCurrentIndex(max(i, 0))
         self.kind_combo.blockSignals(False)
 
+    def _update_subtitle(self, *_args) -> None:
+        run_id = self.model.filter.run_id
+        if self.tabs.currentIndex() == 1:
+            text = "What waits to go out to the site, and what waits for your decision, oldest first."
+        elif run_id is None:
+            text = "Every change sent to the site, newest first."
+        else:
+            text = f"The items of run {run_id}, in the order they were planned."
+        self.subtitle.setText(text)
+
     def _on_loaded(self, total: int) -> None:
         flt = self.model.filter
         filtered = bool(flt.search or flt.statuses or flt.kinds or flt.run_id is not None)
         noun = count_phrase(total, "entry", "entries")
         self.count_label.setText(f"{noun} match the filter" if filtered else noun)
-        self.subtitle.setText("Every change sent to the site, newest first." if flt.run_id is None else
-                              f"The items of run {flt.run_id}, in the order they were planned.")
+        self._update_subtitle()
         if total:
             self.history_stack.setCurrentWidget(self.table)
         else:
@@ -447,9 +461,13 @@ class JournalPane(QWidget):
     def _update_outbox_actions(self, *_args) -> None:
         rows = [self.outbox_model.row_at(i.row()) for i in self.outbox_table.selectionModel().selectedRows()]
         held = any(r is not None and r.status == "held" for r in rows)
-        for b in (self.keep_button, self.theirs_button, self.drop_button):
+        for b in (self.keep_button, self.theirs_button):
             b.setEnabled(held)
-        self.send_button.setEnabled(self.outbox_model.rowCount() > self.outbox_model.held_count())
+        self.drop_button.setEnabled(any(r is not None and r.status in ("held", "queued") for r in rows))
+        offline = self.session.state.status == Online.OFFLINE
+        self.send_button.setEnabled(self.outbox_model.rowCount() > self.outbox_model.held_count() and not offline)
+        self.send_button.setToolTip("The site is not answering: what waits goes out by itself when it answers again"
+                                    if offline else "Send what waits, re-checking each item against the site first")
 
     def _context_menu(self, pos) -> None:
         index = self.table.indexAt(pos)

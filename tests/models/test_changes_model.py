@@ -66,3 +66,121 @@ def test_outbox_count_is_published(qtbot, engine):
     with qtbot.waitSignal(engine.outbox_changed, timeout=10000) as counted:
         engine.refresh_outbox()
     assert counted.args[0] == 0
+
+
+def _users(engine, n):
+    with engine.session.db.read() as conn:
+        return [r[0] for r in conn.exec_driver_sql(
+            "SELECT id FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT ?", (n,))]
+
+
+def _queue(qtbot, engine, changes) -> int:
+    """Record ``changes`` in the outbox without sending them (as an apply that found the site down)."""
+    from lms_console.services.changes import plan_changes, record
+
+    plan = plan_changes(engine.session.db, changes)
+    run = []
+    engine.session.run_writer("queue", lambda w: run.append(record(w, plan, profile="site", lms_user="admin")))
+    qtbot.waitUntil(lambda: bool(run), timeout=10000)
+    return run[0]
+
+
+def _statuses(engine, run_id):
+    with engine.session.db.read() as conn:
+        return [r[0] for r in conn.exec_driver_sql("SELECT status FROM change_items WHERE run_id = ? ORDER BY seq",
+                                                   (run_id,))]
+
+
+def _suspended_on_site(server, users):
+    with server.store.connection() as conn:
+        return [r[0] for r in conn.execute(f"SELECT suspended FROM user WHERE id IN ({','.join(map(str, users))}) "
+                                           "ORDER BY id")]
+
+
+def test_an_apply_the_site_does_not_answer_goes_offline_and_goes_out_when_it_answers(qtbot, engine, monkeypatch):
+    engine, server = engine
+    monkeypatch.setattr("lms_console.models.session.RETRY_DELAYS_S", (0.2,))  # no real back-off in a test
+    users = _users(engine, 3)
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        engine.plan([Change("user.suspend", {"id": u}) for u in users], title="Suspend three")
+    server.set_faults(drop_before_rate=1.0)  # the site stops answering
+    with qtbot.waitSignal(engine.applied, timeout=60000) as applied:
+        engine.apply(planned.args[0])
+    assert applied.args[0].status == "waiting"
+    assert engine.session.state.status == Online.OFFLINE  # so the session retries, and says so
+    with qtbot.waitSignal(engine.applied, timeout=60000) as resent:
+        server.clear_faults()
+    assert resent.args[0].status == "done" and resent.args[0].count(Status.DONE) == 3
+    assert _suspended_on_site(server, users) == [1, 1, 1]
+
+
+def test_send_now_twice_sends_once_and_a_cancelled_send_keeps_the_outbox(qtbot, engine):
+    engine, server = engine
+    users = _users(engine, 6)
+    first = _queue(qtbot, engine, [Change("user.suspend", {"id": u}) for u in users[:3]])
+    second = _queue(qtbot, engine, [Change("user.suspend", {"id": u}) for u in users[3:]])
+    server.set_faults(latency_ms=150)
+    job = engine.resume_outbox()
+    assert job is not None and engine.resume_outbox() is None  # the second click does not cancel the first
+    with qtbot.waitSignal(engine.applied, timeout=60000) as applied:
+        qtbot.waitUntil(lambda: "done" in _statuses(engine, first), timeout=30000)
+        engine.runner.cancel(job)  # the admin presses Cancel while it goes out
+    assert applied.args[0].status == "cancelled"
+    left = _statuses(engine, first) + _statuses(engine, second)
+    assert "skipped" not in left and "queued" in left  # what was not sent still waits, nothing was dropped
+    server.clear_faults()
+    with qtbot.waitSignal(engine.applied, timeout=60000) as applied:
+        engine.resume_outbox()
+    summary = applied.args[0]
+    assert summary.status == "done" and summary.run_id == second  # both runs, reported as one
+    assert _statuses(engine, first) + _statuses(engine, second) == ["done"] * 6
+    assert _suspended_on_site(server, users) == [1] * 6
+
+
+def test_what_waited_goes_out_when_the_profile_is_opened_again(qtbot, engine):
+    engine, server = engine
+    users = _users(engine, 2)
+    run = _queue(qtbot, engine, [Change("user.suspend", {"id": u}) for u in users])
+    session = engine.session
+    profile = session.profile
+    session.close()
+    with qtbot.waitSignal(engine.applied, timeout=60000) as applied:
+        session.open(profile, Secret(server.admin_token))
+    assert applied.args[0].status == "done" and _statuses(engine, run) == ["done", "done"]
+
+
+def test_decisions_on_several_items_apply_to_all_and_drop_withdraws_queued_ones(qtbot, engine):
+    from lms_console.services.changes import journal as J
+
+    engine, server = engine
+    users = _users(engine, 5)
+    run = _queue(qtbot, engine, [Change("user.suspend", {"id": u}) for u in users])
+    with engine.session.db.read() as conn:
+        ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM change_items WHERE run_id = ? ORDER BY seq", (run,))]
+    engine.session.run_writer("hold", lambda w: J.mark(w, ids[:3], Status.HELD, code="conflict"))
+    with qtbot.waitSignal(engine.outbox_changed, timeout=10000):
+        engine.release_held(ids[:3], "theirs")  # three held items at once: all three
+        engine.release_held(ids[3:], "drop")  # queued, not sent yet: withdrawn
+    qtbot.waitUntil(lambda: _statuses(engine, run) == ["skipped"] * 5, timeout=10000)
+    assert engine.resume_outbox() is not None
+    qtbot.wait(500)
+    assert _suspended_on_site(server, users) == [0] * 5  # nothing went out
+
+
+def test_a_partly_failed_undo_marks_only_what_it_undid(qtbot, engine):
+    engine, server = engine
+    users = _users(engine, 3)
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        engine.plan([Change("user.suspend", {"id": u}) for u in users], title="Suspend three")
+    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
+        engine.apply(planned.args[0])
+    run = applied.args[0].run_id
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        engine.plan_undo(run_id=run)
+    with server.store.connection() as conn:  # one of them is deleted on the site before the undo goes
+        conn.execute("UPDATE user SET deleted = 1 WHERE id = ?", (users[1],))
+        conn.commit()
+    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
+        engine.apply(planned.args[0])
+    assert applied.args[0].status == "partial"
+    assert _statuses(engine, run) == ["undone", "done", "undone"]  # the failed undo leaves its original done

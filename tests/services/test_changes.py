@@ -254,6 +254,37 @@ def test_offline_changes_wait_in_the_outbox_and_conflicts_are_held(synced):
         assert J.outbox_count(conn) == 0
 
 
+def test_an_item_checked_absent_after_its_tries_is_held_as_not_applied(synced):
+    """Sent, answers lost every time, and the site says it is not there: not "cannot tell"."""
+    from lms_console.services.changes.applier import MAX_ATTEMPTS
+
+    server, client, db, writer = synced
+    user = q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 1")[0][0]
+    run_id = C.record(writer, C.plan_changes(db, [C.Change("user.suspend", {"id": user})]), profile="t", lms_user="a")
+    with writer.batch() as raw:  # as a crash leaves it: marked sending, after the last try
+        raw.execute("UPDATE change_items SET status = 'sending', attempts = ? WHERE run_id = ?", (MAX_ATTEMPTS, run_id))
+    summary = C.apply_run(client, writer, run_id)
+    [result] = summary.results
+    assert result.status == Status.HELD and result.code == "notapplied"
+    assert result.message.startswith("not applied: the site was checked and does not have it")
+    assert site_q(server, "SELECT suspended FROM user WHERE id = ?", user)[0][0] == 0
+
+
+def test_drop_withdraws_queued_items_but_never_touches_what_went_out(synced):
+    server, client, db, writer = synced
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 2")]
+    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in users])
+    run_id = C.record(writer, plan, profile="t", lms_user="a")
+    ids = [r[0] for r in q(db, "SELECT id FROM change_items WHERE run_id = ? ORDER BY seq", run_id)]
+    assert J.release_held(writer, ids[0], "drop")  # queued: withdrawn
+    assert not J.release_held(writer, ids[1], "keep")  # keep/theirs are for held items only
+    summary = C.apply_run(client, writer, run_id)
+    assert [r.status for r in summary.results] == [Status.SKIPPED, Status.DONE]
+    assert not J.release_held(writer, ids[1], "drop")  # done: a late Drop changes nothing
+    assert [r[0] for r in q(db, "SELECT status FROM change_items WHERE run_id = ? ORDER BY seq", run_id)] == [
+        "skipped", "done"]
+
+
 def _client_of_a_site_that_is_down(client):
     import socket
 

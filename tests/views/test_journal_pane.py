@@ -195,6 +195,38 @@ def test_held_items_can_be_dropped_or_kept(qtbot, console):
     assert window.outbox_indicator.count() == 2
 
 
+def test_the_outbox_banner_says_whether_it_went_out_and_send_now_waits_for_the_site(qtbot, console, server):
+    engine, window, views = console
+    users = _active(engine, 2)
+    with qtbot.waitSignal(engine.planned, timeout=WAIT) as planned:
+        engine.plan([Change("user.update", {"id": u, "fields": {"city": "Faro"}}) for u in users], title="Faro")
+    plan = planned.args[0]
+    with qtbot.waitSignal(engine.outbox_changed, timeout=WAIT):
+        engine.session.run_writer("queue", lambda w: record(w, plan, profile="site", lms_user="admin"),
+                                  on_done=lambda _r: engine.refresh_outbox())
+    pane = views.pane
+    with qtbot.waitSignal(pane.outbox_model.loaded, timeout=WAIT):
+        window.outbox_indicator.clicked.emit()
+    assert pane.subtitle.text().startswith("What waits to go out to the site")
+    assert pane.send_button.isEnabled()
+    server.set_faults(drop_before_rate=1.0)
+    try:
+        with qtbot.waitSignal(engine.applied, timeout=60000):
+            qtbot.mouseClick(pane.send_button, LEFT)
+        # the session goes offline (and retries), and its banner says so; the two changes still wait
+        qtbot.waitUntil(lambda: window.banner.message_text().startswith("Offline since"), timeout=WAIT)
+        assert window.outbox_indicator.count() == 2
+        qtbot.waitUntil(lambda: not pane.send_button.isEnabled(), timeout=WAIT)  # offline: it goes by itself
+        assert "goes out by itself" in pane.send_button.toolTip()
+    finally:
+        server.clear_faults()
+    with qtbot.waitSignal(engine.applied, timeout=60000):
+        engine.session.check_connection()  # the retry finds the site again: the outbox goes out by itself
+    assert window.banner.message_text() == "The outbox went out to the site: 2 done."
+    pane.tabs.setCurrentIndex(0)
+    assert pane.subtitle.text() == "Every change sent to the site, newest first."
+
+
 def test_undoing_a_run_with_no_way_back_says_so_instead_of_an_empty_preview(qtbot, console):
     engine, window, views = console
     user = _active(engine, 1)[0]

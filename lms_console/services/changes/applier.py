@@ -92,7 +92,8 @@ class Applier:
         self.writer = writer
         self.progress = progress
         self.cancel = cancel
-        # After an offline wait, items are checked against a fresh read of what they touch.
+        # The outbox (after an offline wait): items are checked against a fresh read of what they touch,
+        # and a cancel leaves what was not sent in the outbox (an interactive run skips it instead).
         self.revalidate = revalidate
         self._done = 0
         self._total = 0
@@ -129,10 +130,11 @@ class Applier:
         except Cancelled:
             status = "cancelled"
             rest = [i.id for i in items if i.status == Status.QUEUED.value]
-            J.mark(self.writer, rest, Status.SKIPPED, code="cancelled", message="cancelled before it was sent")
-            for i in items:
-                if i.id in rest:
-                    i.status = Status.SKIPPED.value
+            if not self.revalidate:
+                J.mark(self.writer, rest, Status.SKIPPED, code="cancelled", message="cancelled before it was sent")
+                for i in items:
+                    if i.id in rest:
+                        i.status = Status.SKIPPED.value
         except _Stop as stop:
             status, error = stop.status, stop.error
         results = self._results(run_id)
@@ -142,10 +144,11 @@ class Applier:
                 status = "held"
             elif Status.FAILED in statuses:
                 status = "partial"
-        J.set_run_status(self.writer, run_id, status, finished=status not in ("waiting", "held"))
+        left = status in ("waiting", "held") or (status == "cancelled" and self.revalidate)
+        J.set_run_status(self.writer, run_id, status, finished=not left)
         if error is not None:
             log.info("run %s stopped: %s", run_id, error)
-        return RunSummary(run_id, status, tuple(results), frozenset(self._entities))
+        return RunSummary(run_id, status, tuple(results), frozenset(self._entities), error)
 
     # -- loading ----------------------------------------------------------------------
     def _load(self, run_id: int) -> list[_Item]:
@@ -332,6 +335,13 @@ class Applier:
             J.mark(self.writer, [item.id], Status.QUEUED, message="not applied on the site: sending again")
             item.status = Status.QUEUED.value
             self._send([item], everything)
+        elif applied is False:  # checked: not on the site, but every try was lost on the way
+            J.mark(self.writer, [item.id], Status.HELD, code="notapplied",
+                   message=f"not applied: the site was checked and does not have it, after {item.attempts} tries whose "
+                           "answers were lost (the site or the network kept failing); keep mine to send it again, "
+                           "or drop it")
+            item.status = Status.HELD.value
+            self._tick(1)
         else:
             J.mark(self.writer, [item.id], Status.HELD, code="unknown",
                    message="sent, but the answer was lost and the site cannot tell whether it was applied; "
@@ -342,6 +352,7 @@ class Applier:
     def _revalidate(self, queued: Sequence[_Item]) -> None:
         """Outbox items planned offline: hold those whose target changed on the site meanwhile."""
         for item in queued:
+            self.cancel.raise_if_cancelled()
             spec = K.kind(item.kind)
             fresh = getattr(spec, "fresh_before", None)
             if fresh is None or item.before is None or item.code == "kept":  # the admin chose to send it

@@ -147,16 +147,26 @@ def mark_undone(writer, item_ids: Iterable[int], undo_run_id: int) -> None:
                         [(undo_run_id, i) for i in item_ids])
 
 
-def release_held(writer, item_id: int, decision: str) -> None:
-    """The admin's decision on a held item: ``keep`` (send mine), ``theirs`` or ``drop`` (skip it)."""
+def release_held(writer, item_id: int, decision: str) -> bool:
+    """The admin's decision on a held item: ``keep`` (send mine), ``theirs`` or ``drop`` (skip it).
+    ``drop`` also takes an item still queued in the outbox (withdrawn before it is sent).
+
+    Returns False when the item is no longer in that state (sent meanwhile): nothing is changed."""
     if decision == "keep":
         # code "kept": the outbox's re-check against the site must not hold it again.
-        mark(writer, [item_id], Status.QUEUED, code="kept", message="kept by the admin: will be sent")
-    elif decision in ("theirs", "drop"):
-        text = "the site's value was kept" if decision == "theirs" else "dropped by the admin"
-        mark(writer, [item_id], Status.SKIPPED, code=decision, message=text)
+        status, code, text, allowed = Status.QUEUED, "kept", "kept by the admin: will be sent", ("held",)
+    elif decision == "theirs":
+        status, code, text, allowed = Status.SKIPPED, decision, "the site's value was kept", ("held",)
+    elif decision == "drop":
+        status, code, text, allowed = Status.SKIPPED, decision, "dropped by the admin", ("held", "queued")
     else:
         raise ValueError(f"unknown decision {decision!r}: keep, theirs or drop")
+    with writer.batch() as raw:
+        changed = raw.execute(
+            f"UPDATE change_items SET status = ?, code = ?, message = ?, updated_at = ? WHERE id = ? "
+            f"AND status IN ({','.join('?' * len(allowed))})",
+            (status.value, code, text, int(time.time()), item_id, *allowed)).rowcount
+    return changed == 1
 
 
 # -- reading (any thread, own connection) ------------------------------------------------------------

@@ -153,6 +153,7 @@ class RunSummary:
     status: str  # done | partial | failed | waiting (offline) | cancelled | held
     results: tuple[ItemResult, ...]
     entities: frozenset[str] = field(default_factory=frozenset)  # users, cohorts, groups, enrolments, contents
+    error: Any = None  # the LmsError that stopped a waiting or failed run (the site not answering, the token)
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
