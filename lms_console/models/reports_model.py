@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 )
 
 from lms_console.models.row_table import RowTableModel
+from lms_console.models.session import Online
 from lms_console.services.reports import DrillRequest, ReportParams, ReportResult
 
 ColourProvider = Callable[[str], Any]
@@ -319,8 +320,10 @@ class ReportsModel(QObject):
         self.auto_snapshot = False  # save the current report after every sync (the pane keeps the setting)
         self.active = False  # the pane is showing: re-run when the cache changes
         self._grades_job: int | None = None
+        self._exports = 0
         session.cache_changed.connect(self._on_cache_changed)
         session.sync_finished.connect(self._on_sync_finished)
+        self.runner.job_changed.connect(self._on_job)
         session.opened.connect(self._on_opened)
         session.closed.connect(self._on_closed)
 
@@ -425,7 +428,8 @@ class ReportsModel(QObject):
     # -- exports -------------------------------------------------------------------------------
     def export_data(self, result: ReportResult, path: str, fmt: str, table: str | None = None) -> int:
         """Write ``result``'s data as CSV (one table) or XLSX (all tables) off the GUI thread."""
-        return self.runner.run("report-export", lambda p, c: _export(result, path, fmt, table),
+        self._exports += 1  # a unique name: a second export must not cancel the first
+        return self.runner.run(f"report-export-{self._exports}", lambda p, c: _export(result, path, fmt, table),
                                label=f"Export {fmt.upper()}", on_done=self._on_exported)
 
     def _on_exported(self, outcome: tuple[bool, str]) -> None:
@@ -441,11 +445,24 @@ class ReportsModel(QObject):
         if self.session.syncing:
             self.problem.emit("A sync is running; fetch the grades when it is done.")
             return None
+        if self.session.state.status == Online.OFFLINE:
+            self.problem.emit("The site is not answering, so the grades cannot be fetched now. The console keeps "
+                              "trying; fetch them once it is back online.")
+            return None
         job = self.session.sync(("grades",), courses=tuple(course_ids))
         self._grades_job = job
         if job is not None:
             self.grades_fetch_started.emit()
         return job
+
+    def _grades_not_fetched(self, why) -> None:
+        self.problem.emit(f"The grades were not fetched ({why}). The report shows what the local copy has.")
+
+    def _on_job(self, info) -> None:
+        """A grades fetch that failed before it could finish (no sync result): say so."""
+        if info.id == self._grades_job and info.state.finished and info.state.value != "done":
+            self._grades_job = None
+            self._grades_not_fetched(info.error or info.state.value)
 
     # -- reactions -----------------------------------------------------------------------------
     def _on_opened(self, _profile=None) -> None:
@@ -463,6 +480,10 @@ class ReportsModel(QObject):
             self.refresh()
 
     def _on_sync_finished(self, result) -> None:
+        if self._grades_job is not None:
+            self._grades_job = None
+            if result is None or getattr(result, "status", "") not in ("ok", "partial"):
+                self._grades_not_fetched(getattr(result, "error", None) or getattr(result, "status", "stopped"))
         if result is None or getattr(result, "status", "") not in ("ok", "partial"):
             return
         if self.auto_snapshot and self.last_request is not None and self.session.db is not None:

@@ -149,6 +149,33 @@ def test_exports_off_the_gui_thread(qtbot, model, tmp_path):
     assert "could not be written" in failed.args[0]
 
 
+def test_two_exports_at_once_both_get_written(qtbot, model, tmp_path):
+    r = run(qtbot, model, "enrolments")
+    written = []
+    model.exported.connect(written.append)
+    model.export_data(r, str(tmp_path / "a.csv"), "csv")
+    model.export_data(r, str(tmp_path / "a.xlsx"), "xlsx")  # used to cancel the first
+    qtbot.waitUntil(lambda: len(written) == 2, timeout=20000)
+    assert (tmp_path / "a.csv").stat().st_size > 0 and (tmp_path / "a.xlsx").stat().st_size > 0
+
+
+def test_grades_cannot_be_fetched_offline_and_a_failed_fetch_says_so(qtbot, model, site):
+    from lms_console.models.session import Online
+
+    session = model.session
+    site.set_faults(drop_before_rate=1.0)  # the site stops answering
+    try:
+        with qtbot.waitSignal(model.problem, timeout=60000) as failed:
+            assert model.fetch_grades([2]) is not None
+        assert failed.args[0].startswith("The grades were not fetched (")
+        qtbot.waitUntil(lambda: session.state.status == Online.OFFLINE, timeout=30000)
+        with qtbot.waitSignal(model.problem, timeout=1000) as refused:
+            assert model.fetch_grades([2]) is None
+        assert refused.args[0].startswith("The site is not answering, so the grades cannot be fetched now")
+    finally:
+        site.clear_faults()
+
+
 def test_nothing_open(qtbot):
     runner = TaskRunner(http_workers=1)
     try:
