@@ -253,7 +253,8 @@ class ImportController(QObject):
         from lms_console.services.importer import check_mapping
 
         return check_mapping(self.table.headers, targets, profile_fields=self.profile_fields or None,
-                             create_passwords=bool(options and options.create_passwords))
+                             create_passwords=bool(options and options.create_passwords),
+                             ignored=options.ignored if options else ())
 
     # -- the dry run ------------------------------------------------------------------------------
     def dry_run(self, targets: Sequence[str], options: ImportOptions | None = None) -> int | None:

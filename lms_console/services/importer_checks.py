@@ -56,7 +56,7 @@ class Columns:
 class Checked:
     """One chunk after the cell checks: cleaned columns and what is wrong where (k = row in chunk)."""
 
-    __slots__ = ("rownos", "issues", "notes", "empty", "names", "values", "frows", "keys", "passwords",
+    __slots__ = ("rownos", "issues", "notes", "empty", "broken", "names", "values", "frows", "keys", "passwords",
                  "suspended", "customs", "cohorts", "courses")
 
     def __init__(self, rownos: list[int]) -> None:
@@ -64,6 +64,7 @@ class Checked:
         self.issues: dict[int, list[RowIssue]] = {}
         self.notes: dict[int, tuple[str, ...]] = {}
         self.empty: set[int] = set()
+        self.broken: set[int] = set()  # rows the file itself garbles (shifted cells, a quote run on): always errors
         self.names: list[str] = []
         self.values: dict[str, list[str]] = {}
         self.frows: list[tuple[str, ...]] = []  # the account fields per row, in Columns.order
@@ -103,6 +104,7 @@ def check_chunk(cols: Columns, cache: CacheLookup, rownos: list[int], columns: l
     for k, extra in ragged.items():
         c.add(k, "", "", f"the row has {n + len(extra)} cells but the header has {n}: a separator or quote inside a "
                          "value has shifted the cells (check the quoting)")
+    c.broken.update(ragged)
     _run_on_cells(c, cols, columns)
     def col(i: int) -> list[str]:
         vals = list(map(str.strip, columns[i]))
@@ -205,6 +207,7 @@ def _run_on_cells(c: Checked, cols: Columns, columns: list[list[str]]) -> None:
             sep = max(0, width - 1)
             if i in free and not (sep and any(line.count(d) >= sep for line in lines[1:] for d in ",;\t|")):
                 continue
+            c.broken.add(k)
             c.add(k, cols.headers[i] or column_name(i), lines[0] + " …",
                   f"runs on over {len(lines) - 1:,} more line(s) of the file, and this field cannot have line breaks. "
                   "If a quote (\") opens here by mistake, the lines up to where it closes (or to the end of the "

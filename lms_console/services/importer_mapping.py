@@ -159,8 +159,11 @@ class MappingReport:
 
 
 def check_mapping(headers: Sequence[str], targets: Sequence[str], *, profile_fields: Iterable[str] | None = None,
-                  create_passwords: bool = False) -> MappingReport:
-    """Unknown, missing required and duplicated columns, in plain words."""
+                  create_passwords: bool = False, ignored: Iterable[int] = ()) -> MappingReport:
+    """Unknown, missing required and duplicated columns, in plain words.
+
+    ``ignored``: the columns (by index) the admin set to "(not imported)" on purpose; like the columns
+    whose header :func:`auto_map` knows but that are not imported, they are not warned about."""
     errors: list[str] = []
     warnings: list[str] = []
     if len(targets) != len(headers):
@@ -186,13 +189,17 @@ def check_mapping(headers: Sequence[str], targets: Sequence[str], *, profile_fie
     if "password" not in by_target and not create_passwords:
         warnings.append("No Password column: new accounts with manual sign-in will fail unless you let Moodle "
                         "create and email their passwords.")
+    ignored = set(ignored)
     for i, (h, t) in enumerate(zip(headers, targets)):
+        # Only columns nobody chose to leave out: a header auto_map knows was taken out on purpose;
+        # the reason column is our own export's.
+        if t or i in ignored or h.strip().lower() == REASON_COLUMN or match_header(h):
+            continue
         if not h.strip():
             warnings.append(f"{column_name(i)} has no header and is not imported.")
-        elif not t and h.strip().lower() == REASON_COLUMN:
-            continue  # our own export's reason column
-        elif not t:
-            warnings.append(f"{column_name(i, h)} is not a known column and is not imported.")
+        else:
+            warnings.append(f"{column_name(i, h)} is not a known column and is not imported: map it to what it "
+                            "holds, or choose “(not imported)” for it to leave it out on purpose.")
     for t, cols in by_target.items():
         m = numbered(t)
         if m and m[0] in ("role", "enrolstart", "enrolend") and m[1] and f"course{m[1]}" not in by_target:

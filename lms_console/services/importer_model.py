@@ -49,11 +49,14 @@ class ImportOptions:
     ``update_only`` (rows for accounts not in the cache are skipped).
     ``create_passwords``: new manual accounts without a password get one from Moodle, by email.
     ``allow_shared_email``: the site lets several accounts share an address.
+    ``ignored``: the columns (by index) the admin set to "(not imported)" on purpose: they are not
+    warned about as unknown (see ``check_mapping``).
     """
 
     mode: str = "create_update"
     create_passwords: bool = False
     allow_shared_email: bool = False
+    ignored: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

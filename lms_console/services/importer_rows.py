@@ -10,6 +10,7 @@ changes) and accounts with something to change (compared field by field, in plai
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, time
 from functools import partial
 from itertools import repeat
 from typing import Any
@@ -30,6 +31,12 @@ SECRET = "(hidden)"
 _EMPTY = "empty row (skipped)"
 _NEEDS_NEW = "a new account needs a first name, last name and email"
 _SKIPPED, _ERROR, _CONFLICT, _CREATE = RowClass.SKIPPED, RowClass.ERROR, RowClass.CONFLICT, RowClass.CREATE
+
+def _when(stamp: int) -> str:
+    """A date as the file gave it: 2025-09-01, with the time when it has one (local time, as parse_date reads it)."""
+    moment = datetime.fromtimestamp(stamp)
+    return moment.strftime("%Y-%m-%d" if moment.time() == time(0) else "%Y-%m-%d %H:%M")
+
 
 class _Known:
     """What the cache knows of one chunk's existing accounts: memberships, enrolment roles and
@@ -77,7 +84,8 @@ class DryRunner:
         self.table = table
         self.targets = tuple(targets)
         self.options = options
-        report = check_mapping(table.headers, self.targets, create_passwords=options.create_passwords)
+        report = check_mapping(table.headers, self.targets, create_passwords=options.create_passwords,
+                               ignored=options.ignored)
         if not report.ok:
             raise ImportFileError("The columns cannot be imported as mapped: " + " ".join(report.errors))
         self.cols = Columns(table.headers, self.targets)
@@ -135,17 +143,17 @@ class DryRunner:
             if k in c.empty:
                 klass[k] = _SKIPPED
                 details[k] = ((), (RowIssue(rownos[k], "", "", _EMPTY, "skipped"),), ())
-            elif acc is None and opts.mode != "update_only":
-                new.append(k)  # with its cell problems, if any: the new-account checks add theirs
-            elif k in c.issues:
-                klass[k] = _ERROR
-                details[k] = ((), tuple(c.issues[k]), c.notes.get(k, ()))
             elif acc is None:
+                # With its cell problems, if any: the new-account checks add theirs (or, when this import
+                # only updates, the row is skipped whatever its cells say).
                 new.append(k)
-            elif opts.mode == "create_only":
+            elif opts.mode == "create_only" and k not in c.broken:  # skipped whatever its cells say
                 klass[k] = _SKIPPED
                 details[k] = ((), (RowIssue(rownos[k], cols.name("username"), names[k], "already has an account; "
                                             "this import only creates new accounts", "skipped"),), c.notes.get(k, ()))
+            elif k in c.issues:
+                klass[k] = _ERROR
+                details[k] = ((), tuple(c.issues[k]), c.notes.get(k, ()))
             elif (acc[1] == keys[k] and (susp is None or susp[k] is None or susp[k] == bool(acc[2]))
                   and not (pw and pw[k]) and same(k, acc[0])):
                 klass[k] = RowClass.UNCHANGED  # the cache already agrees with every value of the row
@@ -228,6 +236,10 @@ class DryRunner:
         cols, opts, rownos, names = self.cols, self.options, c.rownos, c.names
         if opts.mode == "update_only":
             for k in ks:
+                if k in c.broken:  # the file itself is garbled here: said whatever the mode
+                    klass[k] = _ERROR
+                    details[k] = ((), tuple(c.issues[k]), c.notes.get(k, ()))
+                    continue
                 klass[k] = _SKIPPED
                 details[k] = ((), (RowIssue(rownos[k], cols.name("username"), names[k], "has no account in the local "
                                             "copy; this import only updates existing accounts", "skipped"),),
@@ -310,7 +322,12 @@ class DryRunner:
         return tuple(diff), (), note
 
     def _enrol_text(self, e: tuple) -> str:
-        return f"{self.cache.course_names.get(e[0], e[0])} as {self.cache.role_names.get(e[1], e[1])}"
+        text = f"{self.cache.course_names.get(e[0], e[0])} as {self.cache.role_names.get(e[1], e[1])}"
+        if e[2]:
+            text += f" from {_when(e[2])}"
+        if e[3]:
+            text += f" until {_when(e[3])}"
+        return text
 
     # -- accounts with something to change ---------------------------------------------------------------
     def _changed_accounts(self, c: Checked, ks: list[int], accounts: dict, known: _Known, klass: list,

@@ -66,27 +66,55 @@ def _too_many(table: Table) -> ImportFileError:
                            f"{limit:,} at a time.", "Split it into smaller files and import them one by one.")
 
 
+_STEP = 64 << 10  # what pandas may take from the file at a time: it holds that much unparsed
+
+
+class _Paced:
+    """Hands pandas at most ``_STEP`` bytes per read: its own read-ahead (256 KB) would let the
+    position run ahead of the rows parsed. Bytes for UTF-8 (pandas parses them as they are)."""
+
+    def __init__(self, source) -> None:
+        self._source = source
+
+    def read(self, n: int = -1):
+        return self._source.read(min(n, _STEP) if n is not None and n >= 0 else -1)
+
+
+class _PacedText(_Paced, io.TextIOBase):
+    """The same for text decoded here (other encodings), so pandas does not wrap it again."""
+
+
 def _pandas_chunks(table: Table, size: int, progress, cancel) -> Iterator[Chunk]:
     import pandas as pd
 
     info, n = table.source, len(table.headers)
     total = max(1, info.size)
-    rowno, seen, first = info.header_row - 1, 0, True
-    raw = open(info.path, "rb", buffering=0)  # noqa: SIM115 - closed below; its position is the progress
+    rowno, seen = info.header_row - 1, 0
+    raw = open(info.path, "rb", buffering=0)  # noqa: SIM115 - closed below
     with raw, io.BufferedReader(raw, 1 << 20) as buf:
+        # Progress is buf.tell(), what pandas (or the decoder) took; the raw file runs up to 1 MB ahead.
+        if info.encoding == "utf-8":
+            source, encoding = _Paced(buf), "utf-8"
+        else:
+            source, encoding = _PacedText(io.TextIOWrapper(buf, encoding=info.encoding, newline="")), None
         try:
-            reader = pd.read_csv(buf, header=None, sep=info.delimiter, dtype=str, na_filter=False,
+            reader = pd.read_csv(source, header=None, sep=info.delimiter, dtype=str, na_filter=False,
                                  skip_blank_lines=False, skiprows=info.header_row - 1, chunksize=size,
-                                 encoding=info.encoding, engine="c", quotechar='"', doublequote=True)
+                                 encoding=encoding, engine="c", quotechar='"', doublequote=True)
             with reader:
-                for df in reader:
+                first = True  # the header row comes first (it sets the width): read one more row then
+                while True:
+                    try:
+                        df = reader.get_chunk(size + 1 if first else size)
+                    except StopIteration:
+                        break
                     if cancel is not None and cancel.cancelled:
                         raise Cancelled()
                     columns = [df[c].tolist() for c in df.columns]
                     m = len(df)
                     numbers = list(range(rowno + 1, rowno + 1 + m))
                     rowno += m
-                    if first:  # the header row itself
+                    if first:
                         first = False
                         columns = [c[1:] for c in columns]
                         numbers, m = numbers[1:], m - 1
@@ -104,7 +132,7 @@ def _pandas_chunks(table: Table, size: int, progress, cancel) -> Iterator[Chunk]
                     elif width < n:
                         columns += [[""] * m for _ in range(n - width)]
                     if progress is not None:
-                        progress(ProgressEvent("read", raw.tell(), total, f"{seen:,} rows read"))
+                        progress(ProgressEvent("read", buf.tell(), total, f"{seen:,} rows read"))
                     if m:
                         yield Chunk(numbers, columns, ragged)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
@@ -154,14 +182,15 @@ def csv_records(table: Table, progress, cancel) -> Iterator[tuple[int, list[str]
     size = max(1, info.size)
     with raw, text:
         reader = csv.reader(text, delimiter=info.delimiter)
-        n = table._skip
+        n, header_row = table._skip, info.header_row
         try:
             for cells in reader:
                 n += 1
                 if progress is not None and not n % 2000:
                     if cancel is not None and cancel.cancelled:
                         raise Cancelled()
-                    progress(ProgressEvent("read", raw.tell(), size, f"{n:,} rows read"))
+                    # text.buffer: what the decoder took (the raw file runs up to 1 MB ahead); data rows only
+                    progress(ProgressEvent("read", text.buffer.tell(), size, f"{max(0, n - header_row):,} rows read"))
                 yield n, cells
         except csv.Error as exc:
             raise ImportFileError(f"{info.name}, row {n + 1:,}: the file cannot be split into cells ({exc}).",
@@ -199,7 +228,7 @@ def xlsx_records(table: Table, progress, cancel) -> Iterator[tuple[int, list[str
                 if progress is not None and not n % 2000:
                     if cancel is not None and cancel.cancelled:
                         raise Cancelled()
-                    progress(ProgressEvent("read", n, total, f"{n:,} rows read"))
+                    progress(ProgressEvent("read", n, total, f"{max(0, n - info.header_row):,} rows read"))
                 yield n, [cell_text(v) for v in values]
         except (KeyError, ValueError, TypeError, OSError, EOFError) as exc:
             raise ImportFileError(f"{info.name} is damaged: reading stopped ({type(exc).__name__}: {exc}).",

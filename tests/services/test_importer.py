@@ -381,6 +381,26 @@ def test_modes_and_passwords(tmp_path, db):
     assert "needs a password" in strict.rows[1].reason
 
 
+def test_rows_a_mode_skips_are_skipped_even_with_bad_cells(tmp_path, db):
+    """Nothing of such a row would be used: it is not an error to fix (nor a row of the failed-rows export)."""
+    path = write(tmp_path, "username,firstname,lastname,email\nalice,Alice,Archer,not-an-email\n"
+                           "newbie,New,Bie,not-an-email\n")
+    _t, only_old = run(db, path, mode="update_only")
+    assert [r.klass.value for r in only_old.rows] == ["error", "skipped"]
+    _t, only_new = run(db, path, mode="create_only")
+    assert [r.klass.value for r in only_new.rows] == ["skipped", "error"]
+
+
+def test_enrolment_dates_show_in_the_rows_changes(tmp_path, db):
+    text = (f"username,firstname,lastname,email,password,course1,enrolstart1,enrolend1\n"
+            f"dora,Dora,D,dora@x.org,{PW},C101,2025-09-01,2026-07-31 17:00\n"
+            "alice,,,,,C102,2025-09-01,\n")
+    _t, result = run(db, write(tmp_path, text))
+    rows = by_row(result)
+    assert ("course", "", "C101 as student from 2025-09-01 until 2026-07-31 17:00") in rows[2].diff
+    assert rows[3].diff == (("course", "", "C102 as student from 2025-09-01"),)
+
+
 def test_idnumber_confirms_the_same_person_with_a_new_email(tmp_path, db):
     text = "username,email,idnumber\nalice,alice.new@example.org,E10\nbob,bob.new@example.org,WRONG\n"
     _t, result = run(db, write(tmp_path, text))

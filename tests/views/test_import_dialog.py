@@ -8,7 +8,7 @@ import csv
 from types import SimpleNamespace
 
 import pytest
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from lms_console.services.cache.db import CacheDb
@@ -230,6 +230,90 @@ def test_the_dry_run_can_be_cancelled(qtbot, tmp_path, opened, monkeypatch):
         dialog.cancel_button.click()
     assert not dialog.progress_frame.isVisible() and "cancelled" in dialog.run_message.text()
     assert not dialog.apply_button.isEnabled() and dialog.back_button.isEnabled() and not engine.calls
+
+
+def test_counts_are_never_the_last_runs_and_a_cancelled_run_can_run_again(qtbot, tmp_path, opened, monkeypatch):
+    make, _engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text(CSV)
+    dialog = make()
+    read(qtbot, dialog, path)
+    dry_run(qtbot, dialog)
+    assert dialog._class_buttons["create"].text() == "1 to create"
+    assert not dialog.next_button.isVisible()  # after a good run: "Apply…", not another run
+
+    def slow(db, table, targets, options, progress, cancel):
+        cancel.wait(10)
+        raise Cancelled()
+
+    monkeypatch.setattr("lms_console.services.importer.run_dry_run", slow)
+    dialog.back_button.click()
+    dialog.next_step()
+    assert dialog.progress_frame.isVisible() and dialog.model.rowCount() == 0
+    # While it runs, no count of the last run shows above the empty table.
+    assert all(not b.text() and not b.isEnabled() for b in dialog._class_buttons.values())
+    assert not dialog.counts_bar.isVisible()
+    assert not dialog.next_button.isVisible()
+    with qtbot.waitSignal(dialog.controller.dry_run_cancelled, timeout=10000):
+        dialog.cancel_button.click()
+    assert all(not b.text() for b in dialog._class_buttons.values()) and not dialog.counts_bar.isVisible()
+    # The message names a button that is there, on this step.
+    assert dialog.stack.currentIndex() == 2
+    assert "“Run again”" in dialog.run_message.text()
+    assert dialog.next_button.isVisible() and dialog.next_button.isEnabled()
+    assert dialog.next_button.text() == "Run again"
+    monkeypatch.undo()
+    with qtbot.waitSignal(dialog.controller.dry_run_finished, timeout=30000):
+        dialog.next_button.click()
+    assert not dialog.run_message.isVisible() and not dialog.next_button.isVisible()
+    assert dialog.counts_bar.isVisible() and dialog._class_buttons["error"].text() == "2 errors"
+    assert dialog.model.rowCount() == 6
+
+
+def test_counts_are_hidden_after_a_failed_dry_run(qtbot, tmp_path, opened):
+    make, _engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text(CSV)
+    dialog = make()
+    read(qtbot, dialog, path)
+    dry_run(qtbot, dialog)
+    path.write_text(CSV + "gina;Gina;Gray;gina@example.org;;;;\n")  # changed since it was read
+    dialog.back_button.click()
+    with qtbot.waitSignal(dialog.controller.dry_run_failed, timeout=30000):
+        dialog.next_step()
+    assert dialog.run_message.isVisible() and dialog.model.rowCount() == 0
+    assert all(not b.text() for b in dialog._class_buttons.values()) and not dialog.counts_bar.isVisible()
+
+
+# A combo box's popup grabs the keyboard, which the offscreen platform says it cannot do.
+@pytest.mark.qt_log_ignore(r"^This plugin does not support (propagateSizeHints|raise)\(\)$",
+                           r"^This plugin does not support grabbing the keyboard$")
+def test_columns_left_out_on_purpose_are_not_warned_about(qtbot, tmp_path, opened):
+    make, _engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text("login,mail,email,shoe size,hat size\nann,ann@x.org,ann@y.org,42,7\n")
+    dialog = make()
+    read(qtbot, dialog, path)
+    text = dialog.mapping_problems.text()
+    assert "“shoe size” is not a known column" in text and "“hat size” is not a known column" in text
+    # A column the auto-mapper knew, taken out of the import: not "unknown".
+    dialog.set_target(1, "")
+    assert "“mail”" not in dialog.mapping_problems.text()
+    # An unknown column the admin picks "(not imported)" for in its menu (already shown): no warning.
+    combo = dialog._combos[3]
+    assert combo.currentData() == ""
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=5000)
+    rect = view.visualRect(view.model().index(combo.findData(""), 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    text = dialog.mapping_problems.text()
+    assert "“shoe size”" not in text and "“hat size” is not a known column" in text
+    # Mapped to something and back to "(not imported)": still the admin's choice.
+    dialog.set_target(4, "city")
+    dialog.set_target(4, "")
+    assert "is not a known column" not in dialog.mapping_problems.text()
+    assert dialog.options().ignored == frozenset({1, 3, 4})
 
 
 def test_no_open_profile_says_so(qtbot, runner, window):

@@ -6,8 +6,9 @@ Three steps in one dialog (opened with ``open()``):
    unless chosen), what to do with existing accounts, whether Moodle may create passwords.
 2. Columns: one menu per column, matched from the headers; unknown, missing and duplicated
    columns are named; the dry run waits until nothing blocks it.
-3. Dry run: off the GUI thread with progress and Cancel; counts per class double as filters of
-   the row table; "Export failed rows…" and "Apply…" (the preview of the change engine follows).
+3. Dry run: off the GUI thread with progress and Cancel ("Run again" after a cancel or a failure);
+   counts per class double as filters of the row table; "Export failed rows…" and "Apply…" (the
+   preview of the change engine follows).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class ImportDialog(QDialog):
         self.file_dialog: QFileDialog | None = None
         self.save_dialog: QFileDialog | None = None
         self._combos: list[QComboBox] = []
+        self._chosen: set[int] = set()  # columns whose target the admin picked (not the auto-mapper)
         self._class_buttons: dict[str, QToolButton] = {}
         self._build()
         self._connect()
@@ -189,7 +191,9 @@ class ImportDialog(QDialog):
         self.summary_label.setObjectName("ImportSummary")
         self.summary_label.setWordWrap(True)
         lay.addWidget(self.summary_label)
-        counts = QHBoxLayout()
+        self.counts_bar = QWidget()
+        counts = QHBoxLayout(self.counts_bar)
+        counts.setContentsMargins(0, 0, 0, 0)
         counts.addWidget(QLabel("Show:"))
         for klass in CLASS_ORDER:
             b = QToolButton()
@@ -203,7 +207,8 @@ class ImportDialog(QDialog):
             self._class_buttons[klass.value] = b
             counts.addWidget(b)
         counts.addStretch(1)
-        lay.addLayout(counts)
+        self.counts_bar.hide()  # until a dry run has counts: never the last run's above an empty table
+        lay.addWidget(self.counts_bar)
         self.model = ImportRowsModel(self, icons=icon, colours=_colour)
         self.rows_view = QTableView()
         self.rows_view.setObjectName("ImportRows")
@@ -276,7 +281,9 @@ class ImportDialog(QDialog):
         self.path_edit.setText(str(path))
 
     def options(self) -> ImportOptions:
-        return ImportOptions(mode=self.mode_combo.currentData(), create_passwords=self.create_passwords_check.isChecked())
+        ignored = frozenset(i for i in self._chosen if not self._combos[i].currentData())
+        return ImportOptions(mode=self.mode_combo.currentData(), create_passwords=self.create_passwords_check.isChecked(),
+                             ignored=ignored)
 
     def read_file(self) -> int | None:
         path = self.path_edit.text().strip()
@@ -305,7 +312,7 @@ class ImportDialog(QDialog):
 
     # -- step 2: the columns --------------------------------------------------------------------------
     def _fill_mapping(self, table, targets) -> None:
-        self._combos = []
+        self._combos, self._chosen = [], set()
         self.mapping_table.setRowCount(len(table.headers))
         choices = target_choices(table.headers, targets, self.controller.profile_fields)
         for i, header in enumerate(table.headers):
@@ -321,6 +328,7 @@ class ImportDialog(QDialog):
                 combo.addItem(target_label(t), t)
             combo.setCurrentIndex(max(0, combo.findData(targets[i])))
             combo.currentIndexChanged.connect(lambda _i: self._recheck())
+            combo.activated.connect(lambda _i, col=i: self._on_chosen(col))  # also when picked again
             self.mapping_table.setCellWidget(i, 3, combo)
             self._combos.append(combo)
         self.mapping_table.resizeColumnToContents(0)
@@ -332,12 +340,18 @@ class ImportDialog(QDialog):
         return tuple(c.currentData() for c in self._combos)
 
     def set_target(self, column: int, target: str) -> None:
+        """Choose ``target`` for ``column`` as the admin does in its menu."""
         combo = self._combos[column]
         index = combo.findData(target)
         if index < 0:
             combo.addItem(target_label(target), target)
             index = combo.count() - 1
         combo.setCurrentIndex(index)
+        self._on_chosen(column)
+
+    def _on_chosen(self, column: int) -> None:
+        self._chosen.add(column)
+        self._recheck()
 
     def mapping_report(self):
         return self.controller.check(self.targets(), self.options()) if self.controller.table is not None else None
@@ -359,6 +373,7 @@ class ImportDialog(QDialog):
             return None
         self._go(2)
         self.model.set_result(None)
+        self._show_counts(None)
         self.summary_label.clear()
         self.details_label.clear()
         self.run_message.hide()
@@ -379,13 +394,7 @@ class ImportDialog(QDialog):
     def _on_dry_run(self, result) -> None:
         self.progress_frame.hide()
         self.model.set_result(result)
-        for klass in CLASS_ORDER:
-            n = result.count(klass)
-            one, many = CLASS_WORDS[klass]
-            b = self._class_buttons[klass.value]
-            b.setText(f"{n:,} {one if n == 1 else many}")
-            b.setAccessibleName(b.text())
-            b.setEnabled(n > 0)
+        self._show_counts(result)
         self.rows_view.resizeColumnToContents(0)
         changes = len(result.changes)
         self.summary_label.setText(
@@ -395,14 +404,29 @@ class ImportDialog(QDialog):
             self._say(self.run_message, "warning", " ".join(result.warnings))
         self._update_buttons()
 
+    def _show_counts(self, result) -> None:
+        """The count of each class on its filter button; hidden without a result (running, cancelled, failed)."""
+        for klass in CLASS_ORDER:
+            n = result.count(klass) if result is not None else 0
+            one, many = CLASS_WORDS[klass]
+            b = self._class_buttons[klass.value]
+            b.setText(f"{n:,} {one if n == 1 else many}" if result is not None else "")
+            b.setAccessibleName(b.text())
+            b.setEnabled(n > 0)
+        self.counts_bar.setVisible(result is not None)
+        self._on_filter_changed()  # a class without rows is shown whatever its button says
+
     def _on_dry_run_failed(self, exc) -> None:
         self.progress_frame.hide()
+        self._show_counts(None)
         self._say(self.run_message, "error", getattr(exc, "message", str(exc)), getattr(exc, "hint", ""))
         self._update_buttons()
 
     def _on_cancelled(self) -> None:
         self.progress_frame.hide()
-        self._say(self.run_message, "info", "The dry run was cancelled. Run it again with “Dry run”.")
+        self._show_counts(None)
+        self._say(self.run_message, "info", "The dry run was cancelled; nothing was planned. Start it over with "
+                                            "“Run again”, or go “‹ Back” to change the columns.")
         self._update_buttons()
 
     def _on_filter_changed(self, _on: bool = False) -> None:
@@ -468,7 +492,7 @@ class ImportDialog(QDialog):
         step = self.stack.currentIndex()
         if step == 0:
             self.read_file()
-        elif step == 1:
+        elif step == 1 or (step == 2 and not self.controller.is_running() and self.controller.result is None):
             self.start_dry_run()
 
     def _update_buttons(self) -> None:
@@ -476,13 +500,17 @@ class ImportDialog(QDialog):
         running = self.controller.is_running()
         result = self.controller.result
         self.back_button.setEnabled(step > 0 and not running)
-        self.next_button.setVisible(step < 2)
+        rerun = step == 2 and not running and result is None  # cancelled or failed: "Run again" is offered
+        self.next_button.setVisible(step < 2 or rerun)
         if step == 0:
             self.next_button.setEnabled(bool(self.path_edit.text().strip()) and self.next_button.text() != "Reading…")
         elif step == 1:
             report = self.mapping_report()
             self.next_button.setText("Dry run ›")
             self.next_button.setEnabled(report is not None and report.ok)
+        elif rerun:
+            self.next_button.setText("Run again")
+            self.next_button.setEnabled(True)
         on_results = step == 2 and result is not None and not running
         self.export_button.setVisible(step == 2)
         self.apply_button.setVisible(step == 2)
