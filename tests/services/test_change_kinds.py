@@ -1,5 +1,5 @@
 """The change kinds no other test sends: groups and groupings, cohort deletion, course sections and
-activity visibility, the forced password change; each planned against the cache, applied to the
+activity visibility, the forced password change, a role taken back; each planned against the cache, applied to the
 sandbox over real HTTP (which checks parameters as Moodle does), checked on the site and in the
 cache, and undone where it can be."""
 
@@ -131,19 +131,89 @@ def test_an_activity_hidden_and_shown_again(synced):
     assert cached(db, "SELECT visible FROM modules WHERE cmid = ?", cmid) == [(1,)]
 
 
-def test_forced_password_change_is_set_and_cleared(synced):
+def test_a_forced_password_change_cannot_be_undone_as_the_flag_before_is_unknown(synced):
+    """The cache keeps no preferences and the site shows an admin no one else's: undoing the change by
+    clearing the flag would clear it for a user who had it before. The plan says it cannot be undone,
+    and the journal keeps no inverse."""
     server, client, db, writer = synced
-    user = cached(db, "SELECT id FROM users WHERE id > 3 AND auth = 'manual' AND suspended = 0 LIMIT 1")[0][0]
+    had, fresh = (r[0] for r in cached(db, "SELECT id FROM users WHERE id > 3 AND auth = 'manual' AND suspended = 0 "
+                                           "ORDER BY id LIMIT 2"))
 
-    def forced():
+    def forced(user):
         return on_site(server, "SELECT value FROM user_preferences WHERE userid = ? AND name = "
                                "'auth_forcepasswordchange'", user)
 
-    forced_before = forced()
-    done = run(client, writer, db, [C.Change("user.force_password_change", {"id": user})])
-    assert forced() == [("1",)]
-    undo(client, writer, db, done)  # user.clear_password_change
-    assert forced() in ([], [("0",)]) and forced_before in ([], [("0",)])
+    client.call("core_user_update_users", {"users": [{"id": had, "preferences": [
+        {"type": "auth_forcepasswordchange", "value": "1"}]}]})  # set before, by someone else
+    changes = [C.Change("user.force_password_change", {"id": had}),
+               C.Change("user.force_password_change", {"id": fresh})]
+    plan = C.plan_changes(db, changes)
+    assert [i.outcome for i in plan.items] == [Outcome.APPLY, Outcome.APPLY]  # no-op or not: unknown
+    assert len(plan.irreversible) == 2
+    done = run(client, writer, db, changes)
+    assert forced(had) == [("1",)] and forced(fresh) == [("1",)]
+    with db.read() as conn:
+        inverses, irreversible = C.undo_changes(J.run_rows(conn, done.run_id))
+    assert inverses == [] and len(irreversible) == 2
+    assert forced(had) == [("1",)]  # what it was before, and stays
+
+    cleared = run(client, writer, db, [C.Change("user.clear_password_change", {"id": fresh})])
+    assert forced(fresh) == [("0",)]
+    with db.read() as conn:  # forcing it again would force someone who may never have had it
+        assert C.undo_changes(J.run_rows(conn, cleared.run_id))[0] == []
+
+
+def test_undo_of_an_enrolment_takes_back_only_the_role_it_added(synced):
+    """Bulk-enrolling as student a user who teaches in the course adds a role to their enrolment; the
+    undo removes that role (core_role_unassign_roles) and keeps the teacher's role and enrolment, and
+    unenrols the one who was not enrolled before."""
+    server, client, db, writer = synced
+    course = cached(db, "SELECT id FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0][0]
+    teacher, newcomer = (r[0] for r in cached(
+        db, "SELECT id FROM users WHERE id > 3 AND username <> 'guest' AND id NOT IN (SELECT userid FROM enrolments "
+            "WHERE courseid = ?) ORDER BY id LIMIT 2", course))
+
+    def roles_on_site(user):
+        return [r[0] for r in on_site(server, "SELECT ra.roleid FROM role_assignments ra JOIN context x ON "
+                                              "x.id = ra.contextid WHERE x.contextlevel = 50 AND x.instanceid = ? "
+                                              "AND ra.userid = ? ORDER BY ra.roleid", course, user)]
+
+    def enrolled_on_site(user):
+        return bool(on_site(server, "SELECT 1 FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid WHERE "
+                                    "e.courseid = ? AND ue.userid = ?", course, user))
+
+    run(client, writer, db, [C.Change("enrol.add", {"userid": teacher, "courseid": course, "roleid": 3})])
+    bulk = run(client, writer, db, [C.Change("enrol.add", {"userid": u, "courseid": course, "roleid": 5})
+                                    for u in (teacher, newcomer)])
+    assert roles_on_site(teacher) == [3, 5]
+    assert cached(db, "SELECT roleids FROM enrolments WHERE courseid = ? AND userid = ?", course, teacher) \
+        == [("[3, 5]",)]
+
+    undone = undo(client, writer, db, bulk)
+    assert [r.kind for r in undone.results] == ["enrol.remove", "enrol.unassign_role"]
+    assert roles_on_site(teacher) == [3] and enrolled_on_site(teacher)
+    assert cached(db, "SELECT roleids FROM enrolments WHERE courseid = ? AND userid = ?", course, teacher) \
+        == [("[3]",)]
+    assert not enrolled_on_site(newcomer) and roles_on_site(newcomer) == []
+    assert cached(db, "SELECT 1 FROM enrolments WHERE courseid = ? AND userid = ?", course, newcomer) == []
+
+    # Taking the role back can itself be undone (an unenrolment cannot): the student role comes back.
+    with db.read() as conn:
+        redo, irreversible = C.undo_changes(J.run_rows(conn, undone.run_id))
+    assert [c.kind for c in redo] == ["enrol.add"] and [r.kind for r in irreversible] == ["enrol.remove"]
+    run(client, writer, db, redo, title="Undo")
+    assert roles_on_site(teacher) == [3, 5] and enrolled_on_site(teacher)
+
+
+def test_an_added_role_with_changed_dates_is_not_half_undone():
+    """One call cannot both take the role back and restore the dates: no inverse rather than half of one."""
+    spec = C.kind("enrol.add")
+    before = {"enrolled": True, "roleids": [3], "suspended": False, "timestart": 0, "timeend": 0}
+    assert spec.inverse({"userid": 7, "courseid": 2, "roleid": 5, "timeend": 2_000_000_000}, before, None) is None
+    assert spec.inverse({"userid": 7, "courseid": 2, "roleid": 5}, before, None) \
+        == C.Change("enrol.unassign_role", {"userid": 7, "courseid": 2, "roleid": 5})
+    assert spec.inverse({"userid": 7, "courseid": 2, "roleid": 3, "timeend": 2_000_000_000}, before, None) \
+        == C.Change("enrol.add", {"userid": 7, "courseid": 2, "roleid": 3, "suspend": 0})
 
 
 def test_the_guest_account_is_refused_at_plan_time_as_moodle_keeps_it(synced):

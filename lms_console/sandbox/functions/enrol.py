@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 from .. import errors
-from ..context import CONTEXT_COURSE, SITEID
+from ..context import (
+    CONTEXT_COURSE,
+    CONTEXT_COURSECAT,
+    CONTEXT_MODULE,
+    CONTEXT_SYSTEM,
+    CONTEXT_USER,
+    SITEID,
+)
 from ..registry import ws
-from ..validation import ALPHANUMEXT, BOOL, DEFAULT, INT, RAW, Multiple, Single, Value, v_opt
+from ..validation import (
+    ALPHA,
+    ALPHANUMEXT,
+    BOOL,
+    DEFAULT,
+    INT,
+    RAW,
+    Multiple,
+    Single,
+    Value,
+    v_opt,
+)
 from .common import rows_in, user_details
 from .coursecommon import course_image
 
@@ -254,12 +272,48 @@ def manual_unenrol_users(ctx, enrolments):
                          (instance["id"], item["userid"]))
         others = ctx.one("SELECT 1 FROM user_enrolments ue JOIN enrol e ON e.id = ue.enrolid WHERE e.courseid = ?"
                          " AND ue.userid = ?", (item["courseid"], item["userid"]))
+        # Moodle's unenrol_users() ignores roleid: the last enrolment takes every role and group with it,
+        # another one left keeps them (manual roles are not the plugin's own).
         if others is None:
             ctx.conn.execute("DELETE FROM role_assignments WHERE contextid = ? AND userid = ?",
                              (coursectx, item["userid"]))
             ctx.conn.execute("DELETE FROM groups_members WHERE userid = ? AND groupid IN (SELECT id FROM groups"
                              " WHERE courseid = ?)", (item["userid"], item["courseid"]))
-        elif item.get("roleid"):
-            ctx.conn.execute("DELETE FROM role_assignments WHERE contextid = ? AND userid = ? AND roleid = ?",
-                             (coursectx, item["userid"], item["roleid"]))
+    return None
+
+
+CONTEXT_LEVELS = {"system": CONTEXT_SYSTEM, "user": CONTEXT_USER, "coursecat": CONTEXT_COURSECAT,
+                  "course": CONTEXT_COURSE, "module": CONTEXT_MODULE, "block": 80}
+
+
+def _context_from_params(ctx, item) -> int:
+    """``external_api::get_context_from_params`` then ``validate_context``: the context's id."""
+    if item.get("contextid"):
+        row = ctx.one("SELECT id FROM context WHERE id = ?", (item["contextid"],))
+    elif item.get("contextlevel") and item.get("instanceid") is not None:
+        level = CONTEXT_LEVELS.get(item["contextlevel"])
+        if level is None:
+            raise errors.invalid_parameter(f"Invalid context level = {item['contextlevel']}")
+        row = ctx.one("SELECT id FROM context WHERE contextlevel = ? AND instanceid = ?", (level, item["instanceid"]))
+    else:
+        raise errors.invalid_parameter("Missing parameters, please provide either context level with instance id "
+                                       "or contextid")
+    if row is None:
+        raise errors.invalid_parameter("Context does not exist")
+    return row[0]
+
+
+@ws("core_role_unassign_roles", write=True, unassignments=Multiple(Single({
+    "roleid": Value(INT), "userid": Value(INT), "contextid": v_opt(INT), "contextlevel": v_opt(ALPHA),
+    "instanceid": v_opt(INT)})))
+def unassign_roles(ctx, unassignments):
+    """``core_role_external::unassign_roles``: role_unassign() of each role; enrolments stay as they are."""
+    for item in unassignments:
+        contextid = _context_from_params(ctx, item)
+        ctx.require_capability("moodle/role:assign")
+        if item["roleid"] not in ASSIGNABLE_ROLES:
+            raise errors.invalid_parameter(f"Can not unassign roleid={item['roleid']} in contextid="
+                                           f"{item.get('contextid') or ''}")
+        ctx.conn.execute("DELETE FROM role_assignments WHERE roleid = ? AND contextid = ? AND userid = ?",
+                         (item["roleid"], contextid, item["userid"]))
     return None

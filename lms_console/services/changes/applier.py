@@ -246,6 +246,9 @@ class Applier:
                 self._send(batch[:half], everything)
                 self._send(batch[half:], everything)
                 return
+            if len(batch) == 1:  # the refusal is this item's: its kind says what it means (e.g. already gone)
+                self._record(spec, batch, [spec.refused(batch[0].data, exc)])
+                return
             self._fail(batch, exc.code, exc.message)
             return
         self._record(spec, batch, spec.outcomes([i.data for i in batch], response))
@@ -286,6 +289,10 @@ class Applier:
                         effects.append((item.data, outcome.result))
                     else:
                         J.mark(self.writer, [item.id], Status.FAILED, code=outcome.code, message=outcome.message)
+                        # The site says the target is gone: the cache forgets it, so the next plan says so.
+                        lost = spec.forget(raw, item.data, now) if outcome.gone else None
+                        if lost:
+                            self._entities.add(lost)
                 spec.apply_many_to_cache(raw, effects, now)
                 J.mark_done_many(self.writer, done, now=now)
             if done:

@@ -26,6 +26,10 @@ class ItemOutcome:
     result: Mapping[str, Any] | None = None
     code: str = ""
     message: str = ""
+    # The site says the item's target no longer exists (a user or course deleted there): the
+    # item ends as the site said, and the cache forgets the target (Kind.forget), so the next
+    # plan says so instead of planning the same failure again.
+    gone: bool = False
 
 
 OK = ItemOutcome(True)
@@ -90,6 +94,18 @@ class Kind:
     def outcomes(self, items: Sequence[Mapping[str, Any]], response: Any) -> list[ItemOutcome]:
         """Per item, what the answer means (default: a success answer means every item is done)."""
         return [OK] * len(items)
+
+    def refused(self, data: Mapping[str, Any], error) -> ItemOutcome:
+        """What the site's refusal (``error``, an ApiRejected) of a call that carried this item alone
+        means (default: the item failed with the site's code and message). A kind may read it as
+        done (a delete of what is already gone) or as failed with its target gone."""
+        return ItemOutcome(False, code=error.code, message=error.message)
+
+    def forget(self, raw, data: Mapping[str, Any], now: int) -> str | None:
+        """The site said the target of ``data`` is gone (an outcome with ``gone``): remove it from
+        the cache (``raw`` is the writer's sqlite3 connection). Returns the entity the cache lost
+        (users, courses, ...: what the models re-read), None when nothing changed."""
+        return None
 
     def verify(self, client, data: Mapping[str, Any]) -> bool | None:
         """Whether the change is in effect on the site (True/False), or None when it cannot be told."""

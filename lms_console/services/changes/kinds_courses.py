@@ -5,13 +5,39 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lms_console.services.changes.kinds import Kind, as_int, id_problems, id_text, int_problem
+from lms_console.services.changes.kinds import (
+    ItemOutcome,
+    Kind,
+    as_int,
+    id_problems,
+    id_text,
+    int_problem,
+)
 from lms_console.services.changes.model import Change, Problem
 
 STUDENT_ROLE = 5
 
 
 # -- enrolments -------------------------------------------------------------------------------------
+
+def _course_refused(error, *, bare: bool = False) -> ItemOutcome | None:
+    """The site's refusal of an item alone in its call, when it says the course is gone: the item fails
+    as the site said, and the cache forgets the course. Moodle's validate_context() of a deleted course
+    says "Context does not exist", but only with debugging on; without it the answer is a bare
+    "Invalid parameter value detected", which ``bare`` reads as the course gone (right for
+    enrol_manual_enrol_users: its parameters are well-formed, so the context is all that can be wrong)."""
+    if error.code != "invalidparameter":
+        return None
+    detail = error.message.partition("(")[2]  # the client appends debuginfo in parentheses
+    if "Context does not exist" in detail or (bare and not detail):
+        return ItemOutcome(False, code=error.code, message=error.message, gone=True)
+    return None
+
+
+def _forget_course(raw, data) -> str:
+    raw.execute("DELETE FROM courses WHERE id = ?", (as_int(data, "courseid"),))  # its rows go with it (cascade)
+    return "courses"
+
 
 class EnrolAdd(Kind):
     name = "enrol.add"
@@ -79,11 +105,26 @@ class EnrolAdd(Kind):
         courses = client.user_courses(as_int(data, "userid")).items
         return any(c.courseid == as_int(data, "courseid") for c in courses)
 
+    def refused(self, data, error):
+        return _course_refused(error, bare=True) or super().refused(data, error)
+
+    def forget(self, raw, data, now):
+        return _forget_course(raw, data)
+
     def inverse(self, data, before, result):
         if before is None:
             return Change("enrol.remove", {"userid": data["userid"], "courseid": data["courseid"]})
-        restore: dict[str, Any] = {"userid": data["userid"], "courseid": data["courseid"],
-                                   "roleid": (before.get("roleids") or [STUDENT_ROLE])[0],
+        roleid = int(data.get("roleid", STUDENT_ROLE))
+        after = self.after(data, before)
+        changed = {k for k in ("suspended", "timestart", "timeend") if k in after and before.get(k) != after[k]}
+        if roleid not in (before.get("roleids") or []):
+            # Enrolled already with another role: take back the role added, and only that (enrolling again
+            # with the old role would change nothing). When the enrolment's dates or status changed too,
+            # one call cannot put back both: the journal keeps no way back rather than half of one.
+            return None if changed else Change("enrol.unassign_role", {"userid": data["userid"],
+                                                                        "courseid": data["courseid"],
+                                                                        "roleid": roleid})
+        restore: dict[str, Any] = {"userid": data["userid"], "courseid": data["courseid"], "roleid": roleid,
                                    "suspend": 1 if before.get("suspended") else 0}
         for key in ("timestart", "timeend"):
             if before.get(key):
@@ -173,6 +214,10 @@ class EnrolRemove(EnrolAdd):
     def request_item(self, data):
         return {"userid": as_int(data, "userid"), "courseid": as_int(data, "courseid")}
 
+    def refused(self, data, error):
+        # unenrol_users says "invalidparameter" for a deleted user too: only the named cause counts.
+        return _course_refused(error) or Kind.refused(self, data, error)
+
     def verify(self, client, data):
         courses = client.user_courses(as_int(data, "userid")).items
         return all(c.courseid != as_int(data, "courseid") for c in courses)
@@ -183,6 +228,83 @@ class EnrolRemove(EnrolAdd):
     def apply_to_cache(self, raw, data, result, now):
         raw.execute("DELETE FROM enrolments WHERE courseid = ? AND userid = ?",
                     (as_int(data, "courseid"), as_int(data, "userid")))
+
+
+class EnrolUnassignRole(Kind):
+    """Take one role of an enrolled user in a course away (core_role_unassign_roles), leaving the
+    enrolment and the other roles: the undo of enrolling with a role in a course where the user
+    already had another. (enrol_manual_unenrol_users takes a roleid but ignores it: it always
+    unenrols.) Moodle keeps the enrolment even when no role is left."""
+
+    name = "enrol.unassign_role"
+    function = "core_role_unassign_roles"
+    list_key = "unassignments"
+    entity = "enrolments"
+    idempotent = True
+    required = ("userid", "courseid", "roleid")
+    max_items = 100
+
+    def target(self, data):
+        return f"course:{data.get('courseid')}/user:{id_text(data.get('userid'))}/role:{data.get('roleid')}"
+
+    def title(self, data, ctx):
+        u = ctx.user(as_int(data, "userid")) if int_problem(data, "userid") is None else None
+        c = ctx.course(data.get("courseid")) if isinstance(data.get("courseid"), int) else None
+        who = u["username"] if u else f"user {data.get('userid')}"
+        where = c["shortname"] if c else f"course {data.get('courseid')}"
+        return f"Remove the {ctx.role_name(data.get('roleid'))} role of {who} in {where}"
+
+    def validate(self, data, ctx):
+        problems = super().validate(data, ctx) or id_problems(data, ["userid", "courseid", "roleid"])
+        if problems:
+            return problems
+        if ctx.course(as_int(data, "courseid")) is None:
+            problems.append(Problem("no such course (deleted on the site?)", field="courseid", value=data["courseid"]))
+        if ctx.user(as_int(data, "userid")) is None:
+            problems.append(Problem("no such user", field="userid", value=data["userid"]))
+        return problems
+
+    def before(self, data, ctx):
+        e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
+        if e is None:
+            return {"roleids": []}
+        return {"roleids": e["roleids"], "suspended": bool(e["suspended"]), "timestart": e["timestart"],
+                "timeend": e["timeend"]}
+
+    def after(self, data, before):
+        return {"roleids": sorted(set((before or {}).get("roleids") or []) - {as_int(data, "roleid")})}
+
+    def is_noop(self, data, before, ctx):
+        return as_int(data, "roleid") not in ((before or {}).get("roleids") or [])
+
+    def request_item(self, data):
+        return {"roleid": as_int(data, "roleid"), "userid": as_int(data, "userid"), "contextlevel": "course",
+                "instanceid": as_int(data, "courseid")}
+
+    def refused(self, data, error):
+        return _course_refused(error) or super().refused(data, error)
+
+    def forget(self, raw, data, now):
+        return _forget_course(raw, data)
+
+    def inverse(self, data, before, result):
+        # Enrolling again with the role gives it back; with the enrolment's status and dates as they were,
+        # which enrol_manual_enrol_users would otherwise reset.
+        back: dict[str, Any] = {"userid": data["userid"], "courseid": data["courseid"], "roleid": data["roleid"],
+                                "suspend": 1 if (before or {}).get("suspended") else 0}
+        for key in ("timestart", "timeend"):
+            if (before or {}).get(key):
+                back[key] = before[key]
+        return Change("enrol.add", back)
+
+    def apply_to_cache(self, raw, data, result, now):
+        courseid, userid, roleid = as_int(data, "courseid"), as_int(data, "userid"), as_int(data, "roleid")
+        row = raw.execute("SELECT roleids FROM enrolments WHERE courseid = ? AND userid = ?",
+                          (courseid, userid)).fetchone()
+        if row is not None:
+            roles = [r for r in json.loads(row[0] or "[]") if r != roleid]
+            raw.execute("UPDATE enrolments SET roleids = ?, synced_at = ? WHERE courseid = ? AND userid = ?",
+                        (json.dumps(roles), now, courseid, userid))
 
 
 # -- course structure (core_courseformat_update_course, core_update_inplace_editable) ----------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from lms_console.services.changes.kinds import (
@@ -15,6 +16,7 @@ from lms_console.services.changes.kinds import (
     int_problem,
 )
 from lms_console.services.changes.model import Change, Problem
+from lms_console.services.lms.errors import FunctionNotAvailable
 
 # Fields core_user_create_users / update_users accept and the cache mirrors.
 USER_FIELDS = ("username", "firstname", "lastname", "email", "idnumber", "department", "institution", "city",
@@ -77,6 +79,23 @@ def field_problems(fields: Mapping[str, Any]) -> list[Problem]:
     return out
 
 
+# update_users' warnings for an account the site no longer has: deleted there, or its row gone.
+_GONE_CODES = frozenset({"usernotupdateddeleted", "invaliduserid"})
+
+
+def _user_outcomes(items, response) -> list[ItemOutcome]:
+    """update_users' per-user warnings; one that says the account is gone marks the outcome so."""
+    return [replace(o, gone=True) if not o.ok and o.code in _GONE_CODES else o
+            for o in by_item_warning(items, response, "id", "user")]
+
+
+def _forget_user(raw, userid: int) -> None:
+    """The account is gone on the site: so are its row and, as Moodle's delete_user() removes them,
+    its enrolments and cohort and group memberships."""
+    for table in ("users", "enrolments", "cohort_members", "group_members"):
+        raw.execute(f"DELETE FROM {table} WHERE {'id' if table == 'users' else 'userid'} = ?", (userid,))
+
+
 def _label(u: Mapping[str, Any] | None, userid: Any) -> str:
     if not u:
         return f"user {userid}"
@@ -110,6 +129,10 @@ class _UserKind(Kind):
             problems.append(Problem("is the site's guest account: Moodle never changes or deletes it",
                                     field="id", value=data.get("id"), fix="Leave it out of the selection."))
         return problems
+
+    def forget(self, raw, data, now):
+        _forget_user(raw, as_int(data, "id"))
+        return "users"
 
     def verify_fields(self, client, userid: int, expected: Mapping[str, Any]) -> bool | None:
         found = client.users_by_ids([userid]).items
@@ -177,7 +200,7 @@ class UserUpdate(_UserKind):
         return item
 
     def outcomes(self, items, response):
-        return by_item_warning(items, response, "id", "user")
+        return _user_outcomes(items, response)
 
     def verify(self, client, data):
         return self.verify_fields(client, as_int(data, "id"),
@@ -244,7 +267,7 @@ class UserSuspend(_UserKind):
         return {"id": as_int(data, "id"), "suspended": self.value}
 
     def outcomes(self, items, response):
-        return by_item_warning(items, response, "id", "user")
+        return _user_outcomes(items, response)
 
     def verify(self, client, data):
         found = client.users_by_ids([as_int(data, "id")]).items
@@ -268,38 +291,39 @@ class UserUnsuspend(UserSuspend):
 
 
 class UserForcePasswordChange(_UserKind):
+    """Set the ``auth_forcepasswordchange`` preference. Whether it was set before cannot be known:
+    the cache keeps no preferences and Moodle shows an admin other users' preferences only through
+    a function the console does not use. So nothing is a no-op, and the change cannot be undone:
+    clearing the flag afterwards would also clear it for users who had it before."""
+
     name = "user.force_password_change"
     title_verb = "Force a password change for"
     function = "core_user_update_users"
     list_key = "users"
     atomic = False
     idempotent = True
+    reversible = False  # the flag's earlier value is unknown (see above)
+    value = "1"
 
     def request_item(self, data):
-        return {"id": as_int(data, "id"), "preferences": [{"type": "auth_forcepasswordchange", "value": "1"}]}
+        return {"id": as_int(data, "id"), "preferences": [{"type": "auth_forcepasswordchange", "value": self.value}]}
 
     def after(self, data, before):
-        return {"auth_forcepasswordchange": 1}
+        return {"auth_forcepasswordchange": int(self.value)}
 
     def outcomes(self, items, response):
-        return by_item_warning(items, response, "id", "user")
+        return _user_outcomes(items, response)
 
     def inverse(self, data, before, result):
-        return Change("user.clear_password_change", {"id": data["id"]})
+        return None
 
 
 class UserClearPasswordChange(UserForcePasswordChange):
+    """Clear the flag; not undoable either: forcing it again would force users who never had it."""
+
     name = "user.clear_password_change"
     title_verb = "Cancel the forced password change of"
-
-    def request_item(self, data):
-        return {"id": as_int(data, "id"), "preferences": [{"type": "auth_forcepasswordchange", "value": "0"}]}
-
-    def after(self, data, before):
-        return {"auth_forcepasswordchange": 0}
-
-    def inverse(self, data, before, result):
-        return Change("user.force_password_change", {"id": data["id"]})
+    value = "0"
 
 
 class UserDelete(_UserKind):
@@ -330,11 +354,19 @@ class UserDelete(_UserKind):
     def request_item(self, data):
         return as_int(data, "id")
 
+    def refused(self, data, error):
+        # delete_users looks the account up with MUST_EXIST among the undeleted ones: "Can't find data
+        # record" for an account alone in its call means it is gone already, which is what was asked.
+        # (FunctionNotAvailable shares the code when the function itself is missing: a failure.)
+        if error.code in ("invalidrecordunknown", "invalidrecord") and not isinstance(error, FunctionNotAvailable):
+            return ItemOutcome(True, message="already deleted on the site")
+        return super().refused(data, error)
+
     def verify(self, client, data):
         return not client.users_by_ids([as_int(data, "id")]).items
 
     def apply_to_cache(self, raw, data, result, now):
-        raw.execute("DELETE FROM users WHERE id = ?", (as_int(data, "id"),))
+        _forget_user(raw, as_int(data, "id"))
 
 
 class UserCreate(Kind):

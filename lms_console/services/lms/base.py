@@ -326,7 +326,8 @@ FEATURES: tuple[Feature, ...] = (
         "core_group_assign_grouping", "core_group_unassign_grouping"),
         optional_functions=("core_group_update_groups", "core_group_update_groupings", "core_group_delete_groupings")),
     Feature("enrolments", "Enrolments", (
-        "core_enrol_get_enrolled_users", "enrol_manual_enrol_users", "enrol_manual_unenrol_users")),
+        "core_enrol_get_enrolled_users", "enrol_manual_enrol_users", "enrol_manual_unenrol_users"),
+        optional_functions=("core_role_unassign_roles",)),  # undo of a role added to an enrolment
     Feature("contents", "Course categories, courses and content", (
         "core_course_get_categories", "core_course_get_courses_by_field", "core_course_get_contents"),
         optional_functions=("core_course_create_courses", "core_course_update_courses",
