@@ -205,6 +205,33 @@ def test_undo_of_an_enrolment_takes_back_only_the_role_it_added(synced):
     assert roles_on_site(teacher) == [3, 5] and enrolled_on_site(teacher)
 
 
+def test_changing_an_existing_enrolment_keeps_its_dates_and_status(synced):
+    """enrol_manual_enrol_users writes the dates (0 when not sent) and the status (active unless suspend is
+    sent) over an existing enrolment: a second role, or a suspension, must not clear an enrolment's end date
+    nor reactivate it."""
+    server, client, db, writer = synced
+    course = cached(db, "SELECT id FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0][0]
+    a, b = (r[0] for r in cached(
+        db, "SELECT id FROM users WHERE id > 3 AND username <> 'guest' AND id NOT IN (SELECT userid FROM enrolments "
+            "WHERE courseid = ?) ORDER BY id LIMIT 2", course))
+    start, end = 1_790_000_000, 1_800_000_000
+
+    def on_site_enrolment(user):
+        return on_site(server, "SELECT ue.timestart, ue.timeend, ue.status FROM user_enrolments ue JOIN enrol e ON "
+                               "e.id = ue.enrolid WHERE e.courseid = ? AND ue.userid = ?", course, user)[0]
+
+    run(client, writer, db, [C.Change("enrol.add", {"userid": a, "courseid": course, "roleid": 5, "timestart": start,
+                                                    "timeend": end, "suspend": 1}),
+                             C.Change("enrol.add", {"userid": b, "courseid": course, "roleid": 5, "timestart": start,
+                                                    "timeend": end})])
+    run(client, writer, db, [C.Change("enrol.add", {"userid": a, "courseid": course, "roleid": 4}),
+                             C.Change("enrol.suspend", {"userid": b, "courseid": course})])
+    assert on_site_enrolment(a) == (start, end, 1)  # a second role: still suspended, dates kept
+    run(client, writer, db, [C.Change("enrol.unsuspend", {"userid": a, "courseid": course})])
+    assert on_site_enrolment(a) == (start, end, 0)  # reactivated: dates kept
+    assert on_site_enrolment(b) == (start, end, 1)  # suspended: dates kept
+
+
 def test_an_added_role_with_changed_dates_is_not_half_undone():
     """One call cannot both take the role back and restore the dates: no inverse rather than half of one."""
     spec = C.kind("enrol.add")

@@ -245,14 +245,11 @@ def manual_enrol_users(ctx, enrolments):
                              (status, instance["id"], item["userid"], item.get("timestart") or 0,
                               item.get("timeend") or 0, ctx.now, ctx.now))
         else:
-            sets = {"timemodified": ctx.now}
-            for key in ("timestart", "timeend"):
-                if item.get(key) is not None:
-                    sets[key] = item[key]
-            if item.get("suspend") is not None:
-                sets["status"] = status
-            ctx.conn.execute(f"UPDATE user_enrolments SET {', '.join(k + ' = ?' for k in sets)} WHERE id = ?",
-                             (*sets.values(), existing["id"]))
+            # As Moodle's enrol_users(): dates not sent are 0 and the status is active unless suspend is
+            # sent, and enrol_user() writes them over an existing enrolment's.
+            ctx.conn.execute("UPDATE user_enrolments SET timestart = ?, timeend = ?, status = ?, timemodified = ? "
+                             "WHERE id = ?", (item.get("timestart") or 0, item.get("timeend") or 0, status, ctx.now,
+                                              existing["id"]))
         if not ctx.one("SELECT 1 FROM role_assignments WHERE roleid = ? AND contextid = ? AND userid = ?",
                        (item["roleid"], coursectx, item["userid"])):
             ctx.conn.execute("INSERT INTO role_assignments(roleid, contextid, userid, timemodified) VALUES (?,?,?,?)",

@@ -39,6 +39,21 @@ def _forget_course(raw, data) -> str:
     return "courses"
 
 
+def _keep_enrolment(data: dict, e) -> dict:
+    """``data`` with the existing enrolment's dates and status where it does not set them (Moodle's
+    enrol_users() would reset them). Dates the local copy does not know (Moodle does not report other
+    users' enrolment dates) cannot be kept."""
+    if e is None:
+        return data
+    out = dict(data)
+    for key in ("timestart", "timeend"):
+        if not out.get(key) and e[key]:
+            out[key] = e[key]
+    if "suspend" not in out:
+        out["suspend"] = 1 if e["suspended"] else 0
+    return out
+
+
 class EnrolAdd(Kind):
     name = "enrol.add"
     function = "enrol_manual_enrol_users"
@@ -69,6 +84,13 @@ class EnrolAdd(Kind):
         if start and end and end <= start:
             problems.append(Problem("must be after the start date", field="timeend", value=end))
         return problems
+
+    def resolve(self, data, ctx):
+        """Over an existing enrolment, enrol_manual_enrol_users writes its dates (0 when not sent) and its
+        status (active unless ``suspend`` is sent): send what the enrolment has, unless the change sets it."""
+        if id_problems(data, ["userid", "courseid"]):
+            return data
+        return _keep_enrolment(data, ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid")))
 
     def before(self, data, ctx):
         e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
@@ -168,7 +190,7 @@ class EnrolSuspend(EnrolAdd):
             return data
         e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
         role = (e["roleids"] or [STUDENT_ROLE])[0] if e else STUDENT_ROLE
-        return {**data, "roleid": role, "suspend": self.value}
+        return _keep_enrolment({**data, "roleid": role, "suspend": self.value}, e)
 
     def before(self, data, ctx):
         e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
