@@ -257,3 +257,17 @@ def test_access_check_says_what_is_missing_before_asking(qtbot, session):
     d.check()
     qtbot.waitUntil(lambda: d.report is not None, timeout=10000)
     assert d.report.userid == 12 and d.course_combo.currentData() == 107
+
+
+def test_a_field_left_as_the_site_has_it_is_no_error(qtbot, session, actions):
+    # Moodle's guest account has a last name of one space: untouched, it is neither an edit nor "emptied".
+    with CacheWriter(session.db, clock=lambda: NOW) as w:
+        w.upsert_users([User(id=1, username="guest", firstname="Guest user", lastname=" ",
+                             email="root@localhost", auth="manual")], w.begin_run(["users"]))
+    d = open_user(qtbot, session, actions, 1)
+    assert d.problems.isHidden() and d.changes() == []
+    d.edits["email"].setText("guest@example.org")
+    assert d.problems.isHidden() and d.preview_button.isEnabled()
+    assert d.changes() == [Change("user.update", {"id": 1, "fields": {"email": "guest@example.org"}})]
+    d.edits["lastname"].setText("")  # emptied by hand: still refused
+    assert "lastname cannot be empty" in d.problems.text() and not d.preview_button.isEnabled()

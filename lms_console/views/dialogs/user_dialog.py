@@ -166,6 +166,7 @@ class UserDialog(QDialog):
         self.enrolments = self.enrolments_box.table
         self.tabs.addTab(self.enrolments_box, "Enrolments")
         self.journal_view = QTableView()
+        self.journal_view.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
         self.journal_view.setObjectName("UserJournal")
         self.journal_view.setModel(self.journal)
         self.journal_view.verticalHeader().hide()
@@ -316,7 +317,13 @@ class UserDialog(QDialog):
 
     # -- editing --------------------------------------------------------------------------------------
     def values(self) -> tuple[dict[str, str], dict[str, str], bool]:
-        fields = {k: e.text().strip() for k, e in self.edits.items()}
+        site = self.detail.user if self.detail is not None else None
+        # A field left as the site has it is no edit, even when the site's value is odd: the guest
+        # account's last name is a single space, which stripped would read as "emptied".
+        fields = {}
+        for k, e in self.edits.items():
+            text = e.text()
+            fields[k] = text if site is not None and text == str(getattr(site, k, "") or "") else text.strip()
         fields["auth"] = self.auth_combo.currentText().strip()
         if hasattr(self, "description"):
             fields["description"] = self.description.toPlainText()
