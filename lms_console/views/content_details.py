@@ -27,6 +27,7 @@ from lms_console.views.icons import MissingIconError, icon
 
 def _table(model, name: str) -> QTableView:
     table = QTableView()
+    table.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
     table.setObjectName(name)
     table.setModel(model)
     table.setShowGrid(False)

@@ -39,6 +39,7 @@ from lms_console.views.content_tree import ContentIconProxy, ContentTreeView
 from lms_console.views.content_uploads import UploadQueuePanel
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
+from lms_console.views.widgets.item_menu import install_item_menu
 
 HINT = "Drop files, folders or links onto a section (or onto an activity, to place them after it) to upload them."
 
@@ -87,8 +88,7 @@ class ContentPane(QWidget):
         self.tree.configure_header()
         self.tree.setAccessibleName("Course content")
         self.actions.attach_shortcuts(self.tree)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.customContextMenuRequested.connect(self._context_menu)
+        install_item_menu(self.tree, self._context_menu)
         self.details_view = ContentDetailsView(details_model)
         self.queue_panel = UploadQueuePanel(uploads)
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -108,6 +108,7 @@ class ContentPane(QWidget):
         layout.addWidget(self.vsplit, 1)
         self.drop_hint = QLabel(HINT)
         self.drop_hint.setObjectName("DropHint")
+        self.drop_hint.setWordWrap(True)  # a long hint wraps instead of widening the window
         layout.addWidget(self.drop_hint)
 
         self.tree.selectionModel().currentChanged.connect(self._on_current)
@@ -246,12 +247,11 @@ class ContentPane(QWidget):
         self.actions.update(self.current_ref(), online=online,
                             file_selected=self.details_view.selected_file() is not None)
 
-    def _context_menu(self, pos: QPoint) -> None:
-        index = self.tree.indexAt(pos)
+    def _context_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid():
             self.tree.setCurrentIndex(index)
         menu = self.actions.menu(self.current_ref())
-        menu.popup(self.tree.viewport().mapToGlobal(pos))
+        menu.popup(pos)
 
     def _on_dropped(self, ref: ContentRef, things: list[Dropped]) -> None:
         self.upload(things, ref)

@@ -99,13 +99,20 @@ class UploadQueuePanel(QFrame):
         self.hidden_check = QCheckBox("Add hidden from students")
         self.hidden_check.setObjectName("UploadHidden")
         self.hidden_check.setToolTip("New activities are created hidden; show them when they are ready")
+        # The totals wrap and the commands take a row of their own: this panel sets the width the
+        # whole window can shrink to (the stacked panes' widest minimum).
+        self.totals.setWordWrap(True)
         top.addWidget(title)
         top.addWidget(self.total_bar, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addWidget(self.totals, 1)
-        top.addWidget(self.hidden_check)
-        for button in (self.pause_button, self.cancel_button, self.retry_button, self.clear_button):
-            top.addWidget(button)
         layout.addLayout(top)
+        commands = QHBoxLayout()
+        commands.setSpacing(8)
+        commands.addWidget(self.hidden_check)
+        commands.addStretch(1)
+        for button in (self.pause_button, self.cancel_button, self.retry_button, self.clear_button):
+            commands.addWidget(button)
+        layout.addLayout(commands)
 
         self.view = QTreeView()
         self.view.setObjectName("UploadQueue")

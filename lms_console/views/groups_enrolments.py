@@ -4,7 +4,7 @@ course; search, status and role filters; suspend, reactivate, end or remove enro
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, QDateTime, QSize, Qt, QTime, QTimer, Signal
+from PySide6.QtCore import QDate, QDateTime, QModelIndex, QPoint, QSize, Qt, QTime, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from lms_console.models.enrolments_model import COLUMNS, KEYS, STATUS_FILTERS, EnrolmentQuery, EnrolmentsTableModel
 from lms_console.views import theme
 from lms_console.views.icons import icon
+from lms_console.views.widgets.item_menu import install_item_menu
 from lms_console.views.widgets.pane_heading import ElidedLabel, pane_heading
 from lms_console.views.widgets.users_table import SelectionTable, setup_users_table
 
@@ -161,8 +162,7 @@ class CoursePanel(QWidget):
         setup_users_table(self.table, "EnrolmentsTable")
         self.table.setModel(self.model)
         self.table.setAccessibleName("Enrolments")
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        install_item_menu(self.table, self._context_menu)
         self.table.horizontalHeader().sortIndicatorChanged.connect(lambda c, o: self.model.sort(c, o))
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.table.delete_pressed.connect(lambda: self.request("unenrol"))
@@ -261,13 +261,13 @@ class CoursePanel(QWidget):
             return
         self.model.ids_for_rows(rows, lambda ids: self.bulk_requested.emit(action, courseid, ids, 0))
 
-    def _context_menu(self, pos) -> None:
-        if not self.table.indexAt(pos).isValid():
+    def _context_menu(self, index: QModelIndex, pos: QPoint) -> None:
+        if not index.isValid():
             return
         menu = QMenu(self.table)
         for key, _label, tip in BULK:
             menu.addAction(self.bulk_buttons[key].icon(), tip.split(":")[0].split(" (")[0], lambda k=key: self.request(k))
-        menu.popup(self.table.viewport().mapToGlobal(pos))
+        menu.popup(pos)
 
 
 __all__ = ["COLUMNS", "CoursePanel", "EndDateDialog"]

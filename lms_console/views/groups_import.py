@@ -97,6 +97,7 @@ class ImportMembershipsDialog(QDialog):
         lay.addWidget(self.summary)
         self.rows_model = DryRunTableModel(self, colours=theme.color)
         self.rows = QTableView()
+        self.rows.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
         self.rows.setObjectName("ImportRows")
         self.rows.setModel(self.rows_model)
         self.rows.verticalHeader().hide()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -27,6 +27,7 @@ from lms_console.views import theme
 from lms_console.views.icons import icon
 from lms_console.views.widgets.empty_state import empty_state_label
 from lms_console.views.widgets.filter_bar import FilterBar
+from lms_console.views.widgets.item_menu import install_item_menu
 from lms_console.views.widgets.pane_heading import pane_heading
 from lms_console.views.widgets.users_table import DraggableUsersTable, row_icon, setup_users_table
 
@@ -127,8 +128,7 @@ class MembersPanel(QWidget):
         setup_users_table(self.table, "MembersTable")
         self.table.setModel(self.model)
         self.table.setAccessibleName("Members")
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        install_item_menu(self.table, self._context_menu)
         self.table.drag_note.connect(self.note)
         self.table.horizontalHeader().sortIndicatorChanged.connect(lambda c, o: self.model.sort(c, o))
         self.remove_action = QAction("Remove from …", self.table)
@@ -282,12 +282,12 @@ class MembersPanel(QWidget):
         event.accept()
         self.users_dropped.emit(self.kind, int(self.ident), drag)
 
-    def _context_menu(self, pos) -> None:
-        if not self.table.indexAt(pos).isValid():
+    def _context_menu(self, index: QModelIndex, pos: QPoint) -> None:
+        if not index.isValid():
             return
         menu = QMenu(self.table)
         menu.addAction(icon("remove"), self.remove_action.text(), self.remove_selected)
-        menu.popup(self.table.viewport().mapToGlobal(pos))
+        menu.popup(pos)
 
 
 __all__ = ["MEMBER_COLUMNS", "MembersPanel", "rule_text"]

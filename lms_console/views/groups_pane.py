@@ -10,8 +10,8 @@ The dialogs are opened by :class:`~lms_console.views.groups_dialogs.GroupsDialog
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -38,6 +38,7 @@ from lms_console.views.groups_tree import GroupsTreeView
 from lms_console.views.groups_userlist import UserListPanel
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
+from lms_console.views.widgets.item_menu import install_item_menu
 
 PAGE_EMPTY, PAGE_MEMBERS, PAGE_COURSE = range(3)
 
@@ -78,6 +79,7 @@ class GroupsPane(QWidget):
         self.title.setObjectName("PaneTitle")
         self.subtitle = QLabel("Cohorts, course groups and enrolments. Drag users onto a cohort, a group or a course.")
         self.subtitle.setObjectName("PaneSubtitle")
+        self.subtitle.setWordWrap(True)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
 
@@ -90,7 +92,7 @@ class GroupsPane(QWidget):
         self.new_button.setText("New")
         self.new_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.new_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.new_menu = QMenu(self.new_button)
+        self.new_menu = QMenu("&New", self.new_button)
         self.new_cohort_action = self.new_menu.addAction("Cohort…")
         self.new_group_action = self.new_menu.addAction("Group in the selected course…")
         self.new_grouping_action = self.new_menu.addAction("Grouping in the selected course…")
@@ -103,10 +105,15 @@ class GroupsPane(QWidget):
         self.toolbar.addSeparator()
         self.matrix_action = self.toolbar.addAction("Enrol users…")
         self.matrix_action.setToolTip("Enrol many users in many courses with one role and dates, in one run")
-        self.import_action = self.toolbar.addAction("Import memberships…")
-        self.import_action.setToolTip("Add users to cohorts or groups from a CSV or Excel file, with a dry run first")
-        self.rules_action = self.toolbar.addAction("Check rules")
-        self.rules_action.setToolTip("Compare every rule-based cohort with its rule now")
+        # Toolbar buttons take no focus: the commands also have keys and are in the window's Actions
+        # menu (menu_actions), with mnemonics there.
+        self.import_action = self.toolbar.addAction("&Import memberships…")
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_action.setToolTip("Add users to cohorts or groups from a CSV or Excel file, with a dry run first "
+                                      "(Ctrl+I)")
+        self.rules_action = self.toolbar.addAction("Check &rules")
+        self.rules_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.rules_action.setToolTip("Compare every rule-based cohort with its rule now (Ctrl+R)")
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
                              spacer.sizePolicy().verticalPolicy().Preferred)
@@ -123,7 +130,7 @@ class GroupsPane(QWidget):
         self.splitter.setChildrenCollapsible(False)
         left = QFrame()
         left.setObjectName("GroupsTreePanel")
-        left.setMinimumWidth(250)
+        left.setMinimumWidth(180)  # with the details and the user list: a 1024 px wide window
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.setSpacing(6)
@@ -176,9 +183,8 @@ class GroupsPane(QWidget):
         self.details.addWidget(self.members)
         self.details.addWidget(self.course)
 
-        self.details.setMinimumWidth(420)
         self.user_list = UserListPanel(self.session)
-        self.user_list.setMinimumWidth(240)
+        self.user_list.setMinimumWidth(180)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.details)
         self.splitter.addWidget(self.user_list)
@@ -194,7 +200,7 @@ class GroupsPane(QWidget):
         t.users_dropped.connect(self.dialogs.users_dropped)
         t.drop_hint.connect(self._show_drop_hint)
         t.delete_requested.connect(self.dialogs.delete_selected)
-        t.customContextMenuRequested.connect(self._tree_menu)
+        install_item_menu(t, self._tree_menu)
         t.doubleClicked.connect(lambda index: index.data(KindRole) in ("cohort", "group", "grouping")
                                 and self.dialogs.edit_selected())
         m.modelAboutToBeReset.connect(self._remember_tree)
@@ -245,6 +251,11 @@ class GroupsPane(QWidget):
         self.rules_action.setIcon(icon("refresh"))
         self.user_list_action.setIcon(icon("users"))
         self.tree_model.layoutChanged.emit()
+
+    def menu_actions(self) -> list[QAction | None]:
+        """The pane's commands for the window's Actions menu (None: a separator)."""
+        return [self.new_menu.menuAction(), self.edit_action, self.delete_action, None, self.matrix_action,
+                self.import_action, self.rules_action]
 
     # -- navigation -------------------------------------------------------------------------------------------
     def show_target(self, target: NavTarget | None) -> None:
@@ -405,8 +416,7 @@ class GroupsPane(QWidget):
         self.edit_action.setEnabled(kind in ("cohort", "group", "grouping"))
         self.delete_action.setEnabled(kind in ("cohort", "group", "grouping"))
 
-    def _tree_menu(self, pos) -> None:
-        index = self.tree.indexAt(pos)
+    def _tree_menu(self, index: QModelIndex, pos: QPoint) -> None:
         kind = index.data(KindRole) if index.isValid() else None
         menu = QMenu(self.tree)
         if kind in ("cohort", "group", "grouping"):
@@ -425,7 +435,7 @@ class GroupsPane(QWidget):
         if kind in (None, "cohorts", "context", "cohort"):
             menu.addAction(icon("cohort"), "New cohort…", self.dialogs.new_cohort)
         if not menu.isEmpty():
-            menu.popup(self.tree.viewport().mapToGlobal(pos))
+            menu.popup(pos)
 
     # -- messages ----------------------------------------------------------------------------------------------
     def _show_drop_hint(self, text: str) -> None:

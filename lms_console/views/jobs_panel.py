@@ -123,6 +123,7 @@ class JobsPanel(QWidget):
         self._proxy.setSourceModel(self._model)
 
         self._table = QTableView()
+        self._table.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
         self._table.setObjectName("JobsTable")
         self._table.setModel(self._proxy)
         self._table.setAccessibleName("Jobs")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -42,6 +42,7 @@ from lms_console.views.dialogs.preview_dialog import make_table
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
 from lms_console.views.widgets.empty_state import empty_state_label
+from lms_console.views.widgets.item_menu import install_item_menu
 
 SEARCH_DELAY_MS = 250
 STATUS_FILTERS = (
@@ -128,7 +129,7 @@ class JournalPane(QWidget):
         self.search_edit.setPlaceholderText("Search change, target, message or run…")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.setAccessibleName("Search the journal")
-        self.search_edit.setMinimumWidth(260)
+        self.search_edit.setMinimumWidth(180)
         self._search_action = self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.status_combo = QComboBox()
         self.status_combo.setObjectName("JournalStatusFilter")
@@ -140,7 +141,7 @@ class JournalPane(QWidget):
         self.kind_combo = QComboBox()
         self.kind_combo.setObjectName("JournalKindFilter")
         self.kind_combo.setAccessibleName("Filter by kind of change")
-        self.kind_combo.setMinimumContentsLength(18)
+        self.kind_combo.setMinimumContentsLength(12)
         self.kind_combo.addItem("All kinds of change", "")
         self.kind_combo.currentIndexChanged.connect(self._on_kind_chosen)
         self.run_chip = QToolButton()
@@ -165,8 +166,7 @@ class JournalPane(QWidget):
 
         self.table = make_table(self.model, "JournalTable")
         self.table.setAccessibleName("Journal")
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        install_item_menu(self.table, self._context_menu)
         for col, width in enumerate((136, 100, 80, 250, 110, 120, 120, 96, 190)):
             self.table.setColumnWidth(col, width)
         header = self.table.horizontalHeader()
@@ -469,8 +469,8 @@ class JournalPane(QWidget):
         self.send_button.setToolTip("The site is not answering: what waits goes out by itself when it answers again"
                                     if offline else "Send what waits, re-checking each item against the site first")
 
-    def _context_menu(self, pos) -> None:
-        index = self.table.indexAt(pos)
+    def _context_menu(self, index: QModelIndex, pos: QPoint) -> None:
+        """The menu of the row the pointer (or, for the Menu key, the current row) is on; ``pos`` is global."""
         if index.isValid() and not self.table.selectionModel().isRowSelected(index.row()):
             self.table.selectRow(index.row())
         menu = QMenu(self)
@@ -478,7 +478,7 @@ class JournalPane(QWidget):
                        self.only_run_action, self.copy_action):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(self.table.viewport().mapToGlobal(pos))
+        menu.popup(pos)
 
     def _header_menu(self, pos) -> None:
         """Show or hide columns (all shown at first; Profile and LMS user matter with several sites)."""

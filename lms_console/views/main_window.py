@@ -17,6 +17,7 @@ from lms_console import __version__
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMessageBox
 
 # Everything else (models, panes, icons, the jobs panel, and the Qt classes of the toolbar, menus,
 # docks and status bar: each costs ~0.2-1.5 ms the first time Python touches it) is imported
@@ -49,6 +50,33 @@ class _IconProxy(QIdentityProxyModel):
 _NAV_PARENT = {"filter": "users", "cohort": "cohorts", "category": "categories", "course": "categories"}
 
 
+def _leave_text_field(widget) -> bool:
+    """Esc in an editable text field: clear it (a search), or when it is empty leave it for the next
+    widget in the Tab order. False when ``widget`` is not such a field (Esc then means Cancel)."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit
+
+    if isinstance(widget, QLineEdit):
+        editable = not widget.isReadOnly()
+        inside = isinstance(widget.parent(), (QComboBox, QAbstractSpinBox))
+    elif isinstance(widget, (QPlainTextEdit, QTextEdit)):
+        editable, inside = not widget.isReadOnly(), True  # several lines: never cleared by one key
+    elif isinstance(widget, QAbstractSpinBox):
+        editable, inside = not widget.isReadOnly(), True
+    else:
+        return False
+    if not editable:
+        return False
+    if not inside and widget.text():
+        widget.clear()
+        return True
+    nxt = widget.nextInFocusChain()
+    while nxt is not widget and not (nxt.isVisible() and nxt.isEnabled()
+                                     and nxt.focusPolicy().value & QtCore.Qt.FocusPolicy.TabFocus.value):
+        nxt = nxt.nextInFocusChain()
+    nxt.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+    return True
+
+
 class MainWindow(QMainWindow):
     """The console's frame.
 
@@ -68,6 +96,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self.completed = False
+        self._pane_policies: dict = {}  # each pane's own size policy (hidden ones are set to Ignored)
         self.setWindowTitle("LMS Console")
         self._build_frame()
         if not deferred:
@@ -85,6 +114,8 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         self.stack = QStackedWidget()
+        self.stack.currentChanged.connect(self._size_to_current_pane)
+        self.stack.currentChanged.connect(self._fill_pane_menu)
         lay.addWidget(self.stack, 1)
         self.splitter = QSplitter()  # horizontal; the Qt namespace is loaded after the first paint
         self.splitter.setObjectName("MainSplitter")
@@ -126,8 +157,11 @@ class MainWindow(QMainWindow):
 
         self.sync_action = QAction(icon("sync"), "&Sync", self, shortcut=QKeySequence(QtCore.Qt.Key.Key_F5),
                                    statusTip="Bring the local copy up to date with the site (F5)")
-        self.cancel_action = QAction(icon("cancel"), "&Cancel", self, shortcut=QKeySequence(QtCore.Qt.Key.Key_Escape),
+        self.cancel_action = QAction(icon("cancel"), "&Cancel", self,
                                      statusTip="Cancel the running sync and jobs (Esc)", enabled=False)
+        # Esc is not the Cancel action's shortcut: in a text field it clears or leaves the field, and
+        # elsewhere it asks before cancelling (a reflexive Esc must not throw away a long sync).
+        self.escape_action = QAction("Escape", self, shortcut=QKeySequence(QtCore.Qt.Key.Key_Escape))
         self.profiles_action = QAction(icon("profile"), "&Profiles…", self,
                                        statusTip="Add, edit and test connection profiles")
         self.test_action = QAction(icon("refresh"), "&Check connection", self,
@@ -151,6 +185,7 @@ class MainWindow(QMainWindow):
         self._panes = {"overview": self.overview, "summary": self.summary}
         for pane in self._panes.values():
             self.stack.addWidget(pane)
+        self._size_to_current_pane()
 
     def _build_docks(self) -> None:
         from PySide6.QtWidgets import QDockWidget
@@ -219,6 +254,9 @@ class MainWindow(QMainWindow):
             theme_menu.addAction(act)
             self.theme_actions[name] = act
 
+        self.pane_menu = menu.addMenu("&Actions")  # the shown pane's commands (toolbar buttons take no focus)
+        self._fill_pane_menu()
+
         site = menu.addMenu("&Site")
         site.addAction(self.sync_action)
         site.addAction(self.cancel_action)
@@ -241,11 +279,13 @@ class MainWindow(QMainWindow):
         tb.addAction(self.profiles_action)
         self.addToolBar(tb)
         self.addAction(self.find_action)
+        self.addAction(self.escape_action)
 
     def _connect(self) -> None:
         s = self.session
         self.sync_action.triggered.connect(self.request_sync)
         self.cancel_action.triggered.connect(self.cancel_jobs)
+        self.escape_action.triggered.connect(self._on_escape)
         self.profiles_action.triggered.connect(self.profiles_requested)
         self.test_action.triggered.connect(s.check_connection)
         self.quit_action.triggered.connect(self.close)
@@ -317,6 +357,39 @@ class MainWindow(QMainWindow):
         """Add a pane for navigation targets of kind ``key`` (users, cohorts, course, ...)."""
         self._panes[key] = pane
         self.stack.addWidget(pane)
+        self._size_to_current_pane()
+
+    def _size_to_current_pane(self, *_args) -> None:
+        """Only the pane shown sets the window's minimum size: a stack is as wide as its widest page,
+        and a hidden pane (a wide one, a large font) would keep the window from being made smaller."""
+        from PySide6.QtWidgets import QSizePolicy
+
+        current = self.stack.currentWidget()
+        for n in range(self.stack.count()):
+            page = self.stack.widget(n)
+            own = self._pane_policies.setdefault(page, page.sizePolicy())
+            if page is current:
+                page.setSizePolicy(own)
+            else:
+                page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def _fill_pane_menu(self, *_args) -> None:
+        """The Actions menu holds the shown pane's commands only (their keys then belong to that pane)."""
+        menu = getattr(self, "pane_menu", None)
+        if menu is None:
+            return
+        for action in menu.actions():  # not clear(): PySide deletes the actions with it, and they are the pane's
+            menu.removeAction(action)
+            if action.isSeparator():
+                action.deleteLater()
+        pane = self.stack.currentWidget()
+        actions = pane.menu_actions() if hasattr(pane, "menu_actions") else []
+        for action in actions:
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        menu.menuAction().setEnabled(bool(actions))
 
     def show_pane(self, key: str) -> QWidget:
         pane = self._panes.get(key, self.summary)
@@ -346,6 +419,37 @@ class MainWindow(QMainWindow):
 
     def cancel_jobs(self) -> None:
         self.session.runner.cancel_all()
+
+    def _on_escape(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        if _leave_text_field(QApplication.focusWidget()):
+            return
+        if self.cancel_action.isEnabled():
+            self.ask_cancel_jobs()
+
+    def ask_cancel_jobs(self) -> QMessageBox | None:
+        """Ask before cancelling what runs (Esc); returns the question (a QMessageBox), or None when
+        only background reads run: those are cancelled at once."""
+        from PySide6.QtWidgets import QMessageBox
+
+        runner = self.session.runner
+        shown = [j for j in runner.running() if not j.quiet]
+        if self.session.syncing:
+            text = "Cancel the sync? What was fetched is kept."
+        elif shown:
+            text = f"Cancel {', '.join(j.label for j in shown[:3])}{'…' if len(shown) > 3 else ''}?"
+        else:
+            self.cancel_jobs()
+            return None
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        box = QMessageBox(QMessageBox.Icon.Question, "Cancel", text, buttons, self)
+        box.setObjectName("CancelJobsQuestion")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(self.cancel_jobs)
+        box.open()
+        return box
 
     def show_problem(self, exc) -> None:
         """Expected problems as an inline banner with the LMS's code, a plain explanation and Retry."""

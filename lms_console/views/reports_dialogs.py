@@ -25,6 +25,7 @@ from lms_console.views import theme
 
 def make_table(model, name: str) -> QTableView:
     view = QTableView()
+    view.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
     view.setObjectName(name)
     view.setModel(model)
     # Keep the report's own order until a header is clicked (enabling sorting would sort at once).

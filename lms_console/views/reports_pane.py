@@ -163,7 +163,9 @@ class ReportsPane(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.params)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # As needed, not off: with a large font the parameters (their "Clear" buttons) are wider than
+        # the sidebar, and cut off without a way to reach them.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         side.setMinimumWidth(300)
         lay.addWidget(scroll, 1)
         self.run_button = QPushButton(on_accent_icon("refresh"), "Run report")  # a filled (accent) button
@@ -190,7 +192,7 @@ class ReportsPane(QWidget):
         self.cancel_button = QPushButton(icon("cancel"), "Cancel")
         self.cancel_button.clicked.connect(self.model.cancel)
         self.cancel_button.hide()
-        self.grades_button = QPushButton(icon("download"), "Fetch grades for these courses")
+        self.grades_button = QPushButton(icon("download"), "Fetch grades")  # short: the tooltip says which courses
         self.grades_button.setObjectName("FetchGradesButton")
         self.grades_button.setToolTip("Fetch grades from the site for the chosen courses (every course when "
                                       "none is chosen); grades are big, so a normal sync leaves them out.")
@@ -248,6 +250,7 @@ class ReportsPane(QWidget):
         lay = QVBoxLayout(page)
         self.snapshots_model = SnapshotsModel(self)
         self.snapshots_view = make_table(self.snapshots_model, "ReportSnapshots")
+        self.snapshots_view.setTabKeyNavigation(False)  # Tab leaves the table instead of walking its cells
         self.snapshots_view.setSortingEnabled(False)
         # Dates and "How" as wide as their text (header included); the parameters, the one long text, take
         # the rest of the width. The report's title keeps its full width too (a row's first thing to read).
@@ -272,8 +275,8 @@ class ReportsPane(QWidget):
         for w in (self.open_snapshot_button, self.compare_button, self.delete_snapshot_button):
             row.addWidget(w)
         row.addStretch(1)
-        row.addWidget(self.auto_snapshot)
         lay.addLayout(row)
+        lay.addWidget(self.auto_snapshot)  # a row of its own: beside the buttons it set the window's width
         self.snapshots_view.selectionModel().selectionChanged.connect(lambda *_: self._update_snapshot_actions())
         self._update_snapshot_actions()
         return page
@@ -348,8 +351,18 @@ class ReportsPane(QWidget):
                                      "sync again to refresh the local copy.", retry=self.model.refresh)
 
     def _on_theme_changed(self, _name: str) -> None:
-        self.run_button.setIcon(on_accent_icon("refresh"))
+        self._refresh_icons()
         self.chart.redraw(theme.chart_palette())
+
+    def _refresh_icons(self) -> None:
+        """Every icon in the current theme's colours (they are drawn in one colour, once)."""
+        for r in range(self.chooser.count()):
+            self.chooser.item(r).setIcon(icon("chart"))
+        self.run_button.setIcon(on_accent_icon("refresh"))
+        for button, name in ((self.cancel_button, "cancel"), (self.grades_button, "download"),
+                             (self.save_button, "save"), (self.export_button, "export"),
+                             (self.print_button, "details")):
+            button.setIcon(icon(name))
 
     def _on_action(self, action: str) -> None:
         if action == "fetch_grades":
@@ -403,6 +416,7 @@ class ReportsPane(QWidget):
                 model = FrameTableModel(self, colours=theme.color)
                 model.set_frame(frame, status_columns=status)
                 view = make_table(model, f"ReportTable_{name}")
+                view.setTabKeyNavigation(False)
                 view.setToolTip("Double-click a number to see the users behind it")
                 view.doubleClicked.connect(lambda index, n=name, m=model: self._on_table_activated(n, m, index))
                 view.resizeColumnsToContents()

@@ -8,7 +8,7 @@ changes goes through UsersActions to the change engine, which opens the preview.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -36,6 +36,7 @@ from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
 from lms_console.views.widgets.empty_state import empty_state_label
 from lms_console.views.widgets.filter_bar import FilterBar
+from lms_console.views.widgets.item_menu import install_item_menu
 from lms_console.views.widgets.users_table import (
     DEFAULT_WIDTH,
     WIDTHS,
@@ -106,14 +107,17 @@ class UsersPane(QWidget):
         self.toolbar.setObjectName("UsersToolBar")
         self.toolbar.setIconSize(QSize(18, 18))
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.new_action = self.toolbar.addAction("New user", self.new_user_requested.emit)
-        self.new_action.setToolTip("Create an account on the site (previewed before it is sent)")
+        # Toolbar buttons take no focus: each command also has a key and is in the window's Actions
+        # menu (menu_actions), with a mnemonic there.
+        self.new_action = self.toolbar.addAction("&New user", self.new_user_requested.emit)
+        self.new_action.setShortcut(QKeySequence.StandardKey.New)
+        self.new_action.setToolTip("Create an account on the site (previewed before it is sent) (Ctrl+N)")
         self.bulk_button = QToolButton()
         self.bulk_button.setObjectName("BulkActionsButton")
         self.bulk_button.setText("Bulk actions")
         self.bulk_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.bulk_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.bulk_menu = QMenu(self.bulk_button)
+        self.bulk_menu = QMenu("&Bulk actions", self.bulk_button)
         self.bulk_actions: dict[str, QAction] = {}
         for key, label in BULK_LABELS.items():
             if key == "delete":
@@ -122,12 +126,15 @@ class UsersPane(QWidget):
         self.bulk_button.setMenu(self.bulk_menu)
         self.toolbar.addWidget(self.bulk_button)
         self.toolbar.addSeparator()
-        self.export_action = self.toolbar.addAction("Export…", self.export)
-        self.export_action.setToolTip("Save this view (filter, sort order, columns) as CSV or Excel")
-        self.access_action = self.toolbar.addAction("Access check…", self.request_access_check)
+        self.export_action = self.toolbar.addAction("&Export…", self.export)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setToolTip("Save this view (filter, sort order, columns) as CSV or Excel (Ctrl+E)")
+        self.access_action = self.toolbar.addAction("A&ccess check…", self.request_access_check)
         self.access_action.setToolTip("Why can't a user get in? Checks the account and, optionally, a course")
-        self.import_action = self.toolbar.addAction("Import…", self.import_requested.emit)
-        self.import_action.setToolTip("Create or update users from a CSV or Excel file, with a dry run first")
+        self.import_action = self.toolbar.addAction("&Import…", self.import_requested.emit)
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_action.setToolTip("Create or update users from a CSV or Excel file, with a dry run first "
+                                      "(Ctrl+I)")
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
                              spacer.sizePolicy().verticalPolicy().Preferred)
@@ -156,7 +163,6 @@ class UsersPane(QWidget):
         # Rows dragged from here land on cohorts, groups and courses (the groups pane).
         self.table = DraggableUsersTable("users")
         setup_users_table(self.table, "UsersTable")
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.setAccessibleName("Users")
         self.table.setModel(self.model)
         self.table.drag_note.connect(lambda text: self.banner.show_message("info", text))
@@ -212,7 +218,7 @@ class UsersPane(QWidget):
         m.modelReset.connect(self._restore_selection)
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_actions())
         self.table.doubleClicked.connect(lambda index: self._open_row(index.row()))
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        install_item_menu(self.table, self._context_menu)
         self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_sort)
         self.actions.filter_saved.connect(self.filter_saved)
@@ -239,6 +245,11 @@ class UsersPane(QWidget):
         self.access_action.setIcon(icon("details"))
         self.import_action.setIcon(icon("upload"))
         self.view_button.setIcon(icon("settings"))
+
+    def menu_actions(self) -> list[QAction | None]:
+        """The pane's commands for the window's Actions menu (None: a separator)."""
+        return [self.new_action, self.bulk_menu.menuAction(), None, self.export_action, self.access_action,
+                self.import_action]
 
     # -- navigation -------------------------------------------------------------------------------
     def show_target(self, target: NavTarget) -> None:
@@ -460,14 +471,13 @@ class UsersPane(QWidget):
     def request_access_check(self) -> None:
         self.access_check_requested.emit(self.current_user_id())
 
-    def _context_menu(self, pos) -> None:
-        index = self.table.indexAt(pos)
+    def _context_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if index.isValid() and not self.table.selectionModel().isRowSelected(index.row()):
             self.table.selectionModel().select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
                                                | QItemSelectionModel.SelectionFlag.Rows)
             self.table.setCurrentIndex(index)
         menu = self.context_menu()
-        menu.popup(self.table.viewport().mapToGlobal(pos))
+        menu.popup(pos)
 
     def context_menu(self) -> QMenu:
         menu = QMenu(self)

@@ -10,8 +10,9 @@ import sys
 import threading
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QMenu
 
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.session import ConnectionSession
@@ -80,3 +81,24 @@ def change_console(qtbot, runner, tmp_path, go_online):
                 w.close()
         window.close()
         session.close()
+
+
+@pytest.fixture
+def menus(monkeypatch) -> list:
+    """Context menus as they would pop up: (menu, global position). The offscreen platform cannot grab
+    the keyboard for a real popup."""
+    opened: list = []
+    monkeypatch.setattr(QMenu, "popup", lambda menu, pos, _action=None: opened.append((menu, pos)))
+    return opened
+
+
+@pytest.fixture
+def press_menu_key():
+    """``press_menu_key(view)``: the Menu key on ``view`` as Qt delivers it, a Keyboard context menu
+    event at the current row's centre in the view's own coordinates (header included)."""
+
+    def press(view) -> None:
+        pos = view.inputMethodQuery(Qt.InputMethodQuery.ImCursorRectangle).center()
+        QApplication.sendEvent(view, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, pos, view.mapToGlobal(pos)))
+
+    return press

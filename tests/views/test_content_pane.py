@@ -467,3 +467,13 @@ def test_queue_panel_shows_failures_on_their_row_and_retries(qtbot, console, ser
     assert pane.queue_panel.clear_button.isEnabled()
     qtbot.mouseClick(pane.queue_panel.clear_button, LEFT)
     qtbot.waitUntil(lambda: uploads.model.items() == [], timeout=WAIT)
+
+
+def test_the_menu_key_acts_on_the_current_row(qtbot, console, menus, press_menu_key):
+    _engine, window, _changes, content = console
+    pane = show_course(qtbot, window, content)
+    index = select(qtbot, pane, "module", first_module(pane, "page").id)
+    pane.tree.setFocus()
+    press_menu_key(pane.tree)
+    assert len(menus) == 1 and pane.tree.currentIndex() == index  # not the row below
+    assert menus[0][1] == pane.tree.viewport().mapToGlobal(pane.tree.visualRect(index).center())

@@ -396,3 +396,58 @@ def test_the_user_list_drags_its_selection_or_its_whole_search(qtbot, console):
     assert bool(notes) == bool(missing)  # rows not read yet are named, never silently dropped
     if missing:
         assert f"Only the {len(known)} users read so far" in notes[0]
+
+
+def test_the_menu_key_acts_on_the_current_node_and_row(qtbot, console, monkeypatch, menus,
+                                                       press_menu_key):
+    _window, pane, session, _engine, _server = console
+    rules = []
+    monkeypatch.setattr(pane.dialogs, "open_rule", lambda cid, check=False: rules.append(cid))
+    # The tree: the cohort's own commands, not the next row's.
+    cid = q(session, "SELECT cohortid FROM cohort_members GROUP BY cohortid HAVING count(*) BETWEEN 1 AND 8 "
+                     "ORDER BY count(*), cohortid LIMIT 1")[0][0]
+    select(qtbot, pane, "cohort", cid)
+    pane.tree.setFocus()
+    press_menu_key(pane.tree)
+    rule = next(a for a in menus[-1][0].actions() if a.text() == "Membership rule…")
+    rule.trigger()
+    assert rules == [cid]
+    # The members: the last row has a menu (the row below it is nothing).
+    members = q(session, "SELECT count(*) FROM cohort_members WHERE cohortid = ?", cid)[0][0]
+    table = pane.members.table
+    qtbot.waitUntil(lambda: pane.details.currentIndex() == PAGE_MEMBERS and pane.members.model.total() == members
+                    and pane.members.model.user_id(members - 1) is not None, timeout=WAIT)
+    table.setFocus()
+    table.setCurrentIndex(pane.members.model.index(members - 1, 0))
+    assert table.viewport().rect().contains(table.visualRect(table.currentIndex()))
+    shown = len(menus)
+    press_menu_key(table)
+    assert len(menus) == shown + 1 and "Remove" in menus[-1][0].actions()[0].text()
+    # The enrolments of a course: the same.
+    courseid, n = q(session, "SELECT courseid, count(*) FROM enrolments GROUP BY courseid ORDER BY count(*) LIMIT 1")[0]
+    select(qtbot, pane, "course", courseid)
+    qtbot.waitUntil(lambda: pane.details.currentIndex() == PAGE_COURSE and pane.course.model.total() == n,
+                    timeout=WAIT)
+    pane.course.search.setText(q(session, "SELECT u.username FROM enrolments e JOIN users u ON u.id = e.userid "
+                                          "WHERE e.courseid = ? LIMIT 1", courseid)[0][0])
+    qtbot.waitUntil(lambda: pane.course.model.total() == 1, timeout=WAIT)
+    table = pane.course.table
+    table.setFocus()
+    table.setCurrentIndex(pane.course.model.index(0, 0))
+    shown = len(menus)
+    press_menu_key(table)
+    assert len(menus) == shown + 1
+
+
+def test_import_memberships_and_check_rules_have_keys_and_are_in_the_actions_menu(qtbot, console):
+    window, pane, _session, _engine, _server = console
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    pane.tree.setFocus()
+    with qtbot.waitSignal(pane.rules.all_hold, timeout=WAIT):
+        qtbot.keyClick(pane.tree, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(pane.tree, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "import" in pane.dialogs.open_dialogs, timeout=WAIT)
+    pane.dialogs.open_dialogs["import"].close()
+    texts = [a.text() for a in window.pane_menu.actions()]
+    assert "&Import memberships…" in texts and "Check &rules" in texts

@@ -227,6 +227,20 @@ def test_the_outbox_banner_says_whether_it_went_out_and_send_now_waits_for_the_s
     assert pane.subtitle.text() == "Every change sent to the site, newest first."
 
 
+def test_the_menu_key_acts_on_the_current_entry(qtbot, console, menus, press_menu_key):
+    engine, window, views = console
+    users = _active(engine, 2)
+    _run(qtbot, engine, views, [Change("user.update", {"id": u, "fields": {"city": "Evora"}}) for u in users], "Evora")
+    pane = _open_pane(qtbot, window, views)
+    qtbot.waitUntil(lambda: pane.model.rowCount() >= 2, timeout=WAIT)
+    pane.table.setFocus()
+    pane.table.setCurrentIndex(pane.model.index(0, 0))
+    pane.table.clearSelection()
+    press_menu_key(pane.table)
+    assert len(menus) == 1
+    assert [i.row() for i in pane.table.selectionModel().selectedRows()] == [0]  # not the entry below
+
+
 def test_undoing_a_run_with_no_way_back_says_so_instead_of_an_empty_preview(qtbot, console):
     engine, window, views = console
     user = _active(engine, 1)[0]

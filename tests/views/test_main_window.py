@@ -177,3 +177,27 @@ def test_overview_tables_show_their_headings_whole_even_when_empty(qtbot, window
         for n in range(table.columnCount() - 1):  # "Missing functions" read "ssing functio"
             assert header.sectionSize(n) >= header.sectionSizeFromContents(n).width(), \
                 table.horizontalHeaderItem(n).text()
+
+
+def test_the_window_can_be_made_1024_by_700_with_every_pane_installed(qtbot, window):
+    from lms_console.models.changes_model import ChangeEngine
+    from lms_console.views.changes_wiring import install_change_views
+    from lms_console.views.content_wiring import install_content_views
+    from lms_console.views.groups_wiring import install_groups_views
+    from lms_console.views.reports_wiring import install_reports_views
+    from lms_console.views.users_wiring import install_users_views
+
+    session = window.session
+    engine = ChangeEngine(session)
+    install_change_views(window, engine)
+    install_users_views(window, session, engine)
+    install_reports_views(window, session)
+    install_content_views(window, session, engine)
+    install_groups_views(window, session, engine)
+    for key in ("overview", "users", "reports", "categories", "groups", "journal"):
+        window.show_pane(key)
+        qtbot.wait(20)  # the layouts take the new sizes in the next turn of the event loop
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1024 and hint.height() <= 700, (key, hint)
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (1024, 700))

@@ -276,6 +276,31 @@ def test_run_button_icon_reads_on_the_accent(qtbot, qapp, pane):
     assert theme.color("icon", "light").lightness() < 100  # what the icon was drawn in: dark grey
 
 
+def icon_colour(qicon):
+    """The mean colour of an icon's solid pixels."""
+    from PySide6.QtGui import QColor
+
+    image = qicon.pixmap(QSize(24, 24)).toImage()
+    solid = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+             if image.pixelColor(x, y).alpha() > 200]
+    assert solid
+    return QColor(*(round(sum(getattr(c, k)() for c in solid) / len(solid)) for k in ("red", "green", "blue")))
+
+
+def test_report_list_icons_follow_a_theme_switch(qtbot, qapp, pane):
+    from lms_console.views.icons import icon
+
+    seen = {}
+    for name in ("light", "dark", "light"):
+        theme.apply_theme(qapp, name)
+        want = {"chart": icon_colour(icon("chart")), "save": icon_colour(icon("save"))}
+        got = {icon_colour(pane.chooser.item(r).icon()).name() for r in range(pane.chooser.count())}
+        assert got == {want["chart"].name()}, name  # drawn for this theme, not kept from the last one
+        assert icon_colour(pane.save_button.icon()) == want["save"], name
+        seen[name] = want["chart"].name()
+    assert seen["light"] != seen["dark"]
+
+
 def test_exports_and_print(qtbot, pane, tmp_path):
     with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
         pane.show_target(None)

@@ -4,10 +4,12 @@ selection or on the filter, columns remembered per view, export, saved filters i
 from __future__ import annotations
 
 import csv
+import time
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QObject, QSettings, Qt, Signal
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMenu, QMessageBox
 
 from lms_console.models.dnd import read_user_drag
 from lms_console.models.nav_model import NavTarget, TargetRole
@@ -436,3 +438,97 @@ def test_every_column_is_at_least_as_wide_as_its_heading(qtbot, pane):
     header = pane.table.horizontalHeader()
     for n in range(pane.model.columnCount()):
         assert header.sectionSize(n) >= header.sectionSizeFromContents(n).width(), pane.model.columns[n]
+
+
+
+def selected_rows(pane) -> list[int]:
+    return sorted(i.row() for i in pane.table.selectionModel().selectedRows())
+
+
+def test_the_menu_key_acts_on_the_current_row(qtbot, pane, menus, press_menu_key):
+    pane.table.setFocus()
+    pane.table.setCurrentIndex(pane.model.index(4, 0))
+    pane.table.clearSelection()  # the menu selects the row it acts on
+    press_menu_key(pane.table)
+    assert len(menus) == 1 and selected_rows(pane) == [4] and pane.table.currentIndex().row() == 4
+    rect = pane.table.visualRect(pane.model.index(4, 0))
+    assert menus[0][1] == pane.table.viewport().mapToGlobal(rect.center())  # opens next to the row
+    last = pane.model.index(pane.table.rowAt(pane.table.viewport().height() - 1), 0)  # the last row shown
+    pane.table.setCurrentIndex(last)
+    pane.table.clearSelection()
+    press_menu_key(pane.table)
+    assert len(menus) == 2 and selected_rows(pane) == [last.row()]
+
+
+def test_a_right_click_acts_on_the_row_under_the_pointer(qtbot, pane, menus):
+    pane.table.clearSelection()
+    center = pane.table.visualRect(pane.model.index(2, 1)).center()
+    vp = pane.table.viewport()
+    QApplication.sendEvent(vp, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, center, vp.mapToGlobal(center)))
+    assert len(menus) == 1 and selected_rows(pane) == [2]
+
+
+def long_job(_progress, cancel) -> None:
+    deadline = time.monotonic() + 30
+    while not cancel.cancelled and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_esc_in_a_search_clears_it_and_elsewhere_asks_before_cancelling_a_sync(qtbot, window):
+    win, views, _imported = window
+    win.go_to("users")
+    pane = views.pane
+    qtbot.waitUntil(lambda: pane.model.total() == N, timeout=10000)
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    win.session.runner.run("sync", long_job, label="Sync")  # a long sync
+    qtbot.waitUntil(lambda: win.cancel_action.isEnabled() and win.session.syncing)
+    search = pane.filter_bar.search
+    search.setFocus()
+    qtbot.keyClicks(search, "user01")
+    qtbot.keyClick(search, Qt.Key.Key_Escape)  # clears the search...
+    assert search.text() == "" and search.hasFocus()
+    qtbot.keyClick(search, Qt.Key.Key_Escape)  # ...then leaves it
+    assert not search.hasFocus()
+    assert win.session.syncing and win.findChild(QMessageBox, "CancelJobsQuestion") is None
+    pane.table.setFocus()
+    qtbot.keyClick(pane.table, Qt.Key.Key_Escape)  # elsewhere: asks first
+    box = win.findChild(QMessageBox, "CancelJobsQuestion")
+    assert box is not None and box.text() == "Cancel the sync? What was fetched is kept."
+    box.button(QMessageBox.StandardButton.No).click()
+    qtbot.waitUntil(lambda: win.findChild(QMessageBox, "CancelJobsQuestion") is None)
+    assert win.session.syncing
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    qtbot.keyClick(pane.table, Qt.Key.Key_Escape)
+    win.findChild(QMessageBox, "CancelJobsQuestion").button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: not win.session.syncing, timeout=10000)
+
+
+def test_tab_leaves_the_table(qtbot, pane):
+    pane.table.setFocus()
+    pane.table.setCurrentIndex(pane.model.index(0, 0))
+    qtbot.keyClick(pane.table, Qt.Key.Key_Tab)
+    assert not pane.table.hasFocus() and pane.table.currentIndex().column() == 0
+
+
+def test_toolbar_commands_have_keys_and_are_in_the_actions_menu(qtbot, window):
+    win, views, imported = window
+    win.go_to("users")
+    pane = views.pane
+    qtbot.waitUntil(lambda: pane.model.total() == N, timeout=10000)
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+    pane.table.setFocus()
+    qtbot.keyClick(pane.table, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    assert imported == [1]
+    with qtbot.waitSignal(pane.new_user_requested):
+        qtbot.keyClick(pane.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    views.create_dialog.close()
+    menu = [a for a in pane.export_action.associatedObjects() if isinstance(a, QMenu)]
+    assert menu and menu[0] is win.pane_menu  # Alt+A, then the mnemonics
+    texts = [a.text() for a in win.pane_menu.actions()]
+    assert {"&New user", "&Export…", "&Import…"} <= set(texts)
+    win.go_to("overview")  # another pane and back: the menu is refilled, the pane's actions live on
+    win.go_to("users")
+    assert pane.export_action.text() == "&Export…" and pane.export_action in win.pane_menu.actions()

@@ -211,6 +211,7 @@ class ImportDialog(QDialog):
         lay.addWidget(self.counts_bar)
         self.model = ImportRowsModel(self, icons=icon, colours=_colour)
         self.rows_view = QTableView()
+        self.rows_view.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
         self.rows_view.setObjectName("ImportRows")
         self.rows_view.setModel(self.model)
         self.rows_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -128,6 +128,7 @@ class CountToggles(QWidget):
 
 def make_table(model, name: str) -> QTableView:
     table = QTableView()
+    table.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
     table.setObjectName(name)
     table.setModel(model)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
