@@ -232,6 +232,23 @@ def test_changing_an_existing_enrolment_keeps_its_dates_and_status(synced):
     assert on_site_enrolment(b) == (start, end, 1)  # suspended: dates kept
 
 
+def test_profile_fields_a_change_sets_are_in_the_local_copy_afterwards(synced):
+    """So a re-import of the same file finds them unchanged (it proposed them again and again)."""
+    server, client, db, writer = synced
+    shortname, userid = cached(db, "SELECT shortname, userid FROM user_custom_fields WHERE userid > 3 ORDER BY userid "
+                                   "LIMIT 1")[0]
+    created = run(client, writer, db, [C.Change("user.create", {
+        "username": "cf.new", "firstname": "Cf", "lastname": "New", "email": "cf.new@example.org",
+        "password": "Fresh#2024x", "customfields": {shortname: "Blue"}})])
+    newid = created.results[0].result["id"]
+    run(client, writer, db, [C.Change("user.update", {"id": userid, "fields": {"customfields": {shortname: "Green"}}})])
+    assert cached(db, "SELECT userid, value FROM user_custom_fields WHERE shortname = ? AND userid IN (?, ?) "
+                      "ORDER BY userid", shortname, userid, newid) == [(userid, "Green"), (newid, "Blue")]
+    again = C.plan_changes(db, [C.Change("user.update", {"id": u, "fields": {"customfields": {shortname: v}}})
+                                for u, v in ((userid, "Green"), (newid, "Blue"))])
+    assert [i.outcome for i in again.items] == [Outcome.NOOP, Outcome.NOOP]
+
+
 def test_an_added_role_with_changed_dates_is_not_half_undone():
     """One call cannot both take the role back and restore the dates: no inverse rather than half of one."""
     spec = C.kind("enrol.add")

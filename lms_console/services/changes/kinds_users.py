@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -94,6 +95,28 @@ def _forget_user(raw, userid: int) -> None:
     its enrolments and cohort and group memberships."""
     for table in ("users", "enrolments", "cohort_members", "group_members"):
         raw.execute(f"DELETE FROM {table} WHERE {'id' if table == 'users' else 'userid'} = ?", (userid,))
+
+
+def _store_custom_fields(raw, userid: int, values: Mapping[str, Any]) -> None:
+    """The profile fields a change set, into ``users.customfields`` (``[shortname, value, displayvalue,
+    name, type]``; triggers keep user_custom_fields in step), so the next plan or import sees them. A
+    field new to this account takes its name and type from another account that has it."""
+    row = raw.execute("SELECT customfields FROM users WHERE id = ?", (userid,)).fetchone()
+    if row is None:
+        return
+    entries = json.loads(row[0] or "[]")
+    by_name = {e[0]: e for e in entries}
+    for shortname, value in values.items():
+        text = "" if value is None else str(value)
+        if shortname in by_name:
+            by_name[shortname][1:3] = [text, text]
+            continue
+        meta = raw.execute(
+            "SELECT json_extract(j.value, '$[3]'), json_extract(j.value, '$[4]') FROM users u, "
+            "json_each(u.customfields) j WHERE u.id = (SELECT userid FROM user_custom_fields WHERE shortname = ? "
+            "LIMIT 1) AND json_extract(j.value, '$[0]') = ?", (shortname, shortname)).fetchone()
+        entries.append([shortname, text, text, (meta and meta[0]) or shortname, (meta and meta[1]) or "text"])
+    raw.execute("UPDATE users SET customfields = ? WHERE id = ?", (json.dumps(entries, ensure_ascii=False), userid))
 
 
 def _label(u: Mapping[str, Any] | None, userid: Any) -> str:
@@ -235,6 +258,8 @@ class UserUpdate(_UserKind):
             sets = ", ".join(f'"{k}" = ?' for k in fields)
             raw.execute(f"UPDATE users SET {sets}, synced_at = ? WHERE id = ?",
                         (*fields.values(), now, as_int(data, "id")))
+        if self.fields(data).get("customfields"):
+            _store_custom_fields(raw, as_int(data, "id"), self.fields(data)["customfields"])
 
 
 class UserSuspend(_UserKind):
@@ -453,3 +478,5 @@ class UserCreate(Kind):
         quoted = ", ".join(f'"{c}"' for c in cols)
         raw.execute(f"INSERT INTO users ({quoted}) VALUES ({', '.join('?' * len(cols))}) "
                     "ON CONFLICT (id) DO NOTHING", (result["id"], *fields.values(), now))
+        if data.get("customfields"):
+            _store_custom_fields(raw, int(result["id"]), dict(data["customfields"]))
