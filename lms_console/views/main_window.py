@@ -496,6 +496,8 @@ class MainWindow(QMainWindow):
             ind.set_online(state.site)
             if state.reason == "back online":
                 self.banner.show_message("info", f"{state.site or 'The site'} answers again: back online.")
+                if self.sync_label.text() == "Sync failed.":  # it failed while the site was away
+                    self.sync_label.setText("The last sync did not finish; press F5 to sync again.")
             elif self.banner.level == "warning":
                 self.banner.clear()
         elif state.status == Online.OFFLINE:

@@ -86,12 +86,14 @@ def test_offline_and_back_online(qtbot, window, server):
     assert window.connection_indicator.state() == "offline"
     assert "Offline since" in window.banner.message_text()
     assert not window.sync_action.isEnabled()
+    window.sync_label.setText("Sync failed.")  # as a sync cut off by the site going away leaves it
     server.clear_faults()
     window.session._retry.setInterval(10)  # do not wait for the back-off in a test
     window.session._retry.start()
     qtbot.waitUntil(lambda: window.session.state.status == Online.ONLINE, timeout=15000)
     assert "back online" in window.banner.message_text()
     assert window.sync_action.isEnabled()
+    assert window.sync_label.text() == "The last sync did not finish; press F5 to sync again."
 
 
 def test_a_bad_token_shows_the_banner_with_the_lms_code(qtbot, window, server):
