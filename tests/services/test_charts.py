@@ -79,10 +79,12 @@ def compliance() -> ReportResult:
     return _result("compliance", {"totals": totals})
 
 
-def enrolments() -> ReportResult:
-    cur = pd.DataFrame([{"_key": "course:1", "Course": "C1", "Active": 20, "Suspended": 2, "Ended": 0, "Total": 22}])
-    trend = pd.DataFrame([("course:1", "C1", f"2027-0{i + 1}", NOW + i * 30 * 86400, NOW + (i + 1) * 30 * 86400 - 1, i)
-                          for i in range(4)], columns=["_key", "Course", "Month", "_start", "_end", "New enrolments"])
+def enrolments(courses: int = 1) -> ReportResult:
+    cur = pd.DataFrame([{"_key": f"course:{i}", "Course": f"C{i}", "Active": 20, "Suspended": 2, "Ended": 0,
+                         "Total": 22} for i in range(1, courses + 1)])
+    trend = pd.DataFrame([(f"course:{c}", f"C{c}", f"2027-0{i + 1}", NOW + i * 30 * 86400, NOW + (i + 1) * 30 * 86400 - 1,
+                           i) for c in range(1, courses + 1) for i in range(4)],
+                         columns=["_key", "Course", "Month", "_start", "_end", "New enrolments"])
     return _result("enrolments", {"current": cur, "trend": trend}, {"group": "Course"})
 
 
@@ -164,6 +166,18 @@ def test_many_groups_are_capped_with_a_note():
     fig = charts.build_figure(completion(60), charts.palette())
     assert len(fig.axes[0].get_yticks()) == charts.MAX_BARS
     assert any(f"{charts.MAX_BARS} of 60" in s for s in texts(fig))
+
+
+def test_the_more_note_of_a_narrow_panel_stays_clear_of_its_legend():
+    fig = charts.build_figure(enrolments(40), charts.palette(), size=(7, 4.5))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    left = fig.axes[0]
+    note = [t for t in fig.findobj(Text) if "15 of 40 courses drawn" in t.get_text()]
+    assert note, texts(fig)
+    legend = left.get_legend().get_window_extent(r)
+    assert not any(t.get_window_extent(r).overlaps(legend) for t in note)
 
 
 def test_empty_result_says_why():
