@@ -285,6 +285,26 @@ def test_drop_withdraws_queued_items_but_never_touches_what_went_out(synced):
         "skipped", "done"]
 
 
+def test_a_change_to_a_target_with_one_in_the_outbox_is_refused_until_that_one_went(synced):
+    """Offline, the local copy does not show what waits in the outbox: planning again would queue a
+    duplicate, or an "already so" that the waiting change then undoes."""
+    server, client, db, writer = synced
+    user = q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 1")[0][0]
+    waiting = apply(_client_of_a_site_that_is_down(client), writer,
+                    C.plan_changes(db, [C.Change("user.suspend", {"id": user})], title="Suspend one"))
+    assert waiting.status == "waiting"
+    twice = C.plan_changes(db, [C.Change("user.suspend", {"id": user})])  # a duplicate
+    back = C.plan_changes(db, [C.Change("user.unsuspend", {"id": user})])  # "already so" in the local copy
+    assert [i.outcome for i in (*twice.items, *back.items)] == [Outcome.ERROR, Outcome.ERROR]
+    problem = back.items[0].problems[-1]
+    with db.read() as conn:
+        title = J.run_rows(conn, waiting.run_id)[0].title
+    assert problem.message == f"“{title}” (run {waiting.run_id}) still waits in the outbox for the same target"
+    assert "Journal › Outbox" in problem.fix
+    C.apply_run(client, writer, waiting.run_id, revalidate=True)  # the site answers: it goes out
+    assert [i.outcome for i in C.plan_changes(db, [C.Change("user.unsuspend", {"id": user})]).items] == [Outcome.APPLY]
+
+
 def _client_of_a_site_that_is_down(client):
     import socket
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from lms_console.services.changes import kinds as K
@@ -87,6 +88,19 @@ class PlanContext:
             for r in self._rows("SELECT * FROM enrolments WHERE courseid = ?", (c,)):
                 r["roleids"] = json.loads(r.get("roleids") or "[]")
                 self._enrolments[(c, r["userid"])] = r
+
+    def waiting(self, targets: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """target -> (run id, title) of the changes to these targets still in the outbox (queued, being
+        sent, or held for the admin): the local copy does not show them yet."""
+        if not targets:
+            return {}
+        out: dict[str, tuple[int, str]] = {}
+        for i in range(0, len(targets), 5000):
+            for r in self._rows("SELECT target, run_id, title FROM change_items WHERE status IN ('queued', 'sending', "
+                                "'held') AND target IN (SELECT value FROM json_each(?)) ORDER BY run_id, seq",
+                                (json.dumps(list(targets[i:i + 5000])),)):
+                out.setdefault(r["target"], (r["run_id"], r["title"]))
+        return out
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[dict]:
         result = self.conn.exec_driver_sql(sql, tuple(params))
@@ -203,7 +217,20 @@ def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_
             items.append(_item(len(items) + 1, prerequisite, ctx, seen_targets))
     for change in changes:
         items.append(_item(len(items) + 1, change, ctx, seen_targets))
+    waiting = ctx.waiting([i.target for i in items if i.outcome in (Outcome.APPLY, Outcome.NOOP)])
+    if waiting:
+        items = [_waits(i, waiting[i.target]) if i.target in waiting and i.outcome in (Outcome.APPLY, Outcome.NOOP)
+                 else i for i in items]
     return Plan(tuple(items), title=title or _default_title(items))
+
+
+def _waits(item: PlanItem, run: tuple[int, str]) -> PlanItem:
+    """An item whose target has a change still in the outbox: planned against a local copy that does not
+    show that change yet, it could repeat or undo it. The admin decides in the Outbox first."""
+    run_id, title = run
+    problem = Problem(f"“{title}” (run {run_id}) still waits in the outbox for the same target", field="target",
+                      value=item.target, fix="Let it go out first, or drop it in Journal › Outbox; then plan this.")
+    return replace(item, outcome=Outcome.ERROR, problems=(*item.problems, problem))
 
 
 def _prerequisites(change: Change, ctx: PlanContext, enrol_first: bool) -> list[Change]:
