@@ -34,6 +34,23 @@ def _course_refused(error, *, bare: bool = False) -> ItemOutcome | None:
     return None
 
 
+def _who_where(data, ctx) -> tuple[str, str]:
+    """The user's username and the course's short name of an enrolment change, for its title."""
+    u = ctx.user(as_int(data, "userid")) if int_problem(data, "userid") is None else None
+    c = ctx.course(data.get("courseid")) if isinstance(data.get("courseid"), int) else None
+    return (u["username"] if u else f"user {data.get('userid')}",
+            c["shortname"] if c else f"course {data.get('courseid')}")
+
+
+def _user_and_course_problems(data, ctx) -> list[Problem]:
+    problems = []
+    if ctx.course(as_int(data, "courseid")) is None:
+        problems.append(Problem("no such course (deleted on the site?)", field="courseid", value=data["courseid"]))
+    if ctx.user(as_int(data, "userid")) is None:
+        problems.append(Problem("no such user", field="userid", value=data["userid"]))
+    return problems
+
+
 def _forget_course(raw, data) -> str:
     raw.execute("DELETE FROM courses WHERE id = ?", (as_int(data, "courseid"),))  # its rows go with it (cascade)
     return "courses"
@@ -66,20 +83,14 @@ class EnrolAdd(Kind):
         return f"course:{data.get('courseid')}/user:{id_text(data.get('userid'))}"
 
     def title(self, data, ctx):
-        u = ctx.user(as_int(data, "userid")) if int_problem(data, "userid") is None else None
-        c = ctx.course(data.get("courseid")) if isinstance(data.get("courseid"), int) else None
-        who = u["username"] if u else f"user {data.get('userid')}"
-        where = c["shortname"] if c else f"course {data.get('courseid')}"
+        who, where = _who_where(data, ctx)
         return f"Enrol {who} in {where} as {ctx.role_name(data.get('roleid', STUDENT_ROLE))}"
 
     def validate(self, data, ctx):
         problems = super().validate(data, ctx) or id_problems(data, ["userid", "courseid"])
         if problems:
             return problems
-        if ctx.course(as_int(data, "courseid")) is None:
-            problems.append(Problem("no such course (deleted on the site?)", field="courseid", value=data["courseid"]))
-        if ctx.user(as_int(data, "userid")) is None:
-            problems.append(Problem("no such user", field="userid", value=data["userid"]))
+        problems = _user_and_course_problems(data, ctx)
         start, end = data.get("timestart") or 0, data.get("timeend") or 0
         if start and end and end <= start:
             problems.append(Problem("must be after the start date", field="timeend", value=end))
@@ -270,21 +281,12 @@ class EnrolUnassignRole(Kind):
         return f"course:{data.get('courseid')}/user:{id_text(data.get('userid'))}/role:{data.get('roleid')}"
 
     def title(self, data, ctx):
-        u = ctx.user(as_int(data, "userid")) if int_problem(data, "userid") is None else None
-        c = ctx.course(data.get("courseid")) if isinstance(data.get("courseid"), int) else None
-        who = u["username"] if u else f"user {data.get('userid')}"
-        where = c["shortname"] if c else f"course {data.get('courseid')}"
+        who, where = _who_where(data, ctx)
         return f"Remove the {ctx.role_name(data.get('roleid'))} role of {who} in {where}"
 
     def validate(self, data, ctx):
         problems = super().validate(data, ctx) or id_problems(data, ["userid", "courseid", "roleid"])
-        if problems:
-            return problems
-        if ctx.course(as_int(data, "courseid")) is None:
-            problems.append(Problem("no such course (deleted on the site?)", field="courseid", value=data["courseid"]))
-        if ctx.user(as_int(data, "userid")) is None:
-            problems.append(Problem("no such user", field="userid", value=data["userid"]))
-        return problems
+        return problems or _user_and_course_problems(data, ctx)
 
     def before(self, data, ctx):
         e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
