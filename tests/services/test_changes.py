@@ -305,6 +305,24 @@ def test_a_change_to_a_target_with_one_in_the_outbox_is_refused_until_that_one_w
     assert [i.outcome for i in C.plan_changes(db, [C.Change("user.unsuspend", {"id": user})]).items] == [Outcome.APPLY]
 
 
+def test_the_outbox_recheck_reads_each_thing_once(synced):
+    """276 additions to one cohort used to read its member list 276 times, one account at a time too."""
+    server, client, db, writer = synced
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 AND id NOT IN "
+                                 "(SELECT userid FROM cohort_members WHERE cohortid = ?) LIMIT 40", cohort)]
+    plan = C.plan_changes(db, [C.Change("cohort.add_member", {"cohortid": cohort, "userid": u}) for u in users[:30]]
+                          + [C.Change("user.suspend", {"id": u}) for u in users[30:]])
+    waiting = apply(_client_of_a_site_that_is_down(client), writer, plan)
+    assert waiting.status == "waiting"
+    server.clear_requests()
+    resumed = C.apply_run(client, writer, waiting.run_id, revalidate=True)
+    assert resumed.status == "done", [(r.status, r.message) for r in resumed.results if r.status != Status.DONE]
+    reads = [r["function"] for r in server.requests]
+    assert reads.count("core_cohort_get_cohort_members") == 1
+    assert reads.count("core_user_get_users_by_field") == 1  # the ten accounts in one call
+
+
 def _client_of_a_site_that_is_down(client):
     import socket
 

@@ -24,6 +24,7 @@ from lms_console.services.changes import kinds as K
 from lms_console.services.changes.model import Change, ItemResult, RunSummary, Status
 from lms_console.services.changes.planner import MAX_FIELDS
 from lms_console.services.user_errors import UserError
+from lms_console.services.lms.base import Fetched
 from lms_console.services.lms.errors import (
     ApiRejected,
     AuthExpired,
@@ -358,6 +359,14 @@ class Applier:
 
     def _revalidate(self, queued: Sequence[_Item]) -> None:
         """Outbox items planned offline: hold those whose target changed on the site meanwhile."""
+        reads = _SiteReads(self.client)
+        try:
+            reads.prefetch_users([item.data["id"] for item in queued if item.kind.startswith("user.")
+                                  and isinstance(item.data.get("id"), int) and item.before is not None])
+        except (Unreachable, AuthExpired) as exc:
+            raise _Stop("waiting", exc) from None
+        except LmsError:
+            pass  # each item asks for itself below
         for item in queued:
             self.cancel.raise_if_cancelled()
             spec = K.kind(item.kind)
@@ -365,7 +374,7 @@ class Applier:
             if fresh is None or item.before is None or item.code == "kept":  # the admin chose to send it
                 continue
             try:
-                now = fresh(self.client, item.data)
+                now = fresh(reads, item.data)
             except (Unreachable, AuthExpired) as exc:
                 raise _Stop("waiting", exc) from None
             except LmsError:
@@ -376,6 +385,48 @@ class Applier:
                                "keep mine, take theirs or drop")
                 item.status = Status.HELD.value
                 self._tick(1)
+
+
+class _SiteReads:
+    """The site's answers to the read calls of one re-check pass, each asked once: the outbox's 276
+    additions to one cohort read its member list once, not 276 times (minutes on a slow site), and the
+    accounts its items touch come in batches of 100 first. Writes are never cached (none happen during
+    the pass)."""
+
+    USERS_PER_CALL = 100
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self._memo: dict[tuple, Any] = {}
+        self._users: dict[int, Any] = {}  # id -> User, or None when the site has no such account
+
+    def prefetch_users(self, ids: Sequence[int]) -> None:
+        wanted = list(dict.fromkeys(ids))
+        for i in range(0, len(wanted), self.USERS_PER_CALL):
+            chunk = wanted[i:i + self.USERS_PER_CALL]
+            found = {u.id: u for u in self._client.users_by_ids(chunk).items}
+            self._users.update({uid: found.get(uid) for uid in chunk})
+
+    def users_by_ids(self, ids, cancel=NEVER_CANCELLED):
+        ids = list(ids)
+        if not all(uid in self._users for uid in ids):
+            return self._client.users_by_ids(ids, cancel)
+        return Fetched(tuple(u for u in (self._users[uid] for uid in ids) if u is not None))
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def once(*args, **kwargs):
+            if kwargs.get("write"):
+                return attr(*args, **kwargs)
+            key = (name, repr(args), repr(sorted((k, v) for k, v in kwargs.items() if k != "cancel")))
+            if key not in self._memo:
+                self._memo[key] = attr(*args, **kwargs)
+            return self._memo[key]
+
+        return once
 
 
 def retry_changes(rows: Sequence[J.JournalRow]) -> list[Change]:
