@@ -223,6 +223,9 @@ def test_lost_answers_are_checked_on_the_site_and_never_applied_twice(synced, mo
     assert set(per_user) == set(users)
     assert max(per_user.values()) == 1  # verified on the site, never sent again
     assert any("confirmed on the site" in r.message for r in summary.results)
+    lost = [r for r in sent if r["fault"] == "drop_after"]
+    reads = [r for r in server.requests if r["function"] == "core_cohort_get_cohort_members" and r["fault"] == "ok"]
+    assert lost and len(reads) <= len(lost)  # one look at the cohort per lost answer, not one per item
 
 
 def test_offline_changes_wait_in_the_outbox_and_conflicts_are_held(synced):

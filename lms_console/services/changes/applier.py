@@ -112,8 +112,7 @@ class Applier:
         status = "done"
         error: LmsError | None = None
         try:
-            for item in [i for i in pending if i.status == Status.SENDING.value]:
-                self._resolve_unknown(item, items)  # a crash left these sent, outcome unknown
+            self._resolve_all([i for i in pending if i.status == Status.SENDING.value], items)  # left by a crash
             if self.revalidate:
                 self._revalidate([i for i in pending if i.status == Status.QUEUED.value])
             queue = [i for i in items if i.status == Status.QUEUED.value]
@@ -225,8 +224,7 @@ class Applier:
         try:
             response = self._call(spec.function, spec.params([i.data for i in batch]))
         except OutcomeUnknown:
-            for item in batch:
-                self._resolve_unknown(item, everything)
+            self._resolve_all(batch, everything)
             return
         except (AuthExpired, Unreachable, RateLimited) as exc:
             # Not applied (the request never reached the site, or was refused before any change).
@@ -318,11 +316,28 @@ class Applier:
                                     f"{self._done} of {self._total} changes"))
 
     # -- unknown outcomes and revalidation -----------------------------------------------------
-    def _resolve_unknown(self, item: _Item, everything: Sequence[_Item]) -> None:
+    def _resolve_all(self, items: Sequence[_Item], everything: Sequence[_Item]) -> None:
+        """Items sent whose answer was lost (one batch, or what a crash left): each is looked up on the
+        site, with each read asked once for all of them (their targets differ; an item sent again is
+        looked up afresh if its answer is lost again)."""
+        if not items:
+            return
+        reads = _SiteReads(self.client)
+        try:
+            reads.prefetch_users([i.data["id"] for i in items if i.kind.startswith("user.")
+                                  and isinstance(i.data.get("id"), int)])
+        except (Unreachable, AuthExpired) as exc:
+            raise _Stop("waiting", exc) from None
+        except LmsError:
+            pass  # each item asks for itself
+        for item in items:
+            self._resolve_unknown(item, everything, reads)
+
+    def _resolve_unknown(self, item: _Item, everything: Sequence[_Item], reads=None) -> None:
         """The request went out but no answer was recorded: look on the site before resending."""
         spec = K.kind(item.kind)
         try:
-            applied = spec.verify(self.client, item.data)
+            applied = spec.verify(reads or self.client, item.data)
         except (Unreachable, AuthExpired) as exc:
             raise _Stop("waiting", exc) from None
         except LmsError:
