@@ -7,7 +7,7 @@ journal pane is registered as the "journal" pane.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 
 from lms_console.models.plan_model import count_phrase
 from lms_console.services.changes.model import RunSummary, Status
@@ -22,8 +22,12 @@ class ChangeViews(QObject):
     Applies run one at a time: a plan confirmed while another run is still going waits
     for it (the engine's apply job is a named job, and a second one would cancel the first).
 
-    Signals: none; it only routes the engine's signals and the dialogs' intents.
+    Signals:
+        preview_finished(str, bool): a preview closed: the plan's title, and whether it was applied
+            (not sent for one replaced by its own re-plan).
     """
+
+    preview_finished = Signal(str, bool)
 
     def __init__(self, window, engine, parent: QObject | None = None) -> None:
         super().__init__(parent or window)
@@ -48,10 +52,15 @@ class ChangeViews(QObject):
     def show_preview(self, plan) -> PreviewDialog:
         """Open the preview of ``plan`` (replacing one still open)."""
         if self.preview is not None:
+            self.preview.replaced = self.preview.plan.title == plan.title  # its re-plan, not a new one
             self.preview.close()
         dialog = PreviewDialog(plan, self.window, runner=self.runner)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.apply_requested.connect(self.apply)
+        outcome = {"applied": False}
+        dialog.apply_requested.connect(lambda _plan: outcome.update(applied=True))
+        dialog.finished.connect(lambda _r, d=dialog, t=plan.title: None if getattr(d, "replaced", False)
+                                else self.preview_finished.emit(t, outcome["applied"]))
         dialog.replan_requested.connect(lambda enrol_first, p=plan: self._replan(p, enrol_first))
         dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_preview(d))
         self.preview = dialog

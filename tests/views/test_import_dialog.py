@@ -376,6 +376,39 @@ def test_apply_plans_through_the_real_change_engine(qtbot, tmp_path, real_engine
     assert ("lastname", users[0][2], users[0][2] + "-Renamed") in plan.items[0].diff
 
 
+def test_the_import_comes_back_when_its_preview_is_closed_and_goes_once_applied(qtbot, tmp_path, change_console):
+    from lms_console.sandbox.server import SandboxServer
+
+    server = SandboxServer(users=30, courses=2, seed=13).start()
+    try:
+        session, engine, window, views, _ = change_console(server, ("site", "users", "courses", "cohorts",
+                                                                     "enrolments"))
+        with session.db.read() as conn:
+            user = conn.exec_driver_sql("SELECT username, lastname FROM users WHERE id > 3 ORDER BY id LIMIT 1").first()
+        path = tmp_path / "people.csv"
+        path.write_text(f"username,lastname\n{user[0]},{user[1]}-Renamed\n", encoding="utf-8")
+        dialog = install_import_dialog(window, session, engine)()
+        read(qtbot, dialog, path)
+        dry_run(qtbot, dialog)
+        with qtbot.waitSignal(engine.planned, timeout=20000):
+            dialog.apply()
+        assert not dialog.isVisible()  # out of the preview's way
+        qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=10000)
+        views.preview.reject()  # the admin closes the preview: nothing was sent
+        qtbot.waitUntil(dialog.isVisible, timeout=5000)
+        assert dialog.stack.currentIndex() == 2 and dialog.controller.result is not None  # all as it was
+        assert "nothing was sent" in dialog.run_message.text()
+        with qtbot.waitSignal(engine.planned, timeout=20000):
+            dialog.apply()
+        qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=10000)
+        gone = []
+        dialog.destroyed.connect(lambda *_a: gone.append(True))
+        views.preview.apply_button.click()
+        qtbot.waitUntil(lambda: bool(gone), timeout=20000)  # applied: the import is done and goes
+    finally:
+        server.stop()
+
+
 def test_closing_while_a_job_runs_drops_its_result(qtbot, tmp_path, opened, runner):
     make, _engine = opened
     path = tmp_path / "people.csv"

@@ -71,7 +71,8 @@ class ImportDialog(QDialog):
     """The import wizard for one file.
 
     Signals: none of its own; "Apply…" goes through the controller to the change engine
-    (``ImportController.apply_requested``) and closes the dialog.
+    (``ImportController.apply_requested``); the dialog steps aside while the preview is open and
+    closes once the changes are applied (see :meth:`apply`).
     """
 
     def __init__(self, controller: ImportController, parent: QWidget | None = None) -> None:
@@ -85,6 +86,7 @@ class ImportDialog(QDialog):
         self.save_dialog: QFileDialog | None = None
         self._combos: list[QComboBox] = []
         self._chosen: set[int] = set()  # columns whose target the admin picked (not the auto-mapper)
+        self._in_preview: str | None = None  # the title of the plan whose preview is open (the dialog waits)
         self._class_buttons: dict[str, QToolButton] = {}
         self._build()
         self._connect()
@@ -476,10 +478,42 @@ class ImportDialog(QDialog):
                                             f"reasons to {path}. Fix them there and import that file.")
 
     def apply(self) -> int | None:
+        """Hand the changes to the change engine. The dialog steps aside while its preview is open, and
+        comes back, with everything as it was, if the preview is closed without applying (or planning
+        fails); it closes once they are applied."""
         job = self.controller.apply()
-        if job is not None:
+        if job is None:
+            return None
+        views = getattr(self.parentWidget(), "change_views", None)
+        if views is None:
             self.accept()
+            return job
+        self._in_preview = self.controller.result.title
+        views.preview_finished.connect(self._on_preview_finished)
+        self.controller.engine.plan_failed.connect(self._on_plan_failed)
+        self.hide()
         return job
+
+    def _stop_waiting(self) -> None:
+        self._in_preview = None
+        self.parentWidget().change_views.preview_finished.disconnect(self._on_preview_finished)
+        self.controller.engine.plan_failed.disconnect(self._on_plan_failed)
+
+    def _on_preview_finished(self, title: str, applied: bool) -> None:
+        if title != self._in_preview:
+            return
+        self._stop_waiting()
+        if applied:
+            self.accept()
+            return
+        self._say(self.run_message, "info", "The preview was closed without applying: nothing was sent. Apply again, "
+                                            "or go “‹ Back” to change the columns or the file.")
+        self.open()
+
+    def _on_plan_failed(self, _exc) -> None:
+        if self._in_preview is not None:
+            self._stop_waiting()
+            self.open()  # the window's banner says why
 
     # -- state ------------------------------------------------------------------------------------------------
     def _go(self, step: int) -> None:
