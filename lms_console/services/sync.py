@@ -103,6 +103,7 @@ class SyncEngine:
         self._cancel: CancelToken = NEVER_CANCELLED
         self._fatal: LmsError | None = None
         self._course_ids: list[int] = []
+        self._site_admin = False  # set from the site info: only an administrator's token may sweep
         self._ready: list[_Entity] = []  # complete entities waiting for the batch to commit
         self._requests = 0
         self._tasks_done = 0
@@ -158,6 +159,7 @@ class SyncEngine:
         site = self.backend.site_info(cancel=self._cancel)
         self._requests += 1
         ent.requests += 1
+        self._site_admin = bool(site.is_site_admin)
         self.writer.save_site_info(site)
         ent.rows, ent.open = 1, False
         self._finish(ent)
@@ -289,10 +291,25 @@ class SyncEngine:
         return EntityResult(ent.name, status, ent.rows, ent.requests, seconds, tuple(ent.errors),
                             tuple(ent.warnings))
 
+    _NOT_ADMIN = ("the token's account is not a site administrator, so the site shows it only what that account "
+                  "may see; nothing else was removed from the local copy")
+
+    def _may_sweep(self, ent: _Entity) -> bool:
+        """Whether rows this pass did not see may be removed. Only a site administrator's token sees
+        everything: Moodle leaves out, without a word, the courses, participants and progress another
+        account may not see, and that must never read as "deleted on the site"."""
+        if self._site_admin:
+            return True
+        if self._NOT_ADMIN not in ent.errors:
+            ent.errors.append(self._NOT_ADMIN)
+        return False
+
     def _sweep_unless_none_seen(self, ent: _Entity, entity: str, seen: int) -> None:
         """Remove the rows of ``entity`` this pass did not see, unless it saw none while the cache has some:
         Moodle answers a token without the right to list them with an empty list, not an error, and that
         must never read as "everything was deleted" (as for users)."""
+        if not self._may_sweep(ent):
+            return
         if seen == 0:
             with self.db.read() as conn:
                 cached = conn.exec_driver_sql(f'SELECT count(*) FROM "{entity}"').scalar() or 0
@@ -402,7 +419,8 @@ class SyncEngine:
         if len(fetched.items) >= self.options.enrol_page:
             # Submitted before this task's pending count drops, so the entity cannot close early.
             self._submit_enrol_page(state, offset + self.options.enrol_page)
-        elif state.outstanding == 0 and state.courseid not in self._failed_scopes["enrolments"]:
+        elif state.outstanding == 0 and state.courseid not in self._failed_scopes["enrolments"] \
+                and self._may_sweep(self._ents["enrolments"]):
             self.writer.sweep("enrolments", self._run_id, courseid=state.courseid)
 
     # -- users ----------------------------------------------------------------------------
@@ -498,7 +516,7 @@ class SyncEngine:
             self._submit("completion", lambda uid=uid: b.user_courses(uid, cancel=c),
                          lambda f, uid=uid: self._apply_progress(uid, f), uid)
         ent.open = False
-        ent.finisher = lambda: self.writer.sweep("course_progress", self._run_id)
+        ent.finisher = lambda: self._may_sweep(ent) and self.writer.sweep("course_progress", self._run_id)
         self._maybe_finish(ent)
 
     def _apply_progress(self, userid: int, fetched) -> None:

@@ -297,9 +297,28 @@ def test_a_token_that_sees_no_courses_never_empties_them_from_the_cache(make_sit
     # The limited token lists no courses (an empty list, not an error).
     result = run_sync(connect(server, server.limited_token), entities=entities)
     assert result.status == "partial"
-    assert any("so none was removed" in e for e in result.entity("courses").errors)
+    assert any("not a site administrator" in e for e in result.entity("courses").errors)
     after = cache_counts(db)
     assert after["courses"] == before["courses"] and after["enrolments"] == before["enrolments"]
+
+
+def test_a_teachers_token_removes_nothing_it_cannot_see(make_site, connect, cache, run_sync):
+    """A teacher's token sees its own courses: the others (and, through them, their sections, groups,
+    enrolments and progress) must not read as deleted on the site."""
+    server = make_site(users=120, courses=5, seed=8)
+    db, _ = cache
+    entities = ("site", "categories", "courses", "enrolments", "groups", "contents", "completion")
+    assert run_sync(connect(server), entities=entities, activity_completion="off").status == "ok"
+    tables = ("courses", "enrolments", "course_progress", "sections", "modules", "group_members")
+    before = {t: cached(db, f'SELECT COUNT(*) FROM "{t}"') for t in tables}
+    teacher = cached(db, "SELECT e.userid FROM enrolments e JOIN enrolment_roles r ON r.courseid = e.courseid AND "
+                         "r.userid = e.userid WHERE r.roleid = 3 LIMIT 1")
+    result = run_sync(connect(server, server.new_token(userid=teacher)), entities=entities,
+                      activity_completion="off")
+    assert result.status == "partial"
+    assert any("not a site administrator" in e for e in result.entity("courses").errors)
+    after = {t: cached(db, f'SELECT COUNT(*) FROM "{t}"') for t in tables}
+    assert all(after[t] >= before[t] for t in tables), (before, after)
 
 
 def test_a_second_sync_of_the_same_cache_is_refused_while_one_runs(make_site, connect, cache, run_sync):
