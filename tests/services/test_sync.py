@@ -11,7 +11,7 @@ from lms_console.services.cache import queries
 from lms_console.services.lms.errors import AuthExpired, Unreachable
 from lms_console.services.lms.http import RetryPolicy
 from lms_console.services.progress import CancelToken
-from lms_console.services.sync import FIRST_CHARS, NEXT_CHARS, plan_partitions
+from lms_console.services.sync import FIRST_CHARS, INTERNATIONAL_FIRST_CHARS, NEXT_CHARS, plan_partitions
 
 
 def truth(server, sql: str) -> int:
@@ -117,7 +117,7 @@ def test_user_partitions_split_when_they_grow_too_big(make_site, connect, cache,
     first = run_sync(client, entities=("site", "users"), max_partition=40)
     assert first.status == "ok"
     first_calls = first.entity("users").requests
-    assert first_calls == len(FIRST_CHARS)  # an empty cache starts from one-character prefixes
+    assert first_calls == len(FIRST_CHARS) + len(INTERNATIONAL_FIRST_CHARS)  # one-character prefixes at first
     server.clear_requests()
     second = run_sync(client, entities=("site", "users"), max_partition=40)
     assert second.status == "ok"
@@ -138,7 +138,8 @@ def test_plan_partitions_covers_every_prefix_and_splits_crowded_ones():
     plan = plan_partitions(count, 1000)
     assert "j" not in plan and "ja" not in plan  # split
     assert {"jo", "a"} <= set(plan) and "ja@" in plan  # children include '@'
-    assert len(plan) == len(FIRST_CHARS) - 1 + (len(NEXT_CHARS) - 1) + len(NEXT_CHARS)
+    assert len(plan) == (len(FIRST_CHARS) - 1 + (len(NEXT_CHARS) - 1) + len(NEXT_CHARS)
+                         + len(INTERNATIONAL_FIRST_CHARS))
 
 
 def test_users_missing_from_every_partition_are_checked_by_id_before_removal(make_site, connect, cache, run_sync):
@@ -155,6 +156,21 @@ def test_users_missing_from_every_partition_are_checked_by_id_before_removal(mak
     assert result.status == "ok"
     assert cached(db, f"SELECT COUNT(*) FROM users WHERE id = {victim}") == 1
     assert cached(db, f"SELECT email FROM users WHERE id = {victim}") == ""
+
+
+def test_accounts_with_international_addresses_reach_the_local_copy(make_site, connect, cache, run_sync):
+    server = make_site(users=40, courses=1, seed=12)
+    db, _ = cache
+    client = connect(server)
+    new = []
+    for name, email in (("elodie", "élodie.martin@example.fr"), ("olaf", "Ölaf@example.de"), ("ivan", "иван@пример.рф")):
+        reply = client.call("core_user_create_users", {"users": [{"username": name, "firstname": name.title(),
+                                                                  "lastname": "Test", "email": email,
+                                                                  "password": "Fresh#2024x"}]}, write=True)
+        new.append(reply[0]["id"])
+    assert run_sync(client, entities=("site", "users")).status == "ok"
+    assert cached(db, f"SELECT COUNT(*) FROM users WHERE id IN ({', '.join(map(str, new))})") == 3
+    assert cache_counts(db)["users"] == site_counts(server)["users"]
 
 
 def test_a_token_that_sees_no_users_never_empties_the_cache(make_site, connect, cache, run_sync):
