@@ -252,14 +252,17 @@ class CoursePanel(QWidget):
             return
         courseid = self.courseid
         if action == "end":
-            dialog = EndDateDialog(len(rows), self)
-            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dialog.chosen.connect(lambda end: self.model.ids_for_rows(
-                rows, lambda ids: self.bulk_requested.emit("end", courseid, ids, end)))
-            self._dialog = dialog
-            dialog.open()
+            # The users now: the table may re-read (a run finishing) while the date is being chosen.
+            self.model.ids_for_rows(rows, lambda ids: self._ask_end_date(courseid, ids))
             return
         self.model.ids_for_rows(rows, lambda ids: self.bulk_requested.emit(action, courseid, ids, 0))
+
+    def _ask_end_date(self, courseid: int, ids: list[int]) -> None:
+        dialog = EndDateDialog(len(ids), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(lambda end: self.bulk_requested.emit("end", courseid, ids, end))
+        self._dialog = dialog
+        dialog.open()
 
     def _context_menu(self, index: QModelIndex, pos: QPoint) -> None:
         if not index.isValid():
