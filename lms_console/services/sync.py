@@ -431,7 +431,7 @@ class SyncEngine:
 
     # -- users ----------------------------------------------------------------------------
     def _plan_users(self) -> None:
-        ent = self._entity("users")
+        # The state of the last pass is read before this one marks itself running (which replaces it).
         with self.db.read() as conn:
             state = queries.sync_state(conn, "users")
             resume_run = None
@@ -440,6 +440,7 @@ class SyncEngine:
                 resume_run = state.run_id
             done = queries.partitions_done(conn, "users", resume_run) if resume_run else set()
             prefixes = plan_partitions(lambda ps: queries.partition_counts(conn, ps), self.options.max_partition)
+        ent = self._entity("users")
         if resume_run and done:
             # Continue the interrupted pass: its rows carry its run id, so the final sweep stays exact.
             ent.run_id = resume_run

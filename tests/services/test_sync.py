@@ -207,6 +207,30 @@ def test_cancel_leaves_a_consistent_cache_and_the_next_sync_completes(make_site,
     assert cache_counts(db) == site_counts(server)
 
 
+def test_an_interrupted_user_pass_is_resumed_not_restarted(make_site, connect, cache, run_sync):
+    server = make_site(users=300, courses=1, seed=3)
+    server.set_faults(latency_ms=15)
+    db, _ = cache
+    client = connect(server)
+    cancel = CancelToken()
+
+    def progress(ev):
+        if ev.done >= 40:
+            cancel.cancel()
+
+    assert run_sync(client, entities=("site", "users"), progress=progress, cancel=cancel).status == "cancelled"
+    with db.read() as conn:
+        state = queries.sync_state(conn, "users")
+        done = queries.partitions_done(conn, "users", state.run_id)
+    assert done  # some partitions were finished before the cancel
+    server.clear_faults()
+    resumed = run_sync(client, entities=("site", "users"))
+    assert resumed.status == "ok"
+    total = len(FIRST_CHARS) + len(INTERNATIONAL_FIRST_CHARS)
+    assert resumed.entity("users").requests <= total - len(done)  # only what was left (+ the id check)
+    assert cache_counts(db)["users"] == site_counts(server)["users"]
+
+
 def test_server_dying_mid_sync_fails_cleanly_and_removes_nothing(make_site, connect, cache, run_sync):
     server = make_site(users=200, courses=5, seed=8)
     db, _ = cache
