@@ -133,7 +133,10 @@ class SyncEngine:
     def _run(self, progress: ProgressSink, cancel: CancelToken) -> SyncResult:
         self._progress, self._cancel = progress, cancel
         t0 = time.monotonic()
-        wanted = [e for e in ENTITIES if e in self.options.entities]
+        asked = set(self.options.entities)
+        if "activity_completion" in asked:
+            asked.add("completion")  # it follows the course progress read in the same pass
+        wanted = [e for e in ENTITIES if e in asked]
         run_id = self.writer.begin_run(wanted)
         self._run_id = run_id
         status, error = "ok", None

@@ -231,6 +231,16 @@ def test_an_interrupted_user_pass_is_resumed_not_restarted(make_site, connect, c
     assert cache_counts(db)["users"] == site_counts(server)["users"]
 
 
+def test_activity_completion_alone_brings_the_course_progress_it_follows(make_site, connect, cache, run_sync):
+    server = make_site(users=60, courses=2, seed=4)
+    db, _ = cache
+    client = connect(server)
+    assert run_sync(client, entities=("site", "courses", "users", "enrolments"), activity_completion="off").status == "ok"
+    result = run_sync(client, entities=("site", "activity_completion"), activity_completion="all")
+    assert result.status == "ok" and result.entity("activity_completion").rows > 0  # it used to do nothing, "ok"
+    assert cached(db, "SELECT COUNT(*) FROM activity_completion") > 0
+
+
 def test_server_dying_mid_sync_fails_cleanly_and_removes_nothing(make_site, connect, cache, run_sync):
     server = make_site(users=200, courses=5, seed=8)
     db, _ = cache
