@@ -546,6 +546,7 @@ class SyncEngine:
             self._submit("activity_completion", lambda uid=uid, cid=cid: b.activity_completion(cid, uid, cancel=c),
                          lambda f, uid=uid, cid=cid: self._apply_activity(cid, uid, f), (uid, cid))
         ent.open = False
+        ent.finisher = self.writer.drop_orphan_activity_completion  # unenrolled users, deleted activities
         self._maybe_finish(ent)
 
     def _apply_activity(self, courseid: int, userid: int, fetched) -> None:

@@ -241,6 +241,34 @@ def test_activity_completion_alone_brings_the_course_progress_it_follows(make_si
     assert cached(db, "SELECT COUNT(*) FROM activity_completion") > 0
 
 
+def test_activity_completion_follows_unenrolments_deleted_activities_and_cleared_completions(
+        make_site, connect, cache, run_sync):
+    server = make_site(users=80, courses=2, seed=7)
+    db, _ = cache
+    client = connect(server)
+    assert run_sync(client, activity_completion="all").status == "ok"
+    (gone_user, course), (reset_user, reset_course) = cached_rows(
+        db, "SELECT a.userid, a.courseid FROM activity_completion a JOIN course_progress p ON p.userid = a.userid AND "
+            "p.courseid = a.courseid WHERE a.state > 0 AND p.progress > 0 GROUP BY a.userid, a.courseid "
+            "ORDER BY a.userid LIMIT 2")
+    cmid = cached_rows(db, f"SELECT cmid FROM activity_completion WHERE courseid = {course} AND userid <> "
+                           f"{gone_user} LIMIT 1")[0][0]
+    client.call("enrol_manual_unenrol_users", {"enrolments": [{"userid": gone_user, "courseid": course}]}, write=True)
+    client.call("core_course_delete_modules", {"cmids": [cmid]}, write=True)
+    with server.store.connection() as conn:  # the site forgets a user's completions (a course reset)
+        conn.execute("DELETE FROM course_modules_completion WHERE userid = ? AND coursemoduleid IN (SELECT id FROM "
+                     "course_modules WHERE course = ?)", (reset_user, reset_course))
+        conn.execute("UPDATE course_completions SET timecompleted = NULL WHERE userid = ? AND course = ?",
+                     (reset_user, reset_course))
+        conn.commit()
+    assert run_sync(client).status == "ok"  # activity completion: only where course progress changed
+    assert cached(db, f"SELECT COUNT(*) FROM activity_completion WHERE userid = {gone_user} AND "
+                      f"courseid = {course}") == 0
+    assert cached(db, f"SELECT COUNT(*) FROM activity_completion WHERE cmid = {cmid}") == 0
+    assert cached(db, f"SELECT COUNT(*) FROM activity_completion WHERE userid = {reset_user} AND "
+                      f"courseid = {reset_course} AND state > 0") == 0
+
+
 def test_server_dying_mid_sync_fails_cleanly_and_removes_nothing(make_site, connect, cache, run_sync):
     server = make_site(users=200, courses=5, seed=8)
     db, _ = cache

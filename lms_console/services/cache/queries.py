@@ -156,7 +156,9 @@ def course_ids(conn: Connection) -> list[int]:
 
 
 def _prefix_end(prefix: str) -> str:
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    """An upper bound of the (lower-case) strings that start with ``prefix``. Not the last character
+    plus one: under NOCASE '@' + 1 = 'A' compares as 'a', and '@'..'a' would take in '^', '_', '`'."""
+    return prefix + "\U0010ffff"
 
 
 def partition_counts(conn: Connection, prefixes: Iterable[str]) -> dict[str, int]:
@@ -215,10 +217,12 @@ def progress_pairs_to_refresh(conn: Connection, run_id: int, *, changed_only: bo
     """``(userid, courseid)`` pairs whose activity completion should be fetched after run ``run_id``.
 
     ``changed_only``: pairs whose progress changed (or appeared) in this run and is above 0 % (0 %
-    means no activity is complete). Otherwise every tracked pair (progress known) this run saw.
+    means no activity is complete), or dropped to 0 % while the cache holds completed activities of
+    them (completions cleared on the site). Otherwise every tracked pair (progress known) this run saw.
     """
     if changed_only:
-        sql = ("SELECT userid, courseid FROM course_progress WHERE changed_run = ? AND progress > 0 "
+        sql = ("SELECT userid, courseid FROM course_progress p WHERE changed_run = ? AND (progress > 0 OR EXISTS "
+               "(SELECT 1 FROM activity_completion a WHERE a.courseid = p.courseid AND a.userid = p.userid)) "
                "ORDER BY courseid, userid")
     else:
         sql = ("SELECT userid, courseid FROM course_progress WHERE seen_run = ? AND progress IS NOT NULL "

@@ -525,6 +525,19 @@ class CacheWriter:
             raw.executemany(_COMPLETION.sql, rows)
         return len(rows)
 
+    def drop_orphan_activity_completion(self) -> int:
+        """Activity completion of enrolments and activities the local copy no longer has (unenrolled users,
+        deleted activities), in the courses whose enrolments and contents it holds; returns the rows removed."""
+        with self._tx() as raw:
+            gone = raw.execute(
+                "DELETE FROM activity_completion WHERE courseid IN (SELECT DISTINCT courseid FROM enrolments) AND "
+                "NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.courseid = activity_completion.courseid AND "
+                "e.userid = activity_completion.userid)").rowcount
+            gone += raw.execute(
+                "DELETE FROM activity_completion WHERE courseid IN (SELECT DISTINCT courseid FROM modules) AND "
+                "cmid NOT IN (SELECT cmid FROM modules)").rowcount
+        return gone
+
     def replace_course_grades(self, grades: CourseGrades, run_id: int) -> int:
         """The course's grade items and grades become exactly these; grades of unknown items are skipped."""
         cid = grades.courseid
