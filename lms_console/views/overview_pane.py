@@ -120,7 +120,12 @@ class OverviewPane(QScrollArea):
         lay.addWidget(self.sync_summary)
 
         lay.addWidget(self._section("Freshness of the local copy"))
-        self.freshness = _table(["Data", "As of", "Status", "Rows", "Problem"])
+        self.freshness = _table(["Data", "As of", "Status", "Rows read", "Problem"])
+        # What the last pass read, not what the copy holds (the cards above count that): an incremental
+        # pass reads only what changed, so 0 there is no cause for alarm.
+        self.freshness.horizontalHeaderItem(3).setToolTip(
+            "Rows the last sync of this part read from the site; a sync reads only what changed where it can. "
+            "The counts above are what the local copy holds.")
         lay.addWidget(self.freshness)
 
         lay.addWidget(self._section("What this connection can do"))

@@ -56,6 +56,8 @@ def test_opens_syncs_with_progress_and_shows_the_overview(qtbot, window, server)
         users = conn.execute("SELECT COUNT(*) FROM user WHERE deleted = 0").fetchone()[0]
     qtbot.waitUntil(lambda: window.overview.cards["users"].value.text() == f"{users:,}", timeout=10000)
     assert window.overview.capabilities.rowCount() > 5
+    rows = window.overview.freshness.horizontalHeaderItem(3)
+    assert rows.text() == "Rows read" and "what the local copy holds" in rows.toolTip()  # not the rows held
     assert "As of" in window.freshness_label.text()
     # The navigation tree lists the site's courses under the categories.
     qtbot.waitUntil(lambda: window.nav_model.find("course").isValid(), timeout=10000)
