@@ -79,9 +79,12 @@ def test_cohort_create_then_delete_and_delete_is_not_undoable(synced):
     assert on_site(server, "SELECT name, idnumber FROM cohort WHERE id = ?", cohort) == [("Night school", "NIGHT")]
     plan = C.plan_changes(db, [C.Change("cohort.delete", {"id": cohort})])
     assert len(plan.irreversible) == 1
+    with writer.batch() as raw:  # a membership rule for it
+        raw.execute("INSERT INTO cohort_rules (cohortid, spec) VALUES (?, '{}')", (cohort,))
     gone = run(client, writer, db, [C.Change("cohort.delete", {"id": cohort})])
     assert on_site(server, "SELECT id FROM cohort WHERE id = ?", cohort) == []
     assert cached(db, "SELECT id FROM cohorts WHERE id = ?", cohort) == []
+    assert cached(db, "SELECT id FROM cohort_rules WHERE cohortid = ?", cohort) == []  # deleted here: rule goes too
     with db.read() as conn:
         assert len(C.undo_changes(J.run_rows(conn, gone.run_id))[1]) == 1
 

@@ -183,6 +183,9 @@ class CohortDelete(_CohortKind):
 
     def apply_to_cache(self, raw, data, result, now):
         raw.execute("DELETE FROM cohorts WHERE id = ?", (as_int(data, "id"),))
+        # Deleted from here, on purpose: its membership rule goes with it. (A cohort deleted on the site
+        # keeps its rule, marked "gone", for the admin to see: schema_rules.)
+        raw.execute("DELETE FROM cohort_rules WHERE cohortid = ?", (as_int(data, "id"),))
 
 
 class CohortAddMember(MembershipKind):
