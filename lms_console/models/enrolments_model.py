@@ -164,6 +164,16 @@ def bulk_changes(conn, courseid: int, userids: Sequence[int], action: str, *, ti
     return out
 
 
+def bulk_title(action: str, count: int, course: str, *, timeend: int = 0) -> str:
+    """The preview's title of :func:`bulk_changes`, e.g. "End the enrolments of 3 users in ME101 on
+    2026-12-31" (the end date is the day, in local time)."""
+    users = f"{count:,} user{'s' if count != 1 else ''}"
+    if action == "end":
+        return f"End the enrolment{'s' if count != 1 else ''} of {users} in {course} on {_day(timeend)}"
+    verb = {"suspend": "Suspend", "reactivate": "Reactivate", "unenrol": "Remove"}[action]
+    return f"{verb} {count:,} enrolment{'s' if count != 1 else ''} in {course}"
+
+
 def read_course_choices(db, text: str = "", limit: int = 5_000) -> list[tuple[int, str, str, str, int]]:
     """(id, shortname, fullname, category, enrolled) of courses matching ``text``, by short name."""
     like = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -420,6 +430,5 @@ class EnrolmentsTableModel(QAbstractTableModel):
 
 
 __all__ = ["COLUMNS", "EnrolmentQuery", "EnrolmentsTableModel", "KEYS", "METHODS", "STATUS_FILTERS", "STATUS_TEXT",
-           "bulk_changes", "count_enrolments", "enrolment_ids", "read_course_choices", "read_page", "read_roles",
-           "read_saved_filters",
-           "role_names"]
+           "bulk_changes", "bulk_title", "count_enrolments", "enrolment_ids", "read_course_choices", "read_page",
+           "read_roles", "read_saved_filters", "role_names"]

@@ -180,7 +180,7 @@ class GroupsActions(QObject):
         started = time.perf_counter()
 
         def job(p, c):
-            from lms_console.models.enrolments_model import bulk_changes
+            from lms_console.models.enrolments_model import bulk_changes, bulk_title
 
             with db.read() as conn:
                 name = conn.exec_driver_sql("SELECT shortname FROM courses WHERE id = ?", (courseid,)).scalar()
@@ -190,8 +190,7 @@ class GroupsActions(QObject):
                     changes = bulk_changes(conn, courseid, ids, action, timeend=timeend)
                 except ValueError as exc:
                     return _Refused(str(exc))
-                verb = {"suspend": "Suspend", "reactivate": "Reactivate", "end": "End", "unenrol": "Remove"}[action]
-                title = f"{verb} {len(ids):,} enrolment{'s' if len(ids) != 1 else ''} in {name}"
+                title = bulk_title(action, len(ids), name, timeend=timeend)
                 return plan_annotated(conn, changes, title=title), None
 
         return self._run(job, started)

@@ -8,6 +8,7 @@ Models never import views, so icons and colours come in as callables from the vi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -35,18 +36,24 @@ OUTCOME_TONE = {Outcome.APPLY: None, Outcome.NOOP: "text_muted", Outcome.CONFLIC
 
 _SECRET_HINTS = ("password", "token", "secret")
 _MAX_TEXT = 300  # a cell shows at most this much; the tooltip and the details show everything
+# Fields that hold Unix seconds (Moodle's names): shown as local dates, 0 meaning "not set".
+DATE_FIELDS = frozenset({"timestart", "timeend", "timecreated", "timemodified", "timeadded", "timeaccess",
+                         "lastaccess", "lastlogin", "currentlogin", "firstaccess", "lastcourseaccess",
+                         "startdate", "enddate", "duedate", "cutoffdate", "suspendeduntil"})
 
 
 # -- plain words ---------------------------------------------------------------------------------
 
 def format_value(value: Any, field: str = "") -> str:
-    """A value as an admin reads it: yes/no, "(empty)", lists joined; secrets never shown."""
+    """A value as an admin reads it: yes/no, "(empty)", dates, lists joined; secrets never shown."""
     if field and any(h in field.lower() for h in _SECRET_HINTS) and value not in (None, ""):
         return "(hidden)"
     if value is None or value == "":
         return "(empty)"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if field.lower() in DATE_FIELDS and isinstance(value, (int, float)):
+        return format_date(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, Mapping):
@@ -54,6 +61,17 @@ def format_value(value: Any, field: str = "") -> str:
     if isinstance(value, (list, tuple, set, frozenset)):
         return ", ".join(format_value(v) for v in value) or "(none)"
     return str(value)
+
+
+def format_date(stamp: float) -> str:
+    """Unix seconds as a local date (``2026-12-31 23:59``; the day alone at midnight); 0 is "(none)"."""
+    if not stamp:
+        return "(none)"
+    try:
+        t = time.localtime(stamp)
+    except (OverflowError, OSError, ValueError):
+        return str(stamp)
+    return time.strftime("%Y-%m-%d" if t.tm_hour == t.tm_min == t.tm_sec == 0 else "%Y-%m-%d %H:%M", t)
 
 
 def diff_pairs(before: Any, after: Any) -> list[tuple[str, Any, Any]]:

@@ -31,6 +31,15 @@ def category_paths(categories) -> list[tuple[int, str]]:
     return sorted(((cid, path(cid)) for cid in rows), key=lambda p: p[1].lower())
 
 
+def _by_idnumber(items) -> dict[str, list[tuple[int, str]]]:
+    """ID number → (id, name) of the ``(id, name, idnumber)`` items using it."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    for ident, name, idnumber in items:
+        if idnumber:
+            out.setdefault(idnumber, []).append((ident, name))
+    return out
+
+
 class GroupsDialogs(QObject):
     """Opens the pane's dialogs and turns what they produce into plans.
 
@@ -106,8 +115,15 @@ class GroupsDialogs(QObject):
         dialog.changes_ready.connect(self._plan)
         self._open("cohort", dialog)
 
-    def _cohort_idnumbers(self) -> dict[str, int]:
-        return {c[2]: c[0] for c in self.pane.tree_model.data_read.cohorts if c[2]}
+    def _cohort_idnumbers(self) -> dict[str, list[tuple[int, str]]]:
+        """ID number → (id, name) of every cohort using it (older sites have duplicates)."""
+        return _by_idnumber((c[0], c[1], c[2]) for c in self.pane.tree_model.data_read.cohorts)
+
+    def _course_items(self, courseid: int, kind: str) -> list[tuple[int, str, str]]:
+        """(id, name, ID number) of the course's groups or groupings (``kind``) the tree has read."""
+        model = self.pane.tree_model
+        node = model.node_at(model.find("course", courseid))
+        return [(c.id, c.name, c.extra.get("idnumber") or "") for c in node.children if c.kind == kind] if node else []
 
     def new_group(self) -> None:
         course = self._course()
@@ -115,8 +131,9 @@ class GroupsDialogs(QObject):
             self.pane.show_problem("Select a course (or one of its groups) first.")
             return
         model = self.pane.tree_model
-        taken = {name: gid for gid, name in model.groups_of_course(course[0])}
-        dialog = GroupDialog(course[0], course[1], taken_names=taken,
+        groups = self._course_items(course[0], "group")
+        dialog = GroupDialog(course[0], course[1], taken_names={n: g for g, n, _i in groups},
+                             taken_idnumbers=_by_idnumber(groups),
                              groupings=[(g, n) for g, n, _gs in model.groupings_of_course(course[0])], parent=self.pane)
         dialog.changes_ready.connect(self._plan)
         self._open("group", dialog)
@@ -126,7 +143,9 @@ class GroupsDialogs(QObject):
         if course is None:
             self.pane.show_problem("Select a course (or one of its groups) first.")
             return
+        groupings = self._course_items(course[0], "grouping")
         dialog = GroupingDialog(course[0], course[1], self.pane.tree_model.groups_of_course(course[0]),
+                                taken_names={n: g for g, n, _i in groupings}, taken_idnumbers=_by_idnumber(groupings),
                                 parent=self.pane)
         dialog.changes_ready.connect(self._plan)
         self._open("grouping", dialog)
@@ -146,10 +165,11 @@ class GroupsDialogs(QObject):
         elif node.kind == "group":
             cid = int(e["courseid"])
             groupings = model.groupings_of_course(cid)
+            groups = self._course_items(cid, "group")
             dialog = GroupDialog(cid, e.get("course", ""), group={"id": node.id, "name": node.name,
                                                                 "idnumber": e.get("idnumber", ""),
                                                                 "description": e.get("description", "")},
-                                 taken_names={n: g for g, n in model.groups_of_course(cid)},
+                                 taken_names={n: g for g, n, _i in groups}, taken_idnumbers=_by_idnumber(groups),
                                  groupings=[(g, n) for g, n, _gs in groupings],
                                  in_groupings={g for g, _n, gs in groupings if node.id in gs}, parent=self.pane)
         elif node.kind == "grouping":

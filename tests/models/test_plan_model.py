@@ -3,6 +3,8 @@ formatting they share with the journal."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -129,3 +131,22 @@ def test_plain_words():
     assert problem_text(Problem("is required", field="lastname")) == "lastname is required"
     assert "Moodle refused a value" in plain_message("invalidparameter", "Invalid parameter value detected")
     assert plain_message("", "User is a deleted user") == "User is a deleted user"
+
+
+def test_dates_read_as_local_dates_in_diffs_problems_and_the_preview(qtbot, engine):
+    end = int(time.mktime((2026, 12, 31, 23, 59, 59, 0, 0, -1)))
+    start = int(time.mktime((2026, 9, 1, 0, 0, 0, 0, 0, -1)))
+    assert format_value(end, "timeend") == "2026-12-31 23:59" and format_value(start, "timestart") == "2026-09-01"
+    assert format_value(0, "timeend") == "(none)" and format_value(None, "lastaccess") == "(empty)"
+    assert format_value({"lastaccess": end, "suspended": False}) == "lastaccess: 2026-12-31 23:59; suspended: no"
+    assert format_value(end, "id") == str(end) and format_value("Europe/Lisbon", "timezone") == "Europe/Lisbon"
+    assert problem_text(Problem("must be after the start date", field="timeend", value=end)) == \
+        "timeend “2026-12-31 23:59” must be after the start date"
+    with engine.session.db.read() as conn:
+        courseid, userid = conn.exec_driver_sql("SELECT courseid, userid FROM enrolments ORDER BY courseid, userid "
+                                                "LIMIT 1").one()
+    plan = _plan(qtbot, engine, [Change("enrol.add", {"userid": userid, "courseid": courseid, "timeend": end})])
+    model = PlanTableModel(plan)
+    diff = model.index(0, COL_DIFF).data(DISPLAY)
+    assert "timeend:" in diff and "→ 2026-12-31 23:59" in diff and str(end) not in diff
+    assert str(end) not in model.index(0, COL_DIFF).data(Qt.ItemDataRole.ToolTipRole)

@@ -159,6 +159,7 @@ def test_course_panel_suspends_ends_and_unenrols_selected_enrolments(qtbot, cons
     preview = preview_after(qtbot, window, engine, end_dialog._accept)
     assert {i.change.kind for i in preview.plan.items} == {"enrol.add"}
     assert {i.change.data["userid"] for i in preview.plan.items} == chosen  # the users chosen, not the rows'
+    assert preview.plan.title.startswith("End the enrolments of 2 users in ")  # not "End 2 enrolments"
     assert all(i.change.data["timeend"] > 0 and "suspend" in i.change.data for i in preview.plan.items)
     preview.close()
     panel.status_combo.setCurrentIndex(0)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import csv
 
 import pytest
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QPointF, Qt
+from PySide6.QtCore import QByteArray, QDate, QItemSelectionModel, QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from lms_console.models.dnd import USER_IDS_MIME, read_user_drag, user_ids_mime
 from lms_console.models.groups_model import CountRole
-from lms_console.sandbox.server import SandboxServer
+from lms_console.models.plan_model import COL_DIFF
 from lms_console.models.users_model import UsersTableModel
+from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Status
 from lms_console.services.users_query import UserFilter
 from lms_console.views.dialogs.cohort_dialog import CohortDialog
@@ -25,8 +26,8 @@ from lms_console.views.dialogs.group_dialog import GroupDialog
 from lms_console.views.groups_import import ImportMembershipsDialog
 from lms_console.views.groups_pane import PAGE_COURSE, PAGE_MEMBERS
 from lms_console.views.groups_rules import RuleDialog
-from lms_console.views.widgets.users_table import DraggableUsersTable
 from lms_console.views.groups_wiring import install_groups_views
+from lms_console.views.widgets.users_table import DraggableUsersTable
 
 WAIT = 20000
 LEFT = Qt.MouseButton.LeftButton
@@ -287,7 +288,7 @@ def test_cohort_and_group_dialogs_name_bad_input_and_plan_what_is_asked(qtbot, c
     assert isinstance(dialog, CohortDialog) and not dialog.ok.isEnabled()
     qtbot.keyClicks(dialog.name, "Sales DE")
     dialog.idnumber.setText(taken.lower())
-    assert not dialog.ok.isEnabled() and "Another cohort uses this ID number" in dialog.idnumber_problem.text()
+    assert not dialog.ok.isEnabled() and "already uses this ID number" in dialog.idnumber_problem.text()
     dialog.idnumber.setText("COH-SALES-DE")
     category = q(session, "SELECT id FROM categories ORDER BY id LIMIT 1")[0][0]
     dialog.context.setCurrentIndex(dialog.context.findData(category))
@@ -313,6 +314,112 @@ def test_cohort_and_group_dialogs_name_bad_input_and_plan_what_is_asked(qtbot, c
     select(qtbot, pane, "group", gid)
     preview = preview_after(qtbot, window, engine, pane.dialogs.delete_selected)
     assert preview.plan.items[0].change.kind == "group.delete" and preview.irreversible_warning.isVisibleTo(preview)
+
+
+def test_a_cohort_sharing_its_id_number_is_edited_and_a_clash_names_the_other_cohorts(qtbot, console):
+    window, pane, session, engine, _server = console
+    (idnumber,) = q(session, "SELECT idnumber FROM cohorts WHERE idnumber <> '' GROUP BY idnumber "
+                             "HAVING count(*) > 1 ORDER BY idnumber LIMIT 1")[0]
+    pair = q(session, "SELECT id, name FROM cohorts WHERE idnumber = ? ORDER BY id", idnumber)
+    (_first, first_name), (_second, second_name) = pair
+    for cid, name in pair:  # each of the two: only its name changes, the shared ID number stays
+        select(qtbot, pane, "cohort", cid)
+        pane.dialogs.edit_selected()
+        dialog = pane.dialogs.open_dialogs["edit"]
+        assert isinstance(dialog, CohortDialog) and dialog.idnumber.text() == idnumber
+        dialog.name.selectAll()
+        qtbot.keyClicks(dialog.name, f"{name} (old)")
+        assert dialog.ok.isEnabled() and not dialog.idnumber_problem.isVisibleTo(dialog)  # unchanged: not checked
+        preview = preview_after(qtbot, window, engine, lambda d=dialog: qtbot.mouseClick(d.ok, LEFT))
+        assert [(i.change.data["id"], i.change.data["fields"]) for i in preview.plan.items] == [
+            (cid, {"name": f"{name} (old)"})]
+        assert preview.plan.counts["apply"] == 1
+        preview.close()
+    other, other_name = q(session, "SELECT id, name FROM cohorts WHERE idnumber <> ? ORDER BY id LIMIT 1", idnumber)[0]
+    select(qtbot, pane, "cohort", other)
+    pane.dialogs.edit_selected()
+    dialog = pane.dialogs.open_dialogs["edit"]
+    dialog.idnumber.selectAll()
+    qtbot.keyClicks(dialog.idnumber, idnumber.lower())
+    problem = dialog.idnumber_problem.text()
+    assert not dialog.ok.isEnabled() and dialog.idnumber_problem.isVisibleTo(dialog)
+    assert problem.startswith("Cohorts “") and "already use this ID number" in problem
+    assert f"“{first_name}”" in problem and f"“{second_name}”" in problem and other_name not in problem
+
+
+def test_group_and_grouping_dialogs_name_a_clashing_id_number_or_name_in_the_course(qtbot, console):
+    window, pane, session, engine, _server = console
+    courseid = q(session, 'SELECT courseid FROM "groups" WHERE idnumber <> \'\' GROUP BY courseid HAVING count(*) > 1 '
+                          "AND courseid IN (SELECT courseid FROM groupings) ORDER BY courseid LIMIT 1")[0][0]
+    (gid, gname, gidnumber), (_hid, _hname, hidnumber) = q(
+        session, 'SELECT id, name, idnumber FROM "groups" WHERE courseid = ? AND idnumber <> \'\' ORDER BY id LIMIT 2',
+        courseid)
+    elsewhere = q(session, 'SELECT idnumber FROM "groups" WHERE courseid <> ? AND idnumber <> \'\' LIMIT 1',
+                  courseid)[0][0]
+    pane.tree.expand(select(qtbot, pane, "course", courseid))
+    qtbot.waitUntil(lambda: pane.tree_model.find("group", gid).isValid(), timeout=WAIT)
+    pane.dialogs.new_group()
+    dialog = pane.dialogs.open_dialogs["group"]
+    qtbot.keyClicks(dialog.name, "Evening tutorial")
+    qtbot.keyClicks(dialog.idnumber, gidnumber.lower())
+    assert not dialog.ok.isEnabled() and dialog.idnumber_problem.isVisibleTo(dialog)
+    assert f"Group “{gname}” in this course already uses this ID number" in dialog.idnumber_problem.text()
+    dialog.idnumber.setText(elsewhere)  # another course's: not a clash
+    assert dialog.ok.isEnabled() and not dialog.idnumber_problem.isVisibleTo(dialog)
+    dialog.close()
+    select(qtbot, pane, "group", gid)
+    pane.dialogs.edit_selected()
+    dialog = pane.dialogs.open_dialogs["edit"]
+    assert isinstance(dialog, GroupDialog) and dialog.idnumber.text() == gidnumber
+    qtbot.keyClicks(dialog.description, " Meets on Tuesdays.")
+    assert dialog.ok.isEnabled() and not dialog.idnumber_problem.isVisibleTo(dialog)  # its own ID number
+    dialog.idnumber.setText(hidnumber)
+    assert not dialog.ok.isEnabled() and "already uses this ID number" in dialog.idnumber_problem.text()
+    dialog.idnumber.setText(gidnumber)
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    assert list(preview.plan.items[0].change.data["fields"]) == ["description"]
+    preview.close()
+    gpid, gpname, gpidnumber = q(session, "SELECT id, name, idnumber FROM groupings WHERE courseid = ? ORDER BY id "
+                                          "LIMIT 1", courseid)[0]
+    select(qtbot, pane, "course", courseid)
+    pane.dialogs.new_grouping()
+    dialog = pane.dialogs.open_dialogs["grouping"]
+    qtbot.keyClicks(dialog.name, gpname.upper())
+    assert not dialog.ok.isEnabled() and "already has a grouping of this name" in dialog.name_problem.text()
+    assert dialog.name_problem.isVisibleTo(dialog)
+    dialog.name.setText("Seminars")
+    assert dialog.ok.isEnabled()
+    dialog.idnumber.setText(gpidnumber)
+    assert not dialog.ok.isEnabled() and dialog.idnumber_problem.isVisibleTo(dialog)
+    assert f"Grouping “{gpname}” in this course already uses this ID number" in dialog.idnumber_problem.text()
+    dialog.idnumber.setText("SEMINARS")
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    assert preview.plan.items[0].change.data == {"courseid": courseid, "name": "Seminars", "idnumber": "SEMINARS"}
+    assert gpid not in {i.change.data.get("id") for i in preview.plan.items}
+
+
+def test_ending_enrolments_previews_the_end_date_as_a_readable_date(qtbot, console):
+    window, pane, session, engine, _server = console
+    courseid = q(session, "SELECT courseid FROM enrolments GROUP BY courseid ORDER BY courseid LIMIT 1")[0][0]
+    select(qtbot, pane, "course", courseid)
+    panel = pane.course
+    qtbot.waitUntil(lambda: pane.details.currentIndex() == PAGE_COURSE and panel.model.total() > 1, timeout=WAIT)
+    panel.table.selectRow(0)
+    panel.table.selectionModel().select(panel.model.index(1, 0), QItemSelectionModel.SelectionFlag.Select
+                                        | QItemSelectionModel.SelectionFlag.Rows)
+    qtbot.waitUntil(lambda: panel.bulk_buttons["end"].isEnabled(), timeout=WAIT)
+    qtbot.mouseClick(panel.bulk_buttons["end"], LEFT)
+    qtbot.waitUntil(lambda: getattr(panel, "_dialog", None) is not None and panel._dialog.isVisible(), timeout=WAIT)
+    end = panel._dialog
+    end.date.setDate(QDate(2026, 12, 31))
+    ok = end.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(ok, LEFT))
+    stamp = preview.plan.items[0].change.data["timeend"]
+    assert [i.change.kind for i in preview.plan.items] == ["enrol.add", "enrol.add"]
+    diff = preview.model.index(0, COL_DIFF).data()
+    assert "timeend:" in diff and "→ 2026-12-31 23:59" in diff and str(stamp) not in diff
+    preview.table.selectRow(0)
+    assert "2026-12-31 23:59" in preview.details.text() and str(stamp) not in preview.details.text()
 
 
 def test_a_rule_is_checked_saved_previewed_and_its_drift_announced_after_a_sync(qtbot, console):

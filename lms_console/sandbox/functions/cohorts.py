@@ -133,11 +133,12 @@ def create_cohorts(ctx, cohorts):
     cohorts=Multiple(Single({"id": Value(INT), **_COHORT_FIELDS})))
 def update_cohorts(ctx, cohorts):
     for cohort in cohorts:
-        _get_cohort(ctx, cohort["id"])
+        current = _get_cohort(ctx, cohort["id"])
         contextid = _category_context(ctx, cohort["categorytype"])
         ctx.require_capability("moodle/cohort:manage")
-        if cohort["idnumber"] and ctx.one("SELECT 1 FROM cohort WHERE idnumber = ? AND id <> ?",
-                                          (cohort["idnumber"], cohort["id"])):
+        # An ID number kept as it is stays, even where older sites have it twice; a new one must be free.
+        if cohort["idnumber"] and cohort["idnumber"] != current["idnumber"] and ctx.one(
+                "SELECT 1 FROM cohort WHERE idnumber = ? AND id <> ?", (cohort["idnumber"], cohort["id"])):
             raise errors.invalid_parameter(f"record already exists: idnumber={cohort['idnumber']}")
         sets = {"contextid": contextid, "name": cohort["name"], "idnumber": cohort["idnumber"],
                 "descriptionformat": cohort["descriptionformat"], "timemodified": ctx.now}

@@ -3,7 +3,8 @@ description. Opened with ``open()``; what the admin asks for comes out as change
 ``changes_ready`` and goes to the change engine's preview (nothing is sent from here).
 
 Bad input is named under the field and keeps the OK button disabled: no name, an ID number
-another cohort uses, nothing changed.
+another cohort uses (named; an unchanged ID number is not checked, as older sites have
+duplicates), nothing changed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from lms_console.services.changes.model import Change
 
 class CohortDialog(QDialog):
     """New cohort, or properties of an existing one (``cohort`` given: a mapping with id, name,
-    idnumber, visible, description, categoryid).
+    idnumber, visible, description, categoryid). ``taken_idnumbers``: ID number → the (id, name)
+    of every cohort using it.
 
     Signals:
         changes_ready(object, str): the list of Change and a title for the preview.
@@ -38,11 +40,13 @@ class CohortDialog(QDialog):
     changes_ready = Signal(object, str)
 
     def __init__(self, categories: Sequence[tuple[int, str]], *, cohort: Mapping | None = None,
-                 taken_idnumbers: Mapping[str, int] | None = None, category: int | None = None,
-                 parent: QWidget | None = None) -> None:
+                 taken_idnumbers: Mapping[str, Sequence[tuple[int, str]]] | None = None,
+                 category: int | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.cohort = dict(cohort) if cohort else None
-        self._taken = {k.lower(): v for k, v in (taken_idnumbers or {}).items()}
+        self._taken: dict[str, list[tuple[int, str]]] = {}
+        for key, users in (taken_idnumbers or {}).items():
+            self._taken.setdefault(key.lower(), []).extend(users)
         self.setObjectName("CohortDialog")
         editing = self.cohort is not None
         self.setWindowTitle(f"Cohort {self.cohort['name']}" if editing else "New cohort")
@@ -112,9 +116,13 @@ class CohortDialog(QDialog):
         out = {}
         if not f["name"]:
             out["name"] = "A cohort needs a name."
-        other = self._taken.get(f["idnumber"].lower()) if f["idnumber"] else None
-        if other is not None and (self.cohort is None or other != self.cohort.get("id")):
-            out["idnumber"] = "Another cohort uses this ID number; ID numbers must be unique."
+        unchanged = self.cohort is not None and f["idnumber"] == (self.cohort.get("idnumber") or "").strip()
+        if f["idnumber"] and not unchanged:
+            own = self.cohort.get("id") if self.cohort is not None else None
+            others = [name for ident, name in self._taken.get(f["idnumber"].lower(), ()) if ident != own]
+            if others:
+                out["idnumber"] = (f"{_names('Cohort', others)} already {'uses' if len(others) == 1 else 'use'} "
+                                   "this ID number; ID numbers must be unique.")
         return out
 
     def changed_fields(self) -> dict:
@@ -151,6 +159,15 @@ class CohortDialog(QDialog):
                      else f"Change cohort {self.cohort['name']}")
             self.changes_ready.emit([Change("cohort.update", {"id": self.cohort["id"], "fields": fields})], title)
         self.accept()
+
+
+def _names(what: str, names: Sequence[str], shown: int = 3) -> str:
+    """``Cohort “A”``, ``Cohorts “A” and “B”``, ``Cohorts “A”, “B”, “C” and 2 more``."""
+    quoted = [f"“{n}”" for n in names[:shown]]
+    if len(names) > shown:
+        quoted.append(f"{len(names) - shown} more")
+    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return f"{what}{'s' if len(names) > 1 else ''} {text}"
 
 
 def _problem() -> QLabel:

@@ -36,6 +36,33 @@ def _problem() -> QLabel:
     return label
 
 
+def _names(what: str, names: Sequence[str], shown: int = 3) -> str:
+    """``group “A”``, ``groups “A” and “B”``, ``groups “A”, “B”, “C” and 2 more``."""
+    quoted = [f"“{n}”" for n in names[:shown]]
+    if len(names) > shown:
+        quoted.append(f"{len(names) - shown} more")
+    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return f"{what}{'s' if len(names) > 1 else ''} {text}"
+
+
+def _by_key(taken: Mapping[str, Sequence[tuple[int, str]]] | None) -> dict[str, list[tuple[int, str]]]:
+    out: dict[str, list[tuple[int, str]]] = {}
+    for key, users in (taken or {}).items():
+        out.setdefault(key.lower(), []).extend(users)
+    return out
+
+
+def _idnumber_problem(what: str, idnumber: str, before: str | None, own, taken: Mapping) -> str:
+    """Who else in the course uses ``idnumber`` ("" when nobody, or when it is ``before``, unchanged)."""
+    if not idnumber or idnumber == before:
+        return ""
+    others = [name for ident, name in taken.get(idnumber.lower(), ()) if ident != own]
+    if not others:
+        return ""
+    return (f"{_names(what.capitalize(), others)} in this course already {'uses' if len(others) == 1 else 'use'} "
+            f"this ID number; a {what}'s ID number must be unique in its course.")
+
+
 def _checklist(items: Sequence[tuple[int, str]], checked: set[int], name: str) -> QListWidget:
     lst = QListWidget()
     lst.setObjectName(name)
@@ -71,18 +98,23 @@ class _Base(QDialog):
 
 class GroupDialog(_Base):
     """New group in a course, or properties of one (``group``: id, name, idnumber, description).
+    ``taken_names``: name → id of the course's groups; ``taken_idnumbers``: ID number → the (id,
+    name) of the course's groups using it. An unchanged name or ID number is not checked.
 
     Signals:
         changes_ready(object, str): the list of Change and a title for the preview.
     """
 
     def __init__(self, courseid: int, course: str, *, group: Mapping | None = None,
-                 taken_names: Mapping[str, int] | None = None, groupings: Sequence[tuple[int, str]] = (),
-                 in_groupings: set[int] | None = None, parent: QWidget | None = None) -> None:
+                 taken_names: Mapping[str, int] | None = None,
+                 taken_idnumbers: Mapping[str, Sequence[tuple[int, str]]] | None = None,
+                 groupings: Sequence[tuple[int, str]] = (), in_groupings: set[int] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.courseid = courseid
         self.group = dict(group) if group else None
         self._taken = {k.lower(): v for k, v in (taken_names or {}).items()}
+        self._taken_idnumbers = _by_key(taken_idnumbers)
         self._in = set(in_groupings or ())
         editing = self.group is not None
         self.setObjectName("GroupDialog")
@@ -104,9 +136,11 @@ class GroupDialog(_Base):
         self.description.setFixedHeight(70)
         self.description.setTabChangesFocus(True)
         self.name_problem = _problem()
+        self.idnumber_problem = _problem()
         form.addRow("&Name", self.name)
         form.addRow("", self.name_problem)
         form.addRow("&ID number", self.idnumber)
+        form.addRow("", self.idnumber_problem)
         form.addRow("&Description", self.description)
         self.groupings = _checklist(groupings, self._in, "GroupingsList")
         if editing and groupings:
@@ -130,12 +164,19 @@ class GroupDialog(_Base):
 
     def problems(self) -> dict[str, str]:
         f = self._fields()
+        out = {}
+        own = self.group.get("id") if self.group is not None else None
         if not f["name"]:
-            return {"name": "A group needs a name."}
-        other = self._taken.get(f["name"].lower())
-        if other is not None and (self.group is None or other != self.group.get("id")):
-            return {"name": "The course already has a group of this name."}
-        return {}
+            out["name"] = "A group needs a name."
+        elif self.group is None or f["name"] != " ".join((self.group.get("name") or "").split()):
+            other = self._taken.get(f["name"].lower())
+            if other is not None and other != own:
+                out["name"] = "The course already has a group of this name."
+        before = (self.group.get("idnumber") or "").strip() if self.group is not None else None
+        clash = _idnumber_problem("group", f["idnumber"], before, own, self._taken_idnumbers)
+        if clash:
+            out["idnumber"] = clash
+        return out
 
     def changes(self) -> list[Change]:
         f = self._fields()
@@ -154,14 +195,16 @@ class GroupDialog(_Base):
     def _validate(self) -> None:
         problems = self.problems()
         self.name_problem.setText(problems.get("name", ""))
-        self.name_problem.setVisible(bool(problems) and (self.name.isModified() or "already" in problems.get("name", "")))
+        self.name_problem.setVisible("name" in problems and (self.name.isModified() or "already" in problems["name"]))
+        self.idnumber_problem.setText(problems.get("idnumber", ""))
+        self.idnumber_problem.setVisible("idnumber" in problems)
         empty = not self.changes() if not problems else False
         self.ok.setEnabled(not problems and not empty)
         self.ok.setToolTip("Nothing has changed." if empty else " ".join(problems.values()))
 
     def _accept(self) -> None:
         if self.problems():
-            self.name_problem.show()
+            self.name_problem.setVisible("name" in self.problems())
             return
         changes = self.changes()
         name = self._fields()["name"]
@@ -177,17 +220,23 @@ class GroupDialog(_Base):
 
 
 class GroupingDialog(_Base):
-    """New grouping in a course, or the groups of one (``grouping``: id, name, groups).
+    """New grouping in a course, or the groups of one (``grouping``: id, name, groups). A new
+    grouping's name and ID number are checked against the course's groupings: ``taken_names``
+    (name → id) and ``taken_idnumbers`` (ID number → the (id, name) of the groupings using it).
 
     Signals:
         changes_ready(object, str): the list of Change and a title for the preview.
     """
 
     def __init__(self, courseid: int, course: str, groups: Sequence[tuple[int, str]], *,
-                 grouping: Mapping | None = None, parent: QWidget | None = None) -> None:
+                 grouping: Mapping | None = None, taken_names: Mapping[str, int] | None = None,
+                 taken_idnumbers: Mapping[str, Sequence[tuple[int, str]]] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.courseid = courseid
         self.grouping = dict(grouping) if grouping else None
+        self._taken = {k.lower(): v for k, v in (taken_names or {}).items()}
+        self._taken_idnumbers = _by_key(taken_idnumbers)
         editing = self.grouping is not None
         self._in = set(self.grouping.get("groups", ())) if editing else set()
         self.setObjectName("GroupingDialog")
@@ -206,9 +255,11 @@ class GroupingDialog(_Base):
         self.idnumber.setMaxLength(100)
         self.idnumber.setReadOnly(editing)
         self.name_problem = _problem()
+        self.idnumber_problem = _problem()
         form.addRow("&Name", self.name)
         form.addRow("", self.name_problem)
         form.addRow("&ID number", self.idnumber)
+        form.addRow("", self.idnumber_problem)
         self.groups = _checklist(groups, self._in, "GroupsList")
         if editing:
             form.addRow("&Groups", self.groups)
@@ -219,8 +270,24 @@ class GroupingDialog(_Base):
         lay.addLayout(form)
         self._finish(lay)
         self.name.textChanged.connect(self._validate)
+        self.idnumber.textChanged.connect(self._validate)
         self.groups.itemChanged.connect(lambda _i: self._validate())
         self._validate()
+
+    def problems(self) -> dict[str, str]:
+        """What stops a new grouping (an existing one's name and ID number are not edited here)."""
+        if self.grouping is not None:
+            return {}
+        name = " ".join(self.name.text().split())
+        out = {}
+        if not name:
+            out["name"] = "A grouping needs a name."
+        elif name.lower() in self._taken:
+            out["name"] = "The course already has a grouping of this name."
+        clash = _idnumber_problem("grouping", self.idnumber.text().strip(), None, None, self._taken_idnumbers)
+        if clash:
+            out["idnumber"] = clash
+        return out
 
     def changes(self) -> list[Change]:
         if self.grouping is None:
@@ -233,14 +300,17 @@ class GroupingDialog(_Base):
                 + [Change("grouping.unassign", {"groupingid": gp, "groupid": g}) for g in sorted(self._in - now)])
 
     def _validate(self) -> None:
-        missing = self.grouping is None and not self.name.text().strip()
-        self.name_problem.setText("A grouping needs a name." if missing else "")
-        self.name_problem.setVisible(missing and self.name.isModified())
-        self.ok.setEnabled(bool(self.changes()))
+        problems = self.problems()
+        self.name_problem.setText(problems.get("name", ""))
+        self.name_problem.setVisible("name" in problems and (self.name.isModified() or "already" in problems["name"]))
+        self.idnumber_problem.setText(problems.get("idnumber", ""))
+        self.idnumber_problem.setVisible("idnumber" in problems)
+        self.ok.setEnabled(not problems and bool(self.changes()))
+        self.ok.setToolTip(" ".join(problems.values()))
 
     def _accept(self) -> None:
         changes = self.changes()
-        if not changes:
+        if not changes or self.problems():
             return
         title = (f"Create grouping {changes[0].data['name']}" if self.grouping is None
                  else f"Change the groups of grouping {self.grouping['name']}")
