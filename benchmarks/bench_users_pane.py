@@ -107,9 +107,10 @@ def build_cache(n: int) -> Path:
 
 class _Clock:
     """Waits like the real event loop does (asleep until an event arrives, so worker threads get
-    the GIL at once) and stops at the first paint of the viewport after the condition held."""
+    the GIL at once) and stops at the first paint of the viewport after the condition held, or of
+    ``empty`` (what the pane shows instead of the table when nothing matches)."""
 
-    def __init__(self, app, table) -> None:
+    def __init__(self, app, table, empty=None) -> None:
         from PySide6.QtCore import QEvent, QObject, QTimer
 
         self.app, self.table = app, table
@@ -124,7 +125,9 @@ class _Clock:
                 return False
 
         self._filter = _Filter()
-        table.viewport().installEventFilter(self._filter)
+        self._shown = [table.viewport(), *([empty] if empty is not None else [])]
+        for widget in self._shown:
+            widget.installEventFilter(self._filter)
         self._tick = QTimer()
         self._tick.setInterval(20)  # wakes the loop now and then so a missed condition cannot hang it
         self._tick.start()
@@ -137,7 +140,8 @@ class _Clock:
         end = time.perf_counter() + timeout
         while True:
             if pred() and not self._painted:
-                self.table.viewport().update()
+                for widget in self._shown:
+                    widget.update()
             self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
             if self._painted:
                 self._pred = None
@@ -167,7 +171,7 @@ def _ours(app, path: Path, tmp: Path) -> dict:
         pane.show()
         out["construct"] = time.perf_counter() - t
         m = pane.model
-        clock = _Clock(app, pane.table)
+        clock = _Clock(app, pane.table, pane.empty_label)
 
         def rows_for(gen: int):
             return lambda: m._first_seen == gen and m._generation == gen
