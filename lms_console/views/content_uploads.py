@@ -198,7 +198,9 @@ class UploadQueuePanel(QFrame):
         self.retry_button.setEnabled(item.state.retryable if item is not None else retryable)
         self.clear_button.setEnabled(any(i.parent is None and i.state in (State.DONE, State.REFUSED, State.CANCELLED)
                                          for i in items))
-        self.pause_button.setEnabled(bool(items) or paused)
+        # Something to hold: work left in the queue (or it is held, or waits for the site already).
+        left = any(not i.state.final for i in items)
+        self.pause_button.setEnabled(left or paused or self.controller.state == "waiting")
 
     def _toggle_pause(self) -> None:
         if self.controller.paused or self.controller.state == "waiting":

@@ -465,6 +465,7 @@ def test_queue_panel_shows_failures_on_their_row_and_retries(qtbot, console, ser
     qtbot.mouseClick(pane.queue_panel.retry_button, LEFT)  # nothing selected: every failed row
     qtbot.waitUntil(lambda: uploads.model.item(big_row.id).state == State.DONE, timeout=WAIT)
     assert pane.queue_panel.clear_button.isEnabled()
+    qtbot.waitUntil(lambda: not pane.queue_panel.pause_button.isEnabled(), timeout=WAIT)  # nothing left to hold
     qtbot.mouseClick(pane.queue_panel.clear_button, LEFT)
     qtbot.waitUntil(lambda: uploads.model.items() == [], timeout=WAIT)
 
