@@ -283,6 +283,9 @@ def test_counts_are_hidden_after_a_failed_dry_run(qtbot, tmp_path, opened):
         dialog.next_step()
     assert dialog.run_message.isVisible() and dialog.model.rowCount() == 0
     assert all(not b.text() for b in dialog._class_buttons.values()) and not dialog.counts_bar.isVisible()
+    dialog.back_button.click()
+    dialog.back_button.click()  # back to the file step: its button reads "Next", not "Dry run"
+    assert dialog.stack.currentIndex() == 0 and dialog.next_button.text() == "Next ›"
 
 
 # A combo box's popup grabs the keyboard, which the offscreen platform says it cannot do.

@@ -538,7 +538,10 @@ class ImportDialog(QDialog):
         rerun = step == 2 and not running and result is None  # cancelled or failed: "Run again" is offered
         self.next_button.setVisible(step < 2 or rerun)
         if step == 0:
-            self.next_button.setEnabled(bool(self.path_edit.text().strip()) and self.next_button.text() != "Reading…")
+            reading = self.next_button.text() == "Reading…"
+            if not reading:
+                self.next_button.setText("Next ›")  # also after "‹ Back" from the columns ("Dry run ›")
+            self.next_button.setEnabled(bool(self.path_edit.text().strip()) and not reading)
         elif step == 1:
             report = self.mapping_report()
             self.next_button.setText("Dry run ›")
