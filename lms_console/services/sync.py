@@ -292,7 +292,9 @@ class SyncEngine:
             status = "cancelled" if run_status == "cancelled" else "failed"
             # The reason the pass stopped, or what went wrong within it (a permission the token lacks...):
             # the freshness table shows this, so "not completed" only when nothing better is known.
-            msg = str(error) if error else ("; ".join(ent.errors[:3]) or "not completed")
+            # One request failing for good stops the whole pass: said as such, not as this part's own error.
+            msg = f"not completed: the sync stopped on {error}" if error else ("; ".join(ent.errors[:3])
+                                                                              or "not completed")
             self.writer.set_sync_state(ent.name, status=status, run_id=ent.run_id, rows=ent.rows,
                                        error=None if status == "cancelled" else msg, success=False)
             if error and status == "failed":

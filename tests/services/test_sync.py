@@ -291,6 +291,8 @@ def test_server_dying_mid_sync_fails_cleanly_and_removes_nothing(make_site, conn
     for name in failed:  # freshness of what did not complete is unchanged
         assert fresh_after[name].last_success_at == fresh_before[name]
         assert fresh_after[name].status == "failed" and fresh_after[name].error
+        # the pass stopped on one request's error: said as such, not as every part's own problem
+        assert fresh_after[name].error.startswith("not completed: the sync stopped on "), fresh_after[name].error
 
 
 def test_transient_faults_are_absorbed_by_retries(make_site, connect, cache, run_sync):
