@@ -9,7 +9,7 @@ Models never import views, so icons and colours come in as callables from the vi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -111,6 +111,15 @@ def clip(text: str, limit: int = _MAX_TEXT) -> str:
 
 def count_phrase(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def names_phrase(what: str, names: Sequence[str], shown: int = 3) -> str:
+    """``Cohort “A”``, ``Cohorts “A” and “B”``, ``Cohorts “A”, “B”, “C” and 2 more``."""
+    quoted = [f"“{n}”" for n in names[:shown]]
+    if len(names) > shown:
+        quoted.append(f"{len(names) - shown} more")
+    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return f"{what}{'s' if len(names) > 1 else ''} {text}"
 
 
 # -- the model ---------------------------------------------------------------------------------------

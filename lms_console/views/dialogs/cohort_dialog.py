@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lms_console.models.plan_model import names_phrase
 from lms_console.services.changes.model import Change
 
 
@@ -121,7 +122,7 @@ class CohortDialog(QDialog):
             own = self.cohort.get("id") if self.cohort is not None else None
             others = [name for ident, name in self._taken.get(f["idnumber"].lower(), ()) if ident != own]
             if others:
-                out["idnumber"] = (f"{_names('Cohort', others)} already {'uses' if len(others) == 1 else 'use'} "
+                out["idnumber"] = (f"{names_phrase('Cohort', others)} already {'uses' if len(others) == 1 else 'use'} "
                                    "this ID number; ID numbers must be unique.")
         return out
 
@@ -160,14 +161,6 @@ class CohortDialog(QDialog):
             self.changes_ready.emit([Change("cohort.update", {"id": self.cohort["id"], "fields": fields})], title)
         self.accept()
 
-
-def _names(what: str, names: Sequence[str], shown: int = 3) -> str:
-    """``Cohort “A”``, ``Cohorts “A” and “B”``, ``Cohorts “A”, “B”, “C” and 2 more``."""
-    quoted = [f"“{n}”" for n in names[:shown]]
-    if len(names) > shown:
-        quoted.append(f"{len(names) - shown} more")
-    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-    return f"{what}{'s' if len(names) > 1 else ''} {text}"
 
 
 def _problem() -> QLabel:

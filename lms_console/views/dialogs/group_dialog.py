@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lms_console.models.plan_model import names_phrase
 from lms_console.services.changes.model import Change
 
 
@@ -34,15 +35,6 @@ def _problem() -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.hide()
     return label
-
-
-def _names(what: str, names: Sequence[str], shown: int = 3) -> str:
-    """``group “A”``, ``groups “A” and “B”``, ``groups “A”, “B”, “C” and 2 more``."""
-    quoted = [f"“{n}”" for n in names[:shown]]
-    if len(names) > shown:
-        quoted.append(f"{len(names) - shown} more")
-    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-    return f"{what}{'s' if len(names) > 1 else ''} {text}"
 
 
 def _by_key(taken: Mapping[str, Sequence[tuple[int, str]]] | None) -> dict[str, list[tuple[int, str]]]:
@@ -59,7 +51,7 @@ def _idnumber_problem(what: str, idnumber: str, before: str | None, own, taken: 
     others = [name for ident, name in taken.get(idnumber.lower(), ()) if ident != own]
     if not others:
         return ""
-    return (f"{_names(what.capitalize(), others)} in this course already {'uses' if len(others) == 1 else 'use'} "
+    return (f"{names_phrase(what.capitalize(), others)} in this course already {'uses' if len(others) == 1 else 'use'} "
             f"this ID number; a {what}'s ID number must be unique in its course.")
 
 
