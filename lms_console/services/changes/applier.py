@@ -322,6 +322,12 @@ class Applier:
         looked up afresh if its answer is lost again)."""
         if not items:
             return
+        reads = self._site_reads(items)
+        for item in items:
+            self._resolve_unknown(item, everything, reads)
+
+    def _site_reads(self, items: Sequence[_Item]) -> _SiteReads:
+        """A read cache for checking ``items`` on the site, with the accounts they touch fetched first."""
         reads = _SiteReads(self.client)
         try:
             reads.prefetch_users([i.data["id"] for i in items if i.kind.startswith("user.")
@@ -330,8 +336,7 @@ class Applier:
             raise _Stop("waiting", exc) from None
         except LmsError:
             pass  # each item asks for itself
-        for item in items:
-            self._resolve_unknown(item, everything, reads)
+        return reads
 
     def _resolve_unknown(self, item: _Item, everything: Sequence[_Item], reads=None) -> None:
         """The request went out but no answer was recorded: look on the site before resending."""
@@ -374,14 +379,7 @@ class Applier:
 
     def _revalidate(self, queued: Sequence[_Item]) -> None:
         """Outbox items planned offline: hold those whose target changed on the site meanwhile."""
-        reads = _SiteReads(self.client)
-        try:
-            reads.prefetch_users([item.data["id"] for item in queued if item.kind.startswith("user.")
-                                  and isinstance(item.data.get("id"), int) and item.before is not None])
-        except (Unreachable, AuthExpired) as exc:
-            raise _Stop("waiting", exc) from None
-        except LmsError:
-            pass  # each item asks for itself below
+        reads = self._site_reads([item for item in queued if item.before is not None])
         for item in queued:
             self.cancel.raise_if_cancelled()
             spec = K.kind(item.kind)
