@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMenu,
-    QProgressBar,
     QStackedWidget,
     QToolBar,
     QToolButton,
@@ -35,6 +34,7 @@ from lms_console.views.dialogs.user_dialog import BULK_LABELS, BulkActionDialog
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
 from lms_console.views.widgets.empty_state import empty_state_label
+from lms_console.views.widgets.export_progress import ExportProgress
 from lms_console.views.widgets.filter_bar import FilterBar
 from lms_console.views.widgets.item_menu import install_item_menu
 from lms_console.views.widgets.users_table import (
@@ -77,7 +77,6 @@ class UsersPane(QWidget):
         self.target: NavTarget | None = None
         self.saved_filter_id: int | None = None
         self._dialog = None
-        self._export_job: int | None = None
         self._collecting = False  # the ids of "everything the filter matches" are being read
         self._kept: tuple[set[int], bool] = (set(), False)
         self._build()
@@ -186,23 +185,9 @@ class UsersPane(QWidget):
         enter.triggered.connect(self.open_current)
         self.table.addActions([self.open_action, enter])
 
-        progress_row = QHBoxLayout()
-        self.progress_label = QLabel()
-        self.progress_label.setObjectName("ExportProgressLabel")
-        self.progress = QProgressBar()
-        self.progress.setObjectName("ExportProgress")
-        self.progress.setMaximumWidth(280)
-        self.progress_cancel = QToolButton()
-        self.progress_cancel.setText("Cancel")
-        self.progress_cancel.clicked.connect(self._cancel_export)
-        progress_row.addWidget(self.progress_label)
-        progress_row.addWidget(self.progress)
-        progress_row.addWidget(self.progress_cancel)
-        progress_row.addStretch(1)
-        self.progress_box = QWidget()
-        self.progress_box.setLayout(progress_row)
-        self.progress_box.hide()
-        layout.addWidget(self.progress_box)
+        self.export_progress = ExportProgress(self.session.runner, "users")
+        self.export_progress.finished.connect(self._on_export_finished)
+        layout.addWidget(self.export_progress)
 
     def _connect(self) -> None:
         m = self.model
@@ -228,7 +213,6 @@ class UsersPane(QWidget):
         self.actions.collecting.connect(self._on_collecting)
         if self.engine is not None:
             self.engine.changes_applied.connect(m.on_changes_applied)
-        self.session.runner.job_changed.connect(self._on_job_changed)
         theme.theme_notifier().theme_changed.connect(self._refresh_icons)
 
     def _apply_widths(self) -> None:
@@ -439,7 +423,7 @@ class UsersPane(QWidget):
             act.setEnabled(has_rows)
         self.bulk_button.setEnabled(has_rows and not self._collecting)
         self._show_empty_state(not has_rows and not self.model.is_counting() and not self.model.is_loading())
-        self.export_action.setEnabled(has_rows and self._export_job is None)
+        self.export_action.setEnabled(has_rows and not self.export_progress.busy)
         saved = self.saved_filter_id is not None
         self.rename_filter_action.setEnabled(saved)
         self.delete_filter_action.setEnabled(saved)
@@ -534,16 +518,11 @@ class UsersPane(QWidget):
 
     # -- saved filters --------------------------------------------------------------------------------------
     def ask_save_filter(self) -> QInputDialog:
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Save filter")
-        dialog.setLabelText("Name in the navigation tree (a saved filter of the same name is replaced):")
         default = self.target.label if self.saved_filter_id is not None and self.target else self.model.description
-        dialog.setTextValue(default[:100])
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         spec = self.filter_bar.spec()
-        dialog.textValueSelected.connect(lambda name: self.actions.save_filter(name, spec))
-        dialog.open()
-        return dialog
+        return self._ask_name("Save filter",
+                              "Name in the navigation tree (a saved filter of the same name is replaced):",
+                              default[:100], lambda name: self.actions.save_filter(name, spec))
 
     def _on_filter_saved(self, filter_id: int, name: str) -> None:
         self.banner.show_message("info", f"Saved “{name}”: it is listed under Users in the navigation tree.")
@@ -551,13 +530,17 @@ class UsersPane(QWidget):
     def rename_saved_filter(self) -> QInputDialog | None:
         if self.saved_filter_id is None:
             return None
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Rename saved filter")
-        dialog.setLabelText("New name:")
-        dialog.setTextValue(self.target.label if self.target else "")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         fid = self.saved_filter_id
-        dialog.textValueSelected.connect(lambda name: self.actions.rename_filter(fid, name))
+        return self._ask_name("Rename saved filter", "New name:", self.target.label if self.target else "",
+                              lambda name: self.actions.rename_filter(fid, name))
+
+    def _ask_name(self, title: str, label: str, text: str, on_name) -> QInputDialog:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(label)
+        dialog.setTextValue(text)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.textValueSelected.connect(on_name)
         dialog.open()
         return dialog
 
@@ -576,34 +559,17 @@ class UsersPane(QWidget):
         return dialog
 
     def export_to(self, path: str) -> int | None:
-        self._export_job = self.model.export(path, self._on_exported)
-        if self._export_job is not None:
-            self.progress_label.setText(f"Exporting {self.model.total():,} users…")
-            self.progress.setRange(0, 0)
-            self.progress_box.show()
+        self.export_progress.start(self.model.export(path, self._on_exported), self.model.total())
         self._update_actions()
-        return self._export_job
+        return self.export_progress.job
 
-    def _on_job_changed(self, info) -> None:
-        if info.id != self._export_job:
-            return
-        if info.total:
-            self.progress.setRange(0, info.total)
-            self.progress.setValue(info.done)
-            self.progress_label.setText(f"Exporting… {info.done:,} of {info.total:,} users")
-        if info.state.finished:
-            self._export_job = None
-            self.progress_box.hide()
-            if info.state.value == "cancelled":
-                self.banner.show_message("info", "Export cancelled.")
-            self._update_actions()
+    def _on_export_finished(self, state: str) -> None:
+        if state == "cancelled":
+            self.banner.show_message("info", "Export cancelled.")
+        self._update_actions()
 
     def _on_exported(self, result) -> None:
         if result.error:
             self.banner.show_message("error", result.error, title="Export failed")
         else:
             self.banner.show_message("info", f"Exported {result.rows:,} users to {result.path}.")
-
-    def _cancel_export(self) -> None:
-        if self._export_job is not None:
-            self.session.runner.cancel(self._export_job)
