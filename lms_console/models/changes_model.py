@@ -107,12 +107,14 @@ class ChangeEngine(QObject):
         meta = plan.meta if isinstance(plan, _TaggedPlan) else {}
         plan = plan.plan if isinstance(plan, _TaggedPlan) else plan
 
+        undo = bool(meta.get("undo_of") or meta.get("undo_items"))
+
         def job(writer, progress, cancel):
-            run_id = record(writer, plan, profile=profile, lms_user=user,
-                            origin="undo" if meta.get("undo_of") or meta.get("undo_items") else origin,
+            run_id = record(writer, plan, profile=profile, lms_user=user, origin="undo" if undo else origin,
                             undo_of=meta.get("undo_of"))
-            summary = Applier(client, writer, progress=progress, cancel=cancel).run(run_id)
-            if meta and summary.status in ("done", "partial"):
+            # An undo first reads what it touches on the site: a change made there since is held, not reversed.
+            summary = Applier(client, writer, progress=progress, cancel=cancel, recheck=undo).run(run_id)
+            if undo and summary.status in ("done", "partial", "held"):
                 J.mark_undone(writer, _undone_originals(writer, meta, run_id), run_id)
             return summary
 

@@ -167,6 +167,27 @@ def test_decisions_on_several_items_apply_to_all_and_drop_withdraws_queued_ones(
     assert _suspended_on_site(server, users) == [0] * 5  # nothing went out
 
 
+def test_an_undo_holds_a_change_made_on_the_site_since_and_undoes_the_rest(qtbot, engine):
+    engine, server = engine
+    users = _users(engine, 2)
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        engine.plan([Change("user.update", {"id": u, "fields": {"department": "Mine"}}) for u in users])
+    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
+        engine.apply(planned.args[0])
+    run = applied.args[0].run_id
+    with server.store.connection() as conn:  # a colleague edits the second account on the site
+        conn.execute("UPDATE user SET department = 'Theirs' WHERE id = ?", (users[1],))
+        conn.commit()
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        engine.plan_undo(run_id=run)
+    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
+        engine.apply(planned.args[0])
+    assert applied.args[0].status == "held"
+    assert _statuses(engine, run) == ["undone", "done"]  # only what went back is marked undone
+    with server.store.connection() as conn:
+        assert conn.execute("SELECT department FROM user WHERE id = ?", (users[1],)).fetchone()[0] == "Theirs"
+
+
 def test_a_partly_failed_undo_marks_only_what_it_undid(qtbot, engine):
     engine, server = engine
     users = _users(engine, 3)

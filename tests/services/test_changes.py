@@ -230,29 +230,37 @@ def test_lost_answers_are_checked_on_the_site_and_never_applied_twice(synced, mo
 
 def test_offline_changes_wait_in_the_outbox_and_conflicts_are_held(synced):
     server, client, db, writer = synced
-    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 3")]
-    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in users])
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 4")]
+    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in users[:3]])
     offline = _client_of_a_site_that_is_down(client)
     summary = apply(offline, writer, plan)
     assert summary.status == "waiting"
     with db.read() as conn:
         assert J.outbox_count(conn) == 3 and J.runs_with_work(conn) == [summary.run_id]
         assert {r.status for r in J.outbox(conn)} == {"queued"}  # provably never sent
-    # Meanwhile someone suspends the second user on the site.
+    # Meanwhile someone suspends the second user on the site, and moves the fourth to another city.
+    city = q(db, "SELECT city FROM users WHERE id = ?", users[3])[0][0]
+    later = C.plan_changes(db, [C.Change("user.update", {"id": users[3], "fields": {"city": "Mine"}})])
+    waiting = apply(offline, writer, later)
     with server.store.connection() as conn:
         conn.execute("UPDATE user SET suspended = 1 WHERE id = ?", (users[1],))
+        conn.execute("UPDATE user SET city = 'Theirs' WHERE id = ?", (users[3],))
         conn.commit()
     resumed = C.apply_run(client, writer, summary.run_id, revalidate=True)
     by_target = {r.target: r for r in resumed.results}
-    assert by_target[f"user:{users[1]}"].status == Status.HELD
-    assert "changed on the site" in by_target[f"user:{users[1]}"].message
+    # Already as asked: nothing to decide, nothing to send.
+    assert (by_target[f"user:{users[1]}"].status, by_target[f"user:{users[1]}"].code) == (Status.SKIPPED, "noop")
+    assert "already so on the site" in by_target[f"user:{users[1]}"].message
     assert by_target[f"user:{users[0]}"].status == Status.DONE
-    with db.read() as conn:
-        held = [r for r in J.outbox(conn) if r.status == "held"]
-    assert len(held) == 1
-    J.release_held(writer, held[0].id, "keep")  # "keep mine": sent despite the change on the site
-    again = C.apply_run(client, writer, summary.run_id, revalidate=True)
-    assert {r.target: r.status for r in again.results}[f"user:{users[1]}"] == Status.DONE
+    resumed = C.apply_run(client, writer, waiting.run_id, revalidate=True)
+    held = resumed.results[0]
+    assert held.status == Status.HELD and held.code == "conflict"
+    assert f"changed on the site since it was planned: was {{'city': '{city}'}}, now {{'city': 'Theirs'}}" \
+        in held.message
+    J.release_held(writer, held.item_id, "keep")  # "keep mine": sent despite the change on the site
+    again = C.apply_run(client, writer, waiting.run_id, revalidate=True)
+    assert again.results[0].status == Status.DONE
+    assert site_q(server, "SELECT city FROM user WHERE id = ?", users[3])[0][0] == "Mine"
     with db.read() as conn:
         assert J.outbox_count(conn) == 0
 
@@ -355,6 +363,30 @@ def test_undo_reverses_a_run_and_deletes_are_not_undoable(synced):
     run2 = C.record(writer, undo_plan, profile="test", lms_user="admin", origin="undo", undo_of=summary.run_id)
     assert C.apply_run(client, writer, run2).status == "done"
     assert all(site_q(server, "SELECT suspended FROM user WHERE id = ?", u)[0][0] == 0 for u in users)
+
+
+def test_undo_holds_what_was_changed_on_the_site_since_instead_of_reversing_it(synced):
+    server, client, db, writer = synced
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT 3")]
+    summary = apply(client, writer, C.plan_changes(db, [
+        C.Change("user.update", {"id": u, "fields": {"city": f"Mine{u}"}}) for u in users]))
+    assert summary.status == "done"
+    with server.store.connection() as conn:  # someone edits one of them on the site afterwards
+        conn.execute("UPDATE user SET city = 'Theirs' WHERE id = ?", (users[1],))
+        conn.commit()
+    with db.read() as conn:
+        undo, _ = C.undo_changes(J.run_rows(conn, summary.run_id))
+    run = C.record(writer, C.plan_changes(db, undo), profile="test", lms_user="admin", origin="undo",
+                   undo_of=summary.run_id)
+    result = C.apply_run(client, writer, run, recheck=True)
+    assert result.status == "held"
+    by_target = {r.target: r for r in result.results}
+    assert by_target[f"user:{users[1]}"].status == Status.HELD
+    assert "changed on the site since the local copy last read it" in by_target[f"user:{users[1]}"].message
+    assert site_q(server, "SELECT city FROM user WHERE id = ?", users[1])[0][0] == "Theirs"  # not reversed
+    assert {by_target[f"user:{u}"].status for u in (users[0], users[2])} == {Status.DONE}
+    assert all(not site_q(server, "SELECT city FROM user WHERE id = ?", u)[0][0].startswith("Mine")
+               for u in (users[0], users[2]))
 
 
 def test_cancel_marks_the_rest_skipped(synced, monkeypatch):

@@ -43,10 +43,11 @@ def plan_changes(db, changes: Iterable[Change], *, site=None, title: str = "", e
         return plan(changes, PlanContext(conn, site), title=title, enrol_first=enrol_first)
 
 
-def apply_run(client, writer, run_id: int, progress=None, cancel=None, *, revalidate: bool = False) -> RunSummary:
+def apply_run(client, writer, run_id: int, progress=None, cancel=None, *, revalidate: bool = False,
+              recheck: bool = False) -> RunSummary:
     kw = {}
     if progress is not None:
         kw["progress"] = progress
     if cancel is not None:
         kw["cancel"] = cancel
-    return Applier(client, writer, revalidate=revalidate, **kw).run(run_id)
+    return Applier(client, writer, revalidate=revalidate, recheck=recheck, **kw).run(run_id)

@@ -88,7 +88,7 @@ class _Stop(Exception):
 
 class Applier:
     def __init__(self, client, writer, *, progress: ProgressSink = no_progress,
-                 cancel: CancelToken = NEVER_CANCELLED, revalidate: bool = False) -> None:
+                 cancel: CancelToken = NEVER_CANCELLED, revalidate: bool = False, recheck: bool = False) -> None:
         self.client = client
         self.writer = writer
         self.progress = progress
@@ -96,6 +96,9 @@ class Applier:
         # The outbox (after an offline wait): items are checked against a fresh read of what they touch,
         # and a cancel leaves what was not sent in the outbox (an interactive run skips it instead).
         self.revalidate = revalidate
+        # An undo: the same check first (``recheck``), so that it never reverses a change someone made on
+        # the site after the one being undone; otherwise an interactive run.
+        self.recheck = recheck
         self._done = 0
         self._total = 0
         self._entities: set[str] = set()
@@ -113,7 +116,7 @@ class Applier:
         error: LmsError | None = None
         try:
             self._resolve_all([i for i in pending if i.status == Status.SENDING.value], items)  # left by a crash
-            if self.revalidate:
+            if self.revalidate or self.recheck:
                 self._revalidate([i for i in pending if i.status == Status.QUEUED.value])
             queue = [i for i in items if i.status == Status.QUEUED.value]
             self._by_seq = {i.seq: i for i in items}
@@ -393,11 +396,30 @@ class Applier:
             except LmsError:
                 continue
             if now is not None and dict(now) != dict(item.before):
+                if self._already_so(spec, reads, item):
+                    continue
+                since = "the local copy last read it (sending it would overwrite that)" if self.recheck \
+                    else "it was planned"
                 J.mark(self.writer, [item.id], Status.HELD, code="conflict",
-                       message=f"changed on the site since it was planned: was {item.before}, now {dict(now)}; "
+                       message=f"changed on the site since {since}: was {item.before}, now {dict(now)}; "
                                "keep mine, take theirs or drop")
                 item.status = Status.HELD.value
                 self._tick(1)
+
+    def _already_so(self, spec: K.Kind, reads, item: _Item) -> bool:
+        """A target changed on the site into just what the item asks is no conflict: nothing to send."""
+        try:
+            if spec.verify(reads, item.data) is not True:
+                return False
+        except (Unreachable, AuthExpired) as exc:
+            raise _Stop("waiting", exc) from None
+        except LmsError:
+            return False
+        J.mark(self.writer, [item.id], Status.SKIPPED, code="noop",
+               message="no change needed: already so on the site (changed there since it was planned)")
+        item.status = Status.SKIPPED.value
+        self._tick(1)
+        return True
 
 
 class _SiteReads:
