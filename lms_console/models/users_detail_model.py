@@ -63,8 +63,8 @@ class UserDetailLoader(QObject):
 
 
 class UserJournalModel(RowTableModel):
-    """What the console changed on one user (the journal rows whose target is ``user:<id>``),
-    newest first, at most ``JOURNAL_LIMIT``.
+    """What the console changed on one user: the account, its creation, memberships, enrolments and
+    roles (see ``journal(user=...)``), newest first, at most ``JOURNAL_LIMIT``.
 
     Signals:
         loaded(int): how many entries were read.
@@ -95,7 +95,8 @@ class UserJournalModel(RowTableModel):
 
         def job(p, c):
             with db.read() as conn:
-                return J.journal(conn, target=f"user:{userid}", limit=JOURNAL_LIMIT)
+                name = conn.exec_driver_sql("SELECT username FROM users WHERE id = ?", (userid,)).scalar()
+                return J.journal(conn, user=(userid, name or ""), limit=JOURNAL_LIMIT)
 
         return run_job(self.session.runner, self._name, job, label="Read the user's journal", quiet=True, on_done=self._set_rows)
 

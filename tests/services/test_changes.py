@@ -431,6 +431,32 @@ def test_journal_search_and_safe_exports(synced, tmp_path):
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)  # nothing is a formula
 
 
+def test_a_users_journal_holds_every_change_to_the_account(synced):
+    """The account, its enrolments and memberships, its creation and what the creating run did with it."""
+    server, client, db, writer = synced
+    # Two accounts whose ids share a prefix (12 and 123): neither may pick up the other's changes.
+    user, other = q(db, "SELECT a.id, b.id FROM users a JOIN users b ON CAST(b.id AS TEXT) LIKE a.id || '_%' "
+                        "WHERE a.id > 3 AND a.suspended = 0 AND b.suspended = 0 ORDER BY a.id LIMIT 1")[0]
+    cohort, course = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0], q(db, "SELECT id FROM courses WHERE id > 1")[0][0]
+    plan = C.plan_changes(db, [
+        C.Change("user.update", {"id": user, "fields": {"city": "Graz"}}),
+        C.Change("enrol.add", {"courseid": course, "userid": user, "roleid": 5}),
+        C.Change("cohort.add_member", {"cohortid": cohort, "userid": user}),
+        C.Change("user.update", {"id": other, "fields": {"city": "Linz"}}),
+        C.Change("user.create", {"username": "newbie", "firstname": "New", "lastname": "Bie",
+                                 "email": "newbie@example.org", "password": "Secret-123!"}),
+        C.Change("cohort.add_member", {"cohortid": cohort, "userid": {"ref": 5, "field": "id"}}),
+    ])
+    C.record(writer, plan, profile="test", lms_user="admin")
+    with db.read() as conn:
+        mine = {r.target for r in J.journal(conn, user=(user, q(db, "SELECT username FROM users WHERE id = ?",
+                                                                       user)[0][0]))}
+        created = {r.target for r in J.journal(conn, user=(99999, "newbie"))}
+        assert {r.target for r in J.journal(conn, user=(other, "x"))} == {f"user:{other}"}
+    assert mine == {f"user:{user}", f"course:{course}/user:{user}", f"cohort:{cohort}/user:{user}"}
+    assert created == {"username:newbie", f"cohort:{cohort}/user:item5"}
+
+
 def test_kinds_that_share_a_function_are_sent_each_with_its_own_parameters(synced):
     """user.update, user.suspend and user.unsuspend all call core_user_update_users: side by side in
     one plan (as an import makes them) each must still send what it asks, and be recorded as such."""

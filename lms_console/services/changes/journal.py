@@ -198,9 +198,14 @@ def runs_with_work(conn) -> list[int]:
 
 
 def journal(conn, *, search: str = "", statuses: Sequence[str] = (), kinds: Sequence[str] = (),
-            target: str = "", since: int | None = None, limit: int = 500, offset: int = 0) -> list[JournalRow]:
-    """Journal entries, newest first, filtered; ``search`` matches title, target, message and kind."""
+            target: str = "", since: int | None = None, user: tuple[int, str] | None = None, limit: int = 500,
+            offset: int = 0) -> list[JournalRow]:
+    """Journal entries, newest first, filtered; ``search`` matches title, target, message and kind;
+    ``user`` (id, username): every change to that account, its creation, memberships and enrolments."""
     where, params = _journal_where(search, statuses, kinds, target, since)
+    if user is not None:
+        clause, more = _user_clause(*user)
+        where, params = (f"{where} AND {clause}" if where else f"WHERE {clause}"), (*params, *more)
     sql = f"{_ROW_SQL} {where} ORDER BY coalesce(i.applied_at, i.updated_at) DESC, i.id DESC LIMIT ? OFFSET ?"
     return [_row(r) for r in conn.exec_driver_sql(sql, (*params, limit, offset))]
 
@@ -210,6 +215,16 @@ def journal_count(conn, **filters) -> int:
                                    filters.get("kinds", ()), filters.get("target", ""), filters.get("since"))
     return int(conn.exec_driver_sql(
         f"SELECT count(*) FROM change_items i JOIN change_runs r ON r.id = i.run_id {where}", params).scalar() or 0)
+
+
+def _user_clause(userid: int, username: str) -> tuple[str, tuple]:
+    """Targets naming the account: ``user:12``, ``course:7/user:12``, ``course:7/user:12/role:5``, its creation
+    ``username:ann``, and items of the creating run that refer to it as ``.../user:item3``."""
+    uid = int(userid)
+    return ("(i.target = ? OR i.target LIKE ? OR i.target LIKE ? OR i.target = ? OR (i.target LIKE '%/user:item%' "
+            "AND EXISTS (SELECT 1 FROM change_items c WHERE c.run_id = i.run_id AND c.target = ? AND "
+            "(i.target LIKE '%/user:item' || c.seq OR i.target LIKE '%/user:item' || c.seq || '/%'))))",
+            (f"user:{uid}", f"%/user:{uid}", f"%/user:{uid}/%", f"username:{username}", f"username:{username}"))
 
 
 def _journal_where(search, statuses, kinds, target, since) -> tuple[str, tuple]:
