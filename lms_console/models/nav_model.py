@@ -9,17 +9,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from lms_console.models.session import ConnectionSession
+from lms_console.services.users_query import DEFAULT_FILTERS  # saved filters every site starts with
 
 TargetRole = Qt.ItemDataRole.UserRole + 1
 IconRole = Qt.ItemDataRole.UserRole + 2  # icon *name*: views turn it into a QIcon (models stay widget-free)
 
-# Saved filters every site starts with (the users pane reads their definition by key).
-DEFAULT_FILTERS = (
-    ("suspended", "Suspended"),
-    ("never_logged_in", "Never logged in"),
-    ("inactive_90", "Inactive 90 days"),
-    ("no_cohort", "No cohort"),
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lms_console.services.users_query import FilterError, UserFilter, clean_text
+from lms_console.services.users_query import DEFAULT_FILTERS, FilterError, UserFilter, clean_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +43,20 @@ def check_filter_name(name: str) -> str:
         raise FilterError("Give the filter a name.")
     if len(name) > 100:
         raise FilterError("Keep the name under 100 characters.")
+    if name.casefold() in {label.casefold() for _key, label in DEFAULT_FILTERS}:
+        raise FilterError(f"“{name}” is the name of a built-in filter; choose another name.")
     return name
 
 
 def save_filter(writer, name: str, spec: UserFilter) -> int:
-    """Store ``spec`` as ``name`` (replacing a saved filter of that name); returns its id."""
+    """Store ``spec`` as ``name`` (replacing a saved filter of that name, whatever its case); returns its id."""
     name = check_filter_name(name)
     now = int(time.time())
     with writer.batch() as raw:
-        row = raw.execute("SELECT id FROM saved_filters WHERE name = ?", (name,)).fetchone()
+        row = raw.execute("SELECT id FROM saved_filters WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
         if row:
-            raw.execute("UPDATE saved_filters SET spec = ?, updated_at = ? WHERE id = ?", (spec.dumps(), now, row[0]))
+            raw.execute("UPDATE saved_filters SET name = ?, spec = ?, updated_at = ? WHERE id = ?",
+                        (name, spec.dumps(), now, row[0]))
             return int(row[0])
         pos = raw.execute("SELECT coalesce(max(position), 0) + 1 FROM saved_filters").fetchone()[0]
         return int(raw.execute("INSERT INTO saved_filters (name, spec, position, created_at, updated_at) "
@@ -63,7 +66,7 @@ def save_filter(writer, name: str, spec: UserFilter) -> int:
 def rename_saved_filter(writer, filter_id: int, name: str) -> None:
     name = check_filter_name(name)
     with writer.batch() as raw:
-        other = raw.execute("SELECT id FROM saved_filters WHERE name = ? AND id <> ?", (name, filter_id)).fetchone()
+        other = raw.execute("SELECT id FROM saved_filters WHERE name = ? COLLATE NOCASE AND id <> ?", (name, filter_id)).fetchone()
         if other:
             raise FilterError(f"Another saved filter is called “{name}”.")
         raw.execute("UPDATE saved_filters SET name = ?, updated_at = ? WHERE id = ?",

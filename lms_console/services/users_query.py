@@ -162,7 +162,13 @@ class UserFilter:
             raise FilterError(f"the saved filter is not valid JSON ({exc.msg})") from exc
 
 
-# The navigation tree's default filters (models.nav_model.DEFAULT_FILTERS has their labels).
+# The navigation tree's default filters: their labels, in the tree's order, and their definitions.
+DEFAULT_FILTERS = (
+    ("suspended", "Suspended"),
+    ("never_logged_in", "Never logged in"),
+    ("inactive_90", "Inactive 90 days"),
+    ("no_cohort", "No cohort"),
+)
 DEFAULT_FILTER_SPECS: dict[str, UserFilter] = {
     "suspended": UserFilter(conditions=(Condition("suspended", "is", True),)),
     "never_logged_in": UserFilter(conditions=(Condition("never_logged_in", "is", True),)),

@@ -206,6 +206,15 @@ def test_saved_filters_crud(db):
         other = SF.save_filter(w, "Other", UserFilter())
         with pytest.raises(Q.FilterError, match="Another saved filter"):
             SF.rename_saved_filter(w, other, "Suspended staff")
+        with pytest.raises(Q.FilterError, match="Another saved filter"):
+            SF.rename_saved_filter(w, other, "SUSPENDED STAFF")  # names differing only in case look the same
+        for builtin in ("Suspended", "never logged IN"):  # the tree's default filters keep their names
+            with pytest.raises(Q.FilterError, match="built-in filter"):
+                SF.rename_saved_filter(w, other, builtin)
+            with pytest.raises(Q.FilterError, match="built-in filter"):
+                SF.save_filter(w, builtin, spec)
+        assert SF.save_filter(w, "suspended Staff", UserFilter("y")) == fid  # replaced, whatever the case
+        assert SF.save_filter(w, "Suspended staff", UserFilter("x")) == fid
         SF.rename_saved_filter(w, other, "Renamed")
         with pytest.raises(Q.FilterError, match="name"):
             SF.save_filter(w, "   ", spec)
