@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QLabel
 
 from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
@@ -238,6 +239,23 @@ def test_access_check_finds_the_user_and_checks_a_course(qtbot, session):
     d.user_edit.setText("nobody-at-all")
     d._user_edited()
     qtbot.waitUntil(lambda: "No single user" in d.user_note.text(), timeout=10000)
+
+
+def test_a_very_long_course_name_does_not_push_the_access_check_off_the_screen(qtbot, session):
+    long = "BUS301-" + "Introduction-to-cross-border-compliance-" * 4 + "2026"  # 171 characters, no space
+    with CacheWriter(session.db, clock=lambda: NOW) as w:
+        w.upsert_courses([Course(102, long, long, 1)], w.begin_run(["courses"]))
+    d = AccessDialog(session, FakeEngine(), userid=12, courseid=102, options=FilterOptions(courses=(
+        (100, "C101", "Chemistry"), (102, long, long))))
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitUntil(lambda: d.report is not None, timeout=10000)
+    assert long in d.verdict.text().replace("\u200b", "")  # all of it is said, broken into lines
+    assert any(long in label.text().replace("\u200b", "") for label in d.reasons_box.findChildren(QLabel))
+    assert d.minimumSizeHint().width() < 800 and d.sizeHint().width() < 1000
+    (button,) = d.fix_buttons.values()
+    qtbot.waitUntil(button.isVisible, timeout=5000)
+    assert button.mapTo(d, button.rect().topRight()).x() <= d.width()  # the fix is on the dialog, not beyond it
 
 
 def test_access_check_says_what_is_missing_before_asking(qtbot, session):

@@ -27,6 +27,18 @@ from lms_console.views.dialogs.user_dialog import plain_label
 from lms_console.views.icons import icon
 from lms_console.views.widgets.pick_list import chosen_index, make_searchable
 
+_LONGEST_RUN = 40
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space in every run of more than 40 characters without a space: a word-wrapped
+    label can then break a 180-character course short name instead of growing as wide as it."""
+    if len(text) <= _LONGEST_RUN or all(len(word) <= _LONGEST_RUN for word in text.split()):
+        return text
+    return " ".join("\u200b".join(word[i:i + _LONGEST_RUN] for i in range(0, len(word), _LONGEST_RUN))
+                    for word in text.split(" "))
+
+
 _ICON = {BLOCKS: "error", WARNING: "warning", INFO: "info", OK: "success"}
 
 
@@ -59,6 +71,9 @@ class AccessDialog(QDialog):
         self.course_combo.addItem("The account only (no course)", None)
         for cid, short, full in getattr(options, "courses", ()) or ():
             self.course_combo.addItem(f"{short} — {full}" if full else short, cid)
+        # Sized for ordinary names, not the longest one (a 180-character short name made the dialog 2,300 px wide).
+        self.course_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.course_combo.setMinimumContentsLength(40)
         make_searchable(self.course_combo)
         if courseid is not None:
             self.course_combo.setCurrentIndex(max(self.course_combo.findData(courseid), 0))
@@ -123,7 +138,7 @@ class AccessDialog(QDialog):
             self.userid = None
             return
         self.userid, label = found
-        self.user_note.setText(label)
+        self.user_note.setText(breakable(label))
 
     # -- checking ------------------------------------------------------------------------------------
     def check(self) -> None:
@@ -152,8 +167,9 @@ class AccessDialog(QDialog):
 
     def _say_course_unknown(self) -> None:
         typed = self.course_combo.currentText().strip()
-        self.verdict.setText(f"No course in the list matches “{typed}”: choose one from the list, or “The account "
-                             "only”." if typed else "Choose a course from the list, or “The account only”.")
+        self.verdict.setText(breakable(f"No course in the list matches “{typed}”: choose one from the list, or “The "
+                                       "account only”." if typed else "Choose a course from the list, or “The account "
+                                       "only”."))
         self.verdict.setProperty("state", "blocked")
         self._repolish(self.verdict)
 
@@ -173,8 +189,8 @@ class AccessDialog(QDialog):
 
     def show_report(self, report) -> None:
         self.report = report
-        self.user_note.setText(report.label)
-        self.verdict.setText(report.verdict)
+        self.user_note.setText(breakable(report.label))
+        self.verdict.setText(breakable(report.verdict))
         blocked = not report.can_sign_in or report.can_enter_course is False
         self.verdict.setProperty("state", "blocked" if blocked else "ok")
         self._repolish(self.verdict)
@@ -201,11 +217,11 @@ class AccessDialog(QDialog):
         pic.setAlignment(Qt.AlignmentFlag.AlignTop)
         text = QVBoxLayout()
         text.setSpacing(2)
-        title = plain_label(reason.title, "AccessReasonTitle")
+        title = plain_label(breakable(reason.title), "AccessReasonTitle")
         title.setWordWrap(True)
         text.addWidget(title)
         if reason.detail:
-            detail = plain_label(reason.detail, "AccessReasonDetail")
+            detail = plain_label(breakable(reason.detail), "AccessReasonDetail")
             detail.setWordWrap(True)
             text.addWidget(detail)
         row.addWidget(pic)
