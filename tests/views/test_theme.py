@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDateEdit,
     QDockWidget,
     QGroupBox,
     QLineEdit,
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QStyle,
+    QStyleOptionComboBox,
     QTableWidget,
     QTabWidget,
     QToolButton,
@@ -227,3 +230,28 @@ def test_the_console_application_starts_in_fusion_without_asking_its_style(tmp_p
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[-2] == "fusion ['lms-console'] dark"
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_a_date_field_with_a_calendar_is_not_cut_off_at_its_right_end(qtbot, qapp, name):
+    """The enrolment dates' drop-down button had no style: Fusion drew its own bevelled button over the
+    right end of the rounded field (a dark edge in light, a grey block in dark). Styled, the field is
+    its input colour up to its border and the button fits inside it."""
+    apply_theme(qapp, name)
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    edit = QDateEdit(QDate(2026, 11, 29), calendarPopup=True)
+    edit.setDisplayFormat("yyyy-MM-dd")
+    QVBoxLayout(holder).addWidget(edit)
+    holder.resize(220, 60)
+    holder.show()
+    qtbot.waitExposed(holder)
+    image = edit.grab().toImage()
+    inside = image.pixelColor(image.width() - 3, image.height() // 2).name()
+    assert inside == theme.load_palette(name)["input"]
+    option = QStyleOptionComboBox()
+    option.initFrom(edit)
+    arrow = edit.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                        QStyle.SubControl.SC_ComboBoxArrow, edit)
+    assert arrow.right() < edit.width() - 1 and arrow.top() >= 1 and arrow.bottom() < edit.height() - 1
+    assert edit.sizeHint().width() <= edit.width()  # the date and the button fit the cell they get
