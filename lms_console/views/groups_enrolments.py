@@ -104,7 +104,11 @@ class CoursePanel(QWidget):
 
     def _fit_buttons(self) -> None:
         """The bulk buttons show their words when there is room (with the count and a readable hint
-        beside them), else only their icons (the words are in the tooltips): never cut off."""
+        beside them), else only their icons (the words are in the tooltips): never cut off. The
+        search's placeholder likewise says "Search enrolled users" only where it fits."""
+        words = "Search enrolled users"
+        fits = self.search.width() >= self.search.fontMetrics().horizontalAdvance(words) + 60
+        self.search.setPlaceholderText(words if fits else "Search")
         buttons = list(self.bulk_buttons.values())
         if self._text_widths is None:
             if not self.isVisible():
@@ -151,8 +155,12 @@ class CoursePanel(QWidget):
         self.role_combo.currentIndexChanged.connect(lambda _i: self.model.update_query(roleid=self.role_combo.currentData()))
         self.count = QLabel()
         self.count.setObjectName("FilterCount")
-        # The search keeps room for its words; the count goes under the table when the panel is narrow.
-        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance("Search enrolled users") + 60)
+        # The panel's minimum width sets how wide the groups pane's tree can be in a 1024 px window: when
+        # narrow, the search says only "Search" (_fit_buttons), the status filter shows the start of a long
+        # choice, and the count goes under the table.
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance("Search") + 60)
+        self.status_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.status_combo.setMinimumContentsLength(6)
         filters.addWidget(self.search, 1)
         filters.addWidget(self.status_combo)
         filters.addWidget(self.role_combo)
@@ -183,6 +191,9 @@ class CoursePanel(QWidget):
             b.setAccessibleName(label.rstrip("…"))
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             b.clicked.connect(lambda _=False, k=key: self.request(k))
+            # As narrow as its icon alone (what _fit_buttons shows when the words do not fit), so the
+            # words do not set the panel's minimum width.
+            b.setMinimumWidth(b.iconSize().width() + 14)
             self.bulk_buttons[key] = b
             bottom.addWidget(b)
         lay.addLayout(bottom)

@@ -130,7 +130,7 @@ class GroupsPane(QWidget):
         self.splitter.setChildrenCollapsible(False)
         left = QFrame()
         left.setObjectName("GroupsTreePanel")
-        left.setMinimumWidth(180)  # with the details and the user list: a 1024 px wide window
+        self.tree_panel = left
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.setSpacing(6)
@@ -146,6 +146,9 @@ class GroupsPane(QWidget):
         self.tree = GroupsTreeView()
         self.tree.setModel(self.tree_model)
         self.tree.configure_header()
+        # Room for names of ~30 characters where it can be had; at most what still lets the window be
+        # 1024 px wide with the navigation, the details and the user list at their minimum.
+        left.setMinimumWidth(max(180, min(240, self.tree_wanted_width())))
         self.drop_hint = QLabel("")
         self.drop_hint.setObjectName("GroupsDropHint")
         self.drop_hint.setWordWrap(True)
@@ -163,6 +166,7 @@ class GroupsPane(QWidget):
         self.empty_title = QLabel("Select a cohort, a group or a course")
         self.empty_title.setObjectName("EmptyTitle")
         self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_title.setWordWrap(True)  # a narrow details column (a 1024 px window) wraps it
         self.empty_text = QLabel("Its members (or enrolments) appear here. Drag users from the list on the right "
                                  "onto the tree to add them; every change is previewed first.")
         self.empty_text.setObjectName("EmptyState")
@@ -184,7 +188,7 @@ class GroupsPane(QWidget):
         self.details.addWidget(self.course)
 
         self.user_list = UserListPanel(self.session)
-        self.user_list.setMinimumWidth(180)
+        self.user_list.setMinimumWidth(160)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.details)
         self.splitter.addWidget(self.user_list)
@@ -192,7 +196,10 @@ class GroupsPane(QWidget):
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 2)
         layout.addWidget(self.splitter, 1)
-        self._sized = False
+        # The pane shares the splitter out itself (see splitter_sizes) until the admin drags a handle;
+        # from then on the splitter keeps what they chose.
+        self._auto_sizes = True
+        self.splitter.splitterMoved.connect(self._stop_auto_sizes)
 
     def _connect(self) -> None:
         t, m = self.tree, self.tree_model
@@ -235,12 +242,45 @@ class GroupsPane(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        if not self._sized and self.width() > 800:
-            # Proportions once the pane has its real width (tree and user list about a fifth each).
-            self._sized = True
-            w = self.splitter.width()
-            tree, users = max(320, min(460, int(w * 0.28))), max(250, min(340, int(w * 0.18)))
-            self.splitter.setSizes([tree, max(420, w - tree - users), users])
+        self._share_splitter()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)  # the layout has given the splitter its new width already
+        self._share_splitter()
+
+    def _stop_auto_sizes(self, *_args) -> None:
+        self._auto_sizes = False
+
+    def _share_splitter(self) -> None:
+        handles = self.splitter.handleWidth() * (2 if self.user_list.isVisibleTo(self) else 1)
+        if self._auto_sizes and self.isVisible() and self.splitter.width() > handles:
+            self.splitter.setSizes(self.splitter_sizes(self.splitter.width() - handles))
+
+    def tree_wanted_width(self) -> int:
+        """The tree's width for names of about 30 characters a few levels down (a cohort in its
+        context, a group in a course of a category), with the Members column and a scroll bar."""
+        tree = self.tree
+        text = tree.fontMetrics().averageCharWidth() * 30
+        members = tree.header().sectionSize(1)
+        chrome = 3 * tree.indentation() + tree.iconSize().width() + 12
+        scrollbar = tree.style().pixelMetric(tree.style().PixelMetric.PM_ScrollBarExtent)
+        return text + members + chrome + scrollbar + 2 * tree.frameWidth()
+
+    def splitter_sizes(self, width: int) -> list[int]:
+        """Tree, details and user list for a splitter ``width`` wide (handles excluded): the tree about
+        35 % (more, up to room for names of ~30 characters, where the details and the user list keep
+        their minimum), the user list about a fifth (none while it is hidden), the details the rest."""
+        shown = self.user_list.isVisibleTo(self)
+        users_min = self.user_list.minimumWidth() if shown else 0
+        details_min = self.details.minimumSizeHint().width()
+        users = max(users_min, min(340, int(width * 0.2))) if shown else 0
+        tree = max(int(width * 0.35), min(self.tree_wanted_width(), width - users_min - details_min))
+        tree = max(self.tree_panel.minimumWidth(), min(460, tree))
+        if width - tree - users < details_min and shown:  # narrow: the user list gives way first
+            users = max(users_min, width - tree - details_min)
+        if width - tree - users < details_min:
+            tree = max(self.tree_panel.minimumWidth(), width - users - details_min)
+        return [tree, max(0, width - tree - users), users]
 
     def _refresh_icons(self, *_args) -> None:
         self.new_button.setIcon(icon("add"))
@@ -383,7 +423,7 @@ class GroupsPane(QWidget):
             text = (f"Groups: {', '.join(names)}." if names else "No groups yet.") + \
                 " A grouping collects groups; drop users on one of its groups to add them."
             self._show_empty(f"Grouping {node.name} of {e.get('course', '')}", text,
-                             ("Choose its groups…", self.dialogs.edit_selected))
+                             ("Rename or choose its groups…", self.dialogs.edit_selected))
         elif node.kind in ("cohorts", "context"):
             n = e.get("n", 0)
             self._show_empty(f"{node.name.split(' (')[0]}: {n:,} cohort{'s' if n != 1 else ''}",
