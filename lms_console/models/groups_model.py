@@ -39,7 +39,7 @@ _RELEVANT = frozenset({"cohorts", "cohort_members", "groups", "group_members", "
 class CourseGroups:
     courseid: int
     groups: tuple[tuple[int, str, str, int, str], ...]  # id, name, idnumber, members, description
-    groupings: tuple[tuple[int, str, str, tuple[int, ...]], ...]  # id, name, idnumber, group ids
+    groupings: tuple[tuple[int, str, str, tuple[int, ...], str], ...]  # id, name, idnumber, group ids, description
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +100,8 @@ def _course_groups(conn, courseid: int) -> CourseGroups:
                       'ON p.id = gg.groupingid JOIN "groups" g ON g.id = gg.groupid WHERE p.courseid = ? '
                       "ORDER BY g.name", (courseid,)):
         assigned.setdefault(gp, []).append(gid)
-    groupings = tuple((r[0], r[1], r[2], tuple(assigned.get(r[0], ()))) for r in ex(
-        "SELECT id, name, idnumber FROM groupings WHERE courseid = ? ORDER BY name, id", (courseid,)))
+    groupings = tuple((r[0], r[1], r[2], tuple(assigned.get(r[0], ())), r[3] or "") for r in ex(
+        "SELECT id, name, idnumber, description FROM groupings WHERE courseid = ? ORDER BY name, id", (courseid,)))
     return CourseGroups(courseid, groups, groupings)
 
 
@@ -278,8 +278,9 @@ class GroupsTreeModel(QAbstractItemModel):
         for gid, name, idnumber, members, description in groups.groups:
             node.add(_Node("group", gid, name, members, extra={"idnumber": idnumber, "description": description,
                                                               **course}))
-        for gpid, name, idnumber, gids in groups.groupings:
-            gp = node.add(_Node("grouping", gpid, name, None, extra={"idnumber": idnumber, "groups": gids, **course}))
+        for gpid, name, idnumber, gids, description in groups.groupings:
+            gp = node.add(_Node("grouping", gpid, name, None, extra={"idnumber": idnumber, "groups": gids,
+                                                                    "description": description, **course}))
             for gid in gids:
                 if gid in names:
                     g = names[gid]

@@ -174,9 +174,13 @@ class GroupsDialogs(QObject):
                                  in_groupings={g for g, _n, gs in groupings if node.id in gs}, parent=self.pane)
         elif node.kind == "grouping":
             cid = int(e["courseid"])
+            groupings = self._course_items(cid, "grouping")
             dialog = GroupingDialog(cid, e.get("course", ""), model.groups_of_course(cid),
                                     grouping={"id": node.id, "name": node.name, "idnumber": e.get("idnumber", ""),
-                                              "groups": tuple(e.get("groups", ()))}, parent=self.pane)
+                                              "description": e.get("description", ""),
+                                              "groups": tuple(e.get("groups", ()))},
+                                    taken_names={n: g for g, n, _i in groupings},
+                                    taken_idnumbers=_by_idnumber(groupings), parent=self.pane)
         else:
             return
         dialog.changes_ready.connect(self._plan)

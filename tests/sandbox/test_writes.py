@@ -172,3 +172,36 @@ def test_completion_override_and_manual(make_sandbox):
                    completed=1) == {"status": True, "warnings": []}
     grades = ws_call(server, "gradereport_user_get_grade_items", courseid=course)
     assert grades["usergrades"] and grades["usergrades"][0]["gradeitems"][-1]["itemtype"] == "course"
+
+
+def test_update_groupings_answers_like_moodle(make_sandbox):
+    """core_group_update_groupings: null on success; a blank name, an unknown grouping and a name another
+    grouping has are invalid parameters (debuginfo as Moodle's); a taken ID number is idnumbertaken;
+    one bad item undoes the whole call."""
+    server = make_sandbox()
+    server.update_settings(debug=True)
+    course = ws_call(server, "core_course_create_courses", courses=[
+        {"fullname": "GP", "shortname": "GP1", "categoryid": 2}])[0]["id"]
+    labs, talks = ws_call(server, "core_group_create_groupings", groupings=[
+        {"courseid": course, "name": "Labs", "description": "", "idnumber": "LAB"},
+        {"courseid": course, "name": "Talks", "description": "", "idnumber": "TALK"}])
+    assert ws_call(server, "core_group_update_groupings", groupings=[
+        {"id": labs["id"], "name": "  Labs 2026 ", "description": "<p>x</p>", "idnumber": " LAB26 "}]) is None
+    got = ws_call(server, "core_group_get_groupings", groupingids=[labs["id"]])[0]
+    assert (got["name"], got["idnumber"], got["description"]) == ("Labs 2026", "LAB26", "<p>x</p>")
+    assert ws_call(server, "core_group_update_groupings", groupings=[  # idnumber not sent: kept
+        {"id": labs["id"], "name": "Labs 2026", "description": ""}]) is None
+    assert ws_call(server, "core_group_get_groupings", groupingids=[labs["id"]])[0]["idnumber"] == "LAB26"
+    for item, code, debuginfo in (
+            ({"id": labs["id"], "name": "  ", "description": ""}, "invalidparameter", "Invalid grouping name"),
+            ({"id": 999999, "name": "X", "description": ""}, "invalidparameter",
+             "Grouping 999999 does not exist in the course"),
+            ({"id": labs["id"], "name": "Talks", "description": ""}, "invalidparameter",
+             "A different grouping with the same name already exists in the course"),
+            ({"id": labs["id"], "name": "Labs", "description": "", "idnumber": "TALK"}, "idnumbertaken", None)):
+        body = ws_call(server, "core_group_update_groupings", groupings=[
+            {"id": talks["id"], "name": "Talks", "description": "changed"}, item])
+        assert body["errorcode"] == code and body.get("debuginfo") == debuginfo, body
+        assert ws_call(server, "core_group_get_groupings", groupingids=[talks["id"]])[0]["description"] == ""
+    body = ws_call(server, "core_group_update_groupings", groupings=[{"id": labs["id"], "name": "Labs"}])
+    assert body["errorcode"] == "invalidparameter"  # the description is required

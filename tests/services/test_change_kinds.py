@@ -276,3 +276,46 @@ def test_the_guest_account_is_refused_at_plan_time_as_moodle_keeps_it(synced):
     # The sandbox answers as Moodle: the call succeeds and the guest stays.
     client.call("core_user_delete_users", {"userids": [guest]})
     assert on_site(server, "SELECT deleted FROM user WHERE id = ?", guest) == [(0,)]
+
+
+def test_a_grouping_renamed_and_given_another_id_number_then_undone(synced):
+    """grouping.update (core_group_update_groupings): the name and ID number change on the site and in the
+    cache, the description the call requires is sent unchanged, a name or ID number another grouping of
+    the course has and a blank name are refused before anything is sent, and the undo restores both."""
+    server, client, db, writer = synced
+    course = cached(db, "SELECT id FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0][0]
+    shortname = cached(db, "SELECT shortname FROM courses WHERE id = ?", course)[0][0]
+    made = run(client, writer, db, [
+        C.Change("grouping.create", {"courseid": course, "name": "Labs", "idnumber": "LAB",
+                                     "description": "Lab sessions"}),
+        C.Change("grouping.create", {"courseid": course, "name": "Talks", "idnumber": "TALK"})])
+    labs, _talks = (r.result["id"] for r in made.results)
+    assert C.plan_changes(db, [C.Change("grouping.create", {"courseid": course, "name": "X"})]).items[0].title \
+        == f"Create grouping X in course {shortname}"  # not its id
+
+    def refused(fields):
+        plan = C.plan_changes(db, [C.Change("grouping.update", {"id": labs, "fields": fields})])
+        assert plan.items[0].outcome == Outcome.ERROR
+        return str(plan.items[0].problems[0])
+
+    assert "already exists" in refused({"name": "talks"})
+    assert "ID number of grouping Talks" in refused({"idnumber": "TALK"})
+    assert "needs a name" in refused({"name": " "})
+    assert "no such grouping" in str(C.plan_changes(db, [C.Change("grouping.update", {
+        "id": 999999, "fields": {"name": "X"}})]).items[0].problems[0])
+    assert C.plan_changes(db, [C.Change("grouping.update", {"id": labs, "fields": {"name": "Labs"}})]) \
+        .items[0].outcome == Outcome.NOOP
+
+    change = C.Change("grouping.update", {"id": labs, "fields": {"name": "Labs 2026", "idnumber": "LAB26"}})
+    assert C.plan_changes(db, [change]).items[0].title == "Change grouping Labs"
+    renamed = run(client, writer, db, [change])
+    assert on_site(server, "SELECT name, idnumber, description FROM groupings WHERE id = ?", labs) \
+        == [("Labs 2026", "LAB26", "Lab sessions")]
+    assert cached(db, "SELECT name, idnumber FROM groupings WHERE id = ?", labs) == [("Labs 2026", "LAB26")]
+    assert C.plan_changes(db, [C.Change("grouping.delete", {"id": labs})]).items[0].title \
+        == "Delete grouping Labs 2026"
+
+    undo(client, writer, db, renamed)
+    assert on_site(server, "SELECT name, idnumber, description FROM groupings WHERE id = ?", labs) \
+        == [("Labs", "LAB", "Lab sessions")]
+    assert cached(db, "SELECT name, idnumber FROM groupings WHERE id = ?", labs) == [("Labs", "LAB")]

@@ -198,3 +198,19 @@ def test_section_titles_name_the_course_and_tell_equally_named_sections_apart(sy
     cmid, name = cached(db, "SELECT cmid, name FROM modules WHERE courseid = 3 ORDER BY cmid LIMIT 1")[0]
     to = C.plan_changes(db, [C.Change("module.move", {"courseid": 3, "id": cmid, "targetsectionid": first})])
     assert to.items[0].title == f"Move {name} to the end of section {first_no} “New section”"
+
+
+def test_rename_titles_name_the_section_and_the_activity_not_their_ids(synced):
+    """A preview said "Rename cm 794 to X" and "Rename section 12 to X"; it names them as the admin
+    sees them, and falls back to the id only for what the local copy does not know."""
+    _server, _client, db, _writer = synced
+    sid, number, name = cached(db, "SELECT id, section, name FROM sections WHERE courseid = 3 AND section = 1")[0]
+    cmid, activity = cached(db, "SELECT cmid, name FROM modules WHERE courseid = 3 ORDER BY cmid LIMIT 1")[0]
+    plan = C.plan_changes(db, [C.Change("section.rename", {"courseid": 3, "id": sid, "name": "Week one"}),
+                               C.Change("module.rename", {"id": cmid, "name": f"{activity} (2026)"})])
+    assert [i.title for i in plan.items] == [f"Rename section {number} “{name}” of EE101 to “Week one”",
+                                             f"Rename activity “{activity}” to “{activity} (2026)”"]
+    titles = [C.plan_changes(db, [C.Change(kind, {"courseid": 3, "id": 999999, "name": "X"})]).items[0].title
+              for kind in ("section.rename", "module.rename", "module.hide")]
+    assert titles == ["Rename the section with id 999999 to “X”", "Rename the activity with id 999999 to “X”",
+                      "Hide the activity with id 999999"]

@@ -396,6 +396,37 @@ def test_group_and_grouping_dialogs_name_a_clashing_id_number_or_name_in_the_cou
     preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
     assert preview.plan.items[0].change.data == {"courseid": courseid, "name": "Seminars", "idnumber": "SEMINARS"}
     assert gpid not in {i.change.data.get("id") for i in preview.plan.items}
+    preview.close()
+
+
+def test_a_grouping_is_renamed_from_its_properties(qtbot, console):
+    """Properties… of a grouping edits its name, ID number and description (it only chose its groups)."""
+    window, pane, session, engine, server = console
+    courseid = q(session, "SELECT courseid FROM groupings GROUP BY courseid HAVING count(*) > 1 LIMIT 1")[0][0]
+    (gpid, gpname, gpidnumber), (_other, other_name, other_idnumber) = q(
+        session, "SELECT id, name, idnumber FROM groupings WHERE courseid = ? ORDER BY id LIMIT 2", courseid)
+    pane.tree.expand(select(qtbot, pane, "course", courseid))
+    qtbot.waitUntil(lambda: pane.tree_model.find("grouping", gpid).isValid(), timeout=WAIT)
+    select(qtbot, pane, "grouping", gpid)
+    assert pane.edit_action.isEnabled()
+    pane.edit_action.trigger()
+    dialog = pane.dialogs.open_dialogs["edit"]
+    assert dialog.name.text() == gpname and not dialog.name.isReadOnly() and not dialog.ok.isEnabled()
+    dialog.name.setText(other_name.upper())
+    assert not dialog.ok.isEnabled() and "already has a grouping of this name" in dialog.name_problem.text()
+    dialog.name.setText(f"{gpname} 2026")
+    dialog.idnumber.setText(other_idnumber.lower())
+    assert not dialog.ok.isEnabled() and f"Grouping “{other_name}”" in dialog.idnumber_problem.text()
+    dialog.idnumber.setText(gpidnumber)
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    assert [(i.change.kind, i.change.data["id"], i.change.data["fields"]) for i in preview.plan.items] == [
+        ("grouping.update", gpid, {"name": f"{gpname} 2026"})]
+    assert preview.plan.items[0].title == f"Rename grouping {gpname} to {gpname} 2026"
+    with qtbot.waitSignal(engine.applied, timeout=WAIT):
+        preview.apply_button.click()
+    with server.store.connection() as conn:
+        assert conn.execute("SELECT name FROM groupings WHERE id = ?", (gpid,)).fetchone()[0] == f"{gpname} 2026"
+    qtbot.waitUntil(lambda: pane.tree_model.find("grouping", gpid).data() == f"{gpname} 2026", timeout=WAIT)
 
 
 def test_ending_enrolments_previews_the_end_date_as_a_readable_date(qtbot, console):

@@ -180,16 +180,28 @@ def create_groupings(ctx, groupings):
     "id": Value(INT), "name": Value(TEXT), "description": Value(RAW), "descriptionformat": Value(INT, DEFAULT, 1),
     "idnumber": v_opt(RAW), "customfields": _CUSTOM})))
 def update_groupings(ctx, groupings):
+    """As Moodle's core_group_external::update_groupings: a blank name, an unknown grouping and a name
+    another grouping of the course has are invalid parameters; groups_update_grouping() then trims the
+    name and the ID number and refuses an ID number another grouping of the course uses. The
+    description is required (and always written), the ID number only when sent. Answers null."""
     for grouping in groupings:
-        row = _grouping(ctx, grouping["id"])
-        if ctx.one("SELECT 1 FROM groupings WHERE courseid = ? AND name = ? AND id <> ?",
-                   (row["courseid"], grouping["name"], row["id"])):
+        if not grouping["name"].strip():
+            raise errors.invalid_parameter("Invalid grouping name")
+        row = ctx.one("SELECT * FROM groupings WHERE id = ?", (grouping["id"],))
+        if row is None:
+            raise errors.invalid_parameter(f"Grouping {grouping['id']} does not exist in the course")
+        if grouping["name"] != row["name"] and ctx.one("SELECT 1 FROM groupings WHERE courseid = ? AND name = ?",
+                                                       (row["courseid"], grouping["name"])):
             raise errors.invalid_parameter("A different grouping with the same name already exists in the course")
         _manage(ctx, row["courseid"])
-        sets = {"name": grouping["name"], "description": grouping["description"],
+        sets = {"name": grouping["name"].strip(), "description": grouping["description"],
                 "descriptionformat": grouping["descriptionformat"], "timemodified": ctx.now}
         if grouping.get("idnumber") is not None:
-            sets["idnumber"] = grouping["idnumber"]
+            idnumber = grouping["idnumber"].strip()
+            if idnumber and ctx.one("SELECT 1 FROM groupings WHERE courseid = ? AND idnumber = ? AND id <> ?",
+                                    (row["courseid"], idnumber, row["id"])):
+                raise errors.moodle_exception("idnumbertaken", "This ID number is already taken")
+            sets["idnumber"] = idnumber
         ctx.conn.execute(f"UPDATE groupings SET {', '.join(k + ' = ?' for k in sets)} WHERE id = ?",
                          (*sets.values(), row["id"]))
     return None

@@ -353,6 +353,15 @@ def _section_label(ctx, sectionid) -> str:
     return _section_number(ctx, sectionid) + name
 
 
+def _module_label(ctx, cmid, quoted: bool = True) -> str:
+    """An activity by its name as the cache knows it (``activity “Quiz 1”``, or the bare name when not
+    ``quoted``); by its course-module id only when the cache lacks it."""
+    module = ctx.module(cmid) if isinstance(cmid, int) else None
+    if not module or not module.get("name"):
+        return f"the activity with id {cmid}"
+    return f"activity “{module['name']}”" if quoted else str(module["name"])
+
+
 class _StructureKind(Kind):
     """One state action of ``core_courseformat_update_course``; ``ids`` batch per course and action."""
 
@@ -368,9 +377,9 @@ class _StructureKind(Kind):
         return f"{self.what}:{data.get('id')}"
 
     def title(self, data, ctx):
-        thing = ctx.section(data.get("id")) if self.what == "section" else ctx.module(data.get("id"))
-        label = (thing or {}).get("name") or f"{self.what} {data.get('id')}"
-        return f"{self.title_verb} {label!s}"
+        if self.what == "section":
+            return f"{self.title_verb} {_section_label(ctx, data.get('id'))}"
+        return f"{self.title_verb} {_module_label(ctx, data.get('id'), quoted=False)}"
 
     def validate(self, data, ctx):
         problems = super().validate(data, ctx) or id_problems(data, ["courseid", "id"])
@@ -511,7 +520,12 @@ class Rename(Kind):
         return f"{self.what}:{data.get('id')}"
 
     def title(self, data, ctx):
-        return f"Rename {self.what} {data.get('id')} to {data.get('name')}"
+        new = f"“{data.get('name')}”"
+        if self.what != "section":
+            return f"Rename {_module_label(ctx, data.get('id'))} to {new}"
+        section = ctx.section(data.get("id")) if isinstance(data.get("id"), int) else None
+        course = f" of {_course_label(ctx, section['courseid'])}" if section else ""
+        return f"Rename {_section_label(ctx, data.get('id'))}{course} to {new}"
 
     def resolve(self, data, ctx):
         if self.what != "section" or int_problem(data, "id"):

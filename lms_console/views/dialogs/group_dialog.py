@@ -212,9 +212,10 @@ class GroupDialog(_Base):
 
 
 class GroupingDialog(_Base):
-    """New grouping in a course, or the groups of one (``grouping``: id, name, groups). A new
-    grouping's name and ID number are checked against the course's groupings: ``taken_names``
-    (name → id) and ``taken_idnumbers`` (ID number → the (id, name) of the groupings using it).
+    """New grouping in a course, or properties of one (``grouping``: id, name, idnumber, description,
+    groups): its name, ID number and description, and the groups it collects. The name and ID number
+    are checked against the course's groupings: ``taken_names`` (name → id) and ``taken_idnumbers``
+    (ID number → the (id, name) of the groupings using it); an unchanged one is not checked.
 
     Signals:
         changes_ready(object, str): the list of Change and a title for the preview.
@@ -233,25 +234,30 @@ class GroupingDialog(_Base):
         self._in = set(self.grouping.get("groups", ())) if editing else set()
         self.setObjectName("GroupingDialog")
         self.setWindowTitle(f"Grouping {self.grouping['name']}" if editing else f"New grouping in {course}")
-        self.setMinimumWidth(440)
+        self.setMinimumWidth(460)
         lay = QVBoxLayout(self)
-        hint = QLabel(f"Course {course}. A grouping collects groups, e.g. to limit an activity to them.")
+        hint = QLabel(f"Course {course}. A grouping collects groups, e.g. to limit an activity to them. Changes are "
+                      "sent after you confirm the preview.")
         hint.setObjectName("DialogHint")
         hint.setWordWrap(True)
         lay.addWidget(hint)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.name = QLineEdit(self.grouping.get("name", "") if editing else "")
         self.name.setMaxLength(254)
-        self.name.setReadOnly(editing)
         self.idnumber = QLineEdit(self.grouping.get("idnumber", "") if editing else "")
         self.idnumber.setMaxLength(100)
-        self.idnumber.setReadOnly(editing)
+        self.idnumber.setPlaceholderText("optional")
+        self.description = QPlainTextEdit(self.grouping.get("description", "") if editing else "")
+        self.description.setFixedHeight(70)
+        self.description.setTabChangesFocus(True)
         self.name_problem = _problem()
         self.idnumber_problem = _problem()
         form.addRow("&Name", self.name)
         form.addRow("", self.name_problem)
         form.addRow("&ID number", self.idnumber)
         form.addRow("", self.idnumber_problem)
+        form.addRow("&Description", self.description)
         self.groups = _checklist(groups, self._in, "GroupsList")
         if editing:
             form.addRow("&Groups", self.groups)
@@ -263,32 +269,42 @@ class GroupingDialog(_Base):
         self._finish(lay)
         self.name.textChanged.connect(self._validate)
         self.idnumber.textChanged.connect(self._validate)
+        self.description.textChanged.connect(self._validate)
         self.groups.itemChanged.connect(lambda _i: self._validate())
         self._validate()
 
+    def _fields(self) -> dict:
+        return {"name": " ".join(self.name.text().split()), "idnumber": self.idnumber.text().strip(),
+                "description": self.description.toPlainText().strip()}
+
     def problems(self) -> dict[str, str]:
-        """What stops a new grouping (an existing one's name and ID number are not edited here)."""
-        if self.grouping is not None:
-            return {}
-        name = " ".join(self.name.text().split())
+        f = self._fields()
         out = {}
-        if not name:
+        own = self.grouping.get("id") if self.grouping is not None else None
+        if not f["name"]:
             out["name"] = "A grouping needs a name."
-        elif name.lower() in self._taken:
-            out["name"] = "The course already has a grouping of this name."
-        clash = _idnumber_problem("grouping", self.idnumber.text().strip(), None, None, self._taken_idnumbers)
+        elif self.grouping is None or f["name"] != " ".join((self.grouping.get("name") or "").split()):
+            other = self._taken.get(f["name"].lower())
+            if other is not None and other != own:
+                out["name"] = "The course already has a grouping of this name."
+        before = (self.grouping.get("idnumber") or "").strip() if self.grouping is not None else None
+        clash = _idnumber_problem("grouping", f["idnumber"], before, own, self._taken_idnumbers)
         if clash:
             out["idnumber"] = clash
         return out
 
     def changes(self) -> list[Change]:
+        f = self._fields()
         if self.grouping is None:
-            name = " ".join(self.name.text().split())
-            return [Change("grouping.create", {"courseid": self.courseid, "name": name,
-                                               "idnumber": self.idnumber.text().strip()})] if name else []
-        now = _checked(self.groups)
+            data = {"courseid": self.courseid, "name": f["name"], "idnumber": f["idnumber"]}
+            if f["description"]:
+                data["description"] = f["description"]
+            return [Change("grouping.create", data)] if f["name"] else []
+        fields = {k: v for k, v in f.items() if v != (self.grouping.get(k) or "").strip()}
         gp = self.grouping["id"]
-        return ([Change("grouping.assign", {"groupingid": gp, "groupid": g}) for g in sorted(now - self._in)]
+        out = [Change("grouping.update", {"id": gp, "fields": fields})] if fields else []
+        now = _checked(self.groups)
+        return (out + [Change("grouping.assign", {"groupingid": gp, "groupid": g}) for g in sorted(now - self._in)]
                 + [Change("grouping.unassign", {"groupingid": gp, "groupid": g}) for g in sorted(self._in - now)])
 
     def _validate(self) -> None:
@@ -297,15 +313,26 @@ class GroupingDialog(_Base):
         self.name_problem.setVisible("name" in problems and (self.name.isModified() or "already" in problems["name"]))
         self.idnumber_problem.setText(problems.get("idnumber", ""))
         self.idnumber_problem.setVisible("idnumber" in problems)
-        self.ok.setEnabled(not problems and bool(self.changes()))
-        self.ok.setToolTip(" ".join(problems.values()))
+        empty = not self.changes() if not problems else False
+        self.ok.setEnabled(not problems and not empty)
+        self.ok.setToolTip("Nothing has changed." if empty and self.grouping is not None
+                           else " ".join(problems.values()))
 
     def _accept(self) -> None:
         changes = self.changes()
-        if not changes or self.problems():
+        if self.problems():
+            self.name_problem.setVisible("name" in self.problems())
             return
-        title = (f"Create grouping {changes[0].data['name']}" if self.grouping is None
-                 else f"Change the groups of grouping {self.grouping['name']}")
+        if not changes:
+            return
+        if self.grouping is None:
+            title = f"Create grouping {changes[0].data['name']}"
+        elif all(c.kind != "grouping.update" for c in changes):
+            title = f"Change the groups of grouping {self.grouping['name']}"
+        elif len(changes) == 1 and set(changes[0].data["fields"]) == {"name"}:
+            title = f"Rename grouping {self.grouping['name']} to {changes[0].data['fields']['name']}"
+        else:
+            title = f"Change grouping {self.grouping['name']}"
         self.changes_ready.emit(changes, title)
         self.accept()
 
