@@ -45,6 +45,7 @@ from lms_console.services.sync_types import (  # noqa: F401 - re-exported: sync.
     SyncResult,
     SyncRunning,
 )
+from lms_console.services.sync_users import BY_ID, IdProbe, UnlistedUsers
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ NEXT_CHARS = FIRST_CHARS + "@"
 # Internationalised addresses (RFC 6531) start with other letters too: the lower-case letters of Latin-1,
 # Latin Extended-A, Greek and Cyrillic each get a partition of their own (about 170 small requests), or
 # élodie@…, Ölaf@… and иван@… would never reach the local copy. (Accounts without an email cannot be
-# found this way at all: Moodle answers an email search only with accounts that have one.)
+# found this way at all: Moodle answers an email search only with accounts that have one, even for
+# email=''. The ids the partitions did not return are asked for by id afterwards: sync_users.)
 INTERNATIONAL_FIRST_CHARS = "".join(
     ch for ch in map(chr, (*range(0xDF, 0x180), *range(0x3B1, 0x3CA), *range(0x430, 0x460))) if ch.islower())
 MAX_PREFIX_DEPTH = 4
@@ -89,7 +91,7 @@ class _Task:
     scope: Any = None  # e.g. courseid; failures are recorded per scope
 
 
-class SyncEngine:
+class SyncEngine(UnlistedUsers):
     """Runs one sync. Create one per run; call :meth:`run` on the cache-writer thread."""
 
     def __init__(self, backend, db, writer, executor: Executor, options: SyncOptions = SyncOptions()) -> None:
@@ -110,6 +112,7 @@ class SyncEngine:
         self._fatal: LmsError | None = None
         self._course_ids: list[int] = []
         self._site_admin = False  # set from the site info: only an administrator's token may sweep
+        self._probe: IdProbe | None = None  # the user pass's id probe, once it started
         self._ready: list[_Entity] = []  # complete entities waiting for the batch to commit
         self._requests = 0
         self._tasks_done = 0
@@ -271,10 +274,13 @@ class SyncEngine:
             self._ready.append(ent)
 
     def _finish(self, ent: _Entity) -> None:
+        if ent.finisher is not None and not ent.errors:
+            finisher, ent.finisher = ent.finisher, None
+            finisher()  # may record an error (a doubtful sweep it refused to do)
+            if ent.pending:
+                return  # it planned a further step (and its finisher): the entity finishes after that
         ent.done = True
         ent.finished = time.monotonic()
-        if ent.finisher is not None and not ent.errors:
-            ent.finisher()  # may record an error (a doubtful sweep it refused to do)
         complete = not ent.errors
         self.writer.set_sync_state(ent.name, status="ok" if complete else "partial", run_id=ent.run_id,
                                    rows=ent.rows, error="; ".join(ent.errors[:5]) or None, success=complete)
@@ -351,6 +357,10 @@ class SyncEngine:
             if not fetched.warnings:
                 ent.finisher = lambda n=len(fetched.items): self._sweep_unless_none_seen(ent, "courses", n)
             ent.open = False
+        if "enrolments" in self._ents and not fetched.warnings:
+            # The enrolments of courses deleted on the site: without the courses pass (`sync --only
+            # enrolments`) nothing else removes them. Not when the site kept a course from the token.
+            self._ents["enrolments"].finisher = lambda ids=tuple(self._course_ids): self._drop_gone_courses(ids)
         b, c = self.backend, self._cancel
         wanted = set(self.options.courses)
         for cid in self._course_ids:
@@ -397,6 +407,19 @@ class SyncEngine:
         ent = self._ents["grades"]
         self.writer.replace_course_grades(grades, self._run_id)
         ent.rows += len(grades.grades)
+
+    def _drop_gone_courses(self, course_ids: tuple[int, ...]) -> None:
+        ent = self._ents["enrolments"]
+        if not self._may_sweep(ent):
+            return
+        if not course_ids:
+            with self.db.read() as conn:
+                cached = conn.exec_driver_sql("SELECT count(DISTINCT courseid) FROM enrolments").scalar() or 0
+            if cached:
+                ent.errors.append(f"the site listed no courses while the local copy holds enrolments in {cached:,}; "
+                                  "the token may lack the permission to see them, so none was removed from the cache")
+                return
+        self.writer.drop_enrolments_outside(course_ids)
 
     # Enrolments: first the (usually short) list of suspended enrolments, so every
     # page carries the right status; then pages; the course's sweep after its last page.
@@ -451,15 +474,16 @@ class SyncEngine:
             ent.run_id = resume_run
             log.info("resuming user sync of run %s: %d partitions already done", resume_run, len(done))
         todo = [p for p in prefixes if p not in done]
-        self.writer.set_sync_state("users", status="running", run_id=ent.run_id,
-                                   detail={"partitions": len(prefixes), "done": len(prefixes) - len(todo)})
-        self.writer.save_partitions("users", {p: None for p in prefixes}, ent.run_id)
+        keys = [*prefixes, BY_ID]  # the id probe is the last partition: it needs all the others done
+        detail = {"partitions": len(keys), "done": len(keys) - len(todo) - (BY_ID not in done)}
+        self.writer.set_sync_state("users", status="running", run_id=ent.run_id, detail=detail)
+        self.writer.save_partitions("users", {p: None for p in keys}, ent.run_id)
         b, c = self.backend, self._cancel
         for p in todo:
             self._submit("users", lambda p=p: b.users_matching(p, cancel=c),
                          lambda f, p=p: self._apply_user_partition(p, f), p)
         ent.open = False
-        ent.finisher = self._finish_users
+        ent.finisher = self._finish_users if BY_ID in done else self._probe_unlisted
         self._maybe_finish(ent)
 
     def _apply_user_partition(self, prefix: str, fetched) -> None:
@@ -469,31 +493,6 @@ class SyncEngine:
             self.writer.mark_partition_done("users", prefix, ent.run_id, count=len(fetched.items))
         ent.rows += len(fetched.items)
         ent.warnings.extend(fetched.warnings)
-
-    def _finish_users(self) -> None:
-        """Users not seen in any partition are checked by id before they are removed."""
-        ent = self._ents["users"]
-        with self.db.read() as conn:
-            unseen = queries.unseen_ids(conn, "users", ent.run_id)
-            cached = len(queries.user_ids(conn))
-            site = queries.get_site_info(conn)
-        if unseen:
-            found = self.backend.users_by_ids(unseen, cancel=self._cancel)
-            self._requests += 1
-            if found.items:
-                self.writer.upsert_users(found.items, ent.run_id)
-                ent.rows += len(found.items)
-                unseen = sorted(set(unseen) - {u.id for u in found.items})
-        # Without the right to see users Moodle returns an empty list instead of an error:
-        # never mistake that for "everybody was deleted".
-        seen = cached - len(unseen)
-        doubtful = seen == 0 or (site is not None and not site.is_site_admin and len(unseen) > cached // 10)
-        if unseen and doubtful:
-            ent.errors.append(
-                f"the site returned {seen} of the {cached} cached users; the token may lack the permission to "
-                f"list users (Moodle then answers with an empty list), so no user was removed from the cache")
-            return
-        self.writer.sweep("users", ent.run_id)
 
     # -- cohorts ----------------------------------------------------------------------------
     def _apply_cohorts(self, fetched) -> None:

@@ -21,6 +21,8 @@ INTERNAL_AUTH = {"manual", "email", "none"}
 LANGS = {"en"}
 THEMES = {"boost", "classic"}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHP_TRIM = " \t\n\r\0\x0b"  # what PHP's trim() (PARAM_RAW_TRIMMED) removes
+_PHP_EMPTY = (None, "", 0, "0", False)  # PHP's empty() is true for these ("0" too)
 USER_COLUMNS = {"username", "auth", "firstname", "lastname", "email", "maildisplay", "city", "country", "timezone",
                 "description", "firstnamephonetic", "lastnamephonetic", "middlename", "alternatename", "idnumber",
                 "institution", "department", "phone1", "phone2", "address", "lang", "calendartype", "theme",
@@ -95,9 +97,11 @@ def get_users(ctx, criteria):
             where.append("username = ?")
             params.append(re.sub(r"[^-.@_a-z0-9]", "", value.lower()))
         elif key in ("email", "firstname", "lastname"):
-            # sql_like(..., casesensitive=false): % and _ are wildcards, backslash escapes them.
+            # sql_like(..., casesensitive=false): % and _ are wildcards, backslash escapes them. The email is
+            # cleaned as PARAM_RAW_TRIMMED. An empty value is not refused: email='' matches the accounts
+            # without an email, which the check below then drops (an empty answer, no error, no warning).
             where.append(f"py_lower({key}) LIKE py_lower(?) ESCAPE '\\'")
-            params.append(value if key == "email" else re.sub(r"<[^>]*>", "", value))
+            params.append(value.strip(PHP_TRIM) if key == "email" else re.sub(r"<[^>]*>", "", value))
         else:
             warnings.append({"item": key, "warningcode": "invalidfieldparameter",
                              "message": f"The search key '{key}' is not supported, look at the web service"
@@ -105,7 +109,8 @@ def get_users(ctx, criteria):
             continue
         searched.append(key)
     rows = ctx.all(f"SELECT * FROM user WHERE {' AND '.join(where)} ORDER BY id", params)
-    users = [d for d in user_details(ctx, rows) if all(d.get(k) for k in searched)]
+    # "Return the user only if all the searched fields are returned": PHP's empty() on each searched field.
+    users = [d for d in user_details(ctx, rows) if all(d.get(k) not in _PHP_EMPTY for k in searched)]
     return {"users": users, "warnings": warnings}
 
 

@@ -208,6 +208,12 @@ def unseen_ids(conn: Connection, entity: str, run_id: int) -> list[int]:
     return [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {table} WHERE seen_run <> ? ORDER BY id", (run_id,))]
 
 
+def seen_ids(conn: Connection, entity: str, run_id: int) -> list[int]:
+    """Ids of ``entity`` (users, categories, courses, cohorts) that run ``run_id`` has seen."""
+    table = _UNSEEN[entity]
+    return [r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {table} WHERE seen_run = ? ORDER BY id", (run_id,))]
+
+
 def enrolled_user_ids(conn: Connection) -> list[int]:
     """Every user with at least one cached enrolment (whose course progress is worth fetching)."""
     return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT userid FROM enrolments ORDER BY userid")]

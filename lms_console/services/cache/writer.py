@@ -538,6 +538,13 @@ class CacheWriter:
                 "cmid NOT IN (SELECT cmid FROM modules)").rowcount
         return gone
 
+    def drop_enrolments_outside(self, courseids: Sequence[int]) -> int:
+        """Enrolments (and their roles) of every course but ``courseids`` (the site's whole course list: the
+        others were deleted on the site); returns the rows removed."""
+        with self._tx() as raw:
+            return raw.execute("DELETE FROM enrolments WHERE courseid NOT IN (SELECT value FROM json_each(?))",
+                               (json.dumps(list(courseids)),)).rowcount
+
     def replace_course_grades(self, grades: CourseGrades, run_id: int) -> int:
         """The course's grade items and grades become exactly these; grades of unknown items are skipped."""
         cid = grades.courseid
