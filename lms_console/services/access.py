@@ -256,7 +256,7 @@ class AccessReport:
             return f"{self.label} cannot sign in."
         if self.course is not None and not self.can_enter_course:
             return f"{self.label} can sign in but cannot get into {self.course.shortname}."
-        where = f" and get into {self.course.shortname}" if self.course is not None else ""
+        where = f" and getting into {self.course.shortname}" if self.course is not None else ""
         return f"Nothing the console can see stops {self.label} from signing in{where}."
 
 
@@ -339,6 +339,15 @@ def _course_reasons(d: UserDetail, course: CourseInfo | None, courseid: int, now
                                                         f"{_date(e.timestart)}.",
                           "Until then Moodle does not let them in.", (Change("enrol.add", data),),
                           "Let them in from now"))
+    elif inactive and e.timestart is None and e.timeend is None:
+        # Moodle's web services call an enrolment "not active" alike when it is suspended, has not started
+        # or has ended, and report no dates: say what is known, and what the fix does to the dates.
+        out.append(Reason("course.suspended", BLOCKS, f"The enrolment in {name} is not active.",
+                          "It is suspended, or its start or end date keeps them out (Moodle's web services do not "
+                          "say which, nor report the dates), or its enrolment method is disabled. Reactivating it "
+                          "also clears its start and end dates on the site: it is then open from now, without end.",
+                          (Change("enrol.unsuspend", {"userid": uid, "courseid": course.id}),),
+                          "Reactivate the enrolment"))
     elif inactive:
         out.append(Reason("course.suspended", BLOCKS, f"The enrolment in {name} is suspended.",
                           "A suspended enrolment (or a disabled enrolment method) keeps them out of the course.",

@@ -95,7 +95,7 @@ def test_a_healthy_account_can_sign_in(db):
     rep = report(db, 10, 100)
     assert rep.can_sign_in and rep.can_enter_course
     assert codes(rep) == ["account.ok", "course.ok"]
-    assert "Nothing the console can see" in rep.verdict
+    assert rep.verdict == "Nothing the console can see stops Pat Case10 (user10) from signing in and getting into C101."
 
 
 @pytest.mark.parametrize("userid, code, fix", [
@@ -129,6 +129,15 @@ def test_suspended_enrolment_offers_reactivation(db):
     rep = report(db, 11, 100)
     r = next(r for r in rep.reasons if r.code == "course.suspended")
     assert r.fixes == (Change("enrol.unsuspend", {"userid": 11, "courseid": 100}),)
+    # Moodle says "not active" alike for suspended, not started and ended enrolments, and gives no dates.
+    assert r.title == "The enrolment in C101 is not active."
+    assert "suspended, or its start or end date keeps them out" in r.detail
+    assert "clears its start and end dates" in r.detail
+    with CacheWriter(db, clock=lambda: NOW) as w:  # dates the console set itself: only a suspension is left
+        w.upsert_enrolments([Enrolment(101, 11, (STUDENT,), suspended=True, timeend=NOW + 9 * DAY)],
+                            w.begin_run(["enrolments"]))
+    r = next(r for r in report(db, 11, 101).reasons if r.code == "course.suspended")
+    assert r.title == "The enrolment in HID is suspended."
 
 
 def test_ended_enrolment_offers_an_extension(db):

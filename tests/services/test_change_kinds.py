@@ -235,6 +235,26 @@ def test_changing_an_existing_enrolment_keeps_its_dates_and_status(synced):
     assert on_site_enrolment(b) == (start, end, 1)  # suspended: dates kept
 
 
+def test_reactivating_an_enrolment_whose_dates_moodle_did_not_report_says_they_go(synced):
+    """Moodle reports no enrolment dates and enrol_manual_enrol_users writes 0 for those not sent: the preview
+    must say that the dates are cleared (the access check's "Reactivate" wiped them without a word)."""
+    server, client, db, writer = synced
+    course, user = cached(db, "SELECT courseid, userid FROM enrolments WHERE courseid > 1 AND timestart IS NULL "
+                              "AND timeend IS NULL ORDER BY courseid, userid LIMIT 1")[0]
+    plan = C.plan_changes(db, [C.Change("enrol.suspend", {"userid": user, "courseid": course})])
+    (item,) = plan.items
+    assert ("start and end dates", "not reported by Moodle", "cleared by Moodle (no start, no end)") in item.diff
+    run(client, writer, db, [C.Change("enrol.suspend", {"userid": user, "courseid": course})])
+    plan = C.plan_changes(db, [C.Change("enrol.unsuspend", {"userid": user, "courseid": course})])
+    assert ("start and end dates", "not reported by Moodle", "cleared by Moodle (no start, no end)") \
+        in plan.items[0].diff
+    with writer.batch() as raw:  # dates the console set (so knows): kept, nothing to warn about
+        raw.execute("UPDATE enrolments SET timestart = 0, timeend = 1900000000 WHERE courseid = ? AND userid = ?",
+                    (course, user))
+    plan = C.plan_changes(db, [C.Change("enrol.unsuspend", {"userid": user, "courseid": course})])
+    assert plan.items[0].diff == [("suspended", True, False)]
+
+
 def test_profile_fields_a_change_sets_are_in_the_local_copy_afterwards(synced):
     """So a re-import of the same file finds them unchanged (it proposed them again and again)."""
     server, client, db, writer = synced

@@ -56,6 +56,10 @@ def _forget_course(raw, data) -> str:
     return "courses"
 
 
+# The preview's line for enrolment dates the console cannot keep (see _keep_enrolment).
+DATES = "start and end dates"
+
+
 def _keep_enrolment(data: dict, e) -> dict:
     """``data`` with the existing enrolment's dates and status where it does not set them (Moodle's
     enrol_users() would reset them). Dates the local copy does not know (Moodle does not report other
@@ -205,10 +209,20 @@ class EnrolSuspend(EnrolAdd):
 
     def before(self, data, ctx):
         e = ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
-        return None if e is None else {"suspended": bool(e["suspended"])}
+        if e is None:
+            return None
+        out: dict[str, Any] = {"suspended": bool(e["suspended"])}
+        if any(e[k] is None and not data.get(k) for k in ("timestart", "timeend")):
+            # Moodle's web services report no enrolment dates, and enrol_manual_enrol_users writes 0 for
+            # dates not sent: the preview says that the dates go (an undo cannot bring them back).
+            out[DATES] = "not reported by Moodle"
+        return out
 
     def after(self, data, before):
-        return {"suspended": bool(self.value)}
+        out: dict[str, Any] = {"suspended": bool(self.value)}
+        if before and DATES in before:
+            out[DATES] = "cleared by Moodle (no start, no end)"
+        return out
 
     def is_noop(self, data, before, ctx):
         return before is not None and before["suspended"] == bool(self.value)
