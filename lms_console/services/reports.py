@@ -282,9 +282,23 @@ def run_report(kind: str, source, params: ReportParams | None = None,
     build = getattr(_module(kind), f"build_{kind}")
     try:
         with S.reading(source) as raw, S.cancellable(raw, cancel):
-            return build(raw, params, now=now)
+            return _with_filters(raw, build(raw, params, now=now))
     except S.NotReadable as exc:
         return empty_result(kind, params, str(exc))
+
+
+def _with_filters(raw, result: ReportResult) -> ReportResult:
+    """The result with every filter in force named in its summary: parameters carry over from one
+    report to the next, so a filter chosen for another report must not apply unseen. Compliance
+    names its audience itself; the reports' own summaries name their date ranges."""
+    from lms_console.services import reports_sql as S
+
+    parts = S.filter_parts(raw, result.params, KINDS[result.kind].uses, dates=result.is_empty,
+                           audience=result.kind != "compliance")
+    if not parts:
+        return result
+    text = "filters: " + "; ".join(parts)
+    return replace(result, subtitle=f"{result.subtitle} · {text}" if result.subtitle else "F" + text[1:])
 
 
 def drill_users(source, kind: str, params: ReportParams, request: DrillRequest,

@@ -124,7 +124,7 @@ def build_engagement(raw, params: ReportParams, *, now: Callable[[], float] = ti
                      "are seen only as the later one, so some weeks are undercounted.")
     if not params.include_suspended:
         notes.append("Suspended users are left out.")
-    subtitle = (f"{total:,} users · weeks {S.day(first_week)} to {S.day(hi)} · inactive = no access for "
+    subtitle = (f"{total:,} user{'s' if total != 1 else ''} · weeks {S.day(first_week)} to {S.day(hi)} · inactive = no access for "
                 f"{params.inactive_days} days")
     return ReportResult(kind, KINDS[kind].title, params,
                         {"weekly": weekly_t, "last_access": dist,

@@ -2,7 +2,10 @@
 
 A learner-course pair is a ``course_progress`` row of a learner (see ``reports_sql.learner_filter``)
 in a course that tracks completion. Completed = Moodle says so; in progress = not completed but
-some tracked activities done (progress > 0 %); not started = neither. All counting happens in SQL.
+some tracked activities done (progress > 0 %); not started = neither. A course with completion on
+but no criteria (no activity tracks completion: Moodle reports no progress for anybody, and nobody
+has completed) keeps its learners, counted as "not tracked" and left out of the percentages.
+All counting happens in SQL.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from lms_console.services.reports import (
 )
 
 RATE_DRILL = {"Learners": "all", "Completed": "completed", "In progress": "in_progress",
-              "Not started": "not_started", "Completed in period": "completed_in_period"}
+              "Not started": "not_started", "Not tracked": "not_tracked",
+              "Completed in period": "completed_in_period"}
 MAX_WEEKS = 26  # longer ranges are charted per month
 
 
@@ -54,27 +58,62 @@ def _prepare(raw, kind: str, params: ReportParams, now) -> tuple[ReportResult | 
     return None, sel, stamp, ref
 
 
-def _tracking_notes(raw, sel, done_by_course: dict[int, int]) -> list[str]:
+def _criteria(raw, tracked: list[int]) -> tuple[list[int], list[int]]:
+    """(courses without completion criteria, courses whose activities track no completion).
+
+    The first: learner rows but no progress for anybody and nobody completed (Moodle reports no
+    progress when no activity tracks completion); their learners are "not tracked". The second:
+    the synced activities track no completion and nobody completed, yet Moodle reports progress.
+    Each test stops at the first matching row of a course (its index), so this stays cheap."""
+    got = S.rows(raw, """
+        SELECT c.value,
+               EXISTS (SELECT 1 FROM course_progress p WHERE p.courseid = c.value),
+               EXISTS (SELECT 1 FROM course_progress p WHERE p.courseid = c.value
+                       AND (p.progress IS NOT NULL OR p.completed = 1)),
+               EXISTS (SELECT 1 FROM course_progress p WHERE p.courseid = c.value AND p.completed = 1),
+               (SELECT sum(m.completion > 0) FROM modules m WHERE m.courseid = c.value)
+        FROM json_each(?) c""", (S.ids_json(tracked),))
+    none = [r[0] for r in got if r[1] and not r[2]]
+    quiet = [r[0] for r in got if r[0] not in none and r[4] is not None and not r[4] and not r[3]]
+    return none, quiet
+
+
+def _list(names: list[str]) -> str:
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def _tracking_notes(sel, no_criteria: list[int], quiet: list[int], *, counted: bool) -> list[str]:
+    """Which chosen courses are left out or not tracked, and why (``counted``: their learners are in
+    the table as "Not tracked"; else they are left out)."""
     notes = []
     untracked = [sel.names[c] for c in sel.ids if not sel.tracked[c]]
     if untracked:
-        notes.append(f"Left out, completion tracking off: {', '.join(untracked[:10])}"
-                     + (f" and {len(untracked) - 10} more" if len(untracked) > 10 else "") + ".")
-    tracked = [c for c in sel.ids if sel.tracked[c]]
-    crit = dict(S.rows(raw, f"SELECT courseid, sum(completion > 0) FROM modules WHERE {S.in_json('courseid')} "
-                            "GROUP BY courseid", (S.ids_json(tracked),)))
-    no_criteria = [sel.names[c] for c in tracked if c in crit and not crit[c] and not done_by_course.get(c)]
+        notes.append(f"Left out, completion tracking off: {_list(untracked)}.")
     if no_criteria:
+        what = ("their learners are counted as Not tracked and left out of the percentages" if counted
+                else "left out")
+        notes.append(f"Completion on but no completion criteria (no activity tracks completion, so Moodle reports "
+                     f"no progress, and nobody has completed): {_list([sel.names[c] for c in no_criteria])}; "
+                     f"{what}.")
+    if quiet:
         notes.append(f"No completion criteria the console can see (no activity tracks completion and nobody "
-                     f"has completed): {', '.join(no_criteria[:10])}.")
+                     f"has completed): {_list([sel.names[c] for c in quiet])}.")
     return notes
+
+
+def _no_criteria_reason(sel, courses: list[int], what: str) -> str:
+    names = _list([sel.names[c] for c in courses])
+    one = len(courses) == 1
+    return (f"{'The chosen course has no' if one else 'None of the chosen courses has'} completion criteria "
+            f"({names}): completion tracking is on, but no activity tracks completion and nobody has completed, "
+            f"so there is {what}.")
 
 
 def _pairs(raw, params: ReportParams, course_ids, extra: str = "", args=(), *,
            suspended_users: bool = True) -> tuple[str, list, str]:
     """WHERE clause of learner pairs ``p`` (course_progress) in ``course_ids`` (+ ``extra`` conditions)."""
     lsql, largs, note = S.learner_filter(raw, params, "p", suspended_users=suspended_users)
-    return (f"WHERE {S.in_json('p.courseid')} AND p.progress IS NOT NULL {lsql} {extra}",
+    return (f"WHERE {S.in_json('p.courseid')} {lsql} {extra}",
             [S.ids_json(course_ids), *largs, *args], note)
 
 
@@ -97,10 +136,12 @@ def build_completion(raw, params: ReportParams, *, now: Callable[[], float] = ti
         return empty
     g = S.grouping(raw, _group_by(kind, params), params)
     tracked = [c for c in sel.ids if sel.tracked[c]]
+    no_criteria, quiet = _criteria(raw, tracked)
+    nc = S.ids_json(no_criteria)
     dated_sources: dict[str, int] = {}
     lo, hi = params.date_from or 0, params.date_to if params.date_to is not None else 2**62
     in_range = params.date_from is not None or params.date_to is not None
-    columns = ["k", "n", "done", "started", "psum"]
+    columns = ["k", "n", "done", "started", "psum", "untracked"]
     if in_range:
         # One pass: count every learner pair and date the completed ones (see completion_dates_sql).
         where, args, learner_note = _pairs(raw, params, tracked)
@@ -109,56 +150,62 @@ def build_completion(raw, params: ReportParams, *, now: Callable[[], float] = ti
         dq = S.completion_dates_sql(pairs, S.first_completion_run(raw), ("k", "completed", "progress"),
                                     "q.completed = 1")
         per = S.frame(raw, f"SELECT k, src, count(*), sum(completed), sum(completed = 0 AND progress > 0), "
-                           f"sum(progress), sum(completed = 1 AND d >= ? AND d <= ?) FROM ({dq}) GROUP BY k, src",
-                      [lo, hi, *g.args, *args], ["k", "src", "n", "done", "started", "psum", "inside"])
+                           f"sum(progress), sum({S.in_json('courseid')}), sum(completed = 1 AND d >= ? AND d <= ?) "
+                           f"FROM ({dq}) GROUP BY k, src",
+                      [nc, lo, hi, *g.args, *args], ["k", "src", "n", "done", "started", "psum", "untracked", "inside"])
         dated_sources = {str(k): int(v) for k, v in per.dropna(subset=["src"]).groupby("src")["n"].sum().items()}
-        got = per.groupby("k", sort=False)[["n", "done", "started", "psum", "inside"]].sum().reset_index()
+        got = per.groupby("k", sort=False)[[*columns[1:], "inside"]].sum().reset_index()
     else:
         # Counted with suspended users in, then theirs subtracted: testing 1,000,000 rows against the
         # list of suspended users costs more than counting the few rows of those users again.
         where, args, learner_note = _pairs(raw, params, tracked, suspended_users=False)
         select = (f"SELECT {g.key} AS k, count(*), sum(p.completed), sum(p.completed = 0 AND p.progress > 0), "
-                  "sum(p.progress) FROM course_progress p")
-        got = S.frame(raw, f"{select} {g.join} {where} GROUP BY k", [*g.args, *args], columns)
+                  f"sum(p.progress), sum({S.in_json('p.courseid')}) FROM course_progress p")
+        got = S.frame(raw, f"{select} {g.join} {where} GROUP BY k", [nc, *g.args, *args], columns)
         if not params.include_suspended:
             minus = S.frame(raw, f"{select} {g.join} {where} AND p.userid IN (SELECT id FROM users WHERE "
-                                 "suspended = 1) GROUP BY k", [*g.args, *args], columns)
+                                 "suspended = 1) GROUP BY k", [nc, *g.args, *args], columns)
             if len(minus):
                 got = got.set_index("k").sub(minus.set_index("k"), fill_value=0).reset_index()
                 got = got[got["n"] > 0].reset_index(drop=True)
-            where, args, learner_note = _pairs(raw, params, tracked)  # for the query below
-    got["avgp"] = got["psum"] / got["n"]
-    if g.kind != "course":
-        by_course = dict(S.rows(raw, f"SELECT p.courseid, sum(p.completed) FROM course_progress p {where} "
-                                    "GROUP BY p.courseid", args))
-    else:
-        by_course = dict(zip(got["k"], got["done"]))
     notes = [learner_note, "In progress: not completed, but some tracked activities are done (progress > 0 %)."]
-    notes += _tracking_notes(raw, sel, by_course)
+    notes += _tracking_notes(sel, no_criteria, quiet, counted=True)
     if got.empty or not int(got["n"].sum()):
-        return empty_result(kind, params, "No learners match: nobody with a student enrolment in the chosen "
-                            "courses is in the chosen cohorts or profile-field groups.", as_of=stamp,
-                            notes=tuple(notes), reference=ref)
+        return empty_result(kind, params, S.no_learners_reason(raw, params), as_of=stamp, notes=tuple(notes),
+                            reference=ref)
     labels = S.group_labels(raw, g, got["k"], sel)
     n = got["n"].astype(int)
     done = got["done"].fillna(0).astype(int)
     started = got["started"].fillna(0).astype(int)
+    untracked = got["untracked"].fillna(0).astype(int)
+    measured = n - untracked  # learners whose completion is tracked: the percentages are of these
+    has = measured > 0
     table = pd.DataFrame({
         "_key": [S.group_key(g, k) for k in got["k"]],
         g.title: [labels[k] for k in got["k"]],
-        "Learners": n, "Completed": done, "In progress": started, "Not started": n - done - started,
-        "Completion %": (100.0 * done / n).round(1),
-        "Average progress %": got["avgp"].astype(float).round(1),
+        "Learners": n, "Completed": done, "In progress": started, "Not started": measured - done - started,
     })
+    if int(untracked.sum()):
+        table["Not tracked"] = untracked
+    table["Completion %"] = (100.0 * done / measured.where(has)).round(1)
+    table["Average progress %"] = (got["psum"].astype(float).fillna(0) / measured.where(has)).round(1)
     drill = {c: s for c, s in RATE_DRILL.items() if c in table.columns or c == "Completed in period"}
-    subtitle = f"{len(tracked):,} course{'s' if len(tracked) != 1 else ''} · {int(n.sum()):,} learner enrolments"
+    courses = f"{len(tracked):,} course{'s' if len(tracked) != 1 else ''}"
+    if no_criteria:
+        courses += f" ({len(no_criteria):,} without completion criteria)"
+    subtitle = f"{courses} · {int(n.sum()):,} learner enrolments"
     if in_range:
         table["Completed in period"] = got["inside"].astype(int).to_numpy()
-        table["Completed in period %"] = (100.0 * table["Completed in period"] / n).round(1)
+        table["Completed in period %"] = (100.0 * table["Completed in period"] / measured.where(has)).round(1)
         notes += S.date_notes(dated_sources, S.run_time(raw, S.first_completion_run(raw)))
         subtitle += f" · completed between {S.day(params.date_from) or 'the start'} and {S.day(params.date_to) or 'now'}"
     else:
         drill.pop("Completed in period")
+    if g.kind == "course":
+        empty_courses = [sel.names[c] for c in tracked if c not in set(got["k"])]
+        if empty_courses:
+            who = S.audience_phrase(raw, params)
+            notes.append(f"No learners{' ' + who if who else ''} (so no row): {_list(empty_courses)}.")
     table = table.sort_values(g.title, key=lambda s: s.str.lower(), kind="stable").reset_index(drop=True)
     return ReportResult(kind, KINDS[kind].title, params, {"rates": table}, stamp, ref, subtitle,
                         tuple(notes), drill=drill, chart={"group": g.title}, created_at=int(time.time()))
@@ -189,7 +236,12 @@ def build_completion_over_time(raw, params: ReportParams, *, now: Callable[[], f
     if empty is not None:
         return empty
     g = S.grouping(raw, _group_by(kind, params), params)
-    tracked = [c for c in sel.ids if sel.tracked[c]]
+    no_criteria, quiet = _criteria(raw, [c for c in sel.ids if sel.tracked[c]])
+    tracked = [c for c in sel.ids if sel.tracked[c] and c not in no_criteria]
+    notes = _tracking_notes(sel, no_criteria, quiet, counted=False)
+    if not tracked:
+        return empty_result(kind, params, _no_criteria_reason(sel, no_criteria, "no curve to draw"), as_of=stamp,
+                            notes=tuple(notes), reference=ref)
     where, args, learner_note = _pairs(raw, params, tracked)
     learners = dict(S.rows(raw, f"SELECT {g.key} AS k, count(*) FROM course_progress p {g.join} "
                                 f"{where} GROUP BY k", [*g.args, *args]))
@@ -197,15 +249,15 @@ def build_completion_over_time(raw, params: ReportParams, *, now: Callable[[], f
     dated = S.frame(raw, f"SELECT k, d, src, count(*) FROM ({dq}) WHERE d IS NOT NULL GROUP BY k, d / 86400, src",
                     dargs, ["k", "d", "src", "n"])
     undated = S.rows(raw, f"SELECT count(*) FROM ({dq}) WHERE d IS NULL", dargs)[0][0]
-    notes = [learner_note] + _tracking_notes(raw, sel, {})
+    notes = [learner_note, *notes]
     first_at = S.run_time(raw, S.first_completion_run(raw))
     counts = _source_counts(dated)
     if undated:
         counts["unknown"] = counts.get("unknown", 0) + int(undated)
     notes += S.date_notes(counts, first_at)
     if not learners:
-        return empty_result(kind, params, "No learners match the chosen courses, cohorts and profile-field groups.",
-                            as_of=stamp, notes=tuple(notes), reference=ref)
+        return empty_result(kind, params, S.no_learners_reason(raw, params), as_of=stamp, notes=tuple(notes),
+                            reference=ref)
     if dated.empty:
         return empty_result(kind, params, "Nobody has completed the chosen courses yet, so there is no curve to draw.",
                             as_of=stamp, notes=tuple(notes), reference=ref)
@@ -240,7 +292,8 @@ def build_completion_over_time(raw, params: ReportParams, *, now: Callable[[], f
     }).sort_values("Completed (dated)", ascending=False, kind="stable").reset_index(drop=True)
     summary["Completion %"] = [S.pct(c, n) for c, n in zip(summary["Completed (dated)"], summary["Learners"])]
     subtitle = (f"Cumulative completions per {unit}, {periods[0][2]} to {periods[-1][2]} · "
-                f"{len(tracked):,} course{'s' if len(tracked) != 1 else ''}")
+                f"{len(tracked):,} course{'s' if len(tracked) != 1 else ''}"
+                + (f" ({len(no_criteria):,} more without completion criteria left out)" if no_criteria else ""))
     return ReportResult(kind, KINDS[kind].title, params, {"over_time": table, "summary": summary}, stamp, ref,
                         subtitle, tuple(notes), drill={"New completions": "completed_between",
                                                        "Cumulative completions": "completed_by"},
@@ -278,9 +331,13 @@ def drill(raw, kind: str, params: ReportParams, request: DrillRequest, *,
     tracked = [c for c in sel.ids if sel.tracked[c]]
     cond, cargs = key_condition(raw, request.key, params)
     status = request.status
-    extra = {"completed": " AND p.completed = 1", "in_progress": " AND p.completed = 0 AND p.progress > 0",
-             "not_started": " AND p.completed = 0 AND coalesce(p.progress, 0) = 0"}.get(status, "")
-    where, args, _ = _pairs(raw, params, tracked, cond + extra, cargs)
+    no_criteria = S.ids_json(_criteria(raw, tracked)[0] if status in ("not_started", "not_tracked") else [])
+    extra, eargs = {"completed": (" AND p.completed = 1", []),
+                    "in_progress": (" AND p.completed = 0 AND p.progress > 0", []),
+                    "not_started": (" AND p.completed = 0 AND coalesce(p.progress, 0) = 0 AND NOT "
+                                    + S.in_json("p.courseid"), [no_criteria]),
+                    "not_tracked": (" AND " + S.in_json("p.courseid"), [no_criteria])}.get(status, ("", []))
+    where, args, _ = _pairs(raw, params, tracked, cond + extra, [*cargs, *eargs])
     dates = S.completion_dates_sql(f"SELECT p.userid, p.courseid, p.timecompleted, p.changed_run "
                                    f"FROM course_progress p {where} AND p.completed = 1", S.first_completion_run(raw))
     date_filter, dargs = "", []
@@ -297,7 +354,8 @@ def drill(raw, kind: str, params: ReportParams, request: DrillRequest, *,
         ["c.shortname", "round(p.progress, 1)",
          "CASE WHEN p.completed = 1 THEN coalesce(strftime('%Y-%m-%d', d.d, 'unixepoch'), 'yes') ELSE '' END"],
         ["Course", "Progress %", "Completed on"])
-    what = S.STATUS_LABELS.get(status, {"completed_in_period": "Completed in the period",
+    what = S.STATUS_LABELS.get(status, {"not_tracked": "Completion not tracked",
+                                        "completed_in_period": "Completed in the period",
                                         "completed_between": "Completed in the period",
                                         "completed_by": "Completed by the end of the period"}.get(status, status))
     title = f"{request.label or request.key} — {what}"

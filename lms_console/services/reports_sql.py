@@ -239,6 +239,55 @@ def learner_filter(raw: sqlite3.Connection, params: ReportParams, alias: str, *,
     return sql + extra, args, note + "."
 
 
+def _names(ids, names: dict, what: str, most: int = 5) -> str:
+    shown = [str(names.get(i, f"{what} {i}")) for i in list(ids)[:most]]
+    more = len(ids) - most
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+
+
+def filter_parts(raw: sqlite3.Connection, params: ReportParams, uses=(), *, dates: bool = True,
+                 audience: bool = True) -> list[str]:
+    """The filters in force, in words ("cohorts Red, Blue", "Team: A"), for the parameters in ``uses``
+    (a report kind's ``uses``; empty: all). ``audience=False`` leaves out cohorts and profile-field
+    values, ``dates=False`` the date range (when the report's own summary names them already)."""
+    used = set(uses) or {"courses", "categories", "cohorts", "field", "dates"}
+    parts = []
+    if "courses" in used and params.courses:
+        names = dict(rows(raw, f"SELECT id, shortname FROM courses WHERE {in_json('id')}", [ids_json(params.courses)]))
+        parts.append(f"course{'s' if len(params.courses) != 1 else ''} {_names(params.courses, names, 'course')}")
+    if "categories" in used and params.categories:
+        parts.append(f"categor{'ies' if len(params.categories) != 1 else 'y'} "
+                     f"{_names(params.categories, category_names(raw), 'category')}")
+    if audience and "cohorts" in used and params.cohorts:
+        parts.append(f"cohort{'s' if len(params.cohorts) != 1 else ''} "
+                     f"{_names(params.cohorts, cohort_names(raw), 'cohort')}")
+    if audience and "field" in used and params.field and params.field_values:
+        parts.append(f"{field_label(raw, params.field)}: {', '.join(params.field_values)}")
+    if dates and "dates" in used and (params.date_from is not None or params.date_to is not None):
+        parts.append(f"dates {day(params.date_from) or 'the start'} to {day(params.date_to) or 'now'}")
+    return parts
+
+
+def audience_phrase(raw: sqlite3.Connection, params: ReportParams) -> str:
+    """Who the chosen cohorts and profile-field values keep, in words ("" when neither is chosen)."""
+    parts = []
+    if params.cohorts:
+        parts.append(f"in the cohort{'s' if len(params.cohorts) != 1 else ''} "
+                     f"{_names(params.cohorts, cohort_names(raw), 'cohort')}")
+    if params.field and params.field_values:
+        parts.append(f"with {field_label(raw, params.field)} {' or '.join(params.field_values)}")
+    return " and ".join(parts)
+
+
+def no_learners_reason(raw: sqlite3.Connection, params: ReportParams, where: str = "the chosen courses") -> str:
+    """Why there are no learners: the filters actually in force, never ones that were not chosen."""
+    who = audience_phrase(raw, params)
+    left_out = "" if params.include_suspended else " (suspended users and enrolments are left out)"
+    if who:
+        return f"No learners match: nobody with a student enrolment in {where} is {who}{left_out}."
+    return f"No learners: nobody has a student enrolment in {where}{left_out}."
+
+
 # -- groups ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

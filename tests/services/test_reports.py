@@ -210,6 +210,79 @@ def test_empty_states(db):
     assert r.is_empty and "Nobody has completed" in r.empty_reason
 
 
+def add_course_without_criteria(writer, learners=(1, 2, 3, 4)) -> None:
+    """C5 (14): completion on, no activity tracks it: Moodle reports no progress for its learners."""
+    with writer.batch() as raw:
+        raw.execute("INSERT INTO courses (id, shortname, fullname, categoryid, enablecompletion) "
+                    "VALUES (14, 'C5', 'No criteria either', 2, 1)")
+        raw.executemany("INSERT INTO enrolments (courseid, userid, roleids, suspended) VALUES (14, ?, '[5]', 0)",
+                        [(u,) for u in learners])
+        raw.executemany("INSERT INTO course_progress (userid, courseid, progress, completed, changed_run) "
+                        "VALUES (?, 14, NULL, 0, 1)", [(u,) for u in learners])
+
+
+def test_a_course_without_completion_criteria_keeps_its_learners(small_cache):
+    db, writer = small_cache
+    add_course_without_criteria(writer)
+    r = run_report("completion", db, ReportParams())
+    got = rows(r)
+    assert set(got) == {"course:10", "course:11", "course:13", "course:14"}  # every tracked course has a row
+    assert "4 courses (1 without completion criteria)" in r.subtitle
+    c5 = got["course:14"]
+    assert (c5["Learners"], c5["Not tracked"], c5["Completed"], c5["Not started"]) == (4, 4, 0, 0)
+    assert c5["Completion %"] != c5["Completion %"]  # n/a (NaN), not 0 %
+    assert got["course:10"]["Not tracked"] == 0 and got["course:10"]["Completion %"] == 50.0
+    assert any("no completion criteria" in n and "C5" in n for n in r.notes)
+    # grouped: C5's learners are counted, but left out of the percentages
+    cat = rows(run_report("completion", db, ReportParams(group_by="category")))["category:2"]
+    assert (cat["Learners"], cat["Not tracked"], cat["Completed"], cat["Completion %"]) == (7, 4, 2, 66.7)
+    # only that course: its learners, and no word about cohorts nobody chose
+    r = run_report("completion", db, ReportParams(courses=(14,)))
+    assert not r.is_empty and rows(r)["course:14"]["Learners"] == 4
+    d = drill_users(db, "completion", ReportParams(), DrillRequest("course:14", "not_tracked"))
+    assert sorted(d.users["_userid"]) == [1, 2, 3, 4]
+    d = drill_users(db, "completion", ReportParams(), DrillRequest("course:14", "not_started"))
+    assert d.users is None
+    r = run_report("completion_over_time", db, ReportParams(courses=(14,)))
+    assert r.is_empty and "has no completion criteria (C5)" in r.empty_reason
+    assert "cohort" not in r.empty_reason
+    r = run_report("completion_over_time", db, ReportParams())
+    assert not r.is_empty and any("C5" in n and "left out" in n for n in r.notes)
+
+
+def test_no_learners_reason_names_only_the_filters_chosen(small_cache):
+    db, writer = small_cache
+    with writer.batch() as raw:
+        raw.execute("INSERT INTO courses (id, shortname, fullname, categoryid, enablecompletion) "
+                    "VALUES (15, 'C6', 'Empty', 2, 1)")
+    r = run_report("completion", db, ReportParams(courses=(15,)))
+    assert r.is_empty and "cohort" not in r.empty_reason and "student enrolment" in r.empty_reason
+    r = run_report("completion", db, ReportParams(courses=(15,), cohorts=(2,)))
+    assert r.is_empty and "cohort Blue" in r.empty_reason
+    r = run_report("completion", db, ReportParams())  # C6 has no learners: named, not silently dropped
+    assert any("C6" in n and "No learners" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("kind, params, words", [
+    ("engagement", ReportParams(cohorts=(1,)), ["cohort Red"]),
+    ("enrolments", ReportParams(field="profile_field_team", field_values=("A",)), ["Team: A"]),
+    ("completion", ReportParams(courses=(10, 11), categories=(1,)), ["courses C1, C2", "category Faculty"]),
+    ("completion_over_time", ReportParams(cohorts=(1, 2)), ["cohorts Red, Blue"]),
+    ("assessment", ReportParams(courses=(10,), cohorts=(2,)), ["course C1", "cohort Blue"]),
+    ("completion", ReportParams(cohorts=(2,), courses=(13,)), ["cohort Blue", "course C4"]),  # an empty result
+])
+def test_the_summary_names_every_filter_in_force(db, kind, params, words):
+    r = run_report(kind, db, params)
+    assert all(w in r.subtitle for w in words), r.subtitle
+
+
+def test_the_summary_leaves_out_what_a_report_does_not_read(db):
+    r = run_report("compliance", db, ReportParams(cohorts=(1,), categories=(2,),
+                                                  required=(RequiredCourse(10, REF + DAY),)))
+    assert "Red" in r.subtitle and "Dept" not in r.subtitle and "filters" not in r.subtitle
+    assert "filters" not in run_report("engagement", db, ReportParams()).subtitle
+
+
 def test_never_synced(tmp_path):
     with CacheDb.open(tmp_path / "empty.sqlite") as empty:
         for kind in ("completion", "completion_over_time", "engagement", "enrolments", "compliance", "assessment"):
