@@ -237,6 +237,23 @@ def _short(label: Any, n: int = 34) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+def pct_text(value) -> str:
+    """A percentage rounded as the tables show it (one decimal, so 0.2 % never reads as 0 %), without
+    a trailing ".0"; "n/a" when there is none (nothing tracked)."""
+    if value is None or value != value:
+        return "n/a"
+    text = f"{float(value):.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _counts_axis(ax, axis: str = "y", **locator) -> None:
+    """Whole-number ticks for counts; a series of zeros gets a 0–1 axis (not −0.05…0.05 or 0.000…0.054)."""
+    getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True, **locator))
+    data = ax.dataLim.intervaly if axis == "y" else ax.dataLim.intervalx
+    if max(abs(float(data[0])), abs(float(data[1]))) == 0:
+        getattr(ax, f"set_{axis}lim")(0, 1)
+
+
 def _legend_top(ax, ncol: int) -> None:
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=ncol, fontsize=8, handlelength=1.2,
               borderaxespad=0)
@@ -265,13 +282,16 @@ def _completion(fig: Figure, r: ReportResult, c) -> None:
     sc = status_colors(c)
     y = list(range(len(top)))
     left = [0.0] * len(top)
+    # Shares of the learners whose completion is tracked ("Not tracked": courses without criteria).
+    untracked = top["Not tracked"] if "Not tracked" in top.columns else [0] * len(top)
+    measured = [int(n) - int(u) for n, u in zip(top["Learners"], untracked)]
     # Counts of the completed segment in the bar, the rate and total at its end; every segment's
     # count is in its tooltip and the table (fewer texts keep a redraw fast).
     for status, col in (("completed", "Completed"), ("in_progress", "In progress"), ("not_started", "Not started")):
-        share = [100.0 * v / n if n else 0 for v, n in zip(top[col], top["Learners"])]
+        share = [100.0 * v / n if n else 0 for v, n in zip(top[col], measured)]
         bars = ax.barh(y, share, left=left, color=sc[status], label=col, height=0.72, edgecolor=c["background"],
                        linewidth=0.6, picker=True)
-        for bar, key, label, v, n in zip(bars, top["_key"], top[group], top[col], top["Learners"]):
+        for bar, key, label, v, n in zip(bars, top["_key"], top[group], top[col], measured):
             bar.lms_drill = DrillRequest(key, status, label=str(label))
             bar.lms_tip = f"{label}: {v:,} of {n:,} learners {col.lower()} ({100.0 * v / n if n else 0:.1f} %)"
             if status == "completed" and bar.get_width() >= 6:
@@ -279,10 +299,14 @@ def _completion(fig: Figure, r: ReportResult, c) -> None:
                         va="center", fontsize=7.5, color=text_on(sc[status]))
         left = [a + b for a, b in zip(left, share)]
     in_period = "Completed in period" in top.columns
-    for yi, (_, row) in zip(y, top.iterrows()):
-        extra = f", {row['Completed in period']:,} in the period" if in_period else ""
-        ax.text(101.5, yi, f"{row['Completion %']:.0f} % of {row['Learners']:,}{extra}", va="center", fontsize=8,
-                color=c["text"])
+    for yi, (_, row), n, u in zip(y, top.iterrows(), measured, untracked):
+        if not n:
+            text = f"completion not tracked · {row['Learners']:,} learners"
+        else:
+            text = f"{pct_text(row['Completion %'])} % of {n:,}"
+            text += f" ({int(u):,} not tracked)" if u else ""
+            text += f", {row['Completed in period']:,} in the period" if in_period else ""
+        ax.text(101.5, yi, text, va="center", fontsize=8, color=c["muted"] if not n else c["text"])
     ax.set_yticks(y, [_short(v) for v in top[group]])
     ax.set_xlim(0, 140 if in_period else 125)
     ax.spines["bottom"].set_bounds(0, 100)
@@ -376,17 +400,17 @@ def _engagement(fig: Figure, r: ReportResult, c) -> None:
         top.text(x[0], 0.97, " before the access history began (undercounted)", transform=top.get_xaxis_transform(),
                  fontsize=7.5, color=c["muted"], va="top")
     _date_axis(top)
-    top.yaxis.set_major_locator(MaxNLocator(integer=True))
     top.set_ylabel("Active users")
     top.set_title("Active users per week (week starting Monday, UTC)", loc="left")
     top.margins(y=0.15)
+    _counts_axis(top)
     _style(bottom, c, "x")
     y = list(range(len(dist)))[::-1]
     colours = [c["neutral"]] + [c["sequence"][0]] * 2 + [OKABE_ITO["orange"]] * 2 + [c["bad"]] * 2
     hbars = bottom.barh(y, dist["Users"], color=colours[: len(dist)], height=0.7, picker=True)
     for bar, key, label in zip(hbars, dist["_key"], dist["Last access"]):
         bar.lms_drill = DrillRequest(key, "last_access", label=str(label))
-    bottom.bar_label(hbars, [f"{u:,} ({p:.0f} %)" if u else "0" for u, p in zip(dist["Users"], dist["% of users"])],
+    bottom.bar_label(hbars, [f"{u:,} ({pct_text(p)} %)" if u else "0" for u, p in zip(dist["Users"], dist["% of users"])],
                      fontsize=7.5, padding=3, color=c["text"])
     bottom.set_yticks(y, list(dist["Last access"]))
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -486,7 +510,7 @@ def _compliance(fig: Figure, r: ReportResult, c) -> None:
                         ha="center", va="center", fontsize=7.5, color=text_on(sc[status]))
         left = [a + int(b) for a, b in zip(left, t[col])]
     for yi, (_, row) in zip(y, t.iterrows()):
-        ax.text(row["People"] + total * 0.01, yi, f"{row['Compliance %']:.0f} % compliant", va="center", fontsize=8,
+        ax.text(row["People"] + total * 0.01, yi, f"{pct_text(row['Compliance %'])} % compliant", va="center", fontsize=8,
                 color=c["text"])
     ax.set_yticks(y, [f"{_short(co, 26)}\ndue {d}" if d != "No deadline" else _short(co, 26)
                       for co, d in zip(t["Course"], t["Due"])])
@@ -531,8 +555,8 @@ def _enrolments(fig: Figure, r: ReportResult, c) -> None:
         line.lms_drill = [DrillRequest(key, "enrolled_between", int(st), int(e), f"{part[group].iloc[0]}, {m}")
                           for st, e, m in zip(part["_start"], part["_end"], part["Month"])]
     _date_axis(right_ax)
-    right_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     right_ax.set_ylim(bottom=0)
+    _counts_axis(right_ax)
     right_ax.set_ylabel("New enrolments per month")
     right_ax.set_xlabel("Month (UTC)")
     right_ax.set_title("New enrolments per month", loc="left", pad=20)

@@ -231,3 +231,40 @@ def test_no_pyplot_and_no_qt():
     code = ("import sys, lms_console.services.charts; "
             "assert 'matplotlib.pyplot' not in sys.modules; assert not any(m.startswith('PySide6') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_all_zero_count_axis_is_whole_numbers_from_zero():
+    r = enrolments()
+    r.tables["trend"]["New enrolments"] = 0
+    fig = charts.build_figure(r, charts.palette())
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[1]  # new enrolments per month
+    assert ax.get_ylim() == pytest.approx((0, 1))
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    r = engagement()
+    r.tables["weekly"]["Active users"] = 0
+    fig = charts.build_figure(r, charts.palette())
+    FigureCanvasAgg(fig).draw()
+    assert fig.axes[0].get_ylim() == pytest.approx((0, 1))
+    assert all(float(t).is_integer() for t in fig.axes[0].get_yticks())
+
+
+def test_chart_percentages_read_like_the_table():
+    r = compliance()
+    r.tables["totals"].loc[0, "Compliance %"] = 0.2
+    r.tables["totals"].loc[1, "Compliance %"] = 66.7
+    t = texts(charts.build_figure(r, charts.palette()))
+    assert "0.2 % compliant" in t and "66.7 % compliant" in t and "0 % compliant" not in t
+    assert charts.pct_text(100.0) == "100" and charts.pct_text(0.04) == "0" and charts.pct_text(None) == "n/a"
+
+
+def test_a_course_without_completion_criteria_reads_not_tracked():
+    r = completion(2)
+    t = r.main
+    t.loc[1, ["Completed", "In progress", "Not started"]] = 0
+    t["Not tracked"] = [0, int(t.loc[1, "Learners"])]
+    t["Completion %"] = [t.loc[0, "Completion %"], float("nan")]
+    fig = charts.build_figure(r, charts.palette())
+    FigureCanvasAgg(fig).draw()
+    got = texts(fig)
+    assert "completion not tracked · 101 learners" in got and not any("nan" in s for s in got)
