@@ -45,6 +45,7 @@ from lms_console.views.icons import icon
 from lms_console.views.reports_chart import ChartView
 from lms_console.views.reports_dialogs import CompareDialog, DrillDialog, make_table
 from lms_console.views.reports_params import ParamsPanel
+from lms_console.views.reports_print import ReportExportMixin
 from lms_console.views.widgets.banner import Banner
 
 RERUN_DELAY_MS = 600
@@ -71,7 +72,7 @@ def on_accent_icon(name: str) -> QIcon:
     return icon(name, colour=theme.color("accent_text").name())
 
 
-class ReportsPane(QWidget):
+class ReportsPane(ReportExportMixin, QWidget):
     """The "reports" pane of the main window.
 
     Signals:
@@ -94,6 +95,8 @@ class ReportsPane(QWidget):
         self._file_dialog: QFileDialog | None = None
         self._print_dialog = None
         self._tables: list[tuple[str, QWidget, FrameTableModel]] = []
+        self._tab_choice: tuple[str, str] | None = None  # (report kind, tab title) the admin chose
+        self._rebuilding_tabs = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 12, 16, 12)
@@ -227,6 +230,7 @@ class ReportsPane(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("ReportTabs")
         self.tabs.setDocumentMode(True)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.notes = QLabel()
         self.notes.setObjectName("ReportNotes")
         self.notes.setWordWrap(True)
@@ -402,8 +406,23 @@ class ReportsPane(QWidget):
         self.as_of.setText(text)
         self.as_of.setToolTip(result.subtitle)
 
+    def _on_tab_changed(self, index: int) -> None:
+        if not self._rebuilding_tabs and index >= 0 and self.result is not None:
+            self._tab_choice = (self.result.kind, self.tabs.tabText(index))
+
     def _rebuild_tabs(self, result) -> None:
-        current = self.tabs.tabText(self.tabs.currentIndex()) if self.tabs.count() else ""
+        """Tabs of ``result``'s tables, its notes and the snapshots. A report shows its main table first;
+        a tab the admin chose stays chosen while the same report runs again (another report resets it)."""
+        self._rebuilding_tabs = True
+        try:
+            self._fill_tabs(result)
+        finally:
+            self._rebuilding_tabs = False
+
+    def _fill_tabs(self, result) -> None:
+        if result is not None and self._tab_choice is not None and self._tab_choice[0] != result.kind:
+            self._tab_choice = None
+        wanted = self._tab_choice[1] if self._tab_choice is not None else ""
         while self.tabs.count():
             w = self.tabs.widget(0)
             self.tabs.removeTab(0)
@@ -427,9 +446,8 @@ class ReportsPane(QWidget):
                            else "How the numbers are made shows here once a report ran.")
         self.tabs.addTab(self.notes_page, "Notes")
         self.tabs.addTab(self.snapshots_page, "Snapshots")
-        for i in range(self.tabs.count()):
-            if self.tabs.tabText(i) == current:
-                self.tabs.setCurrentIndex(i)
+        titles = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        self.tabs.setCurrentIndex(titles.index(wanted) if wanted in titles else 0)
 
     def current_table(self) -> tuple[str, FrameTableModel] | None:
         w = self.tabs.currentWidget()
@@ -528,68 +546,3 @@ class ReportsPane(QWidget):
         self.model.auto_snapshot = on
         if self.settings is not None:
             self.settings.setValue(AUTO_SNAPSHOT_KEY, on)
-
-    # -- export and print -----------------------------------------------------------------------------------
-    def ask_export(self, fmt: str) -> None:
-        if self.result is None:
-            return
-        filters = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)", "pdf": "PDF document (*.pdf)",
-                   "csv": "CSV, comma-separated (*.csv)", "xlsx": "Excel workbook (*.xlsx)"}
-        name = f"{self.result.kind}-{time.strftime('%Y%m%d-%H%M')}.{fmt}"
-        dialog = QFileDialog(self, "Export report", name, filters[fmt])
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix(fmt)
-        dialog.fileSelected.connect(lambda path, f=fmt: self.export(path, f))
-        self._file_dialog = dialog
-        dialog.open()
-
-    def export(self, path: str, fmt: str) -> None:
-        """Write the chart (png/svg/pdf, drawn here on the GUI thread) or the data (csv/xlsx, off it)."""
-        result = self.result
-        if result is None:
-            return
-        if fmt in ("csv", "xlsx"):
-            table = self.current_table()
-            self.model.export_data(result, path, fmt, table[0] if table else None)
-            return
-        from lms_console.services.charts import build_figure
-        from lms_console.services.reports_export import export_figure
-
-        try:
-            export_figure(build_figure(result, theme.chart_palette(), size=(11, 6.5)), path, fmt)
-        except OSError as exc:
-            self.banner.show_message("warning", f"The file could not be written: {exc.strerror or exc} ({path})")
-            return
-        self.banner.show_message("info", f"Saved {path}.")
-
-    def ask_print(self) -> None:
-        try:
-            from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-        except ImportError:  # a Qt build without printing: a PDF is the next best thing
-            self.banner.show_message("info", "Printing is not available in this installation; save the report as "
-                                             "PDF and print that instead.")
-            self.ask_export("pdf")
-            return
-
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        if self.result is not None:
-            printer.setDocName(self.result.title)  # the print job's name, and the PDF's title
-        dialog = QPrintDialog(printer, self)
-        # QPrintDialog.open() wants (receiver, member) in PySide6 and exec() would nest an event loop:
-        # show it window-modal and print when it is accepted.
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.accepted.connect(lambda p=printer: self.print_to(p))
-        if self._print_dialog is not None:
-            self._print_dialog[0].deleteLater()  # the one before (its printer goes with this tuple)
-        self._print_dialog = (dialog, printer)
-        dialog.show()
-
-    def print_to(self, printer) -> None:
-        """The chart, the main table (first 500 rows) and the notes, on ``printer`` (any QPagedPaintDevice)."""
-        from lms_console.views.reports_print import report_document
-
-        result = self.result
-        if result is None:
-            return
-        doc = report_document(result, theme.chart_palette("light"))
-        doc.print_(printer)

@@ -40,6 +40,7 @@ from lms_console.services.reports import (
 
 GROUP_LABELS = {"course": "Course", "category": "Category", "cohort": "Cohort", "field": "Profile field"}
 NO_DEADLINE = QDate(2000, 1, 1)
+DUE_ROWS_SHOWN = 6  # the due-dates table grows with its rows up to this many, then scrolls
 
 
 def to_stamp(date: QDate, end_of_day: bool = False) -> int:
@@ -217,7 +218,7 @@ class ParamsPanel(QWidget):
         self.due.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         self.due.setColumnWidth(1, 130)
         self.due.verticalHeader().hide()
-        self.due.setMaximumHeight(150)
+        self.due.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the columns fit
         self.due.setToolTip("Check the required courses above; set each one's due date here "
                             "(the earliest date means no deadline).")
         self.rows = {
@@ -286,21 +287,26 @@ class ParamsPanel(QWidget):
 
     # -- values -----------------------------------------------------------------------------------
     def params(self) -> ReportParams:
-        field = self.field_combo.currentData() or ""
+        """What the chosen report covers: only the parameters it shows (choices made for another report
+        stay in their widgets for it, but never apply unseen)."""
+        uses = set(KINDS[self.kind].uses)
+        field = (self.field_combo.currentData() or "") if "field" in uses else ""
         required = ()
-        if self.kind == "compliance":
+        if "required" in uses:
             required = tuple(RequiredCourse(int(cid), self._due_of(int(cid))) for cid in self.courses.checked())
-        limit = self.limit_dates.isChecked()
+        limit = self.limit_dates.isChecked() and "dates" in uses
+        default = ReportParams()
         return ReportParams(
-            courses=tuple(int(c) for c in self.courses.checked()) if self.kind != "compliance" else (),
-            categories=tuple(int(c) for c in self.categories.checked()),
-            cohorts=tuple(int(c) for c in self.cohorts.checked()),
+            courses=tuple(int(c) for c in self.courses.checked()) if "courses" in uses else (),
+            categories=tuple(int(c) for c in self.categories.checked()) if "categories" in uses else (),
+            cohorts=tuple(int(c) for c in self.cohorts.checked()) if "cohorts" in uses else (),
             field=field, field_values=tuple(str(v) for v in self.field_values.checked()) if field else (),
             group_by=self.group_combo.currentData() or "",
             date_from=to_stamp(self.date_from.date()) if limit else None,
             date_to=to_stamp(self.date_to.date(), end_of_day=True) if limit else None,
-            include_suspended=self.suspended.isChecked(), inactive_days=self.inactive_days.value(),
-            style=self.style_combo.currentData() or "", required=required)
+            include_suspended=self.suspended.isChecked() if "suspended" in uses else default.include_suspended,
+            inactive_days=self.inactive_days.value() if "inactive_days" in uses else default.inactive_days,
+            style=(self.style_combo.currentData() or "") if "style" in uses else default.style, required=required)
 
     def set_params(self, kind: str, params: ReportParams) -> None:
         """Show ``params`` (a snapshot's, or a saved report's) without emitting ``changed``."""
@@ -350,6 +356,24 @@ class ParamsPanel(QWidget):
         self.date_to.setEnabled(on)
         self.changed.emit()
 
+    def changeEvent(self, event) -> None:
+        from PySide6.QtCore import QEvent
+
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._fit_due()
+        super().changeEvent(event)
+
+    def _fit_due(self) -> None:
+        """The due-dates table as tall as its rows (at least one, at most DUE_ROWS_SHOWN, then it scrolls):
+        in the scrolling panel a table is otherwise squeezed to a row or less."""
+        rows = self.due.verticalHeader()
+        edits = [self.due.cellWidget(r, 1) for r in range(self.due.rowCount())]
+        rows.setDefaultSectionSize(max([rows.defaultSectionSize()] + [e.sizeHint().height() for e in edits if e]))
+        n = self.due.rowCount()
+        body = sum(self.due.rowHeight(r) for r in range(min(n, DUE_ROWS_SHOWN))) or rows.defaultSectionSize()
+        header = self.due.horizontalHeader().sizeHint().height()
+        self.due.setFixedHeight(header + body + 2 * self.due.frameWidth())
+
     def _sync_due_rows(self) -> None:
         if self.kind != "compliance":
             return
@@ -373,6 +397,7 @@ class ParamsPanel(QWidget):
             edit.setDate(to_qdate(due) if due else NO_DEADLINE)
             edit.dateChanged.connect(lambda _d: self.changed.emit())
             self.due.setCellWidget(row, 1, edit)
+        self._fit_due()
 
     def _due_of_row(self, row: int) -> int | None:
         edit = self.due.cellWidget(row, 1)

@@ -435,3 +435,70 @@ def test_a_failed_report_says_why_and_keeps_the_last_one(qtbot, pane, session, m
     with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
         pane.banner.findChild(QPushButton, "BannerRetry").click()
     assert pane.result is not before and "Data as of" in pane.as_of.text()
+
+
+def start_with_options(qtbot, pane):
+    """Run the first report and wait for the parameters' choices (courses, cohorts...)."""
+    with qtbot.waitSignals([pane.model.report_ready, pane.model.options_loaded], timeout=30000):
+        pane.show_target(None)
+    return pane.params.options
+
+
+def tab(pane) -> str:
+    return pane.tabs.tabText(pane.tabs.currentIndex())
+
+
+def test_a_report_opens_on_its_table_and_keeps_the_tab_the_admin_chose(qtbot, pane):
+    assert tab(pane) == "Notes"  # nothing ran yet: the notes say so
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.show_target(None)
+    assert tab(pane) == "Numbers"  # the first run shows its table, not the notes
+    pane.tabs.setCurrentIndex([pane.tabs.tabText(i) for i in range(pane.tabs.count())].index("Notes"))
+    with qtbot.waitSignal(pane.model.report_ready, timeout=30000):
+        pane.run()
+    assert tab(pane) == "Notes"  # the same report again: the admin's choice stays
+    choose(qtbot, pane, "engagement")
+    assert tab(pane) == "Per week"  # another report: its own table first
+    choose(qtbot, pane, "completion")
+    assert tab(pane) == "Numbers"
+
+
+def test_filters_of_another_report_are_named_or_left_out(qtbot, pane):
+    options = start_with_options(qtbot, pane)
+    assert options.cohorts and options.categories
+    cohort_id, cohort_name, _members = options.cohorts[0]
+    choose(qtbot, pane, "compliance")
+    pane.params.cohorts.set_checked([cohort_id])  # chosen for compliance
+    r = choose(qtbot, pane, "engagement")
+    assert r.params.cohorts == (cohort_id,) and not r.is_empty
+    assert f"cohort {cohort_name}" in pane.as_of.text()  # it still applies: the summary says so
+    pane.params.categories.set_checked([options.categories[0][0]])  # chosen for engagement
+    r = choose(qtbot, pane, "compliance")
+    assert r.params.categories == () and r.params.inactive_days == 30  # compliance shows neither
+    pane._rerun.stop()
+
+
+def test_the_due_dates_table_fits_its_rows(qtbot, pane):
+    options = start_with_options(qtbot, pane)
+    pane.resize(1300, 760)  # a laptop screen: the parameters scroll, and squeezed the table to one row
+    choose(qtbot, pane, "compliance")
+    due = pane.params.due
+
+    def check(ids):
+        for r in range(pane.params.courses.model.rowCount()):
+            item = pane.params.courses.model.item(r)
+            wanted = item.data(Qt.ItemDataRole.UserRole) in ids
+            item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+        pane._rerun.stop()
+
+    ids = [c[0] for c in options.courses]
+    check(ids[:3])
+    assert due.rowCount() == 3
+    rows = sum(due.rowHeight(r) for r in range(3))
+    qtbot.waitUntil(lambda: due.viewport().height() >= rows, timeout=3000)  # every row shows
+    assert due.verticalScrollBar().maximum() == 0
+    assert all(due.cellWidget(r, 1).height() <= due.rowHeight(r) for r in range(3))  # date edits are not clipped
+    if len(ids) > 6:
+        check(ids[:8])
+        qtbot.waitUntil(lambda: due.verticalScrollBar().maximum() > 0, timeout=3000)  # at most 6 rows, then scrolls
+        assert due.viewport().height() <= sum(due.rowHeight(r) for r in range(6)) + 2
