@@ -170,7 +170,8 @@ class ConsoleApp(QObject):
         url, token = result
         try:
             self.profiles.get(DEMO_PROFILE)
-            self.profiles.update(DEMO_PROFILE, url=url, keep_token_on_host_change=True)
+            # The same demo site at this run's port: its local copy stays its own.
+            self.profiles.update(DEMO_PROFILE, url=url, keep_token_on_host_change=True, same_site=True)
         except ProfileNotFound:
             self.profiles.add(DEMO_PROFILE, url)
         # A local, throw-away token: kept for this session only, never written to the keychain.
@@ -260,13 +261,15 @@ class ConsoleApp(QObject):
             self._profiles_controller.set_open_profile(current)
 
     def _close_removed_profile(self, name: str) -> None:
-        """The open profile is about to be removed: close it first (nothing may sync against it)."""
+        """The open profile is about to be removed, or moved to another address: close it first (nothing
+        may sync against it, or read the old address's copy for the new one)."""
         if self.session.is_open and self.session.profile.name.casefold() == name.casefold():
             self.session.close()
             self.window.sync_label.setText("")
             self.window.banner.show_message(
-                "info", f"The profile \u201c{name}\u201d was closed and removed. Choose or add a profile in "
-                        "the Profiles dialog.", actions=[("Open Profiles\u2026", self.open_profiles_dialog)])
+                "info", f"The profile \u201c{name}\u201d was closed: it was removed, or its address changed. "
+                        "Choose or add a profile in the Profiles dialog.",
+                actions=[("Open Profiles\u2026", self.open_profiles_dialog)])
 
     def open_profiles_dialog(self) -> None:
         from PySide6.QtCore import Qt

@@ -21,6 +21,7 @@ import sys
 import time
 
 from lms_console.commands import UsageError, profile_store
+from lms_console.services.cache.site_binding import set_aside_message
 from lms_console.services.credentials import (
     TOKEN_ENV,
     TOKEN_PROFILE_ENV,
@@ -90,6 +91,7 @@ def _add(args, store) -> int:
     if args.session_only:
         store.add(profile.name, profile.url, insecure=profile.insecure, service=profile.service)
         print(f"Profile {profile.name!r} saved ({profile.url}) without a stored token.")
+        _say_set_aside(store)
         print(f"Give the token at run time: {TOKEN_ENV}=... lms-console ... "
               f"(optionally {TOKEN_PROFILE_ENV}={profile.name} to use it for this profile only).")
         return 0
@@ -107,7 +109,14 @@ def _add(args, store) -> int:
             tokens.delete(profile)
         raise
     print(f"Profile {profile.name!r} saved ({profile.url}); token stored in {tokens.backend_name()}.")
+    _say_set_aside(store)
     return 0
+
+
+def _say_set_aside(store) -> None:
+    note = set_aside_message(store.set_aside)
+    if note:
+        print(note)
 
 
 def _set_token_hint(name: str) -> str:

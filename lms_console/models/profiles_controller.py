@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lms_console.models.profiles_model import ProfilesModel, token_state
 from lms_console.models.tasks import TaskRunner
+from lms_console.services.cache.site_binding import set_aside_message, site_key
 from lms_console.services.credentials import (
     CredentialError,
     InvalidToken,
@@ -328,11 +329,17 @@ class ProfilesController(QObject):
         self.profile_saved.emit(profile)
         return profile
 
+    def set_aside_note(self) -> str:
+        """After :meth:`add` or :meth:`update`: the words for a local copy of another site set aside ("" if none)."""
+        return set_aside_message(self._store.set_aside)
+
     def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
                service: str | None = None) -> Profile:
         """Change a saved profile. Moving it to another host forgets its token (it was paired with the old one)."""
         if url is not None and insecure is not None:
             self._check_consent(url, insecure)
+        if url is not None and self.is_open(name) and site_key(url) != site_key(self._store.get(name).url):
+            self.profile_closing.emit(name)  # nothing keeps reading or writing the old address's copy
         profile = self._store.update(name, url=url, insecure=insecure, service=service)
         self._changed()
         self.profile_saved.emit(profile)

@@ -33,6 +33,7 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 
+from lms_console.services.cache.site_binding import set_aside_if_other_site
 from lms_console.services.credentials import KEYRING_SERVICE, CredentialError, KeyringTokenStore, TokenStore
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.paths import APP_NAME, CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir  # noqa: F401
@@ -316,6 +317,9 @@ class ProfileStore:
         self.data_dir = Path(data_dir) if data_dir is not None else _default_data_dir()
         self.tokens: TokenStore = tokens if tokens is not None else KeyringTokenStore()
         self._clock = clock
+        # After add() or update(): (new path, that site's address) when the profile's cache file held another
+        # site's copy and was set aside for it (see services/cache/site_binding.py), else None.
+        self.set_aside: tuple[Path, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -378,17 +382,20 @@ class ProfileStore:
                 raise DuplicateProfile(f"A profile named {existing.name!r} already exists.",
                                        profile=profile.name, field="name")
             doc["profiles"].append(profile)
+            self.set_aside = set_aside_if_other_site(profile.cache_path, profile.url)
         log.info("profile %r added (%s)", profile.name, profile.url)
         return profile
 
     def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
                backend: str | None = None, service: str | None = None,
-               keep_token_on_host_change: bool = False) -> Profile:
+               keep_token_on_host_change: bool = False, same_site: bool = False) -> Profile:
         """Change a profile's settings (not its name).
 
         Moving a profile to another host deletes its stored token unless
         ``keep_token_on_host_change``: a token is only ever sent to the host it
-        was paired with, so the caller must ask the user first.
+        was paired with, so the caller must ask the user first. A local copy of
+        another site than the new address is set aside (``set_aside``), unless the
+        caller knows it is the same site at a new address (``same_site``: the demo).
         """
         with self._locked() as doc:
             old = _find(doc["profiles"], name)
@@ -402,6 +409,7 @@ class ProfileStore:
                           backend=old.backend if backend is None else backend,
                           service=old.service if service is None else service)
             doc["profiles"][doc["profiles"].index(old)] = new
+            self.set_aside = None if same_site or url is None else set_aside_if_other_site(new.cache_path, new.url)
         if new.host != old.host and not keep_token_on_host_change:
             with contextlib.suppress(CredentialError):
                 self.tokens.delete(new)

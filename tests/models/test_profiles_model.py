@@ -387,6 +387,26 @@ def test_removing_the_open_profile_asks_to_close_it_before_anything_is_deleted(q
     assert not store.exists("Prod")
 
 
+def test_moving_the_open_profile_to_another_site_closes_it_and_sets_its_copy_aside(qtbot, controller, store,
+                                                                                   server, memory_keyring):
+    from lms_console.services.cache.db import CacheDb
+    from lms_console.services.cache.writer import CacheWriter
+    from lms_console.services.lms.base import SiteInfo
+
+    profile = controller.add("Prod", server.url)
+    with CacheDb.open(profile.cache_path) as db, CacheWriter(db) as w:
+        w.save_site_info(SiteInfo(1, "Prod", server.url, "5.2", "2025", 2, "admin", "Admin", True, frozenset(),
+                                  True, True, 0, 0))
+    controller.set_open_profile("Prod")
+    seen = []
+    controller.profile_closing.connect(lambda name: seen.append((name, profile.cache_path.exists())))
+    controller.update("Prod", url=server.url + "/", insecure=False)  # the same address: stays open
+    assert seen == [] and controller.set_aside_note() == ""
+    controller.update("Prod", url="https://elsewhere.example.edu", insecure=False)
+    assert seen == [("Prod", True)]  # closed while its copy was still in place
+    assert not profile.cache_path.exists() and f"of another site ({server.url})" in controller.set_aside_note()
+
+
 def test_token_notes_without_a_keychain_say_the_token_is_for_this_session_only(controller, server):
     keyring.set_keyring(keyring.backends.fail.Keyring())
     note, _placeholder = controller.token_note(None, server.url)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from keyring.backends import fail
 
 from lms_console.services import profiles as profiles_mod
+from lms_console.services.cache.site_binding import cached_site_url, set_aside_message
 from lms_console.services.credentials import KEYRING_SERVICE, KeyringTokenStore, MemoryTokenStore, Secret
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.profiles import (
@@ -194,6 +195,56 @@ def test_cache_filenames_are_safe_for_any_valid_name(name):
     for variant in (name.upper(), name.lower(), name.swapcase()):
         if variant.casefold() == name.casefold():  # the same profile name as far as the store is concerned
             assert cache_filename(variant) == filename
+
+
+def _synced_copy(profile, siteurl: str) -> None:
+    """A cache file for ``profile`` as a sync of the site at ``siteurl`` leaves it (its site_info row)."""
+    from lms_console.services.cache.db import CacheDb
+    from lms_console.services.cache.writer import CacheWriter
+    from lms_console.services.lms.base import SiteInfo
+
+    with CacheDb.open(profile.cache_path) as db, CacheWriter(db) as w:
+        w.save_site_info(SiteInfo(1, "Old", siteurl, "5.2", "2025", 2, "admin", "Admin", True, frozenset(), True,
+                                  True, 0, 0))
+
+
+def test_a_new_profile_never_opens_another_sites_copy_left_under_its_name(store):
+    """Removed with its cache kept, then the name reused for another site: the old copy's ids are another
+    site's people (a suspension planned from it hit whoever had that id on the new site)."""
+    old = store.add("site1", "http://127.0.0.1:18701")
+    _synced_copy(old, "http://127.0.0.1:18701")
+    store.remove("site1")  # the cache is kept by default
+    again = store.add("site1", "http://127.0.0.1:18702")
+    assert again.cache_path == old.cache_path and not again.cache_path.exists()
+    moved, other = store.set_aside
+    assert other == "http://127.0.0.1:18701" and moved.exists() and moved.parent == old.cache_path.parent
+    assert "other-site" in moved.name and "set aside" in set_aside_message(store.set_aside)
+    store.remove("site1")
+    _synced_copy(again, "http://127.0.0.1:18702/")  # the same site again (a trailing slash): kept
+    assert store.add("SITE1", "http://127.0.0.1:18702").cache_path.exists() and store.set_aside is None
+
+
+def test_moving_a_profile_to_another_site_sets_its_copy_aside_unless_it_is_the_same_site(store):
+    p = store.add("campus", "https://moodle.example.edu")
+    _synced_copy(p, "https://moodle.example.edu")
+    store.update("campus", service="moodle_mobile_app")  # no address change: nothing moves
+    assert store.set_aside is None and p.cache_path.exists()
+    store.update("campus", url="https://MOODLE.example.edu:443/", keep_token_on_host_change=True)
+    assert store.set_aside is None and p.cache_path.exists()  # the same site written another way
+    store.update("campus", url="https://demo.example.edu", keep_token_on_host_change=True, same_site=True)
+    assert store.set_aside is None and p.cache_path.exists()  # the caller knows it is the same site (the demo)
+    store.update("campus", url="https://other.example.edu")
+    assert store.set_aside is not None and not p.cache_path.exists()
+    assert cached_site_url(store.set_aside[0]) == "https://moodle.example.edu"
+
+
+def test_a_copy_never_synced_is_not_set_aside(store):
+    from lms_console.services.cache.db import CacheDb
+
+    p = store.add("fresh", "https://a.example.edu")
+    CacheDb.open(p.cache_path).close()  # opened, never synced: no site in it
+    store.update("fresh", url="https://b.example.edu")
+    assert store.set_aside is None and p.cache_path.exists()
 
 
 def test_similar_names_get_different_cache_files():

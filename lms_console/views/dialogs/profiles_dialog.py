@@ -338,7 +338,7 @@ class ProfilesDialog(QDialog):
             status = "Saved. The token is kept for this session only." if session_only else \
                 "Saved. The token is in your OS keychain."
             self._load_form(profile.name)
-        set_note(self.save_status, status)
+        set_note(self.save_status, " ".join(filter(None, (status, self._ctl.set_aside_note()))))
         return True
 
     def confirm_remove(self) -> QMessageBox | None:
