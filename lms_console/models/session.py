@@ -237,6 +237,17 @@ class ConnectionSession(QObject):
         self.sync_started.emit(self._sync_job)
         return self._sync_job
 
+    def stale_entities(self, max_age_s: float) -> list[str]:
+        """The default sync's entities the local copy has not had completely within ``max_age_s`` (a few rows
+        of the cache's sync_state: cheap enough for the GUI thread)."""
+        from lms_console.services.cache import queries
+        from lms_console.services.sync_types import DEFAULT_ENTITIES
+
+        if self.db is None:
+            return []
+        with self.db.read() as conn:
+            return queries.stale_entities(conn, DEFAULT_ENTITIES, max_age_s, time.time())
+
     @property
     def syncing(self) -> bool:
         return self.runner.is_running("sync")

@@ -3,6 +3,8 @@ no keychain at start-up, the first run. Real sandbox LMS over HTTP, real Console
 
 from __future__ import annotations
 
+import sqlite3
+
 import keyring
 import keyring.backends.fail
 import pytest
@@ -164,3 +166,33 @@ def test_first_run_shows_no_profile_and_opens_the_profiles_dialog(qtbot, console
     qtbot.waitUntil(lambda: console._dialog is not None and console._dialog.isVisible(), timeout=WAIT_MS)
     assert console.window.connection_indicator.text() == "No profile"
     assert console.window.profile_combo.currentText() == ""
+
+
+def test_opening_a_profile_synced_minutes_ago_does_not_sync_it_again(qtbot, console, server):
+    """Switching between profiles re-synced each one: tens of thousands of requests for a 50,000-account
+    site. A copy completely synced within the last half hour is opened as it is; F5 syncs now."""
+    add_profiles(console, server, Sandbox=server.admin_token, Other=server.admin_token)
+    console.profiles.set_last_used("Sandbox")
+    session = started(qtbot, console).session
+    qtbot.waitUntil(lambda: session.is_open, timeout=WAIT_MS)
+    with qtbot.waitSignal(session.sync_finished, timeout=60_000) as first:  # never synced: it syncs
+        pass
+    assert first.args[0].status == "ok"
+    choose_in_profile_box(qtbot, console, "Other")
+    qtbot.waitUntil(lambda: session.profile is not None and session.profile.name == "Other", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.syncing, timeout=60_000)
+    started_syncs = []
+    session.sync_started.connect(started_syncs.append)
+    choose_in_profile_box(qtbot, console, "Sandbox")
+    qtbot.waitUntil(lambda: session.profile is not None and session.profile.name == "Sandbox", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "F5 syncs now" in console.window.sync_label.text(), timeout=WAIT_MS)
+    assert started_syncs == [] and not session.syncing
+    choose_in_profile_box(qtbot, console, "Other")
+    qtbot.waitUntil(lambda: session.profile is not None and session.profile.name == "Other", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.syncing, timeout=60_000)
+    raw = sqlite3.connect(console.profiles.get("Sandbox").cache_path)  # an hour later: a stale copy
+    with raw:
+        raw.execute("UPDATE sync_state SET last_success_at = last_success_at - 3600 WHERE entity = 'users'")
+    raw.close()
+    choose_in_profile_box(qtbot, console, "Sandbox")
+    qtbot.waitUntil(lambda: bool(started_syncs), timeout=WAIT_MS)

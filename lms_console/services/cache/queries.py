@@ -89,6 +89,16 @@ def freshness(conn: Connection) -> dict[str, SyncStateRow]:
     return {r[0]: _state(r) for r in rows}
 
 
+def stale_entities(conn: Connection, entities, max_age_s: float, now: float) -> list[str]:
+    """Those of ``entities`` not synced completely within ``max_age_s`` of ``now`` (never, last pass failed or
+    partial, or older); all of them while a run is unfinished (it is to be resumed)."""
+    if unfinished_run(conn) is not None:
+        return list(entities)
+    state = freshness(conn)
+    return [e for e in entities if (s := state.get(e)) is None or s.status != "ok" or not s.last_success_at
+            or now - s.last_success_at > max_age_s]
+
+
 def ever_synced(path: str | Path) -> bool:
     """Whether the cache file at ``path`` holds at least one successful sync: a read-only peek that neither
     creates, migrates nor checks the file (for hints about a profile that is not open)."""
