@@ -11,6 +11,24 @@ into an error (see :func:`lms_console.services.lms.http.redact`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query keys whose values are credentials (Moodle's token/wstoken, a key= of pluginfile or a login link).
+_SECRET_QUERY_KEYS = frozenset({"token", "wstoken", "key", "privatetoken", "password", "sesskey"})
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a message: credential query values and any user:password@ replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        netloc = ("***@" if "@" in parts.netloc else "") + parts.netloc.rsplit("@", 1)[-1]
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(k, "***" if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:
+        return "(an address that cannot be read)"
+
 
 class LmsError(Exception):
     """Base class of every expected LMS problem."""
@@ -77,6 +95,22 @@ class TlsFailure(Unreachable):
     )
 
 
+class NotTls(Unreachable):
+    """An ``https://`` address reached a port that does not speak TLS (plain HTTP, or another
+    protocol): the handshake fails the same way every time, so it is never retried."""
+
+    title = "No HTTPS on this port"
+    default_hint = "Check the URL: use http:// for a site without HTTPS on this port, otherwise its https port."
+
+    @classmethod
+    def at(cls, host: str, port: int, detail: str, *, loopback: bool, function: str = "") -> NotTls:
+        hint = (f"This looks like a local test site: use http:// instead of https:// (the server on port {port} "
+                "answers in plain HTTP)." if loopback else
+                f"Check the port in the URL: port {port} does not answer in HTTPS. Use the site's https port "
+                "(usually 443, i.e. no port at all), or http:// if the site has no HTTPS there.")
+        return cls(f"{host}:{port} does not speak https ({detail})", function=function, code="nottls", hint=hint)
+
+
 class OutcomeUnknown(Unreachable):
     """A write was sent but no answer came back: it may or may not have been applied.
 
@@ -103,6 +137,39 @@ class BadResponse(LmsError):
         "The site answered with a page the console cannot read (often a proxy or PHP error page). "
         "Check the server's error log; the request can be retried."
     )
+
+
+class Redirected(BadResponse):
+    """The site answered a request that carries the token with a redirect (HTTP 3xx).
+
+    Never followed: the token would go to whatever the ``Location`` names (another host, or
+    plain http). Never retried either: the same address gets the same answer.
+    """
+
+    title = "The site redirects elsewhere"
+    default_hint = (
+        "The console never follows a redirect with the token. If the address it redirects to is "
+        "this same site (for example http:// moved to https://), change the profile's URL to it; "
+        "if you do not recognise it, do not."
+    )
+
+    @classmethod
+    def answer(cls, status: int, target: str | None, *, base_url: str, path: str, function: str = "",
+               redact: Callable[[str], str] = str) -> Redirected:
+        """The error for a ``status`` redirect to the absolute URL ``target`` (None: no Location) of a
+        request to ``path`` on ``base_url``; credentials in the URLs are never shown."""
+        if not target:
+            return cls(f"the site answered with a redirect (HTTP {status}) without saying where to",
+                       status=status, function=function, code="redirect")
+        msg = (f"the site answered with a redirect to {redact(redact_url(target))[:300]} (HTTP {status}): the "
+               f"address in the profile ({redact(redact_url(base_url))}) is not the site's web service address; "
+               "use the address it redirects to if you trust it")
+        # The redirect kept the endpoint's path (".../webservice/rest/server.php"): name the site root to use.
+        t = urlsplit(target)
+        root = urlunsplit((t.scheme, t.netloc, t.path[: -len(path)], "", "")) if path and t.path.endswith(path) else ""
+        hint = (f"The console never follows a redirect with the token. If {redact(redact_url(root))} is this same "
+                "site, change the profile's URL to it; if you do not recognise it, do not.") if root else None
+        return cls(msg, status=status, function=function, code="redirect", hint=hint)
 
 
 class ApiRejected(LmsError):

@@ -12,7 +12,9 @@ Rules it enforces:
 * a write whose answer was lost raises :class:`OutcomeUnknown` (never resent here);
 * a 429 pauses *all* threads sharing the transport until the site's deadline;
 * secrets registered with :meth:`HttpTransport.add_secret` are scrubbed from
-  every message this module produces; parameters are never logged.
+  every message this module produces; parameters are never logged;
+* redirects are never followed (every request carries the token or a password):
+  a 3xx answer raises :class:`Redirected`, never retried.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import IO
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -42,8 +44,10 @@ from lms_console import __version__
 from lms_console.services.lms.errors import (
     BadResponse,
     Cancelled,
+    NotTls,
     OutcomeUnknown,
     RateLimited,
+    Redirected,
     TlsFailure,
     Unreachable,
 )
@@ -350,7 +354,8 @@ class HttpTransport:
                 elapsed = time.monotonic() - t0
             except requests.RequestException as exc:
                 err = self._transport_error(exc, idempotent=idempotent, label=label)
-                if isinstance(err, (TlsFailure, OutcomeUnknown)) or attempt == attempts:
+                # A TLS failure (certificate, or a port that does not speak TLS) is the same on every try.
+                if isinstance(err, (TlsFailure, NotTls, OutcomeUnknown)) or attempt == attempts:
                     raise err from None
                 last_exc = err
             else:
@@ -379,9 +384,22 @@ class HttpTransport:
 
     def _request(self, method: str, url: str, *, cancel: CancelToken, label: str, **kw) -> requests.Response:
         try:
-            return self._session.request(method, url, timeout=(self.timeouts.connect, self.timeouts.read), **kw)
+            # Every request carries the token (or a password): a redirect is never followed, or the
+            # credentials would go to whatever host, or plain-http address, the Location names.
+            resp = self._session.request(method, url, timeout=(self.timeouts.connect, self.timeouts.read),
+                                         allow_redirects=False, **kw)
         except _StreamCancelled:
             raise Cancelled() from None
+        if 300 <= resp.status_code < 400 and resp.status_code != 304:
+            location = resp.headers.get("Location")
+            resp.close()
+            raise self._redirect_error(resp.status_code, url, location, label)
+        return resp
+
+    def _redirect_error(self, status: int, url: str, location: str | None, label: str) -> Redirected:
+        target = urljoin(url, location.strip()) if location else None
+        return Redirected.answer(status, target, base_url=self.base_url, path=urlsplit(url).path, function=label,
+                                 redact=self.redact)
 
     def _count(self, label: str, nbytes: int, elapsed: float) -> None:
         st = self.stats
@@ -406,10 +424,8 @@ class HttpTransport:
         detail = self.redact(_root_cause(exc))
         if isinstance(exc, requests.exceptions.SSLError):
             if _NOT_TLS.search(detail):  # an https:// URL pointed at a plain-http port: no certificate involved
-                return Unreachable(
-                    f"{host}:{parts.port or 443} does not speak https ({detail})", function=label, code="nottls",
-                    hint="Check the URL: if the site has no HTTPS on this port (a local test site), use http://; "
-                         "otherwise use its https port.")
+                return NotTls.at(host, parts.port or 443, detail, loopback=is_loopback_url(self.base_url),
+                                 function=label)
             return TlsFailure(f"TLS/certificate check failed for {host}: {detail}", function=label, code="tls")
         if isinstance(exc, requests.exceptions.ConnectTimeout) or _not_sent(exc):
             return Unreachable(f"cannot connect to {host}: {_plain_reason(exc, parts, detail)}", function=label,
