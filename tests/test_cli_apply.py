@@ -218,3 +218,67 @@ def test_apply_before_any_sync_says_so_and_creates_no_cache_file(tmp_path):
         out = _cli(["apply", "-p", "fresh", str(plan), *extra], "a-token-for-this-run")
         assert out.returncode == 2 and "has no local copy yet" in out.stderr and "Traceback" not in out.stderr
     assert not p.cache_path.exists()
+
+
+def _journal(profile):
+    with CacheDb.open(profile.cache_path) as db, db.read() as conn:
+        runs = conn.exec_driver_sql("SELECT count(*) FROM change_runs").scalar()
+        statuses = dict(conn.exec_driver_sql("SELECT status, count(*) FROM change_items GROUP BY status").all())
+    return runs, statuses
+
+
+def _suspended(server, ids):
+    with server.store.connection() as conn:
+        return {r[0] for r in conn.execute(
+            f"SELECT id FROM user WHERE suspended = 1 AND id IN ({','.join(map(str, ids))})")}
+
+
+def test_apply_while_the_site_cannot_be_reached_keeps_the_changes_in_the_outbox(site, tmp_path):
+    server, profile = site
+    users = _active_users(server, 2)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps([{"kind": "user.suspend", "id": u} for u in users]))
+    server.set_faults(drop_before_rate=1.0)  # every request dropped unanswered: offline
+    out = _cli(["apply", "-p", "sandbox", str(path), "--yes", "-q"], server.admin_token)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "2 change(s) wait in the outbox: the site could not be reached" in out.stdout
+    assert "lms-console apply -p sandbox --resume" in out.stdout and "Traceback" not in out.stderr
+    assert server.admin_token not in out.stdout + out.stderr
+    # Kept (queued, or sent without an answer: checked on the site before anything is resent).
+    runs, statuses = _journal(profile)
+    assert runs == 1 and sum(statuses.values()) == 2 and set(statuses) <= {"queued", "sending"}
+    assert not _suspended(server, users)
+    # Still offline: --resume says the same, and keeps them.
+    out = _cli(["apply", "--resume", "-q"], server.admin_token)
+    assert out.returncode == 3 and "2 change(s) wait in the outbox" in out.stdout, out.stdout + out.stderr
+    # Back online: --resume (the profile remembered) sends them.
+    server.clear_faults()
+    out = _cli(["apply", "--resume", "-q"], server.admin_token)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert _journal(profile) == (1, {"done": 2}) and _suspended(server, users) == set(users)
+    helptext = _cli(["apply", "--help"], server.admin_token).stdout
+    assert "3 the site could not be reached: the changes wait in the outbox" in " ".join(helptext.split())
+
+
+def test_apply_with_a_rejected_token_refuses_and_records_nothing(site, tmp_path):
+    server, profile = site
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps([{"kind": "user.suspend", "id": u} for u in _active_users(server, 1)]))
+    out = _cli(["apply", "-p", "sandbox", str(path), "--yes", "-q"], "not-a-token-this-site-knows")
+    assert out.returncode == 1 and "outbox" not in out.stdout, out.stdout + out.stderr
+    assert _journal(profile) == (0, {})
+
+
+def test_an_unknown_username_in_a_plan_is_named_with_its_item(site, tmp_path):
+    server, _ = site
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps([{"kind": "user.suspend", "id": "username:admin"},
+                                {"kind": "cohort.add_member", "cohortid": 1, "userid": "username:nosuchuser"}]))
+    server.clear_requests()
+    for extra in (["--dry-run"], ["--yes"]):
+        out = _cli(["apply", "-p", "sandbox", str(path), "-q", *extra], server.admin_token)
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert (f"{path}: change 2: no account with the username \u201cnosuchuser\u201d in the local copy "
+                "(sync first if it is new)") in out.stderr
+        assert "must be a number" not in out.stderr + out.stdout
+    assert not [r for r in server.requests if r["function"] == "core_user_update_users"]

@@ -3,6 +3,10 @@
 PLAN.json is ``{"title": "...", "changes": [{"kind": "user.suspend", "id": 42}, ...]}`` (or a bare
 list of changes). Users may be named as ``"username:jdoe"`` where an id is expected. Every item
 ends with its own result; the exit code is 0 only when every item went through.
+
+While the site cannot be reached the plan is still recorded: its changes wait in the outbox (exit
+code 3) and ``apply --resume`` sends them later. A token the site rejects is refused before anything
+is recorded (that is not being offline).
 """
 
 from __future__ import annotations
@@ -23,13 +27,24 @@ from lms_console.commands import (
 from lms_console.commands.sync_cmd import TerminalProgress
 from lms_console.services import changes as C
 from lms_console.services.cache.db import CacheDb
+from lms_console.services.cache.queries import get_site_info
 from lms_console.services.cache.writer import CacheWriter
 from lms_console.services.changes import journal as J
 from lms_console.services.connection import open_client
+from lms_console.services.lms.errors import NotTls, TlsFailure, Unreachable
 from lms_console.services.progress import CancelToken
+
+# Exit codes (cli.py: 0 ok, 1 failure, 2 usage error); 3 is this command's own.
+EXIT_WAITING = 3
+
+EPILOG = ("Exit codes: 0 every item went through; 1 an item did not (failed, skipped, held), or the site "
+          "refused the token; 2 bad arguments or plan file; 3 the site could not be reached: the changes wait "
+          "in the outbox (see them with `lms-console journal --outbox`, send them with `lms-console apply "
+          "--resume`).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
     add_profile_option(parser)
     parser.add_argument("plan", nargs="?", type=Path, help="JSON file with the changes ('-' for stdin)")
     parser.add_argument("--dry-run", action="store_true", help="show the plan and the API calls; send nothing")
@@ -97,18 +112,21 @@ def _read_changes(path: Path | None) -> tuple[str, list[C.Change]]:
     return title, out
 
 
-def _resolve_usernames(db, changes: list[C.Change]) -> list[C.Change]:
-    """``"username:jdoe"`` -> the user's id (from the cache)."""
+def _resolve_usernames(db, changes: list[C.Change], where: str = "the plan") -> list[C.Change]:
+    """``"username:jdoe"`` -> the user's id (from the cache); a username it does not know is a usage error."""
     out = []
     with db.read() as conn:
-        for ch in changes:
+        for n, ch in enumerate(changes, start=1):
             data = dict(ch.data)
             for key in ("id", "userid"):
                 value = data.get(key)
                 if isinstance(value, str) and value.startswith("username:"):
-                    row = conn.exec_driver_sql("SELECT id FROM users WHERE username = ?",
-                                               (value.split(":", 1)[1].lower(),)).first()
-                    data[key] = row[0] if row else value
+                    name = value.split(":", 1)[1].strip()
+                    row = conn.exec_driver_sql("SELECT id FROM users WHERE username = ?", (name.lower(),)).first()
+                    if row is None:
+                        raise UsageError(f"{where}: change {n}: no account with the username “{name}” "
+                                         "in the local copy (sync first if it is new)")
+                    data[key] = row[0]
             out.append(C.Change(ch.kind, data))
     return out
 
@@ -160,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
                 code = _run(args, profile, db, client, plan)
             finally:
                 client.transport.close()
-    if code == 0:
+    if code in (0, EXIT_WAITING):  # a later `apply --resume` without -p takes this profile
         record_use(store, profile)
     return code
 
@@ -177,9 +195,10 @@ def _run(args, profile, db, client, plan_doc) -> int:
                 return 0
             statuses = [C.apply_run(client, writer, r, bar, cancel, revalidate=True) for r in runs]
             bar.close()
-            return _report(db, statuses)
+            return _report(db, statuses, profile=profile.name)
         title, changes = plan_doc
-        plan = C.plan_changes(db, _resolve_usernames(db, changes), title=title, enrol_first=args.enrol_first)
+        where = "standard input" if str(args.plan) == "-" else str(args.plan)
+        plan = C.plan_changes(db, _resolve_usernames(db, changes, where), title=title, enrol_first=args.enrol_first)
         print_plan(plan, args.show_calls)
         if args.dry_run or not plan.to_apply:
             return 0 if not (plan.count(C.Outcome.ERROR) or plan.count(C.Outcome.CONFLICT)) else 1
@@ -190,11 +209,28 @@ def _run(args, profile, db, client, plan_doc) -> int:
             if answer.strip().lower() not in ("y", "yes"):
                 print("Nothing applied.")
                 return 1
-        site = client.site_info()
-        run_id = C.record(writer, plan, profile=profile.name, lms_user=site.username, origin="cli")
+        # Planned against the local copy; recorded (the outbox) before anything is sent, so a site that
+        # cannot be reached leaves the changes waiting instead of losing them.
+        lms_user = _lms_user(client, db)
+        run_id = C.record(writer, plan, profile=profile.name, lms_user=lms_user, origin="cli")
         summary = C.apply_run(client, writer, run_id, bar, cancel)
         bar.close()
-        return _report(db, [summary])
+        return _report(db, [summary], profile=profile.name)
+
+
+def _lms_user(client, db) -> str:
+    """The token's user as the site says, or as the local copy last saw it when the site cannot be reached.
+
+    A rejected token (AuthExpired) propagates: nothing is recorded. So does an address that can never
+    work as it is (https to a plain-http port, an untrusted certificate): that is not being offline."""
+    try:
+        return client.site_info().username
+    except (TlsFailure, NotTls):
+        raise
+    except Unreachable:
+        with db.read() as conn:
+            site = get_site_info(conn)
+        return site.username if site else ""
 
 
 def _went_through(r) -> bool:
@@ -214,15 +250,33 @@ def _label(s) -> str:
     return "partial"
 
 
-def _report(db, summaries) -> int:
-    """One line per run, one per item that did not go through; 0 only when every item went through."""
-    ok = True
+def _report(db, summaries, *, profile: str = "") -> int:
+    """One line per run, one per item that did not go through; 0 only when every item went through,
+    3 when items wait in the outbox for the site (and nothing else went wrong)."""
+    ok, queued, unanswered, why = True, 0, 0, None
     for s in summaries:
         counts = {st.value: s.count(st) for st in C.Status if s.count(st)}
         label = _label(s)
         print(f"Run {s.run_id}: {label} (" + ", ".join(f"{n} {k}" for k, n in counts.items()) + ")")
+        waiting = label == "waiting"
         for r in s.results:
-            if not _went_through(r):
+            if waiting and r.status in (C.Status.QUEUED, C.Status.SENDING):
+                queued += 1  # said once below, not once per item
+                unanswered += r.status == C.Status.SENDING
+            elif not _went_through(r):
                 print(f"  {r.status.value:>8} {r.seq:>4} {r.target}: {r.message} [{r.code}]")
-        ok = ok and label == "done"
-    return 0 if ok else 1
+        if waiting:
+            why = why or s.error
+            ok = ok and all(_went_through(r) or r.status in (C.Status.QUEUED, C.Status.SENDING) for r in s.results)
+        else:
+            ok = ok and label == "done"
+    if queued:
+        print(f"{queued} change(s) wait in the outbox: the site could not be reached"
+              + (f" ({why})." if why is not None else "."))
+        if unanswered:
+            print(f"  {unanswered} of them went out without an answer: they are checked on the site before "
+                  "anything is sent again.")
+        print(f"Send them when the site answers again: lms-console apply{f' -p {profile}' if profile else ''} --resume")
+    if not ok:
+        return 1
+    return EXIT_WAITING if queued else 0
