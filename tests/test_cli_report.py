@@ -188,3 +188,13 @@ def test_a_report_makes_its_profile_the_default(capsys, profile):
     assert main(["report", "completion"]) == 0
     code, _out, _err = run(capsys, "completion", "--course", "NO-SUCH-COURSE")  # a failed report changes nothing
     assert code == 2 and store.last_used().name == "site"
+
+
+def test_opening_a_snapshot_that_does_not_exist_says_so(capsys, profile):
+    code, out, err = run(capsys, "completion", "--open-snapshot", "999")
+    assert code == 2 and out == "" and "never synced" not in err
+    assert "No snapshot 999 in the local copy of profile 'site' (none saved yet)" in err
+    assert "lms-console report snapshots -p site" in err
+    assert run(capsys, "completion", "--snapshot")[0] == 0
+    code, _out, err = run(capsys, "completion", "--open-snapshot", "999")
+    assert code == 2 and "No snapshot 999" in err and "(saved: 1)" in err

@@ -181,8 +181,18 @@ def _report(args: argparse.Namespace, profile) -> int:
         if args.kind == "snapshots":
             return _list_snapshots(db)
         if args.open_snapshot is not None:
-            from lms_console.services.reports_snapshots import load_snapshot
+            from lms_console.services.reports_snapshots import (
+                list_snapshots,
+                load_snapshot,
+            )
 
+            saved = [s.id for s in list_snapshots(db)]
+            if args.open_snapshot not in saved:
+                which = (f"saved: {', '.join(map(str, saved[:10]))}{', ...' if len(saved) > 10 else ''}"
+                         if saved else "none saved yet")
+                raise UsageError(f"No snapshot {args.open_snapshot} in the local copy of profile {profile.name!r} "
+                                 f"({which}); see the saved ones with "
+                                 f"`lms-console report snapshots -p {shlex.quote(profile.name)}`.")
             result = load_snapshot(db, args.open_snapshot)
             if result.kind != args.kind and not result.is_empty:
                 raise UsageError(f"snapshot {args.open_snapshot} is a {result.kind} report, not {args.kind}")

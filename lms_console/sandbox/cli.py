@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -19,17 +20,39 @@ import threading
 READY_PREFIX = "SANDBOX_READY "
 
 
+def _number(kind, *, low: float, high: float | None = None, what: str):
+    """An argparse ``type`` accepting ``kind`` values in [low, high]; anything else is a usage error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}")
+        if math.isnan(value) or value < low or (high is not None and value > high):  # NaN included
+            raise argparse.ArgumentTypeError(f"{text} is out of range: {what}")
+        return value
+
+    return parse
+
+
+_COUNT = _number(int, low=1, what="give a count of at least 1")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--users", type=int, default=2000, help="number of seeded users (default 2000)")
-    parser.add_argument("--courses", type=int, default=40, help="number of seeded courses (default 40)")
-    parser.add_argument("--enrolments-per-user", type=float, default=5.0, help="average enrolments per user")
+    parser.add_argument("--users", type=_COUNT, default=2000, help="number of seeded users (default 2000)")
+    parser.add_argument("--courses", type=_COUNT, default=40, help="number of seeded courses (default 40)")
+    parser.add_argument("--enrolments-per-user", type=_number(float, low=0, what="give 0 or more"), default=5.0,
+                        help="average enrolments per user")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the generated site")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
+    parser.add_argument("--port", type=_number(int, low=0, high=65535, what="a port is 0 to 65535"), default=0,
+                        help="port on 127.0.0.1 (0 = any free port)")
     parser.add_argument("--path", default=None, help="SQLite file to use/keep (default: a temporary one)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request")
-    parser.add_argument("--jitter-ms", type=float, default=0.0, help="random +- jitter on the latency")
-    parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 502")
-    parser.add_argument("--max-input-vars", type=int, default=1000, help="PHP max_input_vars (default 1000)")
+    parser.add_argument("--latency-ms", type=_number(float, low=0, what="give 0 or more"), default=0.0,
+                        help="added latency per request")
+    parser.add_argument("--jitter-ms", type=_number(float, low=0, what="give 0 or more"), default=0.0,
+                        help="random +- jitter on the latency")
+    parser.add_argument("--error-rate", type=_number(float, low=0, high=1, what="a share from 0 to 1"), default=0.0,
+                        help="share of requests answered 502 (0 to 1)")
+    parser.add_argument("--max-input-vars", type=_COUNT, default=1000, help="PHP max_input_vars (default 1000)")
     parser.add_argument("--response-cache", action="store_true",
                         help="cache answers of read functions until a write (benchmarks: a latency-bound site)")
     parser.add_argument("--debug", action="store_true", help="Moodle developer debugging (adds debuginfo)")
