@@ -347,6 +347,34 @@ def _client_of_a_site_that_is_down(client):
     return MoodleClient(transport, client._token)
 
 
+def test_a_write_answered_with_a_redirect_stops_the_run_and_sends_nothing_elsewhere(synced):
+    """A web server that starts redirecting (http moved to https, a new host) answers the write with a 3xx:
+    nothing was applied, the token never follows, and the run stops as failed with the items queued."""
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    from lms_console.services.lms.http import HttpTransport, RetryPolicy
+    from lms_console.services.lms.moodle import MoodleClient
+
+    server, client, db, writer = synced
+    moved = make_server("127.0.0.1", 0, Response("moved", status=301, headers={
+        "Location": "http://127.0.0.1:9/webservice/rest/server.php"}), threaded=True)
+    threading.Thread(target=moved.serve_forever, daemon=True).start()
+    try:
+        redirecting = MoodleClient(HttpTransport(f"http://127.0.0.1:{moved.server_port}",
+                                                 retry=RetryPolicy(attempts=2)), client._token)
+        users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 2")]
+        summary = apply(redirecting, writer, C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in users]))
+    finally:
+        moved.shutdown()
+        moved.server_close()
+    assert summary.status == "failed" and "redirect" in str(summary.error)
+    assert {r.status for r in summary.results} == {Status.QUEUED}
+    assert all(site_q(server, "SELECT suspended FROM user WHERE id = ?", u)[0][0] == 0 for u in users)
+
+
 def test_undo_reverses_a_run_and_deletes_are_not_undoable(synced):
     server, client, db, writer = synced
     users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 3")]

@@ -32,6 +32,7 @@ from lms_console.services.lms.errors import (
     LmsError,
     OutcomeUnknown,
     RateLimited,
+    Redirected,
     Unreachable,
 )
 from lms_console.services.lms.http import count_fields, flatten_params
@@ -229,12 +230,13 @@ class Applier:
         except OutcomeUnknown:
             self._resolve_all(batch, everything)
             return
-        except (AuthExpired, Unreachable, RateLimited) as exc:
-            # Not applied (the request never reached the site, or was refused before any change).
+        except (AuthExpired, Unreachable, RateLimited, Redirected) as exc:
+            # Not applied (the request never reached the site, or was refused, or redirected by the web server,
+            # before any change). A rejected token or a redirect needs the admin: the run stops as failed.
             J.mark(self.writer, [i.id for i in batch], Status.QUEUED, code=exc.code, message=str(exc))
             for i in batch:
                 i.status = Status.QUEUED.value
-            raise _Stop("failed" if isinstance(exc, AuthExpired) else "waiting", exc) from None
+            raise _Stop("failed" if isinstance(exc, (AuthExpired, Redirected)) else "waiting", exc) from None
         except Cancelled:
             J.mark(self.writer, [i.id for i in batch], Status.QUEUED)
             for i in batch:
