@@ -77,6 +77,7 @@ def test_add_list_show_remove_with_a_keychain(console):
                 stdin=TOKEN + "\n")
     assert r.returncode == 0, r.stderr
     assert "saved (https://moodle.example.edu)" in r.stdout
+    assert "Check the connection now: lms-console doctor -p prod" in r.stdout  # saving asked nothing of the site
     assert console.stored_tokens() == {"lms-console\x00prod": TOKEN}
 
     r = console("profile", "list")

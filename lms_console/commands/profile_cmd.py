@@ -17,6 +17,7 @@ import contextlib
 import getpass
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -91,7 +92,7 @@ def _add(args, store) -> int:
     if args.session_only:
         store.add(profile.name, profile.url, insecure=profile.insecure, service=profile.service)
         print(f"Profile {profile.name!r} saved ({profile.url}) without a stored token.")
-        _say_set_aside(store)
+        _say_set_aside(store, profile.name)
         print(f"Give the token at run time: {TOKEN_ENV}=... lms-console ... "
               f"(optionally {TOKEN_PROFILE_ENV}={profile.name} to use it for this profile only).")
         return 0
@@ -109,14 +110,16 @@ def _add(args, store) -> int:
             tokens.delete(profile)
         raise
     print(f"Profile {profile.name!r} saved ({profile.url}); token stored in {tokens.backend_name()}.")
-    _say_set_aside(store)
+    _say_set_aside(store, profile.name)
     return 0
 
 
-def _say_set_aside(store) -> None:
+def _say_set_aside(store, name: str) -> None:
     note = set_aside_message(store.set_aside)
     if note:
         print(note)
+    # Saving asks nothing of the site (a wrong port, token or address shows only later): say how to check now.
+    print(f"Check the connection now: lms-console doctor -p {shlex.quote(name)}")
 
 
 def _set_token_hint(name: str) -> str:
