@@ -70,6 +70,20 @@ def test_sync_command_prints_a_summary(server, profile):
     assert bad.returncode == 2 and "unknown entity bogus" in bad.stderr
 
 
+def test_sync_completion_all_reads_every_enrolled_users_progress(server, profile):
+    server.clear_requests()
+    out = _cli(["sync", "-p", "sandbox", "--only", "site,courses,users,enrolments,completion", "--completion", "all",
+                "-q"], server.admin_token)
+    assert out.returncode == 0, out.stdout + out.stderr
+    reads = {r["params"]["userid"] for r in server.requests if r["function"] == "core_enrol_get_users_courses"}
+    with server.store.connection() as conn:
+        enrolled = {str(r[0]) for r in conn.execute(
+            "SELECT DISTINCT ue.userid FROM user_enrolments ue JOIN user u ON u.id = ue.userid WHERE u.deleted = 0")}
+    assert {str(u) for u in reads} >= enrolled - {"1"} and len(reads) > 10
+    bad = _cli(["sync", "-p", "sandbox", "--completion", "some"], server.admin_token)
+    assert bad.returncode == 2 and "--completion" in bad.stderr
+
+
 @pytest.mark.parametrize("only", [",", "", " , ,"])
 def test_sync_refuses_an_empty_only_list(server, profile, only):
     server.clear_requests()

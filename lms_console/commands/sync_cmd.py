@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="requests in flight at once (default 8)")
     parser.add_argument("--activity-completion", choices=("changed", "all", "off"), default="changed",
                         help="which activity completion states to refresh (default: where course progress changed)")
+    parser.add_argument("--completion", choices=("recent", "all"), default="recent",
+                        help="whose course progress to read (one request per user): 'recent' reads users with "
+                             "new enrolments or recent activity, and everyone once a day (default); 'all' reads "
+                             "everyone now")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -92,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     store = profile_store()
     profile, token = profile_and_token(args.profile, store=store)
     options = SyncOptions(entities=entities, concurrency=args.concurrency,
-                          activity_completion=args.activity_completion)
+                          activity_completion=args.activity_completion, completion=args.completion)
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     bar = TerminalProgress(quiet=args.quiet)

@@ -23,7 +23,7 @@ from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from filelock import FileLock, Timeout
 
@@ -45,6 +45,7 @@ from lms_console.services.sync_types import (  # noqa: F401 - re-exported: sync.
     SyncResult,
     SyncRunning,
 )
+from lms_console.services.sync_completion import CompletionPass
 from lms_console.services.sync_users import BY_ID, IdProbe, UnlistedUsers
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class _Task:
     scope: Any = None  # e.g. courseid; failures are recorded per scope
 
 
-class SyncEngine(UnlistedUsers):
+class SyncEngine(UnlistedUsers, CompletionPass):
     """Runs one sync. Create one per run; call :meth:`run` on the cache-writer thread."""
 
     def __init__(self, backend, db, writer, executor: Executor, options: SyncOptions = SyncOptions()) -> None:
@@ -197,9 +198,8 @@ class SyncEngine(UnlistedUsers):
             self._entity("cohorts")
             self._submit("cohorts", lambda: b.cohorts(cancel=c), self._apply_cohorts)
         if "completion" in wanted:
-            self._entity("completion")  # planned once enrolments (or the cache) say who is enrolled
-            if "enrolments" not in wanted:
-                self._plan_completion()
+            self._entity("completion")  # planned once this sync's users and enrolments are in (sync_completion)
+            self._maybe_plan_completion()
         if "activity_completion" in wanted:
             self._entity("activity_completion")
             if "completion" not in wanted:
@@ -285,8 +285,8 @@ class SyncEngine(UnlistedUsers):
         self.writer.set_sync_state(ent.name, status="ok" if complete else "partial", run_id=ent.run_id,
                                    rows=ent.rows, error="; ".join(ent.errors[:5]) or None, success=complete)
         # Follow-ups that need this entity complete.
-        if ent.name == "enrolments" and "completion" in self._ents:
-            self._plan_completion()
+        if ent.name in ("enrolments", "users"):
+            self._maybe_plan_completion()
         if ent.name == "completion" and "activity_completion" in self._ents:
             self._plan_activity_completion()
 
@@ -516,44 +516,6 @@ class SyncEngine(UnlistedUsers):
 
     def _apply_system_cohorts(self, system_ids: set[int]) -> None:
         self.writer.set_cohort_categories({cid: 0 for cid in system_ids}, others_unknown=True)
-
-    # -- completion -------------------------------------------------------------------------
-    def _plan_completion(self) -> None:
-        ent = self._ents["completion"]
-        with self.db.read() as conn:
-            userids = queries.enrolled_user_ids(conn)
-        b, c = self.backend, self._cancel
-        for uid in userids:
-            self._submit("completion", lambda uid=uid: b.user_courses(uid, cancel=c),
-                         lambda f, uid=uid: self._apply_progress(uid, f), uid)
-        ent.open = False
-        ent.finisher = lambda: self._may_sweep(ent) and self.writer.sweep("course_progress", self._run_id)
-        self._maybe_finish(ent)
-
-    def _apply_progress(self, userid: int, fetched) -> None:
-        ent = self._ents["completion"]
-        self.writer.upsert_course_progress(fetched.items, self._run_id)
-        ent.rows += len(fetched.items)
-
-    def _plan_activity_completion(self) -> None:
-        ent = self._ents["activity_completion"]
-        mode = self.options.activity_completion
-        pairs: Iterable[tuple[int, int]] = ()
-        if mode != "off":
-            with self.db.read() as conn:
-                pairs = queries.progress_pairs_to_refresh(conn, self._run_id, changed_only=mode == "changed")
-        b, c = self.backend, self._cancel
-        for uid, cid in pairs:
-            self._submit("activity_completion", lambda uid=uid, cid=cid: b.activity_completion(cid, uid, cancel=c),
-                         lambda f, uid=uid, cid=cid: self._apply_activity(cid, uid, f), (uid, cid))
-        ent.open = False
-        ent.finisher = self.writer.drop_orphan_activity_completion  # unenrolled users, deleted activities
-        self._maybe_finish(ent)
-
-    def _apply_activity(self, courseid: int, userid: int, fetched) -> None:
-        ent = self._ents["activity_completion"]
-        self.writer.replace_activity_completion(courseid, userid, fetched.items, self._run_id)
-        ent.rows += len(fetched.items)
 
 
 @dataclass(slots=True)

@@ -27,6 +27,9 @@ class SyncOptions:
     # "changed": only (user, course) pairs whose progress changed and is above 0 %
     # (0 % means no activity is complete, so nothing to fetch); "all"; "off".
     activity_completion: str = "changed"
+    # Course progress: "recent" (users with new enrolments or recent activity, everyone once a day; see
+    # sync_completion) or "all" (one request per enrolled user).
+    completion: str = "recent"
     # Course-scoped entities (contents, groups, enrolments, grades) for these courses only;
     # () = every course. Sweeps stay per course, so a partial pass removes nothing elsewhere.
     courses: tuple[int, ...] = ()

@@ -229,6 +229,19 @@ def enrolled_user_ids(conn: Connection) -> list[int]:
     return [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT userid FROM enrolments ORDER BY userid")]
 
 
+def progress_readers(conn: Connection, lag_s: int) -> list[int]:
+    """Enrolled users whose course progress is worth reading again (sync_completion): an active enrolment
+    without progress yet (Moodle reports progress for active enrolments only), no known last access or read
+    time, or a last access at most ``lag_s`` before the run that last read their progress."""
+    return [r[0] for r in conn.exec_driver_sql(
+        "SELECT e.userid FROM enrolments e JOIN users u ON u.id = e.userid "
+        "LEFT JOIN course_progress p ON p.userid = e.userid AND p.courseid = e.courseid "
+        "LEFT JOIN sync_runs r ON r.id = p.seen_run WHERE e.suspended = 0 "
+        "GROUP BY e.userid HAVING count(p.userid) < count(*) OR max(u.lastaccess) IS NULL "
+        "OR min(r.started_at) IS NULL OR max(u.lastaccess) >= min(r.started_at) - ? ORDER BY e.userid",
+        (lag_s,))]
+
+
 def progress_pairs_to_refresh(conn: Connection, run_id: int, *, changed_only: bool = True) -> list[tuple[int, int]]:
     """``(userid, courseid)`` pairs whose activity completion should be fetched after run ``run_id``.
 

@@ -538,6 +538,16 @@ class CacheWriter:
                 "cmid NOT IN (SELECT cmid FROM modules)").rowcount
         return gone
 
+    def sweep_progress_of(self, userids: Sequence[int], run_id: int) -> int:
+        """After a progress pass that read only ``userids``: their rows ``run_id`` did not see go (courses
+        they left), and so do everyone's rows without an enrolment behind them; returns the rows removed."""
+        with self._tx() as raw:
+            gone = raw.execute("DELETE FROM course_progress WHERE seen_run <> ? AND userid IN (SELECT value FROM "
+                               "json_each(?))", (run_id, json.dumps(list(userids)))).rowcount
+            return gone + raw.execute(
+                "DELETE FROM course_progress WHERE NOT EXISTS (SELECT 1 FROM enrolments e WHERE "
+                "e.userid = course_progress.userid AND e.courseid = course_progress.courseid)").rowcount
+
     def drop_enrolments_outside(self, courseids: Sequence[int]) -> int:
         """Enrolments (and their roles) of every course but ``courseids`` (the site's whole course list: the
         others were deleted on the site); returns the rows removed."""
