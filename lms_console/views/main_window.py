@@ -297,6 +297,7 @@ class MainWindow(QMainWindow):
         self.nav_model.rebuilt.connect(self._on_nav_rebuilt)
         self.overview_model.loaded.connect(self._on_overview)
         self.jobs_indicator.clicked.connect(self._show_jobs)
+        self.connection_indicator.clicked.connect(self._on_connection_clicked)
         s.opened.connect(self._on_opened)
         s.closed.connect(self._on_closed)
         s.state_changed.connect(self._on_state)
@@ -304,6 +305,7 @@ class MainWindow(QMainWindow):
         s.sync_started.connect(self._on_sync_started)
         s.sync_finished.connect(self._on_sync_finished)
         s.problem_occurred.connect(self.show_problem)
+        s.problem_occurred.connect(lambda exc: self.overview.show_problem(exc, s.is_open and s.capabilities is None))
         s.runner.busy_changed.connect(self.cancel_action.setEnabled)
         s.runner.job_changed.connect(self._on_job_changed)
 
@@ -479,7 +481,9 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, profile) -> None:
         self.banner.clear()
-        self.overview.show_profile(profile)
+        self.overview.show_profile(profile)  # forgets the last profile's capabilities
+        if self.session.site is not None:  # what this profile's site said last time (its own cache)
+            self.overview.show_site(self.session.site, self.session.capabilities)
         self.setWindowTitle(f"{profile.name} — LMS Console")
         self.go_to("overview")
 
@@ -510,8 +514,18 @@ class MainWindow(QMainWindow):
         elif state.status == Online.CONNECTING:
             ind.set_connecting(state.site)
         elif state.status == Online.AUTH_FAILED:
-            ind.set_offline(state.since, state.reason)
+            # The site answers: it is the token it refuses. Signing in again (Profiles…) is the way out.
+            ind.set_token_rejected(state.site, state.reason)
+        self.overview.follow_state(state)
         self.sync_action.setEnabled(state.status != Online.OFFLINE)
+
+    def _on_connection_clicked(self) -> None:
+        """The status bar's connection indicator: sign in again when the token was rejected (or none is
+        stored), check the connection otherwise."""
+        if self.connection_indicator.state() in ("rejected", "token", "none"):
+            self.profiles_requested.emit()
+        else:
+            self.session.check_connection()
 
     def _on_overview(self, data) -> None:
         self.overview.show_overview(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -59,8 +59,35 @@ class _Card(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
 
-def _table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
+class _FittedTable(QTableWidget):
+    """A table as tall as its rows (it never scrolls: the pane does), rows as tall as their wrapped text.
+
+    Its size hint follows the rows, so the pane's layout (and the scroll area around it) grows with
+    them; no fixed height that a later change of rows or width would leave too small. When its width
+    changes, the wrapped rows are measured again (a narrower "Problem" column needs more lines)."""
+
+    def _height(self) -> int:
+        return max(self.horizontalHeader().sizeHint().height() + self.verticalHeader().length()
+                   + 2 * self.frameWidth(), 40)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(super().sizeHint().width(), self._height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(super().minimumSizeHint().width(), self._height())
+
+    def fit_rows(self) -> None:
+        self.resizeRowsToContents()
+        self.updateGeometry()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.fit_rows()
+
+
+def _table(headers: list[str]) -> _FittedTable:
+    t = _FittedTable(0, len(headers))
     t.setHorizontalHeaderLabels(headers)
     t.verticalHeader().setVisible(False)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -72,6 +99,7 @@ def _table(headers: list[str]) -> QTableWidget:
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
     t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     t.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+    t.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)  # height: the size hint
     return t
 
 
@@ -142,11 +170,15 @@ class OverviewPane(QScrollArea):
 
     # -- feeding --------------------------------------------------------------------
     def show_profile(self, profile) -> None:
+        """A profile was opened (None: closed). What the token can do is not known until the site says
+        so (:meth:`show_site`): the table never keeps another profile's answer."""
         if profile is None:
             self.title.setText("No site open")
             self.subtitle.setText("Open a connection profile (File > Profiles…) or start the demo site.")
             self.insecure.hide()
+            self.show_capabilities_unknown("Not known: no connection profile is open.")
             return
+        self.show_capabilities_unknown("Not known yet: connecting to the site…")
         self.title.setText(profile.name)
         self.subtitle.setText(profile.url)
         warning = getattr(profile, "security_warning", None)
@@ -159,6 +191,7 @@ class OverviewPane(QScrollArea):
         self.subtitle.setText(f"{site.siteurl}  ·  Moodle {site.release}  ·  signed in as {site.fullname} "
                               f"({site.username}, {admin})")
         rows = capabilities.statuses
+        self.capabilities.clearSpans()
         self.capabilities.setRowCount(len(rows))
         for r, st in enumerate(rows):
             name = QTableWidgetItem(st.feature.title)
@@ -169,6 +202,42 @@ class OverviewPane(QScrollArea):
             self.capabilities.setItem(r, 2, QTableWidgetItem(", ".join(st.missing) or "–"))
             self.capabilities.setItem(r, 3, QTableWidgetItem(" ".join(fix_for(st)) or "–"))
         self._fit(self.capabilities)
+
+    def show_capabilities_unknown(self, reason: str) -> None:
+        """Empty the capability table; one row says why nothing is known (not connected, token rejected)."""
+        table = self.capabilities
+        table.clearSpans()
+        table.setRowCount(1)
+        item = QTableWidgetItem(reason)
+        item.setIcon(icon("info"))
+        table.setItem(0, 0, item)
+        for column in range(1, table.columnCount()):
+            table.setItem(0, column, QTableWidgetItem(""))
+        table.setSpan(0, 0, 1, table.columnCount())
+        self._fit(table)
+
+    def follow_state(self, state) -> None:
+        """The session's connection state (a ConnectionState): why the capabilities are not known."""
+        from lms_console.models.session import Online
+
+        if state.status == Online.AUTH_FAILED:
+            self.show_capabilities_unknown(
+                "Not known: the site rejected the token. Sign in again or paste a new token in File > Profiles…")
+        elif state.status == Online.OFFLINE and not self.capabilities_known():
+            self.show_capabilities_unknown("Not known: the site does not answer.")
+
+    def show_problem(self, exc, unknown: bool) -> None:
+        """A problem before the site ever said what the token can do (``unknown``: a page that is not
+        Moodle's answer, a disabled web service): that is why the capabilities are not known. A rejected
+        token or a site that does not answer is said by :meth:`follow_state`."""
+        from lms_console.services.lms.errors import AuthExpired, Cancelled, LmsError, Unreachable
+
+        if unknown and isinstance(exc, LmsError) and not isinstance(exc, (AuthExpired, Cancelled, Unreachable)):
+            self.show_capabilities_unknown(f"Not known: {getattr(exc, 'message', '') or exc}")
+
+    def capabilities_known(self) -> bool:
+        """True when the table lists the features (from the open profile's site), not a reason."""
+        return self.capabilities.rowCount() > 0 and self.capabilities.columnSpan(0, 0) == 1
 
     def show_overview(self, data) -> None:
         for key, card in self.cards.items():
@@ -203,10 +272,8 @@ class OverviewPane(QScrollArea):
         self.sync_summary.style().polish(self.sync_summary)
 
     @staticmethod
-    def _fit(table: QTableWidget) -> None:
+    def _fit(table: _FittedTable) -> None:
         header = table.horizontalHeader()
         for c in range(table.columnCount() - 1):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        table.resizeRowsToContents()
-        height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(table.rowCount())) + 4
-        table.setFixedHeight(max(height, 40))
+        table.fit_rows()

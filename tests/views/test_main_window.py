@@ -205,3 +205,80 @@ def test_the_window_can_be_made_1024_by_700_with_every_pane_installed(qtbot, win
         assert hint.width() <= 1024 and hint.height() <= 700, (key, hint)
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == (1024, 700))
+
+
+def _capability_texts(window) -> list[str]:
+    table = window.overview.capabilities
+    return [table.item(r, c).text() for r in range(table.rowCount()) for c in range(table.columnCount())
+            if table.item(r, c) is not None]
+
+
+def test_a_rejected_token_says_sign_in_again_not_offline(qtbot, window, server):
+    from PySide6.QtWidgets import QToolButton
+
+    _open(window, server, token="0" * 32)
+    qtbot.waitUntil(lambda: window.session.state.status == Online.AUTH_FAILED, timeout=10000)
+    indicator = window.connection_indicator
+    assert indicator.state() == "rejected" and indicator.text() == "Token rejected: sign in again"
+    assert "Offline" not in indicator.text()  # the site answers: it refuses the token
+    tip = indicator.findChild(QToolButton).toolTip()
+    assert "rejects the token" in tip and "Profiles" in tip and "Invalid token" in tip
+    with qtbot.waitSignal(window.profiles_requested, timeout=2000):  # a click leads to signing in again
+        indicator.clicked.emit()
+
+
+def test_the_overview_never_shows_another_profiles_capabilities(qtbot, window, server):
+    _open(window, server)
+    qtbot.waitUntil(lambda: window.session.state.status == Online.ONLINE, timeout=10000)
+    qtbot.waitUntil(lambda: "Yes" in _capability_texts(window), timeout=5000)
+
+    # Another profile whose token the site rejects: nothing of the first profile's answer stays.
+    profile = ProfileStore().add("rejected", server.url)
+    window.session.open(profile, Secret("0" * 32))
+    assert "Yes" not in _capability_texts(window)  # cleared as soon as the profile changed
+    qtbot.waitUntil(lambda: window.session.state.status == Online.AUTH_FAILED, timeout=10000)
+    texts = _capability_texts(window)
+    assert "Yes" not in texts and "No" not in texts
+    assert any(t.startswith("Not known: the site rejected the token") for t in texts), texts
+
+    # A URL that is no Moodle site (the sandbox answers a page there, not web services).
+    other = ProfileStore().add("not-moodle", server.url + "/no-moodle-here")
+    window.session.open(other, Secret(server.admin_token))
+    qtbot.waitUntil(lambda: window.banner.isVisible() and window.banner.code_text() != "", timeout=10000)
+    texts = _capability_texts(window)
+    assert "Yes" not in texts and "No" not in texts
+    assert any(t.startswith("Not known") for t in texts), texts
+
+    window.session.close()
+    assert _capability_texts(window)[0] == "Not known: no connection profile is open."
+
+
+def test_overview_tables_grow_with_their_wrapped_rows_at_every_width(qtbot, window):
+    from PySide6.QtWidgets import QLabel
+
+    from lms_console.models.overview_model import OverviewData
+    from lms_console.services.cache.queries import SyncStateRow
+    from lms_console.views.overview_pane import ENTITY_TITLES
+
+    why = ("the token's account is not a site administrator, so the site shows it only what that account may see; "
+           "nothing else was removed from the local copy")
+    fresh = {e: SyncStateRow(e, "partial", 1, None, 1, 3, why if n % 2 else None, None)
+             for n, e in enumerate(ENTITY_TITLES)}
+    overview = window.overview
+    window.resize(1400, 860)
+    qtbot.wait(20)
+    overview.show_overview(OverviewData({}, {"site": fresh["site"]}, None))  # one row first, as a sync starts
+    qtbot.wait(20)
+    overview.show_overview(OverviewData({}, fresh, None))
+    heading = next(label for label in overview.widget().findChildren(QLabel)
+                   if label.text() == "What this connection can do")
+    table = overview.freshness
+    for width, height in ((1400, 860), (1024, 700), (900, 640), (1400, 860)):
+        window.resize(width, height)
+        qtbot.waitUntil(lambda w=width: window.width() == w)
+        qtbot.wait(50)  # the layouts settle in the next turns of the event loop
+        rows = range(table.rowCount())
+        assert all(table.rowHeight(r) >= table.sizeHintForRow(r) for r in rows), (width, "a row is cut off")
+        needed = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in rows)
+        assert table.viewport().height() >= needed - table.horizontalHeader().height(), width
+        assert heading.geometry().top() >= table.geometry().bottom(), (width, "the heading overlaps the table")

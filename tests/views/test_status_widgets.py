@@ -156,3 +156,12 @@ def test_pane_heading_elides_a_long_title_and_wraps_the_facts_under_it(qtbot):
     assert info.height() >= info.heightForWidth(info.width())  # every wrapped line shows
     title.setText("Staff")
     assert not title.is_elided() and title.toolTip() == ""
+
+
+def test_connection_indicator_says_a_rejected_token_is_no_offline_site(add):
+    ind = add(ConnectionIndicator())
+    ind.set_token_rejected("Sandbox LMS", reason="Invalid token - token not found")
+    assert ind.state() == "rejected" and ind.text() == "Token rejected: sign in again"
+    tip = ind.findChild(QToolButton).toolTip()
+    assert "Sandbox LMS answers but rejects the token" in tip and "Invalid token" in tip and "Profiles" in tip
+    assert "No answer from the site" not in tip and "Offline" not in ind.text()

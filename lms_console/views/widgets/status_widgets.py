@@ -77,7 +77,8 @@ class _Indicator(QWidget):
 
 
 class ConnectionIndicator(_Indicator):
-    """Online / "Offline since 10:42" / "Connecting…" / "No profile" / "Token needed", with an icon and a tooltip.
+    """Online / "Offline since 10:42" / "Connecting…" / "No profile" / "Token needed" / "Token rejected: sign in
+    again", with an icon and a tooltip.
 
     It starts as "No profile": nothing is connecting before a profile is opened.
 
@@ -91,7 +92,8 @@ class ConnectionIndicator(_Indicator):
         self.set_no_profile()
 
     def state(self) -> str:
-        """"online", "offline", "connecting", "none" (no profile open) or "token" (a token is needed)."""
+        """"online", "offline", "connecting", "none" (no profile open), "token" (a token is needed) or
+        "rejected" (the site answers but refuses the token)."""
         return self._state
 
     def set_no_profile(self) -> None:
@@ -102,6 +104,14 @@ class ConnectionIndicator(_Indicator):
         name = profile or "this profile"
         self._apply("token", "warning", "Token needed", f"No token for {name}: open File > Profiles… to "
                                                          "enter it. The site was not contacted.")
+
+    def set_token_rejected(self, site: str = "", reason: str = "") -> None:
+        """The site answered and refused the token: not offline, and retrying will not help."""
+        where = site or "The site"
+        detail = f"\n{reason}" if reason else ""
+        self._apply("rejected", "error", "Token rejected: sign in again",
+                    f"{where} answers but rejects the token (expired, revoked or for another site).{detail}\n"
+                    "Click to open File > Profiles… and sign in again or paste a new token.")
 
     def set_online(self, site: str = "") -> None:
         where = f" to {site}" if site else ""
