@@ -277,6 +277,18 @@ class UsersPane(QWidget):
         self._show(UserFilter("", (Condition("users", "in", ids, key=title),)))
         self._update_actions()
 
+    def forget_view(self) -> None:
+        """Another profile: its users are others, so the search and conditions typed here go (saved
+        filters belong to each profile's cache); the next node shown is queried afresh."""
+        self.target = None
+        self.saved_filter_id = None
+        self.view_key = "users"
+        self.subtitle.setText("Every account in the local copy of the site.")
+        self.banner.clear()
+        self.filter_bar.set_spec(UserFilter())
+        if self.model.is_active():  # else the next show_target sets it
+            self.model.set_filter(UserFilter())
+
     def _on_saved_filter(self, saved) -> None:
         if saved is None:
             self.banner.show_message("warning", "This saved filter no longer exists; showing every user.")

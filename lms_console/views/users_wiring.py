@@ -49,6 +49,7 @@ class UsersViews(QObject):
         p.filters_changed.connect(self._on_filters_changed)
         window.nav_model.rebuilt.connect(self._on_nav_rebuilt)
         session.closed.connect(self._close_dialogs)
+        session.closed.connect(p.forget_view)  # a search typed on one profile is not carried to the next
 
     # -- dialogs --------------------------------------------------------------------------------------
     def show_users(self, ids, title: str) -> None:

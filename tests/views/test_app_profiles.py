@@ -196,3 +196,26 @@ def test_opening_a_profile_synced_minutes_ago_does_not_sync_it_again(qtbot, cons
     raw.close()
     choose_in_profile_box(qtbot, console, "Sandbox")
     qtbot.waitUntil(lambda: bool(started_syncs), timeout=WAIT_MS)
+
+
+def test_a_search_typed_on_one_profile_is_not_carried_to_the_next(qtbot, console, server):
+    add_profiles(console, server, Sandbox=server.admin_token, Other=server.admin_token)
+    console.profiles.set_last_used("Sandbox")
+    started(qtbot, console)
+    session, window = console.session, console.window
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.syncing, timeout=60_000)  # the sync on connect
+    window.go_to("users")
+    pane = console.users_views.pane
+    pane.filter_bar.search.setText("abdullah")
+    pane.filter_bar.search.returnPressed.emit()
+    qtbot.waitUntil(lambda: pane.filter_bar.sentence.text() == "Users matching \u201cabdullah\u201d", timeout=WAIT_MS)
+
+    choose_in_profile_box(qtbot, console, "Other")
+    qtbot.waitUntil(lambda: session.profile is not None and session.profile.name == "Other", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    window.go_to("users")
+    assert window.stack.currentWidget() is pane
+    assert pane.filter_bar.search.text() == "" and pane.filter_bar.spec().text == ""
+    qtbot.waitUntil(lambda: pane.filter_bar.sentence.text() == "All users", timeout=WAIT_MS)
+    assert pane.model.spec.text == "" and not pane.model.spec.conditions
