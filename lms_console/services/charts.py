@@ -259,16 +259,17 @@ def _legend_top(ax, ncol: int) -> None:
               borderaxespad=0)
 
 
-def _more_note(ax, shown: int, total: int, what: str, c, *, under: bool = False) -> None:
-    """"15 of 40 courses drawn; the table has all": above the plot on the right, or ``under`` it, as a
-    second line of the x-axis label (a narrow plot has no room beside the legend above it)."""
+def _more_note(ax, shown: int, total: int, what: str, c) -> None:
+    """"15 of 40 courses drawn; the table has all", under the plot's x-axis label at its right end: in
+    the bottom margin, where no legend goes (beside a legend above the plot it was covered by it when
+    the plot was narrow). The layout measures it with the axes, so the margin makes room for it."""
     if total <= shown:
         return
     note = f"{shown} of {total} {what} drawn; the table has all"
-    if under:
-        ax.set_xlabel(f"{ax.get_xlabel()}\n{note}" if ax.get_xlabel() else note)
-    else:
-        ax.text(1.0, 1.01, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5, color=c["muted"])
+    # x: the plot's right edge; y: the bottom of the x-axis label (below the tick labels when there is none).
+    ax.annotate(note, xy=(1.0, 0.0), xycoords=("axes fraction", ax.xaxis.label), xytext=(0, -2),
+                textcoords="offset points", ha="right", va="top", fontsize=7.5, color=c["muted"],
+                annotation_clip=False)
 
 
 # -- completion rates -----------------------------------------------------------------------------
@@ -544,7 +545,7 @@ def _enrolments(fig: Figure, r: ReportResult, c) -> None:
     left_ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
     left_ax.set_title(f"Current enrolments per {group.lower()}", loc="left", pad=20)
     _legend_top(left_ax, 2)
-    _more_note(left_ax, len(top), len(cur), f"{group.lower()}s", c, under=True)
+    _more_note(left_ax, len(top), len(cur), f"{group.lower()}s", c)
     _style(right_ax, c, "y")
     keys = list(cur["_key"].head(MAX_LINES - 2))
     for i, key in enumerate(keys):

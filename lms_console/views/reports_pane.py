@@ -49,6 +49,8 @@ from lms_console.views.reports_print import ReportExportMixin
 from lms_console.views.widgets.banner import Banner
 
 RERUN_DELAY_MS = 600
+NO_PROFILE_TEXT = "Open a connection profile to see its reports (File › Profiles…)."
+LOADING_TEXT = "Reading the local copy…"
 TABLE_TITLES = {"rates": "Numbers", "over_time": "Per period", "summary": "Summary", "weekly": "Per week",
                 "last_access": "Last access", "histogram": "Histogram", "totals": "Totals", "matrix": "Per person",
                 "current": "Current", "trend": "Per month"}
@@ -132,6 +134,9 @@ class ReportsPane(ReportExportMixin, QWidget):
         m.exported.connect(lambda path: self.banner.show_message("info", f"Saved {path}."))
         m.problem.connect(lambda text: self.banner.show_message("warning", text))
         session.runner.job_changed.connect(self._on_job)
+        # Methods, not lambdas: Qt drops these connections when the pane goes (the session lives on).
+        session.opened.connect(self._on_profile_opened)
+        session.closed.connect(self._on_profile_closed)
         self.chart.drill_requested.connect(self.model.drill)
         self.chart.action_requested.connect(self._on_action)
         # A method, not a lambda: Qt drops the connection when the pane goes (the notifier lives on).
@@ -323,9 +328,27 @@ class ReportsPane(ReportExportMixin, QWidget):
     def run(self) -> None:
         self._rerun.stop()
         if self.session.db is None:
-            self.chart.show_message("Open a connection profile to see its reports (File › Profiles…).")
+            self.chart.show_message(NO_PROFILE_TEXT)
             return
         self.model.run(self.kind(), self.params.params())
+
+    def _on_profile_opened(self, _profile) -> None:
+        self._forget_result(LOADING_TEXT)  # the report runs when the pane is shown (show_target)
+
+    def _on_profile_closed(self) -> None:
+        self._forget_result(NO_PROFILE_TEXT)
+
+    def _forget_result(self, message: str) -> None:
+        """Another profile (or none): the last one's report goes; the chart area says what comes."""
+        self._rerun.stop()
+        self.result = None
+        self.result_title.setText("")
+        self.as_of.setText("")
+        self.as_of.setToolTip("")
+        self.cancel_button.hide()
+        self.chart.show_message(message)
+        self._rebuild_tabs(None)
+        self._update_actions()
 
     def _on_kind(self, _row: int) -> None:
         kind = self.kind()
@@ -337,6 +360,8 @@ class ReportsPane(ReportExportMixin, QWidget):
     def _on_started(self, _kind: str) -> None:
         self.as_of.setText("Working…")
         self.cancel_button.show()
+        if self.result is None:  # nothing on screen yet: say it is coming (a report on screen stays meanwhile)
+            self.chart.show_message(LOADING_TEXT)
 
     def _on_job(self, info) -> None:
         # A run superseded by a newer one finishes (cancelled) while the newer one works: leave it be.
@@ -349,6 +374,8 @@ class ReportsPane(ReportExportMixin, QWidget):
             self._show_as_of(self.result)  # the report on screen stays, with its own date
         else:
             self.as_of.setText("")
+            self.chart.show_message("The report could not be built; see the message above." if info.state.value ==
+                                    "failed" else "The report was cancelled: press Run report to build it.")
         if info.state.value == "failed":
             self.banner.show_message("error", f"The report could not be built: {info.error or 'unknown error'}. "
                                      "Reports only read the local copy, so nothing was changed. If this repeats, "

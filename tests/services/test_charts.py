@@ -268,3 +268,21 @@ def test_a_course_without_completion_criteria_reads_not_tracked():
     FigureCanvasAgg(fig).draw()
     got = texts(fig)
     assert "completion not tracked · 101 learners" in got and not any("nan" in s for s in got)
+
+
+@pytest.mark.parametrize("pixels", [(748, 400), (482, 262), (400, 260)])  # the pane at 1400x860, 1024x700, narrower
+def test_the_more_note_of_a_completion_chart_is_never_under_its_legend(pixels):
+    """"20 of 39 courses (largest) drawn" went above the plot on the right, where the legend above the plot
+    reaches when the chart is narrow: it was drawn over "Not started"."""
+    fig = charts.build_figure(completion(39), charts.palette(), size=(pixels[0] / 100, pixels[1] / 100), dpi=100,
+                              heading=False)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    note = [t for t in fig.findobj(Text) if f"{charts.MAX_BARS} of 39 courses (largest) drawn" in t.get_text()]
+    assert len(note) == 1, texts(fig)
+    box = note[0].get_window_extent(r)
+    legend = fig.axes[0].get_legend().get_window_extent(r)
+    assert not box.overlaps(legend), (box, legend)
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)  # inside the figure, not cut off
+    assert box.y1 <= fig.axes[0].xaxis.label.get_window_extent(r).y0 + 0.5  # under the axis label, not on it

@@ -502,3 +502,32 @@ def test_the_due_dates_table_fits_its_rows(qtbot, pane):
         check(ids[:8])
         qtbot.waitUntil(lambda: due.verticalScrollBar().maximum() > 0, timeout=3000)  # at most 6 rows, then scrolls
         assert due.viewport().height() <= sum(due.rowHeight(r) for r in range(6)) + 2
+
+
+def test_a_report_loading_says_so_and_the_open_a_profile_text_only_shows_without_one(qtbot, site, template,
+                                                                                      go_online, tmp_path):
+    runner = TaskRunner(http_workers=2)
+    s = ConnectionSession(runner)
+    p = ReportsPane(s, settings=QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(p)
+    p.resize(1300, 900)
+    p.show()
+    try:
+        assert p.chart.empty_label.text().startswith("Open a connection profile")  # none open yet
+        go_online(s, site, cache_from=template)
+        seen = []  # what the chart area says while the report is read
+        p.model.report_started.connect(lambda _k: seen.append((p.chart.stack.currentWidget() is p.chart.empty,
+                                                              p.chart.empty_label.text())))
+        with qtbot.waitSignal(p.model.report_ready, timeout=30000):
+            p.show_target(None)
+        assert seen == [(True, "Reading the local copy…")]
+        drawn(qtbot, p)
+
+        s.close()  # the report of a profile that is closed goes with it
+        assert p.result is None and p.chart.stack.currentWidget() is p.chart.empty
+        assert p.chart.empty_label.text().startswith("Open a connection profile")
+        assert p.result_title.text() == "" and not p.save_button.isEnabled()
+    finally:
+        p.close()
+        s.close()
+        runner.shutdown(wait=True)
