@@ -326,6 +326,69 @@ class ConsoleApp(QObject):
         self.settings.sync()
 
 
+class QuitOnSignals(QObject):
+    """SIGTERM (and SIGHUP on POSIX) end the console the way File > Quit does: ``on_signal`` runs in
+    the event loop (it closes the window and quits the loop), so ``main``'s shutdown runs (the demo
+    site's subprocess is stopped, the cache closed, the settings written).
+
+    Python runs its signal handlers only when the interpreter gets control, which it seldom has while
+    Qt's loop waits. ``signal.set_wakeup_fd`` makes the C-level handler write the signal's number to a
+    socket that a QSocketNotifier watches: the loop wakes up and the number says which signal came.
+
+    Signals: none.
+    """
+
+    def __init__(self, on_signal, signals=None, parent: QObject | None = None) -> None:
+        import signal
+        import socket
+
+        from PySide6.QtCore import QSocketNotifier
+
+        super().__init__(parent)
+        if signals is None:
+            signals = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+        self._on_signal = on_signal
+        self._signals = {int(s) for s in signals}
+        self._read, self._write = socket.socketpair()
+        for sock in (self._read, self._write):
+            sock.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        # A Python-level handler must be set (the default one ends the process at once); the work is
+        # done in _wake, in the event loop.
+        self._previous = {s: signal.signal(s, self._noop) for s in self._signals}
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._wake)
+        self.received: list[int] = []
+
+    @staticmethod
+    def _noop(_signum, _frame) -> None:
+        pass
+
+    def _wake(self, *_args) -> None:
+        try:
+            data = self._read.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        wanted = [n for n in data if n in self._signals]
+        if wanted:
+            self.received.extend(wanted)
+            log.info("signal %s received: quitting", wanted[0])
+            self._on_signal()
+
+    def uninstall(self) -> None:
+        import signal
+
+        if self._read is None:
+            return
+        self._notifier.setEnabled(False)
+        for s, previous in self._previous.items():
+            signal.signal(s, previous if previous is not None else signal.SIG_DFL)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._read.close()
+        self._write.close()
+        self._read = self._write = None
+
+
 class _FirstPaint(QObject):
     """Calls ``callback`` once, right after ``widget`` is first painted."""
 
@@ -352,8 +415,15 @@ def main(args=None) -> int:
     app.setOrganizationName("lms-console")
     app.setDesktopFileName("lms-console")
     console = ConsoleApp(app, demo=bool(getattr(args, "demo", False)))
+
+    def quit_now() -> None:  # as File > Quit: the window closes (its settings are saved), the loop ends
+        console.window.close()
+        app.quit()
+
+    signals = QuitOnSignals(quit_now)
     console.start()
     try:
         return app.exec()
     finally:
         console.shutdown()
+        signals.uninstall()
