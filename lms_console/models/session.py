@@ -39,6 +39,7 @@ class Online(str, Enum):
     ONLINE = "online"
     OFFLINE = "offline"
     AUTH_FAILED = "auth_failed"
+    FAILED = "failed"  # the address answers, but not as a usable Moodle web service (not Moodle, off, redirect)
 
 
 class ConnectionState(NamedTuple):
@@ -172,6 +173,8 @@ class ConnectionSession(QObject):
         elif isinstance(exc, Unreachable):
             self.went_offline(exc)
         elif isinstance(exc, LmsError):
+            # Not offline (something answered) and no retry will change it: the profile needs fixing.
+            self._set_state(Online.FAILED, reason=getattr(exc, "message", "") or str(exc))
             self.problem_occurred.emit(exc)
 
     def went_offline(self, exc: LmsError) -> None:

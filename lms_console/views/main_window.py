@@ -474,7 +474,7 @@ class MainWindow(QMainWindow):
         from lms_console.models.session import Online
 
         self.banner.clear()
-        if self.session.state.status in (Online.OFFLINE, Online.AUTH_FAILED, Online.UNKNOWN):
+        if self.session.state.status in (Online.OFFLINE, Online.AUTH_FAILED, Online.FAILED, Online.UNKNOWN):
             self.session.check_connection()
         else:
             self.request_sync()
@@ -516,6 +516,8 @@ class MainWindow(QMainWindow):
         elif state.status == Online.AUTH_FAILED:
             # The site answers: it is the token it refuses. Signing in again (Profiles…) is the way out.
             ind.set_token_rejected(state.site, state.reason)
+        elif state.status == Online.FAILED:
+            ind.set_failed(state.reason)
         self.overview.follow_state(state)
         self.sync_action.setEnabled(state.status != Online.OFFLINE)
 

@@ -245,6 +245,9 @@ def test_the_overview_never_shows_another_profiles_capabilities(qtbot, window, s
     other = ProfileStore().add("not-moodle", server.url + "/no-moodle-here")
     window.session.open(other, Secret(server.admin_token))
     qtbot.waitUntil(lambda: window.banner.isVisible() and window.banner.code_text() != "", timeout=10000)
+    # Something answers, but no web service: not "Connecting…" for ever, and not "Offline" either.
+    qtbot.waitUntil(lambda: window.connection_indicator.state() == "failed", timeout=5000)
+    assert window.connection_indicator.text() == "Cannot connect"
     texts = _capability_texts(window)
     assert "Yes" not in texts and "No" not in texts
     assert any(t.startswith("Not known") for t in texts), texts

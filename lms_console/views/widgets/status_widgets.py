@@ -92,8 +92,8 @@ class ConnectionIndicator(_Indicator):
         self.set_no_profile()
 
     def state(self) -> str:
-        """"online", "offline", "connecting", "none" (no profile open), "token" (a token is needed) or
-        "rejected" (the site answers but refuses the token)."""
+        """"online", "offline", "connecting", "none" (no profile open), "token" (a token is needed),
+        "rejected" (the site answers but refuses the token) or "failed" (the answer is not a usable web service)."""
         return self._state
 
     def set_no_profile(self) -> None:
@@ -112,6 +112,13 @@ class ConnectionIndicator(_Indicator):
         self._apply("rejected", "error", "Token rejected: sign in again",
                     f"{where} answers but rejects the token (expired, revoked or for another site).{detail}\n"
                     "Click to open File > Profiles… and sign in again or paste a new token.")
+
+    def set_failed(self, reason: str = "") -> None:
+        """Something answers at the profile's address, but not as a usable Moodle web service."""
+        detail = f"\n{reason}" if reason else ""
+        self._apply("failed", "error", "Cannot connect",
+                    f"The address answers, but not as a Moodle web service the console can use.{detail}\n"
+                    "Click to try again; check the profile's address in File > Profiles….")
 
     def set_online(self, site: str = "") -> None:
         where = f" to {site}" if site else ""
