@@ -11,8 +11,8 @@ default (``completion="recent"``) a pass reads:
 * everyone, when the last complete full pass is older than ``FULL_EVERY_S`` (changes made by teachers
   or the cron alone: manual completion marked for a student, completion by date).
 
-``completion="all"`` reads everyone. Progress is read once the users and enrolments of the same sync
-are in the local copy (so last accesses and new enrolments are current). Activity completion follows
+``completion="all"`` reads everyone. Progress is read once the enrolments of the same sync are in the local
+copy, and (for a recent pass) its users (so last accesses are current). Activity completion follows
 the progress that changed in this run, as before.
 """
 
@@ -32,24 +32,33 @@ class CompletionPass:
     engine's backend, cache, task queue and entity records)."""
 
     _completion_planned = False
+    _completion_full: bool | None = None
 
     def _maybe_plan_completion(self) -> None:
-        """Plan the progress reads once the users and enrolments asked for in this sync are complete."""
+        """Plan the progress reads once the enrolments asked for in this sync are complete, and the users
+        too unless everyone is read (a recent pass needs their last accesses as the site has them now)."""
         if self._completion_planned or "completion" not in self._ents:
             return
-        if any(name in self._ents and not self._ents[name].done for name in ("users", "enrolments")):
+        if self._completion_full is None:
+            self._completion_full = self._full_progress_pass()
+        waits = ("enrolments",) if self._completion_full else ("users", "enrolments")
+        if any(name in self._ents and not self._ents[name].done for name in waits):
             return
         self._completion_planned = True
         self._plan_completion()
 
+    def _full_progress_pass(self) -> bool:
+        if self.options.completion == "all":
+            return True
+        with self.db.read() as conn:
+            state = queries.sync_state(conn, "completion")
+        last_full = (state.detail or {}).get("full_at") if state is not None else None
+        return not last_full or time.time() - last_full > FULL_EVERY_S
+
     def _plan_completion(self) -> None:
         ent = self._ents["completion"]
-        full = self.options.completion == "all"
+        full = self._completion_full if self._completion_full is not None else self._full_progress_pass()
         with self.db.read() as conn:
-            if not full:
-                state = queries.sync_state(conn, "completion")
-                last_full = (state.detail or {}).get("full_at") if state is not None else None
-                full = not last_full or time.time() - last_full > FULL_EVERY_S
             userids = queries.enrolled_user_ids(conn) if full else queries.progress_readers(conn, RECENT_LAG_S)
         b, c = self.backend, self._cancel
         for uid in userids:
