@@ -255,11 +255,12 @@ def test_offline_changes_wait_in_the_outbox_and_conflicts_are_held(synced):
     resumed = C.apply_run(client, writer, waiting.run_id, revalidate=True)
     held = resumed.results[0]
     assert held.status == Status.HELD and held.code == "conflict"
-    assert f"changed on the site since it was planned: was {{'city': '{city}'}}, now {{'city': 'Theirs'}}" \
-        in held.message
+    assert f"changed on the site since it was planned: city “{city}” then, “Theirs” now" in held.message
     J.release_held(writer, held.item_id, "keep")  # "keep mine": sent despite the change on the site
     again = C.apply_run(client, writer, waiting.run_id, revalidate=True)
     assert again.results[0].status == Status.DONE
+    again = C.apply_run(client, writer, summary.run_id, revalidate=True)  # nothing left there: nothing to report
+    assert again.results == () and again.status == "done"
     assert site_q(server, "SELECT city FROM user WHERE id = ?", users[3])[0][0] == "Mine"
     with db.read() as conn:
         assert J.outbox_count(conn) == 0

@@ -141,9 +141,12 @@ class Applier:
                         i.status = Status.SKIPPED.value
         except _Stop as stop:
             status, error = stop.status, stop.error
-        results = self._results(run_id)
+        everything_now = results = self._results(run_id)
+        if self.revalidate:  # the outbox reports what this send handled, not the items done in earlier sends
+            handled = {i.id for i in pending}
+            results = [r for r in everything_now if r.item_id in handled]
         if status == "done":
-            statuses = {r.status for r in results}
+            statuses = {r.status for r in everything_now}
             if Status.HELD in statuses:
                 status = "held"
             elif Status.FAILED in statuses:
@@ -403,7 +406,7 @@ class Applier:
                 since = "the local copy last read it (sending it would overwrite that)" if self.recheck \
                     else "it was planned"
                 J.mark(self.writer, [item.id], Status.HELD, code="conflict",
-                       message=f"changed on the site since {since}: was {item.before}, now {dict(now)}; "
+                       message=f"changed on the site since {since}: {_drift(item.before, now)}; "
                                "keep mine, take theirs or drop")
                 item.status = Status.HELD.value
                 self._tick(1)
@@ -422,6 +425,18 @@ class Applier:
         item.status = Status.SKIPPED.value
         self._tick(1)
         return True
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "(empty)" if value in (None, "") else f"“{value}”"
+
+
+def _drift(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """``city “Roma” then, “Milano” now; suspended no then, yes now`` (only the fields that moved)."""
+    keys = [k for k in dict.fromkeys([*before, *now]) if before.get(k) != now.get(k)]
+    return "; ".join(f"{k} {_words(before.get(k))} then, {_words(now.get(k))} now" for k in keys)
 
 
 class _SiteReads:
