@@ -3,6 +3,8 @@ session, the real ChangeEngine and the wiring the application uses."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -201,3 +203,21 @@ def test_results_headline_says_when_nothing_went_through():
     assert headline(some) == "Finished with failures"
     assert headline(none) == "Finished: nothing went through"
     assert headline(RunSummary(9, "done", (result(1, Status.DONE),))) == "Finished: every change went through"
+
+
+def test_a_very_long_course_name_does_not_widen_the_preview_past_the_screen(qtbot, console):
+    """A 171-character short name, in a title and a diff, made the preview 1,633 px wide (Apply off a
+    1,366 px screen): its details break it across lines instead."""
+    engine, window, views = console
+    long = "BUS301" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 6 + "2026"  # no space, no hyphen: nowhere to break
+    course = _q(engine, "SELECT id FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0]
+    raw = sqlite3.connect(engine.session.db.path)  # the course as the last sync would have brought it
+    with raw:
+        raw.execute("UPDATE courses SET shortname = ? WHERE id = ?", (long, course))
+    raw.close()
+    userid = _q(engine, "SELECT userid FROM enrolments WHERE courseid = ? LIMIT 1", course)[0]
+    dialog = _preview(qtbot, engine, views, [Change("enrol.suspend", {"userid": userid, "courseid": course})],
+                      title=f"Suspend in {long}")
+    qtbot.waitUntil(lambda: long[:40] in dialog.details.text(), timeout=WAIT)
+    assert long in dialog.details.text().replace("\u200b", "")  # all of it is said
+    assert dialog.minimumSizeHint().width() < 1000

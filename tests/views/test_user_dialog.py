@@ -242,7 +242,7 @@ def test_access_check_finds_the_user_and_checks_a_course(qtbot, session):
 
 
 def test_a_very_long_course_name_does_not_push_the_access_check_off_the_screen(qtbot, session):
-    long = "BUS301-" + "Introduction-to-cross-border-compliance-" * 4 + "2026"  # 171 characters, no space
+    long = "BUS301" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 6 + "2026"  # 166 characters, no space or hyphen to break at
     with CacheWriter(session.db, clock=lambda: NOW) as w:
         w.upsert_courses([Course(102, long, long, 1)], w.begin_run(["courses"]))
     d = AccessDialog(session, FakeEngine(), userid=12, courseid=102, options=FilterOptions(courses=(

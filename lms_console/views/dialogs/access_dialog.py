@@ -26,18 +26,7 @@ from lms_console.services.access import BLOCKS, INFO, OK, WARNING
 from lms_console.views.dialogs.user_dialog import plain_label
 from lms_console.views.icons import icon
 from lms_console.views.widgets.pick_list import chosen_index, make_searchable
-
-_LONGEST_RUN = 40
-
-
-def breakable(text: str) -> str:
-    """``text`` with a zero-width space in every run of more than 40 characters without a space: a word-wrapped
-    label can then break a 180-character course short name instead of growing as wide as it."""
-    if len(text) <= _LONGEST_RUN or all(len(word) <= _LONGEST_RUN for word in text.split()):
-        return text
-    return " ".join("\u200b".join(word[i:i + _LONGEST_RUN] for i in range(0, len(word), _LONGEST_RUN))
-                    for word in text.split(" "))
-
+from lms_console.views.widgets.text_wrap import breakable
 
 _ICON = {BLOCKS: "error", WARNING: "warning", INFO: "info", OK: "success"}
 

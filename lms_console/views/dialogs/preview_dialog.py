@@ -48,6 +48,7 @@ from lms_console.models.plan_model import (
 from lms_console.services.changes.model import Outcome
 from lms_console.views import theme
 from lms_console.views.icons import icon
+from lms_console.views.widgets.text_wrap import breakable
 
 FIELD_LINES = 20_000  # "Show API calls" lists fields up to this many lines, then only the calls
 
@@ -310,7 +311,7 @@ class PreviewDialog(QDialog):
     def _build_heading(self, plan, items) -> QVBoxLayout:
         box = QVBoxLayout()
         box.setSpacing(2)
-        self.title_label = QLabel(plan.title or "Planned changes")
+        self.title_label = QLabel(breakable(plan.title or "Planned changes"))
         self.title_label.setObjectName("DialogTitle")
         self.title_label.setTextFormat(Qt.TextFormat.PlainText)
         self.title_label.setWordWrap(True)
@@ -427,21 +428,23 @@ class PreviewDialog(QDialog):
         if item is None:
             self.details.setText("<i>Select an item to see its details.</i>" if self.model.rowCount() else "")
             return
-        heading = (f"<b>{item.seq}. {html.escape(item.title)}</b> &nbsp;<span>{html.escape(item.change.kind)} · "
-                   f"{html.escape(item.target or '')}</span>")
-        lines = [heading, html.escape(outcome_explanation(item))]
+        def esc(text: str) -> str:  # long names break across lines instead of widening the dialog
+            return html.escape(breakable(text))
+
+        heading = (f"<b>{item.seq}. {esc(item.title)}</b> &nbsp;<span>{esc(item.change.kind)} · "
+                   f"{esc(item.target or '')}</span>")
+        lines = [heading, esc(outcome_explanation(item))]
         pairs = diff_pairs(item.before, item.after)
         if pairs and pairs[0][0]:
-            lines += [f"{html.escape(f)}: {html.escape(format_value(a, f))} → <b>{html.escape(format_value(b, f))}</b>"
+            lines += [f"{esc(f)}: {esc(format_value(a, f))} → <b>{esc(format_value(b, f))}</b>"
                       for f, a, b in pairs[:12]]
             if len(pairs) > 12:
                 lines.append(f"… and {len(pairs) - 12} more fields")
         elif item_diff_text(item):
-            lines.append(html.escape(item_diff_text(item)))
+            lines.append(esc(item_diff_text(item)))
         for p in item.problems:
-            fix = f" <i>What to do: {html.escape(p.fix)}</i>" if p.fix else ""
-            lines.append(f"<span style='color:{theme.color('error').name()}'>{html.escape(problem_text(p))}</span>"
-                         f"{fix}")
+            fix = f" <i>What to do: {esc(p.fix)}</i>" if p.fix else ""
+            lines.append(f"<span style='color:{theme.color('error').name()}'>{esc(problem_text(p))}</span>{fix}")
         self.details.setText("<br>".join(lines))
 
     def _toggle_calls(self, shown: bool) -> None:
