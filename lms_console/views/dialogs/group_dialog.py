@@ -87,6 +87,21 @@ class _Base(QDialog):
     def _accept(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _show_problems(self, problems: Mapping[str, str]) -> None:
+        """The name and ID number problems under their fields; the dialog grows to fit a message that wraps
+        (it used to draw its second line over the next row)."""
+        self.name_problem.setText(problems.get("name", ""))
+        self.name_problem.setVisible("name" in problems and (self.name.isModified() or "already" in problems["name"]))
+        self.idnumber_problem.setText(problems.get("idnumber", ""))
+        self.idnumber_problem.setVisible("idnumber" in problems)
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+            need = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else \
+                layout.totalSizeHint().height()
+            if need > self.height():
+                self.resize(self.width(), need)
+
 
 class GroupDialog(_Base):
     """New group in a course, or properties of one (``group``: id, name, idnumber, description).
@@ -186,10 +201,7 @@ class GroupDialog(_Base):
 
     def _validate(self) -> None:
         problems = self.problems()
-        self.name_problem.setText(problems.get("name", ""))
-        self.name_problem.setVisible("name" in problems and (self.name.isModified() or "already" in problems["name"]))
-        self.idnumber_problem.setText(problems.get("idnumber", ""))
-        self.idnumber_problem.setVisible("idnumber" in problems)
+        self._show_problems(problems)
         empty = not self.changes() if not problems else False
         self.ok.setEnabled(not problems and not empty)
         self.ok.setToolTip("Nothing has changed." if empty else " ".join(problems.values()))
@@ -309,10 +321,7 @@ class GroupingDialog(_Base):
 
     def _validate(self) -> None:
         problems = self.problems()
-        self.name_problem.setText(problems.get("name", ""))
-        self.name_problem.setVisible("name" in problems and (self.name.isModified() or "already" in problems["name"]))
-        self.idnumber_problem.setText(problems.get("idnumber", ""))
-        self.idnumber_problem.setVisible("idnumber" in problems)
+        self._show_problems(problems)
         empty = not self.changes() if not problems else False
         self.ok.setEnabled(not problems and not empty)
         self.ok.setToolTip("Nothing has changed." if empty and self.grouping is not None
