@@ -64,6 +64,17 @@ class GroupsTreeView(DropTargetTree):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(1, self.fontMetrics().horizontalAdvance("Members") + 24)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._fit_columns()
+
+    # Below this width the names need all of it: the member counts (also in each node's details) go.
+    NARROW = 300
+
+    def _fit_columns(self) -> None:
+        self.setColumnHidden(1, self.width() < self.NARROW)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_columns()
 
     # -- keys ------------------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override

@@ -33,9 +33,12 @@ def test_at_1024_by_700_the_tree_gets_about_a_third_and_room_for_names(qtbot, se
     assert details >= pane.details.minimumSizeHint().width()
     text = pane.tree.header().sectionSize(0) - 3 * pane.tree.indentation() - pane.tree.iconSize().width()
     assert text >= pane.tree.fontMetrics().averageCharWidth() * 15  # the name column had room for ~6
+    # Narrow, the names get the whole tree: the member counts (in each node's details too) make way.
+    assert pane.tree.isColumnHidden(1) and text >= pane.tree.fontMetrics().averageCharWidth() * 20
 
     window.resize(1400, 860)  # a wider window: the tree grows with it, about 35 %
     qtbot.waitUntil(lambda: pane.splitter.sizes()[0] >= 0.33 * sum(pane.splitter.sizes()), timeout=WAIT)
+    qtbot.waitUntil(lambda: not pane.tree.isColumnHidden(1), timeout=WAIT)  # room for the counts again
     pane.splitter.moveSplitter(300, 1)  # the admin's choice holds from then on
     window.resize(1300, 860)
     qtbot.waitUntil(lambda: pane.splitter.sizes()[0] < 0.33 * sum(pane.splitter.sizes()), timeout=WAIT)
