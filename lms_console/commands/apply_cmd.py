@@ -211,26 +211,42 @@ def _run(args, profile, db, client, plan_doc) -> int:
                 return 1
         # Planned against the local copy; recorded (the outbox) before anything is sent, so a site that
         # cannot be reached leaves the changes waiting instead of losing them.
-        lms_user = _lms_user(client, db)
+        lms_user, offline = _lms_user(client, db)
         run_id = C.record(writer, plan, profile=profile.name, lms_user=lms_user, origin="cli")
-        summary = C.apply_run(client, writer, run_id, bar, cancel)
+        if offline is not None:
+            # The site did not answer just now: nothing is sent into the void (a write without an answer
+            # would have to be checked on the site later); the changes wait in the outbox, provably unsent.
+            J.set_run_status(writer, run_id, "waiting")
+            summary = _waiting(db, run_id, offline)
+        else:
+            summary = C.apply_run(client, writer, run_id, bar, cancel)
         bar.close()
         return _report(db, [summary], profile=profile.name)
 
 
-def _lms_user(client, db) -> str:
-    """The token's user as the site says, or as the local copy last saw it when the site cannot be reached.
+def _lms_user(client, db) -> tuple[str, Unreachable | None]:
+    """The token's user as the site says; or, when the site cannot be reached, as the local copy last saw
+    it, with the error.
 
     A rejected token (AuthExpired) propagates: nothing is recorded. So does an address that can never
     work as it is (https to a plain-http port, an untrusted certificate): that is not being offline."""
     try:
-        return client.site_info().username
+        return client.site_info().username, None
     except (TlsFailure, NotTls):
         raise
-    except Unreachable:
+    except Unreachable as exc:
         with db.read() as conn:
             site = get_site_info(conn)
-        return site.username if site else ""
+        return (site.username if site else ""), exc
+
+
+def _waiting(db, run_id: int, error: Unreachable) -> C.RunSummary:
+    """A recorded run that was not sent (the site did not answer), as :func:`_report` reads summaries."""
+    with db.read() as conn:
+        rows = J.run_rows(conn, run_id)
+    return C.RunSummary(run_id, "waiting", tuple(
+        C.ItemResult(r.id, r.seq, r.kind, r.target, C.Status(r.status), r.code or "", r.message or "")
+        for r in rows), frozenset(), error)
 
 
 def _went_through(r) -> bool:
