@@ -422,7 +422,7 @@ class GroupsPane(QWidget):
             names = [c.name for c in node.children]
             text = (f"Groups: {', '.join(names)}." if names else "No groups yet.") + \
                 " A grouping collects groups; drop users on one of its groups to add them."
-            self._show_empty(f"Grouping {node.name} of {e.get('course', '')}", text,
+            self._show_empty(f"Grouping “{node.name}” of {e.get('course', '')}", text,
                              ("Rename or choose its groups…", self.dialogs.edit_selected))
         elif node.kind in ("cohorts", "context"):
             n = e.get("n", 0)

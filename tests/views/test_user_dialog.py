@@ -107,6 +107,9 @@ def test_properties_show_every_tab(qtbot, session, actions):
     assert d.tabs.tabText(4) == "Enrolments (1)"
     qtbot.waitUntil(lambda: d.journal.rowCount() == 1, timeout=10000)
     assert d.journal_view.parentWidget().currentWidget() is d.journal_view
+    d.tabs.setCurrentWidget(d.journal_view.parentWidget().parentWidget())
+    d.resize(900, 600)
+    qtbot.waitUntil(lambda: d.journal_view.columnWidth(1) > d.journal_view.columnWidth(4), timeout=5000)  # change
     assert not d.preview_button.isEnabled()  # nothing changed yet
     other = open_user(qtbot, session, actions, 12)  # no change made to this account: said in words
     qtbot.waitUntil(lambda: other.journal_empty.parentWidget().currentWidget() is other.journal_empty, timeout=10000)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -172,7 +173,13 @@ class UserDialog(QDialog):
         self.journal_view.verticalHeader().hide()
         self.journal_view.setShowGrid(False)
         self.journal_view.setAlternatingRowColors(True)
-        self.journal_view.horizontalHeader().setStretchLastSection(True)
+        # The change's title is what the admin reads; the message is often empty: the title gets the room.
+        header = self.journal_view.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # time, result, by
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(4, 180)
         self.journal_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.journal_empty = empty_state_label("The console has made no changes to this account yet.")
         journal_page = QStackedWidget()
