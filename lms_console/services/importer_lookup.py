@@ -67,14 +67,14 @@ class CacheLookup:
 
     def __init__(self, conn) -> None:
         self.conn = conn
-        self.cohorts_by_idnumber: dict[str, int] = {}
+        self.cohorts_by_idnumber: dict[str, list[int]] = {}
         self.cohorts_by_idnumber_ci: dict[str, list[int]] = {}
         self.cohorts_by_name: dict[str, list[int]] = {}
         self.cohort_names: dict[int, str] = {}
         for cid, name, idnumber in self._rows("SELECT id, name, idnumber FROM cohorts"):
             self.cohort_names[cid] = name or str(cid)
             if idnumber:
-                self.cohorts_by_idnumber[idnumber] = cid
+                self.cohorts_by_idnumber.setdefault(idnumber, []).append(cid)
                 self.cohorts_by_idnumber_ci.setdefault(idnumber.lower(), []).append(cid)
             self.cohorts_by_name.setdefault((name or "").lower(), []).append(cid)
         self.courses_by_shortname: dict[str, list[int]] = {}
@@ -104,18 +104,26 @@ class CacheLookup:
     # -- names to ids ---------------------------------------------------------------------------
     def cohort(self, value: str) -> tuple[int | None, str]:
         """(cohort id, "") or (None, why) for an idnumber, a name or an id."""
-        if value in self.cohorts_by_idnumber:
-            return self.cohorts_by_idnumber[value], ""
+        exact = self.cohorts_by_idnumber.get(value, ())
+        if len(exact) == 1:
+            return exact[0], ""
+        if len(exact) > 1:  # never a guess: which of them is the admin's call
+            return None, (f"{len(exact)} cohorts have this ID number ({self._cohort_list(exact)}); give the "
+                          "cohort's id instead, or make the ID numbers unique on the site")
         low = value.lower()
         for index, what in ((self.cohorts_by_idnumber_ci, "ID number"), (self.cohorts_by_name, "name")):
             found = index.get(low, [])
             if len(found) == 1:
                 return found[0], ""
             if len(found) > 1:
-                return None, f"{len(found)} cohorts have this {what}; use the cohort's unique ID number"
+                return None, (f"{len(found)} cohorts have this {what} ({self._cohort_list(found)}); use the "
+                              "cohort's unique ID number, or its id")
         if value.isdigit() and int(value) in self.cohort_names:
             return int(value), ""
         return None, "no such cohort in the local copy (check the ID number or name; sync if it is new)"
+
+    def _cohort_list(self, ids) -> str:
+        return ", ".join(f"“{self.cohort_names.get(i, i)}” (id {i})" for i in ids[:4]) + (" …" if len(ids) > 4 else "")
 
     def course(self, value: str) -> tuple[int | None, str]:
         low = value.lower()

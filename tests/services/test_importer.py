@@ -198,6 +198,22 @@ def test_every_class_with_row_field_value_and_reason(tmp_path, db):
     assert all(u not in repr(result.changes) for u in ("carol", "erin", "fred"))
 
 
+def test_a_cohort_id_number_two_cohorts_share_is_never_a_guess(tmp_path, db):
+    """Moodle sites can hold two cohorts with one ID number (made before it was checked, or in two
+    contexts): the row fails and names both, instead of joining whichever was read last."""
+    with CacheWriter(db) as w:
+        w.upsert_cohorts([Cohort(5, "Marketing Department", "COH-DEPT-M", categoryid=0),
+                          Cohort(6, "Mathematics Department", "COH-DEPT-M", categoryid=0)], w.begin_run(["cohorts"]))
+    text = HEADER + "\n" + "bob,Bob,Baker,bob@example.org,,COH-DEPT-M,,,\n" + "alice,Alice,Archer,alice@example.org,,5,,,\n"
+    _table, result = run(db, write(tmp_path, text))
+    rows = by_row(result)
+    assert rows[2].klass.value == "error"
+    reason = " ".join(str(i) for i in rows[2].issues)
+    assert "2 cohorts have this ID number" in reason and "Marketing Department" in reason
+    assert "Mathematics Department" in reason and "give the cohort's id instead" in reason
+    assert ("cohort.add_member", {"cohortid": 5, "userid": 10}) in [(c.kind, dict(c.data)) for c in result.changes]
+
+
 def test_existing_accounts_get_only_what_differs(tmp_path, db):
     text = ("username,email,department,country,cohort1,cohort2,course1,role1,course2,suspended,profile_field_team\n"
             "alice,ALICE@example.org,,de,staff,Alumni,C101,student,x-101,no,green\n"
