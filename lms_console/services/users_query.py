@@ -320,8 +320,8 @@ def _condition_sql(c: Condition, now: int) -> tuple[str, list]:
         return (f"{col} = ?" if op == "is" else f"{col} <> ?"), [clean_text(v)]
     # custom profile field
     sub = "SELECT userid FROM user_custom_fields WHERE shortname = ?"
-    if op in ("is", "is_not"):
-        return f"u.id {'NOT ' if op == 'is_not' else ''}IN ({sub} AND value = ?)", [c.key, clean_text(v)]
+    if op in ("is", "is_not"):  # regardless of case, as the standard fields (their columns are NOCASE)
+        return f"u.id {'NOT ' if op == 'is_not' else ''}IN ({sub} AND value = ? COLLATE NOCASE)", [c.key, clean_text(v)]
     if op == "contains":
         like = "%" + clean_text(v).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return f"u.id IN ({sub} AND value LIKE ? ESCAPE '\\')", [c.key, like]

@@ -107,6 +107,8 @@ def cond(field, op="is", value=None, key=""):
     (cond("completed", "is_not", 100), [2, 11, 12, 13, 14, 15]),
     (cond("custom", "is", "Arts", "faculty"), [10]),
     (cond("custom", "is_not", "Arts", "faculty"), [2, 11, 12, 13, 14, 15]),
+    (cond("custom", "is", "ARTS", "faculty"), [10]),  # regardless of case, as the standard fields
+    (cond("custom", "is_not", "arts", "faculty"), [2, 11, 12, 13, 14, 15]),
     (cond("custom", "contains", "ien", "faculty"), [11]),
     (cond("custom", "empty", None, "faculty"), [2, 12, 13, 14, 15]),
     (cond("custom", "not_empty", None, "faculty"), [10, 11]),
