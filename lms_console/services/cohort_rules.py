@@ -98,17 +98,57 @@ class RuleDiff:
     def summary(self) -> str:
         if self.problem:
             return self.problem
+        kept = (f"{_count(self.kept, 'member')} {'does' if self.kept == 1 else 'do'} not match the rule and "
+                f"{'stays' if self.kept == 1 else 'stay'} (removing is off)") if self.kept else ""
         if not self.drifted:
-            return f"In step: the cohort has exactly the {self.matched:,} users the rule matches."
-        parts = [f"{len(self.joins):,} to add", f"{len(self.leaves):,} to remove"]
-        if self.kept:
-            parts.append(f"{self.kept:,} kept (the rule only adds)")
-        return ", ".join(parts)
+            if kept:
+                return f"Nothing to add. {kept[0].upper()}{kept[1:]}."
+            if self.unseen:
+                return f"In step: every one of the {_count(self.matched, 'user')} the rule matches is in the cohort."
+            return f"In step: the cohort has exactly the {_count(self.matched, 'user')} the rule matches."
+        text = f"{len(self.joins):,} to add, {len(self.leaves):,} to remove"
+        return f"{text}; {kept}." if kept else text
+
+    @property
+    def removes_everyone(self) -> bool:
+        """The rule matches no one and applying it would empty the cohort (of the members the
+        console can see): most likely a typo in a value."""
+        return self.matched == 0 and bool(self.leaves)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Applying asks for an explicit "yes, remove them all" first."""
+        return not self.problem and self.removes_everyone
+
+    def warning(self) -> str:
+        """A plain-words warning when applying would remove everyone or most of the members, or when
+        the rule matches no one at all; "" otherwise."""
+        if self.problem:
+            return ""
+        leaves = len(self.leaves)
+        if self.removes_everyone:
+            if self.unseen:  # members the token cannot see are never removed
+                whom = f"{_count(leaves, 'member')} (every member the console can see)"
+            else:
+                whom = "its only member" if leaves == 1 else f"all {leaves:,} members"
+            return (f"The rule matches no one: applying it removes {whom}. Check the values (a typo?) before "
+                    "you preview the changes.")
+        if self.members and leaves * 2 > self.members:
+            share = round(100 * leaves / self.members)
+            return (f"Applying the rule removes {leaves:,} of the cohort's {_count(self.members, 'member')} "
+                    f"({share} %). Check the conditions before you preview the changes.")
+        if self.matched == 0:
+            return "The rule matches no one now. Check the values (a typo?)."
+        return ""
 
     def changes(self) -> list[Change]:
         cid = self.rule.cohortid
         return ([Change("cohort.add_member", {"cohortid": cid, "userid": u}) for u in self.joins]
                 + [Change("cohort.remove_member", {"cohortid": cid, "userid": u}) for u in self.leaves])
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 # -- checking a rule's filter --------------------------------------------------------------------------

@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lms_console.models.plan_model import count_phrase
 from lms_console.services.users_query import PROFILE_FIELDS, Condition, FilterError, UserFilter, describe
 from lms_console.views.icons import icon
 
+_CHECK_FIRST = "Press “Check” first: see who would join and leave before you preview the changes."
 _TEXT_OPS = (("is", "is"), ("is_not", "is not"), ("contains", "contains"), ("empty", "is empty"),
              ("not_empty", "is filled in"))
 _MEMBER_OPS = (("in", "is a member of"), ("not_in", "is not a member of"))
@@ -224,11 +226,25 @@ class RuleDialog(QDialog):
         self.joins.setObjectName("RuleJoins")
         self.leaves = QListWidget()
         self.leaves.setObjectName("RuleLeaves")
+        # Before everyone (or most) of the members go: said plainly, and "everyone" needs a tick.
+        self.warning = QLabel()
+        self.warning.setObjectName("FieldProblem")
+        self.warning.setAccessibleName("Warning")
+        self.warning.setWordWrap(True)
+        self.warning.setTextFormat(Qt.TextFormat.PlainText)
+        self.warning.hide()
+        self.confirm_remove = QCheckBox("Remove them all anyway")
+        self.confirm_remove.setObjectName("ConfirmRemoveAll")
+        self.confirm_remove.setToolTip("Tick to preview changes that leave the cohort without the members it has")
+        self.confirm_remove.hide()
+        self.confirm_remove.toggled.connect(self._update_apply)
         grid.addWidget(self.diff_summary, 0, 0, 1, 2)
-        grid.addWidget(self.joins_label, 1, 0)
-        grid.addWidget(self.leaves_label, 1, 1)
-        grid.addWidget(self.joins, 2, 0)
-        grid.addWidget(self.leaves, 2, 1)
+        grid.addWidget(self.warning, 1, 0, 1, 2)
+        grid.addWidget(self.confirm_remove, 2, 0, 1, 2)
+        grid.addWidget(self.joins_label, 3, 0)
+        grid.addWidget(self.leaves_label, 3, 1)
+        grid.addWidget(self.joins, 4, 0)
+        grid.addWidget(self.leaves, 4, 1)
         lay.addWidget(self.diff_frame, 1)
 
         self.problem = QLabel()
@@ -249,7 +265,7 @@ class RuleDialog(QDialog):
         self.apply_button = QPushButton("Preview changes…")
         self.apply_button.setObjectName("ApplyRuleButton")
         self.apply_button.setProperty("primary", True)
-        self.apply_button.setToolTip("Save the rule and preview the changes; they are sent only when you confirm")
+        self.apply_button.setToolTip(_CHECK_FIRST)
         self.apply_button.clicked.connect(self.apply)
         close = QPushButton("Close")
         close.setAutoDefault(False)
@@ -290,6 +306,7 @@ class RuleDialog(QDialog):
 
     def _changed(self, *_args) -> None:
         self.diff = None
+        self._show_warning("")
         try:
             spec = self.spec()
         except FilterError as exc:
@@ -312,8 +329,35 @@ class RuleDialog(QDialog):
         self._enable(True)
 
     def _enable(self, ok: bool) -> None:
-        for b in (self.check_button, self.save_button, self.apply_button):
+        for b in (self.check_button, self.save_button):
             b.setEnabled(ok)
+        self._update_apply()
+
+    def _update_apply(self, *_args) -> None:
+        """Preview needs a checked diff of these very conditions that changes something; one that
+        removes every member also needs "Remove them all anyway" ticked."""
+        diff = self.diff
+        if diff is None or diff.problem:
+            ok, tip = False, _CHECK_FIRST
+        elif not diff.drifted:
+            ok, tip = False, "Nothing to change: the cohort matches the rule."
+        elif diff.needs_confirmation and not self.confirm_remove.isChecked():
+            ok, tip = False, "Tick “Remove them all anyway” above to preview removing every member."
+        else:
+            ok, tip = True, "Save the rule and preview the changes; they are sent only when you confirm"
+        self.apply_button.setEnabled(ok)
+        self.apply_button.setToolTip(tip)
+
+    def _show_warning(self, text: str, level: str = "error", confirm: bool = False) -> None:
+        self.warning.setText(text)
+        self.warning.setProperty("level", level)
+        self.warning.style().unpolish(self.warning)
+        self.warning.style().polish(self.warning)
+        self.warning.setVisible(bool(text))
+        self.confirm_remove.blockSignals(True)
+        self.confirm_remove.setChecked(False)  # every new diff asks again
+        self.confirm_remove.blockSignals(False)
+        self.confirm_remove.setVisible(confirm)
 
     def _say(self, text: str) -> None:
         self.problem.setText(text)
@@ -331,17 +375,21 @@ class RuleDialog(QDialog):
         self.leaves.clear()
         if diff.problem:
             self.diff_summary.setText(html.escape(diff.problem))
+            self._show_warning("")
+            self._update_apply()
             return
         notes = []
         if diff.suspended_joins:
-            notes.append(f"{diff.suspended_joins:,} of those joining are suspended accounts (they join, but cannot "
-                         "sign in)")
+            n = diff.suspended_joins
+            notes.append(count_phrase(n, "of those joining is a suspended account",
+                                      "of those joining are suspended accounts") + " (they join, but cannot sign in)")
         if diff.unseen:
-            notes.append(f"{diff.unseen:,} members are not visible to the console's token and are never removed")
-        if diff.kept:
-            notes.append(f"{diff.kept:,} members do not match but stay (the rule only adds)")
+            n = diff.unseen
+            notes.append(f"{count_phrase(n, 'member')} {'is' if n == 1 else 'are'} not visible to the console's token "
+                         "and never removed")
         text = f"<b>{html.escape(diff.summary())}</b>"
-        text += f" The rule matches {diff.matched:,} users; the cohort has {diff.members:,} members now."
+        text += (f" The rule matches {count_phrase(diff.matched, 'user')}; the cohort has "
+                 f"{count_phrase(diff.members, 'member')} now.")
         if notes:
             text += "<br>" + "; ".join(html.escape(n) for n in notes) + "."
         self.diff_summary.setText(text)
@@ -353,9 +401,9 @@ class RuleDialog(QDialog):
                 lst.addItem(f"… and {total - len(sample):,} more")
         self.joins_label.setText(f"Join ({len(diff.joins):,})")
         self.leaves_label.setText(f"Leave ({len(diff.leaves):,})")
-        self.apply_button.setEnabled(diff.drifted)
-        if not diff.drifted:
-            self.apply_button.setToolTip("Nothing to change: the cohort matches the rule.")
+        warning = diff.warning()
+        self._show_warning(warning, "error" if diff.removes_everyone else "warning", diff.needs_confirmation)
+        self._update_apply()
 
     def rule_saved(self, rule_id: int) -> None:
         self.delete_button.setVisible(True)

@@ -130,7 +130,7 @@ def test_a_rule_that_only_adds_keeps_others_and_members_the_token_cannot_see_are
     with db.read() as conn:
         keep = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
     assert keep.leaves == () and keep.kept == 1 and keep.unseen == 1
-    assert "kept" in keep.summary()
+    assert "1 member does not match the rule and stays (removing is off)" in keep.summary()
     R.save_rule(writer, cid, dept_rule(dept), remove_others=True)
     with db.read() as conn:
         strict = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
@@ -180,3 +180,81 @@ def test_unreadable_rules_and_rules_of_deleted_cohorts_are_named_not_crashed(syn
     R.record_checks(writer, list(diffs.values()))
     with db.read() as conn:
         assert all(r.joins is None for r in R.list_rules(conn))
+
+
+def dept_cohort(db):
+    """(cohort id, its department, member ids): the largest department cohort of the sandbox."""
+    dept = department(db)
+    cid = cohort_id(db, f"{dept} Department")
+    return cid, dept, [r[0] for r in q(db, "SELECT userid FROM cohort_members WHERE cohortid = ? ORDER BY userid", cid)]
+
+
+def test_an_add_only_rule_with_members_who_no_longer_match_is_not_called_in_step(synced):
+    """QA: "In step: the cohort has exactly the 119 users the rule matches … 1 members do not match"."""
+    _server, _client, db, writer = synced
+    cid, dept, members = dept_cohort(db)
+    other = q(db, "SELECT department FROM users WHERE department NOT IN ('', ?) LIMIT 1", dept)[0][0]
+    R.save_rule(writer, cid, dept_rule(dept), remove_others=False)
+    with db.read() as conn:
+        in_step = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert not in_step.drifted and in_step.kept == 0
+    assert in_step.summary() == f"In step: the cohort has exactly the {len(members):,} users the rule matches."
+    with writer.batch() as raw:  # one member moved to another department (as a sync would bring it)
+        raw.execute("UPDATE users SET department = ? WHERE id = ?", (other, members[0]))
+    with db.read() as conn:
+        one = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert one.joins == () and one.leaves == () and one.kept == 1
+    assert one.summary() == "Nothing to add. 1 member does not match the rule and stays (removing is off)."
+    assert "In step" not in one.summary() and "exactly" not in one.summary()
+    with writer.batch() as raw:
+        raw.execute("UPDATE users SET department = ? WHERE id = ?", (other, members[1]))
+    with db.read() as conn:
+        two = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert two.summary() == "Nothing to add. 2 members do not match the rule and stay (removing is off)."
+    outsider = q(db, "SELECT id FROM users WHERE department = ? AND id > 3 LIMIT 1", other)[0][0]
+    with writer.batch() as raw:  # a drifted add-only rule says the same about who stays
+        raw.execute("UPDATE users SET department = ? WHERE id = ?", (dept, outsider))
+    with db.read() as conn:
+        drifted = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert drifted.summary() == "1 to add, 0 to remove; 2 members do not match the rule and stay (removing is off)."
+    assert drifted.warning() == ""
+
+
+def test_a_rule_that_matches_no_one_warns_before_it_empties_the_cohort(synced):
+    """QA: "Department is Marketng" (typo) with removing on: 0 to add, 120 to remove, and no warning."""
+    _server, _client, db, writer = synced
+    cid, dept, members = dept_cohort(db)
+    assert len(members) > 2
+    R.save_rule(writer, cid, dept_rule(dept[:-2] + dept[-1]))  # a letter missing
+    with db.read() as conn:
+        typo = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert typo.matched == 0 and len(typo.leaves) == len(members) and typo.removes_everyone
+    assert typo.needs_confirmation
+    assert typo.warning() == (f"The rule matches no one: applying it removes all {len(members):,} members. Check "
+                              "the values (a typo?) before you preview the changes.")
+    R.save_rule(writer, cid, dept_rule(dept[:-2] + dept[-1]), remove_others=False)  # removes nobody: no gate
+    with db.read() as conn:
+        add_only = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert not add_only.needs_confirmation and "matches no one" in add_only.warning()
+
+
+def test_a_rule_that_removes_more_than_half_the_members_warns_without_asking(synced):
+    _server, _client, db, writer = synced
+    dept = department(db)
+    cid = cohort_id(db, "Empty cohort")
+    one = q(db, "SELECT id FROM users WHERE department = ? LIMIT 1", dept)[0][0]
+    outsiders = [r[0] for r in q(db, "SELECT id FROM users WHERE department <> ? AND id > 3 LIMIT 3", dept)]
+    with writer.batch() as raw:
+        raw.executemany("INSERT INTO cohort_members (cohortid, userid) VALUES (?, ?)",
+                        [(cid, u) for u in (one, outsiders[0])])
+    R.save_rule(writer, cid, dept_rule(dept))
+    with db.read() as conn:
+        half = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert len(half.leaves) == 1 and half.members == 2 and half.warning() == ""  # half is not more than half
+    with writer.batch() as raw:
+        raw.executemany("INSERT INTO cohort_members (cohortid, userid) VALUES (?, ?)",
+                        [(cid, u) for u in outsiders[1:]])
+    with db.read() as conn:
+        most = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert not most.needs_confirmation
+    assert most.warning().startswith("Applying the rule removes 3 of the cohort's 4 members (75 %).")
