@@ -240,8 +240,15 @@ class MemberClass(str, Enum):
         return self in (MemberClass.CONFLICT, MemberClass.ERROR)
 
 
-CLASS_WORDS = {MemberClass.ADD: "to add", MemberClass.REMOVE: "to remove", MemberClass.UNCHANGED: "already so",
-               MemberClass.CONFLICT: "conflicts", MemberClass.ERROR: "errors", MemberClass.SKIPPED: "skipped"}
+CLASS_WORDS = {  # (one, many) as the counts read
+    MemberClass.ADD: ("to add", "to add"), MemberClass.REMOVE: ("to remove", "to remove"),
+    MemberClass.UNCHANGED: ("already so", "already so"), MemberClass.CONFLICT: ("conflict", "conflicts"),
+    MemberClass.ERROR: ("error", "errors"), MemberClass.SKIPPED: ("skipped", "skipped")}
+
+
+def count_phrase(n: int, one: str, many: str | None = None) -> str:
+    """``1 row``, ``2 rows`` (as models.plan_model.count_phrase; services cannot import models)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 class MemberRow(NamedTuple):
@@ -282,8 +289,14 @@ class MembershipDryRun:
         return self.counts.get(MemberClass(klass).value, 0)
 
     def summary(self) -> str:
-        parts = [f"{self.count(k):,} {CLASS_WORDS[k]}" for k in MemberClass if self.count(k)]
+        parts = [count_phrase(self.count(k), *CLASS_WORDS[k]) for k in MemberClass if self.count(k)]
         return ", ".join(parts) or "no rows"
+
+    def overview(self) -> str:
+        """``1 row: 1 to add. 1 change to preview.`` (what the dialog says after the dry run)."""
+        n = len(self.changes)
+        return (f"{count_phrase(len(self.rows), 'row')}: {self.summary()}. "
+                + (f"{count_phrase(n, 'change')} to preview." if n else "Nothing to change."))
 
 
 class _Groups:
@@ -299,19 +312,34 @@ class _Groups:
                 self.by_idnumber.setdefault(idnumber.lower(), []).append(gid)
             self.by_name.setdefault((name or "").lower(), []).append(gid)
 
-    def find(self, value: str, courseid: int | None) -> tuple[int | None, str]:
+    def find(self, value: str, courseid: int | None, course_names: dict[int, str] | None = None
+             ) -> tuple[int | None, str]:
         low = value.lower()
+        names = course_names or {}
+        here = names.get(courseid, "this course") if courseid is not None else ""
         for index in (self.by_idnumber, self.by_name):
             found = [g for g in index.get(low, []) if courseid is None or self.by_id[g][0] == courseid]
             if len(found) == 1:
                 return found[0], ""
             if len(found) > 1:
-                where = "this course" if courseid is not None else "several courses"
+                where = here if courseid is not None else "several courses"
                 return None, f"{len(found)} groups in {where} are called this; use the group's ID number"
         if value.isdigit() and int(value) in self.by_id and (courseid is None or self.by_id[int(value)][0] == courseid):
             return int(value), ""
-        where = " in this course" if courseid is not None else ""
-        return None, f"no such group{where} in the local copy (check the name; sync if it is new)"
+        if courseid is None:
+            return None, "no such group in the local copy (check the name; sync if it is new)"
+        # Not in this course: say so when the name (ID number, id) is a group of another course.
+        for index, what in ((self.by_name, "of this name"), (self.by_idnumber, "with this ID number")):
+            elsewhere = index.get(low, [])
+            if elsewhere:
+                name = self.by_id[elsewhere[0]][1] or value
+                courses = list(dict.fromkeys(names.get(self.by_id[g][0], str(self.by_id[g][0])) for g in elsewhere))
+                where = ", ".join(courses[:3]) + (f" and {len(courses) - 3:,} more" if len(courses) > 3 else "")
+                return None, f"no group {what} in {here}; “{name}” is a group of {where}"
+        if value.isdigit() and int(value) in self.by_id:
+            other, name = self.by_id[int(value)]
+            return None, f"group {value} (“{name}”) is a group of {names.get(other, str(other))}, not of {here}"
+        return None, f"no such group in {here} in the local copy (check the name; sync if it is new)"
 
 
 def _action(value: str) -> str | None:
@@ -334,8 +362,9 @@ def dry_run(conn, table: Table, targets: Sequence[str], *, enrol_first: bool = F
     lookup = CacheLookup(conn)
     groups = _Groups(conn) if kind == "group" else None
     rows: list[MemberRow] = []
-    changes: list[Change] = []
-    seen: dict[tuple[int, int], tuple[int, str]] = {}  # (container, user) -> (row, action)
+    changes: dict[int, Change] = {}  # index in rows -> the change that row plans
+    seen: dict[tuple[int, int], tuple[int, str]] = {}  # (container, user) -> (first row, its action)
+    asks: dict[tuple[int, int], list[tuple[int, int, str]]] = {}  # ... -> every (index, row, action)
     for chunk in table.chunks(5000, progress, cancel):
         cells = chunk.columns
         users = _resolve_users(conn, ukey, cells[col[ukey]])
@@ -354,7 +383,7 @@ def dry_run(conn, table: Table, targets: Sequence[str], *, enrol_first: bool = F
                 if why:
                     places.append((None, why, value))
                     continue
-                gid, why = groups.find(value, courseid)
+                gid, why = groups.find(value, courseid, lookup.course_names)
                 label = (f"group {groups.by_id[gid][1]} ({lookup.course_names.get(groups.by_id[gid][0], '')})"
                          if gid else value)
                 places.append((gid, why, label))
@@ -380,13 +409,12 @@ def dry_run(conn, table: Table, targets: Sequence[str], *, enrol_first: bool = F
             if not issues:
                 assert cid is not None and uid is not None and action is not None
                 earlier = seen.get((cid, uid))
+                asks.setdefault((cid, uid), []).append((len(rows), rowno, action))
                 if earlier is not None and earlier[1] == action:
                     klass = MemberClass.SKIPPED
                     issues.append(RowIssue(rowno, "", "", f"same as row {earlier[0]}", "skipped"))
                 elif earlier is not None:
-                    klass = MemberClass.CONFLICT
-                    issues.append(RowIssue(rowno, "", "", f"row {earlier[0]} asks the opposite for this user and "
-                                                          f"{kind}; keep one of the two rows", "conflict"))
+                    klass = MemberClass.CONFLICT  # the reason is written below, once every row is read
                 else:
                     seen[(cid, uid)] = (rowno, action)
                     is_member = (cid, uid) in member
@@ -409,14 +437,42 @@ def dry_run(conn, table: Table, targets: Sequence[str], *, enrol_first: bool = F
                         if suspended:
                             notes.append(SUSPENDED_NOTE)
                     if klass in (MemberClass.ADD, MemberClass.REMOVE):
-                        changes.append(Change(f"{kind}.{'add_member' if klass == MemberClass.ADD else 'remove_member'}",
-                                              {f"{kind}id": cid, "userid": uid}))
+                        changes[len(rows)] = Change(
+                            f"{kind}.{'add_member' if klass == MemberClass.ADD else 'remove_member'}",
+                            {f"{kind}id": cid, "userid": uid})
             rows.append(MemberRow(rowno, klass, who, uid, label, tuple(issues), tuple(n for n in notes if n)))
+    _opposites(rows, changes, asks, kind)
     counts = {k.value: 0 for k in MemberClass}
     for r in rows:
         counts[r.klass.value] += 1
-    return MembershipDryRun(table.source, tuple(table.headers), tuple(targets), rows, tuple(changes), enrol_first,
-                            counts)
+    return MembershipDryRun(table.source, tuple(table.headers), tuple(targets), rows, tuple(changes.values()),
+                            enrol_first, counts)
+
+
+def _rows_phrase(rownos: Sequence[int]) -> str:
+    """``row 7``, ``rows 7 and 9``, ``rows 3, 7 and 9``."""
+    if len(rownos) == 1:
+        return f"row {rownos[0]}"
+    return f"rows {', '.join(map(str, rownos[:-1]))} and {rownos[-1]}"
+
+
+def _opposites(rows: list[MemberRow], changes: dict[int, Change], asks, kind: str) -> None:
+    """Rows that ask opposite things (add and remove) for one user and container: every one of
+    them becomes a conflict naming the others, and none is planned (no row "wins" by its place)."""
+    for asked in asks.values():
+        if len({a for _i, _r, a in asked}) < 2:
+            continue
+        for i, rowno, action in asked:
+            opposite = [r for _i, r, a in asked if a != action]
+            keep = "keep one of the two rows" if len(asked) == 2 else \
+                f"keep one of {_rows_phrase(sorted(r for _i, r, _a in asked))}"
+            issue = RowIssue(rowno, "", "", f"{_rows_phrase(opposite)} {'asks' if len(opposite) == 1 else 'ask'} the "
+                                            f"opposite ({'remove' if action == 'add' else 'add'}) for this user and "
+                                            f"{kind}; {keep}", "conflict")
+            row = rows[i]
+            rows[i] = row._replace(klass=MemberClass.CONFLICT, notes=(),
+                                   issues=(*(x for x in row.issues if x.kind != "skipped"), issue))
+            changes.pop(i, None)
 
 
 def _resolve_users(conn, key: str, values: list[str]) -> list[tuple[int | None, str, str, bool]]:

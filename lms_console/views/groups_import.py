@@ -213,8 +213,7 @@ class ImportMembershipsDialog(QDialog):
         self.result = result
         self.rows_model.set_rows(result.rows)
         n = len(result.changes)
-        self.summary.setText(f"{len(result.rows):,} rows: {result.summary()}. "
-                             + (f"{n:,} change{'s' if n != 1 else ''} to preview." if n else "Nothing to change."))
+        self.summary.setText(result.overview())
         self.preview_button.setEnabled(n > 0)
         self.preview_button.setText(f"Preview {n:,} change{'s' if n != 1 else ''}" if n else "Preview changes")
         self.export_button.setEnabled(bool(result.failed))

@@ -81,34 +81,37 @@ def test_cohort_dry_run_classifies_every_row_with_its_reason(synced, tmp_path):
         [outside[1], cidnumber, "remove"],        # 5 not a member: already so
         ["nobody.here", cidnumber, "add"],        # 6 unknown user
         [outside[2], "NO-SUCH-COHORT", "add"],    # 7 unknown cohort
-        [outside[0], cidnumber, "add"],           # 8 same as row 2
-        [outside[0], cidnumber, "remove"],        # 9 opposite of row 2
+        [outside[0], cidnumber, "add"],           # 8 same as row 2 ...
+        [outside[0], cidnumber, "remove"],        # 9 ... and the opposite of rows 2 and 8: all three conflict
         [suspended, str(cid), "add"],             # 10 suspended account, cohort by id
         [outside[2], cidnumber, "maybe"],         # 11 bad action
         ["", cidnumber, "add"],                   # 12 empty user
+        [suspended, cidnumber, "add"],            # 13 same as row 10
     ])
     result = dry(db, path)
     by_row = {r.row: r for r in result.rows}
-    assert [by_row[n].klass.value for n in range(2, 13)] == [
-        "add", "unchanged", "remove", "unchanged", "error", "error", "skipped", "conflict", "add", "error", "error"]
+    assert [by_row[n].klass.value for n in range(2, 14)] == [
+        "conflict", "unchanged", "remove", "unchanged", "error", "error", "conflict", "conflict", "add", "error", "error",
+        "skipped"]
     assert "no account with this username" in by_row[6].reason
     assert "not visible to the console's token" in by_row[6].reason
     assert "no such cohort" in by_row[7].reason
-    assert "same as row 2" in by_row[8].reason
-    assert "row 2 asks the opposite" in by_row[9].reason
+    assert "same as row 10" in by_row[13].reason
+    assert "row 9 asks the opposite (remove)" in by_row[2].reason and "keep one of rows 2, 8 and 9" in by_row[2].reason
+    assert "rows 2 and 8 ask the opposite (add)" in by_row[9].reason
+    assert "row 9 asks the opposite" in by_row[8].reason and "same as" not in by_row[8].reason
     assert any("suspended account" in n for n in by_row[10].notes)
     assert "is not an action" in by_row[11].reason
     assert "who?" in by_row[12].reason and by_row[12].reason.count("is empty") == 1, by_row[12].reason
     assert "already a member" in by_row[3].notes[0]
-    assert result.counts == {"add": 2, "remove": 1, "unchanged": 2, "conflict": 1, "error": 4, "skipped": 1}
-    assert result.summary().startswith("2 to add, 1 to remove")
-    assert sorted(c.kind for c in result.changes) == ["cohort.add_member", "cohort.add_member",
-                                                      "cohort.remove_member"]
+    assert result.counts == {"add": 1, "remove": 1, "unchanged": 2, "conflict": 3, "error": 4, "skipped": 1}
+    assert result.summary() == "1 to add, 1 to remove, 2 already so, 3 conflicts, 4 errors, 1 skipped"
+    assert sorted(c.kind for c in result.changes) == ["cohort.add_member", "cohort.remove_member"]
     out = tmp_path / "failed.csv"
-    assert export_failed_rows(result, read_table(path), out) == 5
+    assert export_failed_rows(result, read_table(path), out) == 7
     with open(out, encoding="utf-8-sig") as fh:
         lines = list(csv.reader(fh, delimiter=";"))
-    assert lines[0][-1] == "reason" and len(lines) == 6
+    assert lines[0][-1] == "reason" and len(lines) == 8
 
 
 def test_users_by_email_and_id_number_ambiguous_emails_conflict(synced, tmp_path):
@@ -219,3 +222,57 @@ def test_membership_and_enrolment_changes_check_their_input():
                                                      "timestart": 100, "timeend": 200}
     with pytest.raises(ValueError, match="after the start"):
         M.enrol_changes([9], [3], timestart=200, timeend=100)
+
+
+def test_opposite_rows_are_both_conflicts_and_neither_is_planned(synced, tmp_path):
+    """QA: row 2 ``lweber,COH1,add`` and row 7 ``LWEBER,COH1,remove``: only row 7 was a conflict, row 2
+    still went into the preview as an add ("first row wins")."""
+    _server, _client, db, _writer = synced
+    idnumber, cid = q(db, "SELECT idnumber, id FROM cohorts WHERE name = 'Empty cohort'")[0]
+    users = [r[0] for r in q(db, "SELECT username FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT 5")]
+    path = write_csv(tmp_path / "opposite.csv", [
+        ["username", "cohort", "action"],
+        [users[0], idnumber, "add"],                       # 2
+        *[[u, idnumber, "add"] for u in users[1:5]],       # 3-6
+        [users[0].upper(), str(cid), "remove"],            # 7: the same user and cohort, written otherwise
+    ], delimiter=",")
+    result = dry(db, path)
+    by_row = {r.row: r for r in result.rows}
+    assert by_row[2].klass == by_row[7].klass == M.MemberClass.CONFLICT
+    assert by_row[2].reason == "row 7 asks the opposite (remove) for this user and cohort; keep one of the two rows"
+    assert by_row[7].reason == "row 2 asks the opposite (add) for this user and cohort; keep one of the two rows"
+    assert [by_row[n].klass.value for n in range(3, 7)] == ["add"] * 4
+    uid = q(db, "SELECT id FROM users WHERE username = ?", users[0])[0][0]
+    assert all(c.data["userid"] != uid for c in result.changes) and len(result.changes) == 4
+    assert result.summary() == "4 to add, 2 conflicts"
+    assert {r.row for r in result.failed} == {2, 7}
+
+
+def test_counts_read_right_for_one_and_a_group_of_another_course_is_named(synced, tmp_path):
+    """QA: "1 rows: 1 to add", "1 conflicts"; and "no such group in this course" for a group of another
+    course."""
+    _server, _client, db, _writer = synced
+    idnumber = q(db, "SELECT idnumber FROM cohorts WHERE name = 'Empty cohort'")[0][0]
+    user = q(db, "SELECT username FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT 1")[0][0]
+    one = dry(db, write_csv(tmp_path / "one.csv", [["username", "cohort"], [user, idnumber]], delimiter=","))
+    assert one.summary() == "1 to add" and one.overview() == "1 row: 1 to add. 1 change to preview."
+    two = dry(db, write_csv(tmp_path / "two.csv", [["username", "cohort", "action"], [user, idnumber, "add"],
+                                                   [user, idnumber, "remove"], ["ghost", idnumber, "add"]],
+                            delimiter=","))
+    assert two.summary() == "2 conflicts, 1 error"
+    assert two.overview() == "3 rows: 2 conflicts, 1 error. Nothing to change."
+    lone = dry(db, write_csv(tmp_path / "lone.csv", [["username", "cohort"], ["ghost", idnumber]], delimiter=","))
+    assert lone.summary() == "1 error" and lone.overview() == "1 row: 1 error. Nothing to change."
+    gname, gcourse, gid, other = q(
+        db, 'SELECT g.name, c.shortname, g.id, (SELECT shortname FROM courses o WHERE o.id <> g.courseid '
+            'AND o.id > 1 AND NOT EXISTS (SELECT 1 FROM "groups" x WHERE x.courseid = o.id AND x.name = g.name) '
+            'LIMIT 1) FROM "groups" g JOIN courses c ON c.id = g.courseid ORDER BY g.id LIMIT 1')[0]
+    assert other
+    path = write_csv(tmp_path / "groups.csv", [["username", "group", "course"], [user, gname, other],
+                                               [user, str(gid), other], [user, "No such group", other]],
+                     delimiter=",")
+    rows = dry(db, path).rows
+    assert [r.klass for r in rows] == [M.MemberClass.ERROR] * 3
+    assert rows[0].reason.endswith(f"no group of this name in {other}; “{gname}” is a group of {gcourse}")
+    assert rows[1].reason.endswith(f"group {gid} (“{gname}”) is a group of {gcourse}, not of {other}")
+    assert rows[2].reason.endswith(f"no such group in {other} in the local copy (check the name; sync if it is new)")

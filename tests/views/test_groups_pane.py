@@ -496,7 +496,8 @@ def test_memberships_are_imported_with_a_dry_run_then_previewed(qtbot, console, 
     dialog.load(str(path))
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=WAIT)
     assert dialog.result.counts["add"] == 3 and dialog.result.counts["error"] == 1
-    assert "3 to add, 1 errors" in dialog.summary.text() and dialog.export_button.isEnabled()
+    assert "4 rows: 3 to add, 1 error. 3 changes to preview." in dialog.summary.text()
+    assert dialog.export_button.isEnabled()
     preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.preview_button, LEFT))
     assert preview.plan.counts["apply"] == 3
     preview.close()
