@@ -113,6 +113,36 @@ def count_phrase(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+# What to do instead of a change that cannot be undone: (kinds, for one item, for several).
+_UNDOABLE_INSTEAD = (
+    (("enrol.remove",), "Suspending the enrolment instead keeps the course data and can be undone.",
+     "Suspending the enrolments instead keeps the course data and can be undone."),
+    (("user.delete",), "Suspending the account instead keeps its history and can be undone.",
+     "Suspending the accounts instead keeps their history and can be undone."),
+    (("course.delete", "section.delete", "module.delete"), "Hiding instead of deleting can be undone.",
+     "Hiding instead of deleting can be undone."),
+)
+
+
+def irreversible_wording(kinds: Sequence[str]) -> tuple[str, str, str]:
+    """(what, why, instead) for the "cannot be undone" notice of items of these kinds (one kind per
+    item): ``("2 unenrolments", "…", "Suspending the enrolments instead … can be undone.")``.
+    ``instead`` names an undoable alternative only where there is one ("" otherwise)."""
+    n, kinds_set = len(kinds), set(kinds)
+    if kinds_set and all(k.endswith("delete") for k in kinds_set):
+        what, why = count_phrase(n, "deletion"), "Deleted items are gone from the site for good"
+    elif kinds_set == {"enrol.remove"}:
+        what, why = count_phrase(n, "unenrolment"), "Moodle drops the course data of the users it unenrols"
+    else:
+        what, why = count_phrase(n, "change"), "The console cannot reverse them"
+    instead = []
+    for group, one, many in _UNDOABLE_INSTEAD:
+        count = sum(1 for k in kinds if k in group)
+        if count:
+            instead.append(one if count == 1 else many)
+    return what, why, " ".join(instead)
+
+
 def names_phrase(what: str, names: Sequence[str], shown: int = 3) -> str:
     """``Cohort “A”``, ``Cohorts “A” and “B”``, ``Cohorts “A”, “B”, “C” and 2 more``."""
     quoted = [f"“{n}”" for n in names[:shown]]

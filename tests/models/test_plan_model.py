@@ -18,6 +18,7 @@ from lms_console.models.plan_model import (
     RunResultsModel,
     diff_pairs,
     format_value,
+    irreversible_wording,
     plain_message,
     problem_text,
 )
@@ -150,3 +151,22 @@ def test_dates_read_as_local_dates_in_diffs_problems_and_the_preview(qtbot, engi
     diff = model.index(0, COL_DIFF).data(DISPLAY)
     assert "timeend:" in diff and "→ 2026-12-31 23:59" in diff and str(end) not in diff
     assert str(end) not in model.index(0, COL_DIFF).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_what_cannot_be_undone_is_worded_per_kind_with_an_undoable_alternative():
+    what, why, instead = irreversible_wording(["enrol.remove"])
+    assert what == "1 unenrolment" and "course data" in why
+    assert instead == "Suspending the enrolment instead keeps the course data and can be undone."
+    assert irreversible_wording(["enrol.remove"] * 3)[0] == "3 unenrolments"
+    assert irreversible_wording(["enrol.remove"] * 3)[2].startswith("Suspending the enrolments instead")
+    assert irreversible_wording(["user.delete"]) == (
+        "1 deletion", "Deleted items are gone from the site for good",
+        "Suspending the account instead keeps its history and can be undone.")
+    assert irreversible_wording(["user.delete"] * 2)[2].startswith("Suspending the accounts instead")
+    for kind in ("course.delete", "section.delete", "module.delete"):
+        assert irreversible_wording([kind])[2] == "Hiding instead of deleting can be undone."
+    assert irreversible_wording(["group.delete", "cohort.delete"])[2] == ""  # nothing to hide them by
+    what, why, instead = irreversible_wording(["enrol.remove", "user.delete"])
+    assert what == "2 changes" and "Hiding" not in instead
+    assert "Suspending the enrolment instead" in instead and "Suspending the account instead" in instead
+    assert irreversible_wording(["user.force_password_change"]) == ("1 change", "The console cannot reverse them", "")

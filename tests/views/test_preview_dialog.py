@@ -221,3 +221,26 @@ def test_a_very_long_course_name_does_not_widen_the_preview_past_the_screen(qtbo
     qtbot.waitUntil(lambda: long[:40] in dialog.details.text(), timeout=WAIT)
     assert long in dialog.details.text().replace("\u200b", "")  # all of it is said
     assert dialog.minimumSizeHint().width() < 1000
+
+
+def test_unenrolling_points_to_suspending_the_enrolment_not_to_hiding(qtbot, console):
+    """QA: the "cannot be undone" notice of an unenrolment said "Hiding instead of deleting can be undone"."""
+    engine, _window, views = console
+    course = _q(engine, "SELECT courseid FROM enrolments WHERE courseid > 1 GROUP BY courseid LIMIT 1")[0]
+    userid = _q(engine, "SELECT userid FROM enrolments WHERE courseid = ? LIMIT 1", course)[0]
+    dialog = _preview(qtbot, engine, views, [Change("enrol.remove", {"userid": userid, "courseid": course})],
+                      title="Unenrol")
+    assert dialog.irreversible_warning.isVisibleTo(dialog)
+    warning = dialog.irreversible_warning.findChild(type(dialog.title_label), "NoticeText").text()
+    assert "1 unenrolment cannot be undone" in warning
+    assert "Suspending the enrolment instead" in warning and "Hiding" not in warning
+    assert dialog.confirm_check.text() == "I understand that 1 unenrolment cannot be undone"
+    assert "deletions" not in dialog.status_label.text() and "Confirm" in dialog.status_label.text()
+    assert not dialog.apply_button.isEnabled()
+    dialog.reject()
+    other = _active(engine, 1)[0]
+    dialog = _preview(qtbot, engine, views, [Change("user.delete", {"id": other})], title="Delete one")
+    warning = dialog.irreversible_warning.findChild(type(dialog.title_label), "NoticeText").text()
+    assert "1 deletion cannot be undone" in warning
+    assert "Suspending the account instead" in warning and "Hiding" not in warning
+    dialog.reject()

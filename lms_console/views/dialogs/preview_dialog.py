@@ -41,6 +41,7 @@ from lms_console.models.plan_model import (
     count_phrase,
     diff_pairs,
     format_value,
+    irreversible_wording,
     item_diff_text,
     outcome_explanation,
     problem_text,
@@ -335,14 +336,10 @@ class PreviewDialog(QDialog):
         frame, text, _row, column = notice("PreviewNotice", "error", "warning")
         n = len(self._irreversible)
         kinds = sorted({i.change.kind for i in self._irreversible})
-        deletes = all(k.endswith("delete") for k in kinds)
-        what = count_phrase(n, "deletion") if deletes else count_phrase(n, "change")
-        users = any(k.startswith("user.") for k in kinds)
-        suggestion = ("Suspending the accounts instead keeps their history and can be undone."
-                      if users else "Hiding instead of deleting can be undone.")
-        text.setText(f"<b>{html.escape(what.capitalize())} cannot be undone.</b> "
-                     f"{'Deleted items are gone from the site for good' if deletes else 'The console cannot reverse them'}"
-                     f" ({html.escape(', '.join(kinds))}). {html.escape(suggestion)}")
+        what, why, instead = irreversible_wording([i.change.kind for i in self._irreversible])
+        self._irreversible_what = what
+        text.setText(f"<b>{html.escape(what.capitalize())} cannot be undone.</b> {html.escape(why)}"
+                     f" ({html.escape(', '.join(kinds))}). {html.escape(instead)}".rstrip())
         self.confirm_check = QCheckBox(f"I understand that {what} cannot be undone")
         self.confirm_check.setObjectName("ConfirmIrreversible")
         self.confirm_check.toggled.connect(self._update_apply)
@@ -396,7 +393,7 @@ class PreviewDialog(QDialog):
         if n == 0:
             why = "Nothing to apply: every item is already so on the site or has a problem."
         elif not confirmed:
-            why = "Confirm above that the deletions cannot be undone to enable Apply."
+            why = f"Confirm above that {self._irreversible_what} cannot be undone to enable Apply."
         else:
             skipped = len(self.plan.items) - n
             why = (f"{count_phrase(skipped, 'item')} will not be sent and {'is' if skipped == 1 else 'are'} "
