@@ -289,9 +289,10 @@ class JournalPane(QWidget):
         return [r for r in rows if r is not None]
 
     def _current_run(self) -> int | None:
+        """The current row's run; with no current row, the run the journal is filtered to (if any)."""
         index = self.table.currentIndex()
         row = self.model.row_at(index.row()) if index.isValid() else None
-        return row.run_id if row is not None else None
+        return row.run_id if row is not None else self.model.filter.run_id
 
     def undo_selected(self) -> int | None:
         rows = self.selected_rows()
@@ -452,9 +453,14 @@ class JournalPane(QWidget):
         self._show_details()
         rows = self.selected_rows()
         self.undo_selected_action.setEnabled(any(r.status == "done" and r.inverse for r in rows))
-        has_run = self._current_run() is not None
+        run = self._current_run()
+        has_run = run is not None
         self.undo_run_action.setEnabled(has_run)
-        self.retry_action.setEnabled(has_run)
+        # Shown whole (filtered to it), a run says whether anything failed; otherwise the plan will tell.
+        shown = has_run and self.model.filter.run_id == run
+        failed = any(r is not None and r.status == "failed"
+                     for r in (self.model.row_at(i) for i in range(self.model.rowCount()))) if shown else True
+        self.retry_action.setEnabled(has_run and failed)
         self.only_run_action.setEnabled(has_run)
         self.export_button.setEnabled(self.model.total() > 0)
 
