@@ -87,6 +87,33 @@ class _Base(QDialog):
     def _accept(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    # What the dialog edits: "group" or "grouping", and the mapping of the one being changed (None: new).
+    what = ""
+
+    def _edited(self) -> Mapping | None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _fields(self) -> dict:
+        return {"name": " ".join(self.name.text().split()), "idnumber": self.idnumber.text().strip(),
+                "description": self.description.toPlainText().strip()}
+
+    def problems(self) -> dict[str, str]:
+        """Field -> what is wrong with it: a missing name, a name or ID number another one in the course has."""
+        f, item, what = self._fields(), self._edited(), self.what
+        out = {}
+        own = item.get("id") if item is not None else None
+        if not f["name"]:
+            out["name"] = f"A {what} needs a name."
+        elif item is None or f["name"] != " ".join((item.get("name") or "").split()):
+            other = self._taken.get(f["name"].lower())
+            if other is not None and other != own:
+                out["name"] = f"The course already has a {what} of this name."
+        before = (item.get("idnumber") or "").strip() if item is not None else None
+        clash = _idnumber_problem(what, f["idnumber"], before, own, self._taken_idnumbers)
+        if clash:
+            out["idnumber"] = clash
+        return out
+
     def _show_problems(self, problems: Mapping[str, str]) -> None:
         """The name and ID number problems under their fields; the dialog grows to fit a message that wraps
         (it used to draw its second line over the next row)."""
@@ -111,6 +138,11 @@ class GroupDialog(_Base):
     Signals:
         changes_ready(object, str): the list of Change and a title for the preview.
     """
+
+    what = "group"
+
+    def _edited(self) -> Mapping | None:
+        return self.group
 
     def __init__(self, courseid: int, course: str, *, group: Mapping | None = None,
                  taken_names: Mapping[str, int] | None = None,
@@ -165,26 +197,6 @@ class GroupDialog(_Base):
         self.groupings.itemChanged.connect(lambda _i: self._validate())
         self._validate()
 
-    def _fields(self) -> dict:
-        return {"name": " ".join(self.name.text().split()), "idnumber": self.idnumber.text().strip(),
-                "description": self.description.toPlainText().strip()}
-
-    def problems(self) -> dict[str, str]:
-        f = self._fields()
-        out = {}
-        own = self.group.get("id") if self.group is not None else None
-        if not f["name"]:
-            out["name"] = "A group needs a name."
-        elif self.group is None or f["name"] != " ".join((self.group.get("name") or "").split()):
-            other = self._taken.get(f["name"].lower())
-            if other is not None and other != own:
-                out["name"] = "The course already has a group of this name."
-        before = (self.group.get("idnumber") or "").strip() if self.group is not None else None
-        clash = _idnumber_problem("group", f["idnumber"], before, own, self._taken_idnumbers)
-        if clash:
-            out["idnumber"] = clash
-        return out
-
     def changes(self) -> list[Change]:
         f = self._fields()
         if self.group is None:
@@ -232,6 +244,11 @@ class GroupingDialog(_Base):
     Signals:
         changes_ready(object, str): the list of Change and a title for the preview.
     """
+
+    what = "grouping"
+
+    def _edited(self) -> Mapping | None:
+        return self.grouping
 
     def __init__(self, courseid: int, course: str, groups: Sequence[tuple[int, str]], *,
                  grouping: Mapping | None = None, taken_names: Mapping[str, int] | None = None,
@@ -284,26 +301,6 @@ class GroupingDialog(_Base):
         self.description.textChanged.connect(self._validate)
         self.groups.itemChanged.connect(lambda _i: self._validate())
         self._validate()
-
-    def _fields(self) -> dict:
-        return {"name": " ".join(self.name.text().split()), "idnumber": self.idnumber.text().strip(),
-                "description": self.description.toPlainText().strip()}
-
-    def problems(self) -> dict[str, str]:
-        f = self._fields()
-        out = {}
-        own = self.grouping.get("id") if self.grouping is not None else None
-        if not f["name"]:
-            out["name"] = "A grouping needs a name."
-        elif self.grouping is None or f["name"] != " ".join((self.grouping.get("name") or "").split()):
-            other = self._taken.get(f["name"].lower())
-            if other is not None and other != own:
-                out["name"] = "The course already has a grouping of this name."
-        before = (self.grouping.get("idnumber") or "").strip() if self.grouping is not None else None
-        clash = _idnumber_problem("grouping", f["idnumber"], before, own, self._taken_idnumbers)
-        if clash:
-            out["idnumber"] = clash
-        return out
 
     def changes(self) -> list[Change]:
         f = self._fields()
