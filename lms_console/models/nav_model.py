@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from lms_console.models.session import ConnectionSession
-from lms_console.services.users_query import DEFAULT_FILTERS  # saved filters every site starts with
+from lms_console.services.users_query import DEFAULT_FILTERS, NOT_GUEST  # saved filters every site starts with
 
 TargetRole = Qt.ItemDataRole.UserRole + 1
 IconRole = Qt.ItemDataRole.UserRole + 2  # icon *name*: views turn it into a QIcon (models stay widget-free)
@@ -47,7 +47,7 @@ def load_tree(db) -> NavTree:
         cohorts = conn.exec_driver_sql(
             "SELECT c.id, c.name, (SELECT count(*) FROM cohort_members m WHERE m.cohortid = c.id) "
             "FROM cohorts c ORDER BY c.name").all()
-        users = conn.exec_driver_sql("SELECT count(*) FROM users").scalar()
+        users = conn.exec_driver_sql(f"SELECT count(*) FROM users u WHERE {NOT_GUEST}").scalar()  # as the pane lists
         saved = conn.exec_driver_sql("SELECT id, name FROM saved_filters ORDER BY position, name").all()
     return NavTree(site[0] if site else "", tuple(map(tuple, cats)),
                    tuple((r[0], r[1], r[2], r[3], bool(r[4])) for r in courses), tuple(map(tuple, cohorts)),

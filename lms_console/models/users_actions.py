@@ -122,7 +122,8 @@ def create_problems(data: Mapping[str, Any], taken: tuple[Q.Holder | None, Q.Hol
     for p in field_problems(fields):
         out.setdefault(p.field, _short(p))
     if taken[0] is not None and "username" not in out:
-        out["username"] = f"Another account already has this username (id {taken[0][0]})."
+        out["username"] = ("This is the username of the site's guest account." if taken[0][1] == Q.GUEST_USERNAME
+                           else f"Another account already has this username (id {taken[0][0]}).")
     if taken[1] is not None and "email" not in out:
         out["email"] = f"Already used by the account “{taken[1][1]}” (id {taken[1][0]})."
     if (data.get("auth") or "manual") == "manual" and not data.get("createpassword"):

@@ -10,6 +10,8 @@ and :func:`record_checks` keeps the counts, so the console can say which rules h
 
 Members the token cannot see (in the cohort, not in the local ``users`` table) are never
 removed by a rule: the console cannot tell whether they match. They are counted (``unseen``).
+The site's guest account is never added nor removed (a filter never matches it, see
+``users_query.NOT_GUEST``): a rule cannot change it, even when someone put it in the cohort on the site.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from typing import Sequence
 
 from lms_console.services.cache import schema_rules  # noqa: F401  (registers the table's metadata)
 from lms_console.services.changes.model import Change
-from lms_console.services.users_query import Condition, FilterError, UserFilter, describe, names_for, where_sql
+from lms_console.services.users_query import (
+    NOT_GUEST,
+    Condition,
+    FilterError,
+    UserFilter,
+    describe,
+    names_for,
+    where_sql,
+)
 from lms_console.services.user_errors import UserError
 
 SAMPLE = 500  # users named per side in a diff (the counts are always exact)
@@ -239,7 +249,7 @@ def diff_rule(conn, rule: CohortRule, *, now: int | None = None, sample: int = S
         "WHERE m.cohortid = ? AND m.userid = u.id) ORDER BY u.id", (*params, cid)))
     not_matching = tuple(r[0] for r in ex(
         "SELECT m.userid FROM cohort_members m JOIN users u ON u.id = m.userid WHERE m.cohortid = ? "
-        f"AND NOT ({match}) ORDER BY m.userid", (cid, *params)))
+        f"AND NOT ({match}) AND {NOT_GUEST} ORDER BY m.userid", (cid, *params)))
     matched = int(ex(f"SELECT count(*) FROM users u WHERE {match}", params).scalar() or 0)
     members = int(ex("SELECT count(*) FROM cohort_members WHERE cohortid = ?", (cid,)).scalar() or 0)
     unseen = int(ex("SELECT count(*) FROM cohort_members m WHERE m.cohortid = ? AND NOT EXISTS "

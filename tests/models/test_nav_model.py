@@ -45,7 +45,8 @@ def test_the_tree_before_during_and_after_a_profile(qtbot, qtmodeltester, server
         with qtbot.waitSignal(session.sync_finished, timeout=60000):
             session.sync(("site", "categories", "courses", "users", "cohorts"))
     with session.db.read() as conn:
-        users = conn.exec_driver_sql("SELECT count(*) FROM users").scalar()
+        users = conn.exec_driver_sql("SELECT count(*) FROM users WHERE username <> 'guest'").scalar()
+        assert conn.exec_driver_sql("SELECT count(*) FROM users WHERE username = 'guest'").scalar() == 1
         cohorts = conn.exec_driver_sql("SELECT id, name FROM cohorts ORDER BY name").all()
         courses = conn.exec_driver_sql("SELECT id, categoryid, visible, shortname FROM courses "
                                        "WHERE format <> 'site'").all()

@@ -297,6 +297,30 @@ def test_bulk_on_everything_the_filter_matches(qtbot, model, session):
     assert changes[0] == Change("enrol.add", {"courseid": 100, "roleid": 5, "timeend": NOW + 86400, "userid": 2})
 
 
+def test_bulk_on_a_filter_never_includes_the_guest_account_and_the_count_agrees(qtbot, model, session):
+    """QA: "suspend everyone who never logged in" took in the site's guest account (in the cache, never
+    logs in). Moodle's bulk user actions leave it out; the pane's "N users match" is what gets planned."""
+    with CacheWriter(session.db, clock=lambda: NOW) as w:
+        w.upsert_users([User(id=1, username="guest", firstname="Guest user", lastname=" ", email="root@localhost")],
+                       w.begin_run(["users"]))
+    engine = FakeEngine()
+    actions = UsersActions(session, engine, model)
+    with qtbot.waitSignal(model.counted, timeout=10000) as all_users:
+        model.refresh()
+    assert all_users.args == [N]  # the guest is not listed, as in Moodle's "Browse list of users"
+    never = [u.id for u in users() if u.lastaccess == 0]
+    with qtbot.waitSignal(model.counted, timeout=10000) as counted:
+        model.set_filter(Q.DEFAULT_FILTER_SPECS["never_logged_in"])
+    assert counted.args == [len(never)]
+    with qtbot.waitSignals([actions.collecting, actions.collecting], timeout=10000):
+        actions.plan_bulk("suspend")
+    changes, title = engine.plans[0]
+    assert sorted(c.data["id"] for c in changes) == never and title == f"Suspend {len(never)} users"
+    actions.plan_bulk("add_to_cohort", ranges=[(0, len(never) - 1)], params={"cohortid": 1})
+    qtbot.waitUntil(lambda: len(engine.plans) == 2, timeout=10000)
+    assert sorted(c.data["userid"] for c in engine.plans[1][0]) == never
+
+
 def test_bulk_helpers():
     assert bulk_changes("delete", [3]) == [Change("user.delete", {"id": 3})]
     assert bulk_changes("force_password_change", [3]) == [Change("user.force_password_change", {"id": 3})]
@@ -324,6 +348,8 @@ def test_create_problems_and_change():
     assert create_problems(ok, taken=((10, "anna"), (11, "ben"))) == {
         "username": "Another account already has this username (id 10).",
         "email": "Already used by the account “ben” (id 11)."}
+    assert create_problems(ok, taken=((1, "guest"), None)) == {  # not listed in the pane: say whose it is
+        "username": "This is the username of the site's guest account."}
     assert create_problems({**ok, "country": "XX"})["country"] == "Not a country code (ISO 3166, e.g. DE, FR, US)."
     assert create_problems({**ok, "country": "Deutschland"})["country"].startswith("Use a two-letter country code")
     assert "password" not in create_problems({**ok, "password": "", "createpassword": True})

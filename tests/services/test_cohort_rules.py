@@ -258,3 +258,28 @@ def test_a_rule_that_removes_more_than_half_the_members_warns_without_asking(syn
         most = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
     assert not most.needs_confirmation
     assert most.warning().startswith("Applying the rule removes 3 of the cohort's 4 members (75 %).")
+
+
+def test_a_rule_never_adds_nor_removes_the_guest_account(synced):
+    """QA: a rule "department is not Sales" put the site's guest account into the cohort. Moodle's own
+    user list and bulk actions leave the guest out; a rule neither adds it nor removes it (someone may
+    have put it in the cohort on the site), and its counts say what applying it changes."""
+    _server, _client, db, writer = synced
+    guest = q(db, "SELECT id FROM users WHERE username = 'guest'")[0][0]
+    dept = department(db)
+    cid = cohort_id(db, "Empty cohort")
+    others = {r[0] for r in q(db, "SELECT id FROM users WHERE department <> ? AND username <> 'guest'", dept)}
+    R.save_rule(writer, cid, UserFilter(conditions=(Condition("profile", "is_not", dept, "department"),)))
+    with db.read() as conn:
+        diff = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert set(diff.joins) == others and guest not in diff.joins
+    assert diff.matched == len(others) and guest not in {u.id for u in diff.join_sample}
+    plan = C.plan_changes(db, diff.changes(), title=diff.title)
+    assert plan.counts["apply"] == len(diff.joins)
+    with writer.batch() as raw:  # the guest account put in the cohort on the site (as a sync brings it)
+        raw.execute("INSERT INTO cohort_members (cohortid, userid) VALUES (?, ?)", (cid, guest))
+    R.save_rule(writer, cid, dept_rule(dept))  # the guest matches neither rule: removing is on
+    with db.read() as conn:
+        strict = R.diff_rule(conn, R.rule_for_cohort(conn, cid))
+    assert strict.leaves == () and strict.leave_sample == ()
+    assert all(ch.data["userid"] != guest for ch in strict.changes())

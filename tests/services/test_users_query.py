@@ -78,7 +78,7 @@ def cond(field, op="is", value=None, key=""):
     return UserFilter(conditions=(Condition(field, op, value, key),))
 
 
-@pytest.mark.parametrize("spec, expected", [
+FILTER_CASES = [
     (UserFilter(), [2, 10, 11, 12, 13, 14, 15]),
     (UserFilter("smith"), [10, 11]),
     (UserFilter("anna smi"), [10]),
@@ -112,11 +112,60 @@ def cond(field, op="is", value=None, key=""):
     (cond("custom", "contains", "ien", "faculty"), [11]),
     (cond("custom", "empty", None, "faculty"), [2, 12, 13, 14, 15]),
     (cond("custom", "not_empty", None, "faculty"), [10, 11]),
-])
+]
+
+
+@pytest.mark.parametrize("spec, expected", FILTER_CASES)
 def test_each_filter_selects_exactly_its_users(db, spec, expected):
     assert ids_of(db, spec) == expected
     with db.read() as conn:
         assert Q.count(conn, spec, now=NOW) == len(expected)
+
+
+GUEST = User(id=1, username="guest", firstname="Guest user", lastname=" ", email="root@localhost", auth="manual",
+             description="This user is a special user that allows read-only access to some courses.")
+
+
+@pytest.fixture
+def guest_db(db):
+    """The seeded cache plus the site's guest account as Moodle makes it (never logged in, in no cohort or
+    course, no profile field filled in): what a sync brings along."""
+    with CacheWriter(db, clock=lambda: NOW) as w:
+        w.upsert_users([GUEST], w.begin_run(["users"]))
+    return db
+
+
+@pytest.mark.parametrize("spec, expected", FILTER_CASES + [
+    (UserFilter("guest"), []),  # its own name: the count's index-only path too
+    (UserFilter("g"), [14]),  # one letter (García)
+    (UserFilter("root"), []),
+    (cond("profile", "is_not", "Sales", "department"), [2, 11, 12, 13, 14, 15]),
+    (cond("profile", "empty", None, "department"), [2, 11, 12, 13, 14]),
+    (cond("course", "any"), [10, 11, 12]),
+    (cond("users", "in", (1, 10)), [10]),
+])
+def test_no_filter_ever_matches_the_guest_account(guest_db, spec, expected):
+    """QA: "is not", "not in" and "none" filters matched the guest account, so "suspend everyone who never
+    logged in" planned a change on it. Moodle's user list and bulk actions leave it out (id <> siteguest):
+    every filter does, and the count says what a bulk action would change."""
+    assert ids_of(guest_db, spec) == expected
+    with guest_db.read() as conn:
+        assert Q.count(conn, spec, now=NOW) == len(expected)
+        rows = Q.page(conn, spec, ["username"], "lastname", False, 0, 50, now=NOW)
+        assert sorted(r[0] for r in rows) == expected
+        assert sorted(Q.row_ids(conn, spec, "lastname", False, [(0, 49)], now=NOW)) == expected
+
+
+def test_the_guest_account_stays_out_of_every_default_filter_and_where_clause(guest_db):
+    with guest_db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM users WHERE username = 'guest'").scalar() == 1
+        for key, spec in Q.DEFAULT_FILTER_SPECS.items():
+            assert 1 not in [i for chunk in Q.ids(conn, spec, now=NOW) for i in chunk], key
+        where, params = Q.where_sql(UserFilter(), NOW)  # what rule-based cohorts and the enrolments pane use
+        assert conn.exec_driver_sql(f"SELECT u.id FROM users u {where} ORDER BY u.id", params).all() == \
+            [(i,) for i in (2, 10, 11, 12, 13, 14, 15)]
+        # Still known to the cache: a new account cannot take its username.
+        assert Q.taken(conn, "guest")[0] == (1, "guest")
 
 
 def test_conditions_combine_with_and(db):
