@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lms_console.models.session import ConnectionSession, Online
 from lms_console.services.lms.errors import Unreachable
-from lms_console.services.changes.model import Change, Plan, RunSummary
+from lms_console.services.changes.model import Change, Plan, RunSummary, settled_status
 
 
 class ChangeEngine(QObject):
@@ -18,7 +18,7 @@ class ChangeEngine(QObject):
     Signals:
         planned(object): a Plan is ready for the preview dialog.
         plan_failed(object): planning hit an expected error (LmsError / CacheError / UserError).
-        applied(object): RunSummary of a finished run (done, partial, waiting, cancelled, held).
+        applied(object): RunSummary of a finished run (done, partial, failed, waiting, cancelled, held).
         changes_applied(object): RunSummary broadcast to every model: re-read what it touched
             (``summary.entities``).
         outbox_changed(int): how many items wait to go out or for the admin's decision.
@@ -114,7 +114,7 @@ class ChangeEngine(QObject):
                             undo_of=meta.get("undo_of"))
             # An undo first reads what it touches on the site: a change made there since is held, not reversed.
             summary = Applier(client, writer, progress=progress, cancel=cancel, recheck=undo).run(run_id)
-            if undo and summary.status in ("done", "partial", "held"):
+            if undo:  # whatever the run's status: only the originals whose inverse went through are marked
                 J.mark_undone(writer, _undone_originals(writer, meta, run_id), run_id)
             return summary
 
@@ -143,7 +143,7 @@ class ChangeEngine(QObject):
             summaries = []
             for run_id in runs:
                 summaries.append(Applier(client, writer, progress=progress, cancel=cancel, revalidate=True).run(run_id))
-                if summaries[-1].status in ("waiting", "failed", "cancelled"):
+                if summaries[-1].stopped:
                     break  # the site stopped answering, refused the token, or the admin said stop: the rest waits
             return merge_summaries(summaries)
 
@@ -212,8 +212,9 @@ def merge_summaries(summaries: Sequence[RunSummary]) -> RunSummary | None:
     attention, the last run's id (None when nothing waited)."""
     if not summaries:
         return None
-    statuses = {s.status for s in summaries}
-    status = next((s for s in ("failed", "waiting", "cancelled", "held", "partial") if s in statuses), "done")
+    stops = {s.status for s in summaries if s.stopped}
+    status = next((s for s in ("failed", "waiting", "cancelled") if s in stops), None) \
+        or settled_status(r.status for s in summaries for r in s.results)
     last = summaries[-1]
     return RunSummary(last.run_id, status, tuple(r for s in summaries for r in s.results),
                       frozenset().union(*(s.entities for s in summaries)), last.error)

@@ -31,6 +31,8 @@ def when(stamp: float | None) -> str:
 def fields_text(value, keys: Sequence[str] | None = None) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):  # the engine's own fields ("_roleids" behind the role names) are not shown
+        value = {k: v for k, v in value.items() if not str(k).startswith("_")}
     if keys is not None and isinstance(value, dict):
         value = {k: value.get(k) for k in keys}
     elif isinstance(value, dict) and "username" in value:  # who it is first (the journal stores sorted keys)

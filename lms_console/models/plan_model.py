@@ -75,14 +75,15 @@ def format_date(stamp: float) -> str:
 
 
 def diff_pairs(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) for every field that differs; the whole value when not a mapping."""
+    """(field, before, after) for every field that differs; the whole value when not a mapping. Fields
+    whose name starts with "_" are the engine's own (e.g. the role ids behind role names): not shown."""
     if after is None:  # a removal (delete): nothing to compare field by field
         return []
     if not isinstance(before, Mapping) and not isinstance(after, Mapping):
         return [] if before == after else [("", before, after)]
     b = before if isinstance(before, Mapping) else {}
     a = after if isinstance(after, Mapping) else {}
-    keys = list(dict.fromkeys([*b, *a]))
+    keys = [k for k in dict.fromkeys([*b, *a]) if not str(k).startswith("_")]
     return [(str(k), b.get(k), a.get(k)) for k in keys if b.get(k) != a.get(k)]
 
 

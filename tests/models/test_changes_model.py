@@ -205,3 +205,45 @@ def test_a_partly_failed_undo_marks_only_what_it_undid(qtbot, engine):
         engine.apply(planned.args[0])
     assert applied.args[0].status == "partial"
     assert _statuses(engine, run) == ["undone", "done", "undone"]  # the failed undo leaves its original done
+
+
+def test_an_undo_that_changed_nothing_still_marks_what_was_already_so(qtbot, engine):
+    """Every undo item sent failed, the others were already undone on the site: the undo run is failed
+    (nothing changed), and the originals already back as they were are marked undone all the same."""
+    engine, server = engine
+    users = _users(engine, 2)
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        engine.plan([Change("user.suspend", {"id": u}) for u in users], title="Suspend two")
+    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
+        engine.apply(planned.args[0])
+    run = applied.args[0].run_id
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        engine.plan_undo(run_id=run)
+    with server.store.connection() as conn:  # on the site meanwhile: one reactivated by hand, one deleted
+        conn.execute("UPDATE user SET suspended = 0 WHERE id = ?", (users[0],))
+        conn.execute("UPDATE user SET deleted = 1 WHERE id = ?", (users[1],))
+        conn.commit()
+    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
+        engine.apply(planned.args[0])
+    summary = applied.args[0]
+    assert sorted(_statuses(engine, summary.run_id)) == ["failed", "skipped"]  # refused; already so
+    assert summary.status == "failed" and not summary.stopped
+    assert _statuses(engine, run) == ["undone", "done"]
+
+
+def test_a_run_of_the_outbox_that_failed_whole_does_not_hold_back_the_next(qtbot, engine):
+    """A run whose items the site all refused is failed, but it did not stop: the outbox sends the runs
+    after it, and reports the send as partly failed."""
+    engine, server = engine
+    users = _users(engine, 3)
+    first = _queue(qtbot, engine, [Change("user.suspend", {"id": u}) for u in users[:2]])
+    second = _queue(qtbot, engine, [Change("user.suspend", {"id": users[2]})])
+    with server.store.connection() as conn:  # both accounts of the first run deleted on the site meanwhile
+        conn.execute(f"UPDATE user SET deleted = 1 WHERE id IN ({users[0]}, {users[1]})")
+        conn.commit()
+    with qtbot.waitSignal(engine.applied, timeout=60000) as applied:
+        engine.resume_outbox()
+    summary = applied.args[0]
+    assert _statuses(engine, first) == ["failed", "failed"] and _statuses(engine, second) == ["done"]
+    assert summary.status == "partial" and summary.run_id == second
+    assert _suspended_on_site(server, users[2:]) == [1]

@@ -208,6 +208,49 @@ def test_undo_of_an_enrolment_takes_back_only_the_role_it_added(synced):
     assert roles_on_site(teacher) == [3, 5] and enrolled_on_site(teacher)
 
 
+def test_enrolment_changes_name_roles_as_the_site_does_and_say_what_they_do(synced):
+    """A role added to an existing enrolment reads as adding that role, a role taken away as removing it,
+    a new enrolment as "Enrol"; roles by the names the site gives them (not "editingteacher", not ids), in
+    the plan and in the journal. What is sent (the role ids) stays as it was, and so does the undo."""
+    server, client, db, writer = synced
+    course, short = cached(db, "SELECT id, shortname FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0]
+    (teacher, tname), (newcomer, nname) = cached(
+        db, "SELECT id, username FROM users WHERE id > 3 AND username <> 'guest' AND id NOT IN (SELECT userid FROM "
+            "enrolments WHERE courseid = ?) ORDER BY id LIMIT 2", course)
+    run(client, writer, db, [C.Change("enrol.add", {"userid": teacher, "courseid": course, "roleid": 3})])
+
+    plan = C.plan_changes(db, [C.Change("enrol.add", {"userid": teacher, "courseid": course, "roleid": 5}),
+                               C.Change("enrol.add", {"userid": newcomer, "courseid": course, "roleid": 5}),
+                               C.Change("enrol.unassign_role", {"userid": teacher, "courseid": course, "roleid": 3})])
+    assert [i.title for i in plan.items] == [f"Add the Student role to {tname} in {short}",
+                                             f"Enrol {nname} in {short} as Student",
+                                             f"Remove the Teacher role of {tname} in {short}"]
+    assert plan.items[0].diff == [("roles", ["Teacher"], ["Teacher", "Student"])]
+    assert ("roles", None, ["Student"]) in plan.items[1].diff
+    assert plan.items[2].diff == [("roles", ["Teacher"], [])]
+    assert not any(f.startswith("_") or f == "roleids" for i in plan.items for f, _b, _a in i.diff)
+    # What goes to Moodle is unchanged: role ids.
+    assert [i.change.data["roleid"] for i in plan.items] == [5, 5, 3]
+    fields = dict(C.api_calls(plan)[0].fields)
+    assert fields["enrolments[0][roleid]"] == "5" and fields["enrolments[1][roleid]"] == "5"
+
+    again = C.plan_changes(db, [C.Change("enrol.add", {"userid": teacher, "courseid": course, "roleid": 3})])
+    assert again.items[0].outcome == Outcome.NOOP
+    assert again.items[0].title == f"Update the enrolment of {tname} in {short} (Teacher)"
+
+    added = run(client, writer, db, [plan.items[0].change])
+    with db.read() as conn:
+        (row,) = J.run_rows(conn, added.run_id)
+    assert row.title == plan.items[0].title and row.before["roles"] == ["Teacher"]
+    assert row.after["roles"] == ["Teacher", "Student"]
+    # The ids behind the names are kept for the undo: it takes back the role added, and only that.
+    assert row.inverse == {"kind": "enrol.unassign_role", "userid": teacher, "courseid": course, "roleid": 5}
+    spec = C.kind("enrol.add")
+    assert spec.inverse({"userid": teacher, "courseid": course, "roleid": 3, "timeend": 2_000_000_000},
+                        row.before, None) == C.Change("enrol.add", {"userid": teacher, "courseid": course,
+                                                                    "roleid": 3, "suspend": 0})
+
+
 def test_changing_an_existing_enrolment_keeps_its_dates_and_status(synced):
     """enrol_manual_enrol_users writes the dates (0 when not sent) and the status (active unless suspend is
     sent) over an existing enrolment: a second role, or a suspension, must not clear an enrolment's end date

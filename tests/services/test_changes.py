@@ -138,6 +138,31 @@ def test_all_or_nothing_batches_are_split_until_each_failure_is_isolated(synced)
     assert set(users) - set(doomed) <= enrolled and not set(doomed) & enrolled
 
 
+def test_a_run_in_which_nothing_went_through_is_stored_as_failed(synced):
+    """Every sent item failed (the rest already so): nothing changed on the site, so the run is failed,
+    not partial; partial is for runs where some items went through."""
+    server, client, db, writer = synced
+    doomed = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT 3")]
+    already = q(db, "SELECT id FROM users WHERE suspended = 1 LIMIT 1")[0][0]
+    with server.store.connection() as conn:  # deleted on the site after the sync: the site refuses them
+        conn.execute(f"UPDATE user SET deleted = 1 WHERE id IN ({doomed[0]}, {doomed[1]})")
+        conn.commit()
+
+    def run_status(run_id):
+        return q(db, "SELECT status, finished_at IS NOT NULL FROM change_runs WHERE id = ?", run_id)[0]
+
+    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": doomed[0]}),
+                               C.Change("user.suspend", {"id": already})])  # already so: skipped
+    summary = apply(client, writer, plan)
+    assert [r.status for r in summary.results] == [Status.FAILED, Status.SKIPPED]
+    assert summary.status == "failed" and summary.error is None and not summary.stopped
+    assert tuple(run_status(summary.run_id)) == ("failed", 1)
+
+    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in doomed[1:]])  # one refused, one not
+    summary = apply(client, writer, plan)
+    assert summary.status == "partial" and tuple(run_status(summary.run_id)) == ("partial", 1)
+
+
 def test_retry_failed_replans_only_those(synced):
     server, client, db, writer = synced
     users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 LIMIT 4")]

@@ -98,6 +98,62 @@ def test_many_users_into_many_courses_in_one_previewed_run(qtbot, console):
     assert {first, second} <= {r[0] for r in rows}
 
 
+def test_the_preview_and_the_journal_say_a_role_is_added_and_name_roles(qtbot, console):
+    """Enrolling as Teacher a student of the course adds a role to the enrolment: the preview and the journal
+    say so in the roles' names ("Add the Teacher role", "roles: Student → Teacher, Student"), not as an
+    enrolment "as editingteacher" with role ids; someone not enrolled yet is enrolled ("Enrol")."""
+    from lms_console.models.journal_model import JournalTableModel
+    from lms_console.models.plan_model import COL_DIFF, COL_TITLE
+
+    window, pane, session, engine, _server = console
+    ul = pane.user_list
+    qtbot.waitUntil(lambda: ul.model.total() > 30 and ul.model.user_id(30) is not None, timeout=WAIT)
+    rows = {ul.model.user_id(r): r for r in range(31)}
+    for course, short in q(session, "SELECT id, shortname FROM courses WHERE format <> 'site' ORDER BY id"):
+        enrolled = dict(q(session, "SELECT userid, roleids FROM enrolments WHERE courseid = ?", course))
+        student = next((u for u in rows if enrolled.get(u) == "[5]"), None)
+        newcomer = next((u for u in rows if u not in enrolled), None)
+        if student and newcomer:
+            break
+    else:
+        raise AssertionError("no course with a student and a user not enrolled among the first users")
+    names = dict(q(session, f"SELECT id, username FROM users WHERE id IN ({student}, {newcomer})"))
+    for user in (student, newcomer):
+        ul.table.selectionModel().select(ul.model.index(rows[user], 0), QItemSelectionModel.SelectionFlag.Select
+                                         | QItemSelectionModel.SelectionFlag.Rows)
+    pane.dialogs.open_matrix(courses=[course])
+    dialog = pane.dialogs.open_dialogs["matrix"]
+    qtbot.waitUntil(lambda: course in dialog.checked, timeout=WAIT)  # the courses are read in the background
+    box = dialog.options_box
+    box.role.setCurrentIndex(box.role.findData(3))
+    assert box.role.currentText() == "Teacher" and dialog.ok.isEnabled(), dialog.summary.text()
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    model = preview.model
+    shown = {model.item_at(r).change.data["userid"]: (model.index(r, COL_TITLE).data(), model.index(r, COL_DIFF).data())
+             for r in range(model.rowCount())}
+    assert shown[student][0] == f"Add the Teacher role to {names[student]} in {short}"
+    assert "roles: Student → Teacher, Student" in shown[student][1]
+    assert shown[newcomer][0] == f"Enrol {names[newcomer]} in {short} as Teacher"
+    assert "roles: (empty) → Teacher" in shown[newcomer][1]
+    assert not any(w in text for t in shown.values() for text in t for w in ("roleid", "editingteacher", "3, 5"))
+    assert {i.change.data["roleid"] for i in preview.plan.items} == {3}  # what is sent: the role's id
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(preview.apply_button, LEFT)
+    assert applied.args[0].status == "done"
+    qtbot.waitUntil(lambda: window.change_views.results is not None, timeout=WAIT)
+    window.change_views.results.close()
+    journal = window.change_views.pane
+    with qtbot.waitSignal(journal.model.loaded, timeout=WAIT):
+        window.change_views.show_journal(applied.args[0].run_id)
+    jm = journal.model
+    qtbot.waitUntil(lambda: jm.rowCount() == 2 and jm.row_at(1) is not None, timeout=WAIT)
+    logged = {jm.row_at(r).change.data["userid"]: tuple(jm.index(r, c).data() for c in (
+        JournalTableModel.COL_TITLE, JournalTableModel.COL_BEFORE, JournalTableModel.COL_AFTER)) for r in range(2)}
+    assert logged[student][0] == shown[student][0] and logged[newcomer][0] == shown[newcomer][0]
+    assert "roles: Student" in logged[student][1] and "roles: Teacher, Student" in logged[student][2]
+    assert not any("roleid" in text for t in logged.values() for text in t)
+
+
 def test_the_matrix_takes_a_cohort_or_a_saved_filter_and_refuses_what_it_cannot_do(qtbot, console):
     window, pane, session, engine, _server = console
     cid, members = q(session, "SELECT cohortid, count(*) FROM cohort_members GROUP BY cohortid ORDER BY 2 DESC "

@@ -21,7 +21,7 @@ from typing import Any
 
 from lms_console.services.changes import journal as J
 from lms_console.services.changes import kinds as K
-from lms_console.services.changes.model import Change, ItemResult, RunSummary, Status
+from lms_console.services.changes.model import Change, ItemResult, RunSummary, Status, settled_status
 from lms_console.services.changes.planner import MAX_FIELDS
 from lms_console.services.user_errors import UserError
 from lms_console.services.lms.base import Fetched
@@ -145,12 +145,8 @@ class Applier:
         if self.revalidate:  # the outbox reports what this send handled, not the items done in earlier sends
             handled = {i.id for i in pending}
             results = [r for r in everything_now if r.item_id in handled]
-        if status == "done":
-            statuses = {r.status for r in everything_now}
-            if Status.HELD in statuses:
-                status = "held"
-            elif Status.FAILED in statuses:
-                status = "partial"
+        if status == "done":  # went to its end: what its items say (failed when none of them went through)
+            status = settled_status(r.status for r in everything_now)
         left = status in ("waiting", "held") or (status == "cancelled" and self.revalidate)
         J.set_run_status(self.writer, run_id, status, finished=not left)
         if error is not None:

@@ -90,6 +90,12 @@ class Kind:
     def is_noop(self, data: Mapping[str, Any], before: Mapping[str, Any] | None, ctx) -> bool:
         return False
 
+    def named(self, values: Mapping[str, Any] | None, ctx) -> Mapping[str, Any] | None:
+        """``before`` or ``after`` as the preview and the journal show them: ids named (e.g. roles) where
+        the kind knows how. Keys starting with "_" are not shown; they keep what the kind reads back
+        from the journal (its inverse), so the values stay what ``before``/``after`` gave, named or hidden."""
+        return values
+
     # -- answer -----------------------------------------------------------------------
     def outcomes(self, items: Sequence[Mapping[str, Any]], response: Any) -> list[ItemOutcome]:
         """Per item, what the answer means (default: a success answer means every item is done)."""

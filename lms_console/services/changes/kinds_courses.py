@@ -51,6 +51,28 @@ def _user_and_course_problems(data, ctx) -> list[Problem]:
     return problems
 
 
+def _role_ids(values) -> list[int]:
+    """The role ids in an enrolment's before or after: "roleids" as planned; "_roleids" once named for the
+    preview and the journal (see _named_roles), which is what the journal gives back."""
+    values = values or {}
+    return list(values.get("_roleids", values.get("roleids")) or [])
+
+
+def _named_roles(values, ctx):
+    """``values`` with its role ids as the site names the roles ("roles": Teacher, Student), the ids
+    kept, not shown, for the inverse."""
+    if not values or "roleids" not in values:
+        return values
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "roleids":
+            out["roles"] = [ctx.role_name(r) for r in value]
+        else:
+            out[key] = value
+    out["_roleids"] = list(values["roleids"])
+    return out
+
+
 def _forget_course(raw, data) -> str:
     raw.execute("DELETE FROM courses WHERE id = ?", (as_int(data, "courseid"),))  # its rows go with it (cascade)
     return "courses"
@@ -87,8 +109,18 @@ class EnrolAdd(Kind):
         return f"course:{data.get('courseid')}/user:{id_text(data.get('userid'))}"
 
     def title(self, data, ctx):
+        """A new enrolment is "Enrol"; over an existing one, the role it adds (or an update of its dates
+        or status when it has the role already)."""
         who, where = _who_where(data, ctx)
-        return f"Enrol {who} in {where} as {ctx.role_name(data.get('roleid', STUDENT_ROLE))}"
+        roleid = int(data.get("roleid", STUDENT_ROLE))
+        role = ctx.role_name(roleid)
+        e = None if id_problems(data, ["userid", "courseid"]) else \
+            ctx.enrolment(as_int(data, "courseid"), as_int(data, "userid"))
+        if e is None:
+            return f"Enrol {who} in {where} as {role}"
+        if roleid not in (e["roleids"] or []):
+            return f"Add the {role} role to {who} in {where}"
+        return f"Update the enrolment of {who} in {where} ({role})"
 
     def validate(self, data, ctx):
         problems = super().validate(data, ctx) or id_problems(data, ["userid", "courseid"])
@@ -113,7 +145,7 @@ class EnrolAdd(Kind):
                                        "timestart": e["timestart"], "timeend": e["timeend"]}
 
     def after(self, data, before):
-        out: dict[str, Any] = {"enrolled": True, "roleids": sorted({*((before or {}).get("roleids") or []),
+        out: dict[str, Any] = {"enrolled": True, "roleids": sorted({*_role_ids(before),
                                                                     int(data.get("roleid", STUDENT_ROLE))})}
         for key in ("timestart", "timeend"):
             if data.get(key):
@@ -127,6 +159,9 @@ class EnrolAdd(Kind):
             return False
         after = self.after(data, before)
         return all(before.get(k) == v for k, v in after.items())
+
+    def named(self, values, ctx):
+        return _named_roles(values, ctx)
 
     def request_item(self, data):
         item: dict[str, Any] = {"roleid": int(data.get("roleid", STUDENT_ROLE)), "userid": as_int(data, "userid"),
@@ -154,7 +189,7 @@ class EnrolAdd(Kind):
         roleid = int(data.get("roleid", STUDENT_ROLE))
         after = self.after(data, before)
         changed = {k for k in ("suspended", "timestart", "timeend") if k in after and before.get(k) != after[k]}
-        if roleid not in (before.get("roleids") or []):
+        if roleid not in _role_ids(before):
             # Enrolled already with another role: take back the role added, and only that (enrolling again
             # with the old role would change nothing). When the enrolment's dates or status changed too,
             # one call cannot put back both: the journal keeps no way back rather than half of one.
@@ -192,7 +227,8 @@ class EnrolSuspend(EnrolAdd):
 
     def title(self, data, ctx):
         verb = "Suspend the enrolment of" if self.value else "Reactivate the enrolment of"
-        return super().title(data, ctx).replace("Enrol", verb, 1).split(" as ")[0]
+        who, where = _who_where(data, ctx)
+        return f"{verb} {who} in {where}"
 
     def validate(self, data, ctx):
         problems = super().validate(data, ctx)
@@ -247,7 +283,8 @@ class EnrolRemove(EnrolAdd):
     reversible = False  # re-enrolling does not bring back the course data Moodle removes
 
     def title(self, data, ctx):
-        return super().title(data, ctx).replace("Enrol", "Unenrol", 1).replace(" in ", " from ", 1).split(" as ")[0]
+        who, where = _who_where(data, ctx)
+        return f"Unenrol {who} from {where}"
 
     def before(self, data, ctx):
         return super().before(data, ctx) or {"enrolled": False}
@@ -310,10 +347,14 @@ class EnrolUnassignRole(Kind):
                 "timeend": e["timeend"]}
 
     def after(self, data, before):
-        return {"roleids": sorted(set((before or {}).get("roleids") or []) - {as_int(data, "roleid")})}
+        # The enrolment's status and dates stay (before keeps them for the inverse): only the role goes.
+        return {**(before or {}), "roleids": sorted(set(_role_ids(before)) - {as_int(data, "roleid")})}
 
     def is_noop(self, data, before, ctx):
-        return as_int(data, "roleid") not in ((before or {}).get("roleids") or [])
+        return as_int(data, "roleid") not in _role_ids(before)
+
+    def named(self, values, ctx):
+        return _named_roles(values, ctx)
 
     def request_item(self, data):
         return {"roleid": as_int(data, "roleid"), "userid": as_int(data, "userid"), "contextlevel": "course",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -97,9 +97,9 @@ class PlanItem:
 
     @property
     def diff(self) -> list[tuple[str, Any, Any]]:
-        """(field, before, after) for every field the item changes."""
+        """(field, before, after) for every field the item changes (not the engine's own "_" fields)."""
         before, after = self.before or {}, self.after or {}
-        keys = list(dict.fromkeys([*before, *after]))
+        keys = [k for k in dict.fromkeys([*before, *after]) if not k.startswith("_")]
         return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
 
@@ -145,18 +145,38 @@ class ItemResult:
     result: Mapping[str, Any] | None = None
 
 
+def settled_status(statuses: Iterable[Status]) -> str:
+    """The status of a run that went to its end, from its items' statuses: held while an item waits for
+    the admin; failed when items failed and none went through (nothing changed on the site: items already
+    so, or skipped, change nothing either); partial when some went through and some failed; else done."""
+    statuses = set(statuses)
+    if Status.HELD in statuses:
+        return "held"
+    if Status.FAILED not in statuses:
+        return "done"
+    return "partial" if statuses & {Status.DONE, Status.UNDONE} else "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class RunSummary:
     """What a run did; broadcast as ``changes_applied`` so models know what to re-read."""
 
     run_id: int
-    status: str  # done | partial | failed | waiting (offline) | cancelled | held
+    # done | partial (some items went through, some failed) | failed (items failed and none went through,
+    # or the site refused the token: then ``error`` says so) | waiting (offline) | cancelled | held
+    status: str
     results: tuple[ItemResult, ...]
     entities: frozenset[str] = field(default_factory=frozenset)  # users, cohorts, groups, enrolments, contents
     error: Any = None  # the LmsError that stopped a waiting or failed run (the site not answering, the token)
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def stopped(self) -> bool:
+        """The run stopped before its end (the site stopped answering or refused the token, or Cancel):
+        what it did not send waits or was skipped. A run that went to its end may still be failed."""
+        return self.error is not None or self.status == "cancelled"
 
     @property
     def failed(self) -> tuple[ItemResult, ...]:

@@ -23,8 +23,10 @@ from lms_console.services.changes.model import (
     Problem,
 )
 from lms_console.services.lms.http import count_fields, flatten_params
+from lms_console.services.users_query import role_name
 
-ROLE_NAMES = {1: "manager", 3: "teacher", 4: "non-editing teacher", 5: "student", 6: "guest"}
+# Moodle's standard roles by their usual ids, for a local copy that has not read the roles yet.
+ROLE_NAMES = {1: "Manager", 3: "Teacher", 4: "Non-editing teacher", 5: "Student", 6: "Guest"}
 MAX_FIELDS = 800  # per call, as the client enforces (PHP's max_input_vars is 1,000)
 
 
@@ -198,10 +200,11 @@ class PlanContext:
         return self._one("SELECT *, cmid AS id FROM modules WHERE cmid = ?", (cmid,)) if isinstance(cmid, int) else None
 
     def role_name(self, roleid) -> str:
+        """The role as the site names it ("Teacher", not "editingteacher"), as the rest of the console does."""
         if self._roles is None:
-            self._roles = {r[0]: r[1] or r[2] for r in self.conn.exec_driver_sql(
+            self._roles = {r[0]: role_name(r[1], r[2]) for r in self.conn.exec_driver_sql(
                 "SELECT id, shortname, name FROM roles")}
-        return self._roles.get(int(roleid), ROLE_NAMES.get(int(roleid), f"role {roleid}"))
+        return self._roles.get(int(roleid)) or ROLE_NAMES.get(int(roleid), f"role {roleid}")
 
 
 def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_first: bool = False) -> Plan:
@@ -273,6 +276,7 @@ def _item(seq: int, change: Change, ctx: PlanContext, seen: dict[str, int]) -> P
         elif spec.is_noop(data, before, ctx):
             outcome = Outcome.NOOP
         seen.setdefault(target, seq)
+        before, after = spec.named(before, ctx), spec.named(after, ctx)
         if outcome == Outcome.APPLY:
             ctx.applied.add(seq)
             if change.kind == "enrol.add":

@@ -42,7 +42,7 @@ _HEADLINES = {
 
 def headline(summary: RunSummary) -> str:
     """The run's outcome in a few words ("Finished with failures"; none of it when nothing went through)."""
-    if summary.status == "partial" and not summary.count(Status.DONE):
+    if summary.status == "failed" and not summary.stopped:  # went to its end, and none of it through
         return "Finished: nothing went through"
     return _HEADLINES.get(summary.status, summary.status.capitalize())
 
