@@ -2,12 +2,17 @@
 open when a run the admin started ends, the outbox count goes to the status bar, and the
 journal pane is registered as the "journal" pane.
 
+The preview and the results belong to the window the admin planned from (a user's properties, the
+access check): they open over it and, once closed, hand the keyboard back to it, not to the main window.
+
 ``app.py`` calls :func:`install_change_views` once, after it built the window and the engine.
 """
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QWidget
 
 from lms_console.models.plan_model import count_phrase
 from lms_console.services.changes.model import RunSummary, Status
@@ -21,6 +26,10 @@ class ChangeViews(QObject):
 
     Applies run one at a time: a plan confirmed while another run is still going waits
     for it (the engine's apply job is a named job, and a second one would cancel the first).
+
+    The preview opens over the window the admin was in when the plan came (its ``return_to``),
+    the results over the one they are in when the run ends (else the preview's); each gives that
+    window the keyboard back when it closes.
 
     Signals:
         preview_finished(str, bool): a preview closed: the plan's title, and whether it was applied
@@ -38,9 +47,9 @@ class ChangeViews(QObject):
         window.register_pane("journal", self.pane)
         self.preview: PreviewDialog | None = None
         self.results: ResultsDialog | None = None
-        self._jobs: dict[int, str] = {}  # apply jobs the admin started -> the plan's title
-        self._queue: list = []  # plans confirmed while another run was going
-        self._finished_title: str | None = None
+        self._jobs: dict[int, tuple[str, QWidget | None]] = {}  # apply jobs the admin started -> (title, from where)
+        self._queue: list[tuple[object, QWidget | None]] = []  # (plan, from where) confirmed while a run went
+        self._finished: tuple[str, QWidget | None] | None = None
         engine.planned.connect(self.show_preview)
         engine.plan_failed.connect(window.show_problem)
         engine.applied.connect(self._on_applied)
@@ -50,13 +59,15 @@ class ChangeViews(QObject):
 
     # -- preview ----------------------------------------------------------------------------
     def show_preview(self, plan) -> PreviewDialog:
-        """Open the preview of ``plan`` (replacing one still open)."""
+        """Open the preview of ``plan`` (replacing one still open) over the window the admin is in."""
+        origin = self._where_admin_is()  # first: a preview being replaced leads back to its own origin
         if self.preview is not None:
             self.preview.replaced = self.preview.plan.title == plan.title  # its re-plan, not a new one
             self.preview.close()
-        dialog = PreviewDialog(plan, self.window, runner=self.runner)
+        dialog = PreviewDialog(plan, origin or self.window, runner=self.runner)
+        self._leads_back_to(dialog, origin)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.apply_requested.connect(self.apply)
+        dialog.apply_requested.connect(lambda p, d=dialog: self.apply(p, origin=d.return_to))
         outcome = {"applied": False}
         dialog.apply_requested.connect(lambda _plan: outcome.update(applied=True))
         dialog.finished.connect(lambda _r, d=dialog, t=plan.title: None if getattr(d, "replaced", False)
@@ -76,10 +87,11 @@ class ChangeViews(QObject):
         self.engine.plan([i.change for i in plan.items], title=plan.title, enrol_first=enrol_first)
 
     # -- apply ----------------------------------------------------------------------------------
-    def apply(self, plan) -> int | None:
-        """Send a confirmed plan (queued behind a run that is still going)."""
+    def apply(self, plan, origin: QWidget | None = None) -> int | None:
+        """Send a confirmed plan (queued behind a run that is still going). ``origin``: the window it was
+        planned from (its results lead back there when the admin has not moved on)."""
         if self._jobs:
-            self._queue.append(plan)
+            self._queue.append((plan, origin))
             self.window.banner.show_message(
                 "info", f"“{plan.title}” waits for the run in progress to finish, then starts by itself.")
             return None
@@ -88,15 +100,15 @@ class ChangeViews(QObject):
             self.window.banner.show_message(
                 "warning", "Not sent: no connection profile is open. Open one (File › Profiles…) and plan again.")
             return None
-        self._jobs[job] = plan.title
+        self._jobs[job] = (plan.title, origin)
         return job
 
     def _on_job_changed(self, info) -> None:
         if info.id not in self._jobs or not info.state.finished:
             return
-        title = self._jobs.pop(info.id)
+        title, origin = self._jobs.pop(info.id)
         if info.state.value == "done":
-            self._finished_title = title  # ``applied`` follows this job_changed, with the summary
+            self._finished = title, origin  # ``applied`` follows this job_changed, with the summary
         else:
             # A cancelled or failed job never emits ``applied``: say what happened and where to look.
             what = "was cancelled" if info.state.value == "cancelled" else f"stopped: {info.error}"
@@ -106,12 +118,12 @@ class ChangeViews(QObject):
             if self.pane.model.is_active():
                 self.pane.model.refresh()
         if self._queue:
-            self.apply(self._queue.pop(0))
+            self.apply(*self._queue.pop(0))
 
     def _on_applied(self, summary: RunSummary) -> None:
-        title, self._finished_title = self._finished_title, None
-        if title is not None:
-            self.show_results(summary, title)
+        finished, self._finished = self._finished, None
+        if finished is not None:
+            self.show_results(summary, *finished)
             return
         # A run the console started by itself (the outbox going out): a banner, not a window.
         done, failed, held = (summary.count(s) for s in (Status.DONE, Status.FAILED, Status.HELD))
@@ -131,13 +143,18 @@ class ChangeViews(QObject):
             level, text, actions=[("Show results", lambda s=summary: self.show_results(s, "The outbox"))])
 
     # -- results --------------------------------------------------------------------------------
-    def show_results(self, summary: RunSummary, title: str = "") -> ResultsDialog:
+    def show_results(self, summary: RunSummary, title: str = "", origin: QWidget | None = None) -> ResultsDialog:
+        """Open the results of a run over the window the admin is in, else over ``origin`` (where it was
+        planned) while that is still open."""
+        back = self._where_admin_is() or self._on_screen(origin)
         if self.results is not None:
             self.results.close()
-        dialog = ResultsDialog(summary, self.window, title=title, session=self.engine.session)
+        dialog = ResultsDialog(summary, back or self.window, title=title, session=self.engine.session)
+        self._leads_back_to(dialog, back)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.retry_requested.connect(self.engine.plan_retry)
         dialog.journal_requested.connect(self.show_journal)
+        dialog.journal_requested.connect(lambda _id, d=dialog: setattr(d, "return_to", self.window))
         dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_results(d))
         self.results = dialog
         dialog.open()
@@ -146,6 +163,37 @@ class ChangeViews(QObject):
     def _forget_results(self, dialog) -> None:
         if self.results is dialog:
             self.results = None
+
+    # -- where the admin works --------------------------------------------------------------------
+    def _on_screen(self, widget) -> QWidget | None:
+        """``widget`` when it is this main window or one of its windows, alive and shown; else None."""
+        if widget is None or not shiboken6.isValid(widget) or not widget.isVisible():
+            return None
+        owner = widget
+        while owner is not None and owner is not self.window:
+            owner = owner.parentWidget()
+        return widget if owner is self.window else None
+
+    def _where_admin_is(self) -> QWidget | None:
+        """The window of this console the admin works in: the active one (for a preview or results dialog,
+        the window it leads back to); None when none of them is active."""
+        active = QApplication.activeWindow()
+        if active is not None and shiboken6.isValid(active):
+            active = getattr(active, "return_to", active)
+        return self._on_screen(active)
+
+    def _leads_back_to(self, dialog: QWidget, window: QWidget | None) -> None:
+        """When ``dialog`` closes it gives the keyboard back to ``window``; the main window (or None) is
+        left to the window system, so a dialog that stepped aside, like the import, can come back there."""
+        dialog.return_to = None if window is self.window else window
+        dialog.finished.connect(lambda _r, d=dialog: self._lead_back(d.return_to))
+
+    def _lead_back(self, target: QWidget | None) -> None:
+        target = self._on_screen(target)
+        if target is None or (self.preview is not None and self.preview.isVisible()):
+            return  # gone (or a preview is up: it keeps the keyboard)
+        target.raise_()
+        target.activateWindow()
 
     # -- journal --------------------------------------------------------------------------------
     def show_journal(self, run_id: int | None = None) -> None:

@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from lms_console.models.plan_model import COL_PROBLEM
 from lms_console.sandbox.server import SandboxServer
@@ -199,10 +200,12 @@ def test_results_headline_says_when_nothing_went_through():
         return ItemResult(seq, seq, "user.suspend", f"user:{seq}", status, "invaliduser" if status == Status.FAILED else "")
 
     some = RunSummary(7, "partial", (result(1, Status.DONE), result(2, Status.FAILED)))
-    none = RunSummary(8, "partial", (result(1, Status.FAILED), result(2, Status.FAILED), result(3, Status.SKIPPED)))
+    none = RunSummary(8, "failed", (result(1, Status.FAILED), result(2, Status.FAILED), result(3, Status.SKIPPED)))
     assert headline(some) == "Finished with failures"
     assert headline(none) == "Finished: nothing went through"
     assert headline(RunSummary(9, "done", (result(1, Status.DONE),))) == "Finished: every change went through"
+    refused = RunSummary(10, "failed", (result(1, Status.SKIPPED),), error=RuntimeError("token refused"))
+    assert headline(refused) != "Finished: nothing went through"
 
 
 def test_a_very_long_course_name_does_not_widen_the_preview_past_the_screen(qtbot, console):
@@ -244,3 +247,86 @@ def test_unenrolling_points_to_suspending_the_enrolment_not_to_hiding(qtbot, con
     assert "1 deletion cannot be undone" in warning
     assert "Suspending the account instead" in warning and "Hiding" not in warning
     dialog.reject()
+
+
+# -- the keyboard goes back to the window the admin planned from --------------------------------------------------
+
+
+@pytest.fixture
+def users_console(server, change_console):
+    """(engine, window, views, users): as ``console``, with the users pane and its dialogs, the window shown."""
+    from lms_console.views.users_wiring import install_users_views
+
+    _session, engine, window, views, users = change_console(
+        server, ("site", "users", "courses", "cohorts", "enrolments", "groups"), setup=install_users_views)
+    window.show()
+    return engine, window, views, users
+
+
+def _user_dialog(qtbot, users, userid):
+    dialog = users.open_user(userid)
+    qtbot.waitUntil(lambda: dialog.detail is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=WAIT)
+    return dialog
+
+
+def test_after_the_results_the_user_dialog_has_the_keyboard_again(qtbot, users_console):
+    """QA: applying a change from a user's properties ended with the main window active; the properties
+    dialog the admin worked in was left behind without the keyboard."""
+    engine, window, views, users = users_console
+    dialog = _user_dialog(qtbot, users, _active(engine, 1)[0])
+    dialog.tabs.setCurrentIndex(1)  # Profile
+    city = dialog.edits["city"]
+    city.setFocus()
+    assert QApplication.focusWidget() is city
+    qtbot.keyClicks(city, "Porto")
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        qtbot.keyClick(city, Qt.Key.Key_Return)  # "Preview changes…" is the default button
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=WAIT)
+    preview = views.preview
+    assert preview.parentWidget() is dialog  # over the dialog it came from, not over the main window
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+        qtbot.mouseClick(preview.apply_button, LEFT)
+    qtbot.waitUntil(lambda: views.results is not None and views.results.isVisible(), timeout=WAIT)
+    results = views.results
+    assert results.parentWidget() is dialog and results.summary.status == "done"
+    qtbot.mouseClick(results.close_button, LEFT)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=WAIT)
+    assert QApplication.focusWidget() is city  # where the admin was typing
+
+    results = views.show_results(applied.args[0], "Edit", origin=dialog)
+    assert results.parentWidget() is dialog
+    qtbot.mouseClick(results.journal_button, LEFT)  # the journal is in the main window: it comes forward
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT)
+    assert window.stack.currentWidget() is views.pane
+
+
+def test_a_preview_from_the_access_check_leads_back_to_it(qtbot, users_console):
+    engine, window, views, users = users_console
+    suspended = _q(engine, "SELECT id FROM users WHERE suspended = 1 AND id > 3 LIMIT 1")[0]
+    check = users.check_access(suspended)
+    qtbot.waitUntil(lambda: "account.suspended" in check.fix_buttons, timeout=WAIT)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is check, timeout=WAIT)
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        qtbot.mouseClick(check.fix_buttons["account.suspended"], LEFT)
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=WAIT)
+    assert views.preview.parentWidget() is check
+    qtbot.mouseClick(views.preview.cancel_button, LEFT)  # nothing sent: back to the check
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is check, timeout=WAIT)
+
+
+def test_results_of_a_dialog_closed_during_the_run_open_over_the_main_window(qtbot, users_console):
+    engine, window, views, users = users_console
+    window.activateWindow()
+    dialog = _user_dialog(qtbot, users, _active(engine, 1)[0])
+    qtbot.keyClicks(dialog.edits["city"], "Braga")
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        qtbot.mouseClick(dialog.preview_button, LEFT)
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview.isVisible(), timeout=WAIT)
+    with qtbot.waitSignal(engine.applied, timeout=WAIT):
+        qtbot.mouseClick(views.preview.apply_button, LEFT)
+        dialog.close()  # the admin moved on while the run went
+    qtbot.waitUntil(lambda: views.results is not None and views.results.isVisible(), timeout=WAIT)
+    assert views.results.parentWidget() is window
+    qtbot.mouseClick(views.results.close_button, LEFT)
+    assert views.results is None or not views.results.isVisible()

@@ -292,3 +292,24 @@ def test_a_field_left_as_the_site_has_it_is_no_error(qtbot, session, actions):
     assert d.changes() == [Change("user.update", {"id": 1, "fields": {"email": "guest@example.org"}})]
     d.edits["lastname"].setText("")  # emptied by hand: still refused
     assert "lastname cannot be empty" in d.problems.text() and not d.preview_button.isEnabled()
+
+
+def test_reading_the_user_again_keeps_the_fields_and_the_keyboard_where_they_were(qtbot, session, actions):
+    """After a change was applied (or a sync) the dialog reads the user again. It used to make its Profile fields
+    anew: the field the admin was in went away with the keyboard, and checking the form touched fields already
+    deleted (RuntimeError in the event loop, the crash dialog in the application)."""
+    d = open_user(qtbot, session, actions, 10)
+    d.tabs.setCurrentIndex(1)  # Profile
+    qtbot.waitUntil(lambda: d.isActiveWindow(), timeout=10000)
+    city = d.edits["city"]
+    city.setFocus()
+    faculty = d.custom_edits["faculty"]
+    with CacheWriter(session.db, clock=lambda: NOW) as w:  # what the applied change wrote back
+        w.upsert_users([User(id=10, username="anna", firstname="Anna", lastname="Smith", email="anna@example.org",
+                             department="Sales", city="Porto", lastaccess=NOW - DAY,
+                             customfields=(CustomField("faculty", "Arts", "Faculty", "menu", "Arts"),))],
+                       w.begin_run(["users"]))
+    with qtbot.waitSignal(d.loader.loaded, timeout=10000):
+        session.cache_changed.emit(frozenset({"users"}))
+    assert d.edits["city"] is city and city.text() == "Porto" and d.custom_edits["faculty"] is faculty
+    assert d.focusWidget() is city and d.changes() == []

@@ -284,25 +284,7 @@ class UserDialog(QDialog):
         self.force_button.setEnabled(manual)
         self.force_button.setToolTip("They must choose a new password the next time they sign in" if manual else
                                      f"The password is managed by {u.auth}, not by Moodle")
-        while self.profile_form.rowCount():
-            self.profile_form.removeRow(0)
-        for key, label in PROFILE_FIELDS:
-            self.edits[key] = self._edit(key)
-            self.edits[key].setText(str(getattr(u, key) or ""))
-            self.profile_form.addRow(label, self.edits[key])
-        self.description = QPlainTextEdit(u.description or "")
-        self.description.setMaximumHeight(70)
-        self.description.textChanged.connect(self._validate)
-        self.profile_form.addRow("Description", self.description)
-        self.custom_edits = {}
-        if detail.custom:
-            self.profile_form.addRow(plain_label("Custom profile fields", "SectionTitle"))
-        for cv in detail.custom:
-            edit = self._edit(f"cf_{cv.shortname}")
-            edit.setText(cv.value)
-            edit.setToolTip(f"Custom profile field {cv.shortname} ({cv.type or 'text'})")
-            self.custom_edits[cv.shortname] = edit
-            self.profile_form.addRow(cv.name, edit)
+        self._fill_profile(detail)
         self.cohorts_box.set_rows([(name, idn) for _i, name, idn in detail.cohorts])
         self.groups_box.set_rows([(course, group) for _c, course, _g, group in detail.groups])
         self.enrolments_box.set_rows([self._enrolment_row(e) for e in detail.enrolments])
@@ -312,6 +294,37 @@ class UserDialog(QDialog):
         self.stale_note.hide()
         self._set_enabled(True)
         self._validate()
+
+    def _fill_profile(self, detail) -> None:
+        """The Profile tab. Its fields are made once and refilled in place when the user is read again (after
+        a change was applied, after a sync): the field the admin is in keeps the keyboard, and no edit that
+        ``values()`` reads is ever a deleted one. Only custom fields the site added or dropped are made anew."""
+        u = detail.user
+        if "firstname" not in self.edits:
+            for key, label in PROFILE_FIELDS:
+                self.edits[key] = self._edit(key)
+                self.profile_form.addRow(label, self.edits[key])
+            self.description = QPlainTextEdit()
+            self.description.setMaximumHeight(70)
+            self.description.textChanged.connect(self._validate)
+            self.profile_form.addRow("Description", self.description)
+        for key, _label in PROFILE_FIELDS:
+            self.edits[key].setText(str(getattr(u, key) or ""))
+        if self.description.toPlainText() != (u.description or ""):
+            self.description.setPlainText(u.description or "")
+        if [cv.shortname for cv in detail.custom] != list(self.custom_edits):
+            self.custom_edits = {}
+            while self.profile_form.rowCount() > len(PROFILE_FIELDS) + 1:  # the fields and the description stay
+                self.profile_form.removeRow(self.profile_form.rowCount() - 1)
+            if detail.custom:
+                self.profile_form.addRow(plain_label("Custom profile fields", "SectionTitle"))
+            for cv in detail.custom:
+                edit = self._edit(f"cf_{cv.shortname}")
+                edit.setToolTip(f"Custom profile field {cv.shortname} ({cv.type or 'text'})")
+                self.custom_edits[cv.shortname] = edit
+                self.profile_form.addRow(cv.name, edit)
+        for cv in detail.custom:
+            self.custom_edits[cv.shortname].setText(cv.value)
 
     @staticmethod
     def _enrolment_row(e) -> tuple:
