@@ -280,6 +280,27 @@ class ConsoleApp(QObject):
                         "Choose or add a profile in the Profiles dialog.",
                 actions=[("Open Profiles\u2026", self.open_profiles_dialog)])
 
+    def _reconnect_moved_profile(self, profile) -> None:
+        """The open profile was moved to another site (closed, its old copy set aside): open it again there.
+
+        It opens once the writer thread has closed the old copy (nothing of it may be open next to the new
+        one), which is also after the Profiles dialog stored a token typed with the new address (same Save).
+        """
+        note = self._profiles_controller.set_aside_note() if self._profiles_controller is not None else ""
+        self.window.banner.show_message("info", f"The address of “{profile.name}” changed to {profile.url}: "
+                                                "reconnecting…", title="Reconnecting")
+        self.runner.run("reopen-moved-profile", lambda _p, _c: None, writer=True, quiet=True,
+                        on_done=lambda _r, p=profile, n=note: self._reopen_moved_profile(p, n))
+
+    def _reopen_moved_profile(self, profile, set_aside_note: str) -> None:
+        if self.session.is_open or not self.profiles.exists(profile.name):
+            return  # the admin opened another profile meanwhile, or removed this one
+        self.open_profile(profile.name)  # no token, no keychain: it says so, as for any profile
+        if self.session.is_open:  # the connection states (connecting, offline, token refused) follow as usual
+            self.window.banner.show_message(
+                "info", " ".join(filter(None, (f"“{profile.name}” was opened again at its new address, "
+                                               f"{profile.url}.", set_aside_note))), title="Reconnected")
+
     def open_profiles_dialog(self) -> None:
         from PySide6.QtCore import Qt
 
@@ -293,6 +314,7 @@ class ConsoleApp(QObject):
             self._profiles_controller = ProfilesController(self.profiles, self.tokens, self.runner, parent=self)
             self._profiles_controller.set_open_profile(self.session.profile.name if self.session.is_open else None)
             self._profiles_controller.profile_closing.connect(self._close_removed_profile)
+            self._profiles_controller.profile_moved.connect(self._reconnect_moved_profile)
         self._dialog = ProfilesDialog(self._profiles_controller, parent=self.window)
         self._dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialog.destroyed.connect(self._forget_dialog)

@@ -115,7 +115,11 @@ class ProfilesController(QObject):
         profiles_changed(): profiles or their token state changed (``model`` is refreshed already).
         profile_saved(object): a profile was added or changed (the new :class:`Profile`).
         profile_closing(str): the profile open in the console (see :meth:`set_open_profile`) is about
-            to be removed: close it now. Emitted before anything is deleted.
+            to be removed, or moved to another site: close it now. Emitted before anything is deleted
+            or set aside.
+        profile_moved(object): the profile open in the console was moved to another site (it was closed
+            through ``profile_closing``, its old copy set aside): the changed :class:`Profile`, to be
+            opened again at its new address.
         profile_removed(object): a profile was removed (its :class:`RemovalReport`).
         token_stored(str, bool): a token was stored for profile ``name``; True: for this session only.
         keychain_unavailable(str, str): a token for profile ``name`` could not go into the keychain
@@ -135,6 +139,7 @@ class ProfilesController(QObject):
     profiles_changed = Signal()
     profile_saved = Signal(object)
     profile_closing = Signal(str)
+    profile_moved = Signal(object)
     profile_removed = Signal(object)
     token_stored = Signal(str, bool)
     keychain_unavailable = Signal(str, str)
@@ -335,14 +340,20 @@ class ProfilesController(QObject):
 
     def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
                service: str | None = None) -> Profile:
-        """Change a saved profile. Moving it to another host forgets its token (it was paired with the old one)."""
+        """Change a saved profile. Moving it to another host forgets its token (it was paired with the old one).
+
+        The open profile moved to another site is closed first and announced as moved afterwards, so the
+        console opens it again at the new address (``profile_closing``, then ``profile_moved``)."""
         if url is not None and insecure is not None:
             self._check_consent(url, insecure)
-        if url is not None and self.is_open(name) and site_key(url) != site_key(self._store.get(name).url):
+        moving = url is not None and self.is_open(name) and site_key(url) != site_key(self._store.get(name).url)
+        if moving:
             self.profile_closing.emit(name)  # nothing keeps reading or writing the old address's copy
         profile = self._store.update(name, url=url, insecure=insecure, service=service)
         self._changed()
         self.profile_saved.emit(profile)
+        if moving:
+            self.profile_moved.emit(profile)
         return profile
 
     def remove(self, name: str, delete_cache: bool = False) -> RemovalReport:

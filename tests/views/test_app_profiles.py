@@ -27,6 +27,14 @@ def server():
     site.stop()
 
 
+@pytest.fixture(scope="module")
+def other_server():
+    """Another site (its own tokens): where a profile's address is moved to."""
+    site = SandboxServer(users=12, courses=1, seed=8).start()
+    yield site
+    site.stop()
+
+
 @pytest.fixture
 def console(qapp, qtbot):
     app = ConsoleApp(qapp)
@@ -219,3 +227,103 @@ def test_a_search_typed_on_one_profile_is_not_carried_to_the_next(qtbot, console
     assert pane.filter_bar.search.text() == "" and pane.filter_bar.spec().text == ""
     qtbot.waitUntil(lambda: pane.filter_bar.sentence.text() == "All users", timeout=WAIT_MS)
     assert pane.model.spec.text == "" and not pane.model.spec.conditions
+
+
+# -- changing the open profile's address ---------------------------------------------------------------------------
+
+
+def open_and_synced(qtbot, console: ConsoleApp, server) -> ConsoleApp:
+    add_profiles(console, server, Sandbox=server.admin_token)
+    console.profiles.set_last_used("Sandbox")
+    started(qtbot, console)
+    session = console.session
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.syncing and session.last_sync is not None, timeout=60_000)
+    return console
+
+
+def save_address(qtbot, console: ConsoleApp, url: str, token: str = "") -> ProfilesDialog:
+    """In the Profiles dialog, give the open profile ``url`` (and ``token``) and click Save."""
+    console.open_profiles_dialog()
+    dialog = console._dialog
+    qtbot.waitExposed(dialog)
+    dialog.show_profile("Sandbox")
+    for edit, text in ((dialog.url_edit, url), (dialog.token_edit, token)):
+        if text:
+            edit.selectAll()
+            qtbot.keyClick(edit, Qt.Key.Key_Delete)
+            qtbot.keyClicks(edit, text)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    return dialog
+
+
+def test_changing_the_open_profiles_address_reconnects_to_the_new_site(qtbot, console, server, other_server):
+    """QA: saving another address for the open profile closed it and left the console with no profile."""
+    session = open_and_synced(qtbot, console, server).session
+    old_copy = session.profile.cache_path
+    dialog = save_address(qtbot, console, other_server.url, other_server.admin_token)  # one Save: address and token
+    assert "The console opens it again at the new address." in dialog.save_status.text()
+    assert "set aside" in dialog.save_status.text()
+    qtbot.waitUntil(lambda: session.is_open, timeout=WAIT_MS)
+    assert session.profile.name == "Sandbox" and session.profile.url == other_server.url
+    banner = console.window.banner
+    assert banner.title_text() == "Reconnected"
+    assert banner.message_text().startswith(f"\u201cSandbox\u201d was opened again at its new address, "
+                                            f"{other_server.url}.")
+    assert f"of another site ({server.url})" in banner.message_text()  # the old copy was set aside, as before
+    assert list(old_copy.parent.glob(f"{old_copy.stem}.other-site-*.sqlite"))
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    assert console.window.connection_indicator.state() == "online"
+    assert console.window.profile_combo.currentText() == "Sandbox"
+    qtbot.waitUntil(lambda: not session.syncing and session.site is not None, timeout=60_000)
+    assert session.site.siteurl.rstrip("/") == other_server.url.rstrip("/")  # the new site's data, not the old
+
+
+def test_a_new_address_that_refuses_the_token_shows_it_is_refused(qtbot, console, server, other_server):
+    session = open_and_synced(qtbot, console, server).session
+    save_address(qtbot, console, other_server.url)  # same host: the old site's token is kept, and refused
+    qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.AUTH_FAILED, timeout=WAIT_MS)
+    assert session.profile.url == other_server.url
+    assert console.window.connection_indicator.state() == "rejected"
+    assert console.window.banner.level == "error"
+
+
+def test_a_new_address_that_does_not_answer_works_offline(qtbot, console, server):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
+    session = open_and_synced(qtbot, console, server).session
+    save_address(qtbot, console, f"http://127.0.0.1:{port}")
+    qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.OFFLINE, timeout=WAIT_MS)
+    assert console.window.connection_indicator.state() == "offline"
+    assert console.window.banner.title_text() == "Working offline"
+
+
+def test_a_new_host_without_a_token_says_one_is_needed(qtbot, console, server):
+    session = open_and_synced(qtbot, console, server).session
+    moved = server.url.replace("127.0.0.1", "localhost")  # another host: the token is forgotten
+    save_address(qtbot, console, moved)
+    qtbot.waitUntil(lambda: console.window.banner.title_text() == "Token needed", timeout=WAIT_MS)
+    assert not session.is_open and console.window.connection_indicator.state() == "token"
+    assert console.profiles.get("Sandbox").url == moved
+
+
+def test_the_demo_site_at_a_new_port_opens_as_before(qtbot, console, server, other_server):
+    """The demo profile follows its site to each run's port itself: no closing, no reconnecting, no copy set aside."""
+    from lms_console.app import DEMO_PROFILE
+
+    session = console.session
+    add_profiles(console, server, **{DEMO_PROFILE: server.admin_token})
+    console.profiles.set_last_used(DEMO_PROFILE)
+    started(qtbot, console)
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)  # its copy knows the site
+    console.open_profiles_dialog()  # the Profiles controller is wired
+    console._dialog.close()
+    copy = console.profiles.get(DEMO_PROFILE).cache_path
+    console._demo_started((other_server.url, other_server.admin_token))  # the next run's demo, another port
+    qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    assert session.profile.name == DEMO_PROFILE and session.profile.url == other_server.url
+    assert console.window.banner.title_text() not in ("Reconnecting", "Reconnected")
+    assert copy.exists() and not list(copy.parent.glob(f"{copy.stem}.other-site-*"))

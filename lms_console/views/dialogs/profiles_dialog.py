@@ -86,6 +86,7 @@ class ProfilesDialog(QDialog):
         self._current: str | None = None  # the saved profile the form shows; None: a new one
         self._touched: set[str] = set()
         self._keychain_failed = False
+        self._moved: str | None = None  # the open profile this Save moved to another site (it is reopened there)
         self._keychain_message = ""  # why the keychain cannot take a token ("" while it can)
         self._build()
         self._connect_signals()
@@ -272,6 +273,7 @@ class ProfilesDialog(QDialog):
         self.session_only_check.toggled.connect(lambda _c: self._render_keychain_warning())
         ctl = self._ctl
         ctl.profiles_changed.connect(self.profiles_changed)
+        ctl.profile_moved.connect(lambda profile: setattr(self, "_moved", profile.name))
         ctl.keychain_unavailable.connect(self._on_keychain_unavailable)
         ctl.connection_test_started.connect(self._on_test_started)
         ctl.connection_tested.connect(self._on_tested)
@@ -311,6 +313,7 @@ class ProfilesDialog(QDialog):
         url, insecure, service = self.url_edit.text().strip(), self.insecure_check.isChecked(), \
             self.service_edit.text().strip()
         token_text, session_only = self.token_edit.text().strip(), self.session_only_check.isChecked()
+        self._moved = None
         try:
             if self._current is None:
                 profile = self._ctl.add(self.name_edit.text().strip(), url, insecure, service)
@@ -338,7 +341,8 @@ class ProfilesDialog(QDialog):
             status = "Saved. The token is kept for this session only." if session_only else \
                 "Saved. The token is in your OS keychain."
             self._load_form(profile.name)
-        set_note(self.save_status, " ".join(filter(None, (status, self._ctl.set_aside_note()))))
+        reopens = "The console opens it again at the new address." if self._moved else ""
+        set_note(self.save_status, " ".join(filter(None, (status, reopens, self._ctl.set_aside_note()))))
         return True
 
     def confirm_remove(self) -> QMessageBox | None:
