@@ -194,3 +194,21 @@ def test_a_new_cache_file_is_readable_by_its_owner_only(tmp_path):
         writer.upsert_users([User(5, "anna", "Anna", "Smith", "anna@example.org")], run)
         for f in (path, tmp_path / "private.sqlite-wal"):
             assert stat.S_IMODE(f.stat().st_mode) == 0o600, f.name
+
+
+def test_the_head_constant_is_the_newest_migration_and_an_up_to_date_cache_opens_without_alembic(
+        cache_path: Path) -> None:
+    """Opening skips alembic when the file is at HEAD_REVISION: a new migration without the constant moved
+    would leave caches at the old head unmigrated, so the constant must be alembic's head."""
+    import subprocess
+    import sys
+
+    from lms_console.services.cache import db as cache_db
+
+    assert cache_db.HEAD_REVISION == head_revision()
+    CacheDb.open(cache_path).close()  # created and migrated (alembic runs here)
+    probe = ("import sys; from lms_console.services.cache.db import CacheDb; "
+             f"db = CacheDb.open({str(cache_path)!r}); print(db.revision); db.close(); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == [head_revision(), "[]"], out
