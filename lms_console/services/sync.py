@@ -57,13 +57,11 @@ _COURSE_SCOPED = ("contents", "groups", "enrolments", "grades")
 # case-insensitive), and '@' for later positions.
 FIRST_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789" + "!#$%&'*+-/=?^_`{|}~."
 NEXT_CHARS = FIRST_CHARS + "@"
-# Internationalised addresses (RFC 6531) start with other letters too: the lower-case letters of Latin-1,
-# Latin Extended-A, Greek and Cyrillic each get a partition of their own (about 170 small requests), or
-# élodie@…, Ölaf@… and иван@… would never reach the local copy. (Accounts without an email cannot be
-# found this way at all: Moodle answers an email search only with accounts that have one, even for
-# email=''. The ids the partitions did not return are asked for by id afterwards: sync_users.)
-INTERNATIONAL_FIRST_CHARS = "".join(
-    ch for ch in map(chr, (*range(0xDF, 0x180), *range(0x3B1, 0x3CA), *range(0x430, 0x460))) if ch.islower())
+# Internationalised addresses (RFC 6531: élodie@…, Ölaf@…, иван@…) start with letters no partition covers,
+# and accounts without an email match none (Moodle answers an email search only with accounts that have
+# one, even for email=''). Both are found by the id probe that follows the partitions (sync_users): the
+# ids the partitions did not return, 500 per request. (A partition per such letter cost ~170 requests on
+# every user pass, most of them empty.)
 MAX_PREFIX_DEPTH = 4
 RESUME_WITHIN_S = 24 * 3600
 
@@ -526,13 +524,14 @@ class _CourseEnrolPass:
 
 
 def plan_partitions(count: Callable[[list[str]], dict[str, int]], max_partition: int) -> list[str]:
-    """Email-prefix partitions covering every address, split where the cache says they are too big.
+    """Email-prefix partitions covering every address that starts with an ASCII character (the others: the
+    id probe), split where the cache says they are too big.
 
     ``count(prefixes)`` returns how many cached users fall under each prefix.  A
     first sync (empty cache) starts from one-character prefixes; after it, the
     counts it stored make the next plan split the crowded ones.
     """
-    result: list[str] = list(INTERNATIONAL_FIRST_CHARS)  # rare: never split
+    result: list[str] = []
     level = list(FIRST_CHARS)
     while level:
         counts = count(level)
