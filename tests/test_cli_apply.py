@@ -19,13 +19,20 @@ from lms_console.services.profiles import ProfileStore
 
 
 @pytest.fixture
-def site(tmp_path):
+def bare_site(tmp_path):
+    """A sandbox and its profile, never synced (for plan files refused before the local copy is read)."""
     server = SandboxServer(users=700, courses=2, seed=31).start()
     profile = ProfileStore(tokens=MemoryTokenStore()).add("sandbox", server.url)
-    out = _cli(["sync", "-p", "sandbox", "-q", "--only", "site,users,cohorts"], server.admin_token)
-    assert out.returncode == 0, out.stdout + out.stderr
     yield server, profile
     server.stop()
+
+
+@pytest.fixture
+def site(bare_site, synced_template):
+    """The sandbox and its profile, synced (in this process: `lms-console sync` has its own tests)."""
+    server, profile = bare_site
+    synced_template(server, profile.cache_path, ("site", "users", "cohorts"))
+    return server, profile
 
 
 def _env(token):
@@ -61,8 +68,8 @@ def test_dry_run_shows_the_plan_and_sends_nothing(site, tmp_path):
     assert not [r for r in server.requests if r["function"] == "core_cohort_add_cohort_members"]
 
 
-def test_bad_plan_files_get_clear_messages(site, tmp_path):
-    server, _ = site
+def test_bad_plan_files_get_clear_messages(bare_site, tmp_path):
+    server, _ = bare_site
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     out = _cli(["apply", "-p", "sandbox", str(bad)], server.admin_token)
@@ -81,8 +88,8 @@ def test_bad_plan_files_get_clear_messages(site, tmp_path):
     ({"title": "x"}, "the object has no 'changes'"),
     ({"changes": "users"}, "'changes' is a string ('users'); expected a list of changes"),
 ])
-def test_plan_entries_that_are_not_change_objects_are_named(site, tmp_path, doc, words):
-    server, _ = site
+def test_plan_entries_that_are_not_change_objects_are_named(bare_site, tmp_path, doc, words):
+    server, _ = bare_site
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc))
     server.clear_requests()
