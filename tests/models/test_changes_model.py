@@ -188,21 +188,27 @@ def test_an_undo_holds_a_change_made_on_the_site_since_and_undoes_the_rest(qtbot
         assert conn.execute("SELECT department FROM user WHERE id = ?", (users[1],)).fetchone()[0] == "Theirs"
 
 
-def test_a_partly_failed_undo_marks_only_what_it_undid(qtbot, engine):
-    engine, server = engine
-    users = _users(engine, 3)
+def _suspend_and_plan_undo(qtbot, engine, users):
+    """Suspend ``users`` through the engine, then plan the undo of that run: (run id, the undo's plan)."""
     with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
-        engine.plan([Change("user.suspend", {"id": u}) for u in users], title="Suspend three")
+        engine.plan([Change("user.suspend", {"id": u}) for u in users], title=f"Suspend {len(users)}")
     with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
         engine.apply(planned.args[0])
     run = applied.args[0].run_id
     with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
         engine.plan_undo(run_id=run)
+    return run, planned.args[0]
+
+
+def test_a_partly_failed_undo_marks_only_what_it_undid(qtbot, engine):
+    engine, server = engine
+    users = _users(engine, 3)
+    run, undo = _suspend_and_plan_undo(qtbot, engine, users)
     with server.store.connection() as conn:  # one of them is deleted on the site before the undo goes
         conn.execute("UPDATE user SET deleted = 1 WHERE id = ?", (users[1],))
         conn.commit()
     with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
-        engine.apply(planned.args[0])
+        engine.apply(undo)
     assert applied.args[0].status == "partial"
     assert _statuses(engine, run) == ["undone", "done", "undone"]  # the failed undo leaves its original done
 
@@ -212,19 +218,13 @@ def test_an_undo_that_changed_nothing_still_marks_what_was_already_so(qtbot, eng
     (nothing changed), and the originals already back as they were are marked undone all the same."""
     engine, server = engine
     users = _users(engine, 2)
-    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
-        engine.plan([Change("user.suspend", {"id": u}) for u in users], title="Suspend two")
-    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
-        engine.apply(planned.args[0])
-    run = applied.args[0].run_id
-    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
-        engine.plan_undo(run_id=run)
+    run, undo = _suspend_and_plan_undo(qtbot, engine, users)
     with server.store.connection() as conn:  # on the site meanwhile: one reactivated by hand, one deleted
         conn.execute("UPDATE user SET suspended = 0 WHERE id = ?", (users[0],))
         conn.execute("UPDATE user SET deleted = 1 WHERE id = ?", (users[1],))
         conn.commit()
     with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
-        engine.apply(planned.args[0])
+        engine.apply(undo)
     summary = applied.args[0]
     assert sorted(_statuses(engine, summary.run_id)) == ["failed", "skipped"]  # refused; already so
     assert summary.status == "failed" and not summary.stopped
