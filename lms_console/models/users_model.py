@@ -20,6 +20,7 @@ from lms_console.models.paging import PageCache
 from lms_console.models.users_detail_model import cancel_on_destroy, run_job
 from lms_console.models.users_export import export_view
 from lms_console.services import users_query as Q
+from lms_console.services.users_filter_text import describe, names_for
 from lms_console.services.users_query import FilterOptions, UserFilter
 
 IconProvider = Callable[[str], object]
@@ -54,8 +55,8 @@ def _read_first(db, spec: UserFilter, columns, sort, desc, size, titles, cancel)
     with db.read() as conn, Q.interruptible(conn, cancel):
         Q.tune_reader(conn)
         rows = Q.page(conn, spec, columns, sort, desc, 0, size, titles=titles)
-        names = Q.names_for(conn, spec) if spec.conditions else {}
-    return _First(_records(rows, [Q.column(k, titles).kind for k in columns[:-1]]), Q.describe(spec, names))
+        names = names_for(conn, spec) if spec.conditions else {}
+    return _First(_records(rows, [Q.column(k, titles).kind for k in columns[:-1]]), describe(spec, names))
 
 
 def _read_count(db, spec: UserFilter, cancel) -> int:
@@ -239,7 +240,7 @@ class UsersTableModel(QAbstractTableModel):
         self._generation += 1
         gen = self._generation
         if db is None:
-            self._apply_first(gen, _First([], Q.describe(self._spec)))
+            self._apply_first(gen, _First([], describe(self._spec)))
             self._apply_count(gen, 0)
             return None
         spec, cols, sort, desc, size = self._spec, self._query_columns(), self._sort, self._desc, self._size

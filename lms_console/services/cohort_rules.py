@@ -27,11 +27,10 @@ from lms_console.services.users_query import (
     Condition,
     FilterError,
     UserFilter,
-    describe,
-    names_for,
     where_sql,
 )
 from lms_console.services.user_errors import UserError
+from lms_console.services.users_filter_text import describe, names_for
 
 SAMPLE = 500  # users named per side in a diff (the counts are always exact)
 

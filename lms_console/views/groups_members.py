@@ -197,7 +197,7 @@ class MembersPanel(QWidget):
         self.rule_strip.style().polish(self.rule_strip)
         sentence = ""
         if rule is not None and not rule.problem:
-            from lms_console.services.users_query import describe
+            from lms_console.services.users_filter_text import describe
 
             sentence = f"Membership rule: {describe(rule.spec)}. "
         self.rule_label.setText(sentence + text)

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from lms_console.models.plan_model import count_phrase
-from lms_console.services.users_query import PROFILE_FIELDS, Condition, FilterError, UserFilter, describe
+from lms_console.services.users_filter_text import describe
+from lms_console.services.users_query import PROFILE_FIELDS, Condition, FilterError, UserFilter
 from lms_console.views.icons import icon
 
 _CHECK_FIRST = "Press “Check” first: see who would join and leave before you preview the changes."

@@ -21,6 +21,7 @@ from lms_console.sandbox.server import SandboxServer
 from lms_console.services import users_query as Q
 from lms_console.services.changes import Status
 from lms_console.services.changes.model import Outcome
+from lms_console.services.users_filter_text import describe, names_for
 from lms_console.services.users_query import Condition, UserFilter
 
 ENTITIES = ("site", "users", "categories", "courses", "cohorts", "groups", "enrolments")
@@ -176,7 +177,7 @@ def test_group_condition_of_the_users_query(site):
     spec = UserFilter(conditions=(Condition("group", "in", gid),))
     with session.db.read() as conn:
         assert Q.count(conn, spec) == members
-        assert Q.describe(spec, Q.names_for(conn, spec)) == f"Users in group {name} ({course})"
+        assert describe(spec, names_for(conn, spec)) == f"Users in group {name} ({course})"
         outside = UserFilter(conditions=(Condition("group", "not_in", gid),))
         assert Q.count(conn, outside) == Q.count(conn, UserFilter()) - members
     assert UserFilter.loads(spec.dumps()) == spec

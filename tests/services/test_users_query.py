@@ -23,6 +23,7 @@ from lms_console.services.lms.base import (
     Role,
     User,
 )
+from lms_console.services.users_filter_text import describe, describe_condition, names_for
 from lms_console.services.users_query import Condition, UserFilter
 
 NOW = 1_767_225_600
@@ -178,17 +179,17 @@ def test_describe_reads_as_a_sentence(db):
     spec = UserFilter(conditions=(Condition("suspended", "is", True), Condition("cohort", "in", 1),
                                   Condition("never_logged_in", "is", True)))
     with db.read() as conn:
-        names = Q.names_for(conn, spec)
-    assert Q.describe(spec, names) == "Suspended users in cohort Sales who never logged in"
-    assert Q.describe(UserFilter()) == "All users"
+        names = names_for(conn, spec)
+    assert describe(spec, names) == "Suspended users in cohort Sales who never logged in"
+    assert describe(UserFilter()) == "All users"
     spec = UserFilter("anna", (Condition("course", "in", 100), Condition("completed", "is_not", 100),
                                Condition("custom", "is", "Arts", "faculty")))
     with db.read() as conn:
-        names = Q.names_for(conn, spec)
-    assert Q.describe(spec, names) == ("Users matching “anna” enrolled in C101 who have not completed C101 "
+        names = names_for(conn, spec)
+    assert describe(spec, names) == ("Users matching “anna” enrolled in C101 who have not completed C101 "
                                        "and whose Faculty is “Arts”")
-    assert Q.describe(cond("last_access", "not_within", 90)) == "Users who have not logged in for 90 days"
-    assert Q.describe_condition(Condition("cohort", "in", 1), names={("cohort", 1): "Sales"}) == "In cohort Sales"
+    assert describe(cond("last_access", "not_within", 90)) == "Users who have not logged in for 90 days"
+    assert describe_condition(Condition("cohort", "in", 1), names={("cohort", 1): "Sales"}) == "In cohort Sales"
 
 
 def test_page_returns_visible_columns_in_sql_order(db):
@@ -318,7 +319,7 @@ def test_hostile_search_text_never_breaks_the_query(db, text):
         n = Q.count(conn, spec, now=NOW)
         rows = Q.page(conn, spec, ["username", "email"], "lastname", False, 0, 50, now=NOW)
         assert len(rows) == n <= 7
-    Q.describe(spec)
+    describe(spec)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -334,13 +335,13 @@ def test_hostile_custom_values_and_names_are_data(db, value, name):
 
 def test_time_in_sentences_is_a_date():
     stamp = int(time.mktime((2024, 3, 1, 12, 0, 0, 0, 0, -1)))
-    assert Q.describe(cond("last_access", "before", stamp)) == "Users who last logged in before 1 Mar 2024"
+    assert describe(cond("last_access", "before", stamp)) == "Users who last logged in before 1 Mar 2024"
 
 
 def test_a_given_set_of_users(tmp_path):
     import json as _json
 
-    from lms_console.services.users_query import Condition, UserFilter, describe, where_sql
+    from lms_console.services.users_query import Condition, UserFilter, where_sql
 
     spec = UserFilter("", (Condition("users", "in", (5, 3, 9), key="Completion: CS101"),))
     sql, params = where_sql(spec)

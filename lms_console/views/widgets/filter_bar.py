@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from lms_console.services import users_query as Q
+from lms_console.services.users_filter_text import describe_condition
 from lms_console.services.users_query import Condition, FilterOptions, UserFilter
 from lms_console.views.icons import icon
 from lms_console.views.widgets.pick_list import chosen_index, make_searchable
@@ -354,12 +355,12 @@ class FilterBar(QWidget):
         for n, cond in enumerate(self._spec.conditions):
             chip = QToolButton()
             chip.setObjectName("FilterChip")
-            chip.setText(Q.describe_condition(cond, self._names).replace("&", "&&"))  # "&" is no shortcut
+            chip.setText(describe_condition(cond, self._names).replace("&", "&&"))  # "&" is no shortcut
             chip.setIcon(icon("close"))
             chip.setLayoutDirection(Qt.LayoutDirection.RightToLeft)  # the × after the text
             chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             chip.setToolTip("Remove this condition")
-            chip.setAccessibleName(f"Remove filter: {Q.describe_condition(cond, self._names)}")
+            chip.setAccessibleName(f"Remove filter: {describe_condition(cond, self._names)}")
             chip.clicked.connect(lambda _=False, i=n: self.remove_condition(i))
             self.chips.addWidget(chip)
         self.chip_row.setVisible(bool(self._spec.conditions))
