@@ -10,6 +10,7 @@ from typing import Any
 from lms_console.services.changes import kinds as K
 from lms_console.services.changes import (  # noqa: F401
     kinds_courses,
+    kinds_enrol,
     kinds_groups,
     kinds_members,
     kinds_users,
