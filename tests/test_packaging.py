@@ -37,6 +37,7 @@ def _load(name: str):
 
 
 H = _load("spec_helpers")
+B = _load("spec_binaries")  # imports spec_helpers, loaded above
 F = _load("app_files")
 
 
@@ -131,14 +132,14 @@ def test_unused_binary_reasons():
             "PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so", "PySide6/Qt/lib/libQt6Widgets.so.6",
             "libpython3.11.so.1.0"]
     for dest in keep:
-        assert H.unused_binary_reason(dest, {"QtCore", "QtGui", "QtWidgets"}) is None, dest
+        assert B.unused_binary_reason(dest, {"QtCore", "QtGui", "QtWidgets"}) is None, dest
     drop = ["PySide6/Qt/plugins/platformthemes/libqgtk3.so", "PySide6/Qt/plugins/platforms/libqeglfs.so",
             "PySide6/Qt/plugins/generic/libqevdevmouseplugin.so", "PySide6/Qt/lib/libQt6Quick.so.6",
             "PySide6/Qt/lib/libQt6Qml.so.6", "PySide6/Qt/lib/libQt6Pdf.so.6", "PySide6/Qt/lib/libQt63DCore.so.6",
             "PySide6/Qt/lib/libQt6WebEngineCore.so.6", "PySide6/Qt/plugins/tls/libqopensslbackend.so"]
     for dest in drop:
-        assert H.unused_binary_reason(dest, {"QtCore", "QtGui", "QtWidgets"}), dest
-    assert H.unused_binary_reason("PySide6/Qt/plugins/tls/libqopensslbackend.so", {"QtNetwork"}) is None
+        assert B.unused_binary_reason(dest, {"QtCore", "QtGui", "QtWidgets"}), dest
+    assert B.unused_binary_reason("PySide6/Qt/plugins/tls/libqopensslbackend.so", {"QtNetwork"}) is None
 
 
 def test_prune_binaries_drops_libraries_only_unused_plugins_need():
@@ -164,14 +165,14 @@ def test_prune_binaries_drops_libraries_only_unused_plugins_need():
         ("PySide6/Qt/translations/qtbase_de.qm", "/src/qtbase_de.qm", "DATA"),
         ("lms_console/resources/icons/app.svg", "/src/app.svg", "DATA"),
     ]
-    kept_bins, kept_datas, reasons = H.prune_binaries(binaries, datas, lambda src: links.get(src, []),
+    kept_bins, kept_datas, reasons = B.prune_binaries(binaries, datas, lambda src: links.get(src, []),
                                                       qt_translations=False)
     kept = {dest for dest, _src, _kind in kept_bins}
     assert kept == {"PySide6/Qt/plugins/platforms/libqxcb.so", "libglib-2.0.so.0", "PySide6/Qt/lib/libQt6Gui.so.6",
                     "ctypes_only.so"}
     assert "only needed by libqgtk3.so" in reasons["libgtk-3.so.0"]
     assert [d for d, _s, _k in kept_datas] == ["libQt6Gui.so.6", "lms_console/resources/icons/app.svg"]
-    _bins, with_translations, _reasons = H.prune_binaries(binaries, datas, lambda src: links.get(src, []),
+    _bins, with_translations, _reasons = B.prune_binaries(binaries, datas, lambda src: links.get(src, []),
                                                           qt_translations=True)
     assert "PySide6/Qt/translations/qtbase_de.qm" in {d for d, _s, _k in with_translations}
 
@@ -250,7 +251,7 @@ def test_the_spec_only_uses_what_spec_helpers_provides():
         return {node.attr for node in ast.walk(tree)
                 if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name}
 
-    for alias, module in (("H", H), ("F", F)):
+    for alias, module in (("H", H), ("B", B), ("F", F)):
         used = attributes(alias)
         assert used and all(hasattr(module, n) for n in used), sorted(n for n in used if not hasattr(module, n))
     assert attributes("plan") <= set(H.BundlePlan.__dataclass_fields__)
