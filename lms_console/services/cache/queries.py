@@ -54,10 +54,11 @@ def _scalar(conn: Connection, sql: str, params: Sequence = ()) -> Any:
 
 # -- overview and doctor ----------------------------------------------------------------------------
 
+# Users as the users pane counts them: not the site's guest account (see users_query.NOT_GUEST).
 _COUNTS = {
-    "users": "SELECT count(*) FROM users",
-    "active": "SELECT count(*) FROM users WHERE suspended = 0",
-    "suspended": "SELECT count(*) FROM users WHERE suspended = 1",
+    "users": "SELECT count(*) FROM users WHERE username <> 'guest'",
+    "active": "SELECT count(*) FROM users WHERE suspended = 0 AND username <> 'guest'",
+    "suspended": "SELECT count(*) FROM users WHERE suspended = 1 AND username <> 'guest'",
     # Moodle lists the front page as a course (format 'site'); it is not one to an admin.
     "courses": "SELECT count(*) FROM courses WHERE format <> 'site'",
     "categories": "SELECT count(*) FROM categories",

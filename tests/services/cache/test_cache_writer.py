@@ -349,7 +349,8 @@ def test_partitions_plan_done_and_resume(writer, db) -> None:
 
 
 def test_counts(writer, db, dto) -> None:
-    writer.upsert_users([dto.user(2), dto.user(3, suspended=True)], 1)
+    # The guest account (id 1 on Moodle) is not counted: the users pane and the tree never list it.
+    writer.upsert_users([dto.user(1, username="guest"), dto.user(2), dto.user(3, suspended=True)], 1)
     writer.upsert_courses([dto.course(1, format="site"), dto.course(10)], 1)
     writer.upsert_categories([Category(1, "Top")], 1)
     writer.upsert_cohorts([Cohort(1, "A")], 1)
@@ -361,7 +362,7 @@ def test_counts(writer, db, dto) -> None:
                                         "cohorts": 1, "groups": 1, "enrolments": 2, "completions": 1}
         assert queries.course_ids(conn) == [1, 10]
         assert queries.enrolled_user_ids(conn) == [2, 3]
-        assert queries.user_ids(conn) == {2, 3}
+        assert queries.user_ids(conn) == {1, 2, 3}
 
 
 def test_sync_runs_entities_are_json(writer, sql) -> None:
