@@ -97,7 +97,6 @@ class ChangeEngine(QObject):
     def apply(self, plan: Plan, *, origin: str = "gui") -> int | None:
         """Record the plan (the outbox) and send it, on the writer thread."""
         from lms_console.services.changes import Applier, record
-        from lms_console.services.changes import journal as J
 
         session = self.session
         if session.db is None or session.client is None:
@@ -110,13 +109,12 @@ class ChangeEngine(QObject):
         undo = bool(meta.get("undo_of") or meta.get("undo_items"))
 
         def job(writer, progress, cancel):
+            # An undo names what it reverses: its originals are marked undone when their inverse goes through,
+            # now or from the outbox later (the Applier does it after every send).
             run_id = record(writer, plan, profile=profile, lms_user=user, origin="undo" if undo else origin,
-                            undo_of=meta.get("undo_of"))
+                            undo_of=meta.get("undo_of"), undo_items=meta.get("undo_items") or ())
             # An undo first reads what it touches on the site: a change made there since is held, not reversed.
-            summary = Applier(client, writer, progress=progress, cancel=cancel, recheck=undo).run(run_id)
-            if undo:  # whatever the run's status: only the originals whose inverse went through are marked
-                J.mark_undone(writer, _undone_originals(writer, meta, run_id), run_id)
-            return summary
+            return Applier(client, writer, progress=progress, cancel=cancel, recheck=undo).run(run_id)
 
         self._runs += 1
         # A unique name: a second Apply must queue behind the first, never cancel it.
@@ -219,31 +217,3 @@ def merge_summaries(summaries: Sequence[RunSummary]) -> RunSummary | None:
     return RunSummary(last.run_id, status, tuple(r for s in summaries for r in s.results),
                       frozenset().union(*(s.entities for s in summaries)), last.error)
 
-
-def _undone_originals(writer, meta: dict, undo_run: int) -> list[int]:
-    """The original items whose undo went through: their inverse is an item of the undo run that is
-    done, or was already so on the site. An undo that failed leaves its original as it was."""
-    import json
-    from collections import Counter
-
-    def key(kind: str, data) -> str:
-        return json.dumps({"kind": kind, **(data or {})}, sort_keys=True)
-
-    with writer.batch() as raw:
-        went = Counter(key(kind, json.loads(data) if data else {}) for kind, data in raw.execute(
-            "SELECT kind, data FROM change_items WHERE run_id = ? AND (status = 'done' OR "
-            "(status = 'skipped' AND code = 'noop'))", (undo_run,)))
-        if meta.get("undo_items"):
-            ids = list(meta["undo_items"])
-            originals = raw.execute(f"SELECT id, inverse FROM change_items WHERE id IN ({','.join('?' * len(ids))}) "
-                                    "AND status = 'done' ORDER BY id", ids).fetchall()
-        else:
-            originals = raw.execute("SELECT id, inverse FROM change_items WHERE run_id = ? AND status = 'done' "
-                                    "ORDER BY id", (meta["undo_of"],)).fetchall()
-    out = []
-    for item_id, inverse in originals:
-        k = json.dumps(json.loads(inverse), sort_keys=True) if inverse else None
-        if k is not None and went[k] > 0:
-            went[k] -= 1
-            out.append(item_id)
-    return out

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.session import ConnectionSession, Online
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
+from lms_console.services.cache.db import CacheDb
 from lms_console.services.changes import Change, Status
 from lms_console.services.credentials import Secret
 from lms_console.services.profiles import ProfileStore
@@ -247,3 +252,60 @@ def test_a_run_of_the_outbox_that_failed_whole_does_not_hold_back_the_next(qtbot
     assert _statuses(engine, first) == ["failed", "failed"] and _statuses(engine, second) == ["done"]
     assert summary.status == "partial" and summary.run_id == second
     assert _suspended_on_site(server, users[2:]) == [1]
+
+
+def _undo_waiting_in_the_outbox(qtbot, engine, server, monkeypatch, *, whole_run: bool):
+    """Suspend three accounts, then undo the run (or its first two items) while the site answers nothing:
+    the undo waits in the outbox. Returns (the original run, its accounts)."""
+    monkeypatch.setattr("lms_console.models.session.RETRY_DELAYS_S", (0.2,))  # no real back-off in a test
+    users = _users(engine, 3)
+    run, undo = _suspend_and_plan_undo(qtbot, engine, users)
+    if not whole_run:
+        with engine.session.db.read() as conn:
+            ids = [r[0] for r in conn.exec_driver_sql(
+                "SELECT id FROM change_items WHERE run_id = ? ORDER BY seq LIMIT 2", (run,))]
+        with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+            engine.plan_undo(item_ids=ids)
+        undo = planned.args[0]
+    server.set_faults(drop_before_rate=1.0)  # the site stops answering
+    with qtbot.waitSignal(engine.applied, timeout=60000) as applied:
+        engine.apply(undo)
+    assert applied.args[0].status == "waiting"
+    assert _statuses(engine, run) == ["done"] * 3 and _suspended_on_site(server, users) == [1, 1, 1]
+    return run, users
+
+
+@pytest.mark.parametrize("whole_run", [True, False], ids=["run", "items"])
+def test_an_undo_sent_later_from_the_outbox_marks_its_originals_undone(qtbot, engine, monkeypatch, whole_run):
+    """QA: an undo that waited in the outbox went out when the site answered again, but the journal kept
+    showing the run as done (and offered Undo for it again)."""
+    engine, server = engine
+    run, users = _undo_waiting_in_the_outbox(qtbot, engine, server, monkeypatch, whole_run=whole_run)
+    with qtbot.waitSignal(engine.applied, timeout=60000) as resent:
+        server.clear_faults()  # the site answers again: the outbox goes out
+    assert resent.args[0].status == "done"
+    if whole_run:
+        assert _statuses(engine, run) == ["undone"] * 3 and _suspended_on_site(server, users) == [0, 0, 0]
+    else:  # only the chosen items
+        assert _statuses(engine, run) == ["undone", "undone", "done"]
+        assert _suspended_on_site(server, users) == [0, 0, 1]
+
+
+def test_an_undo_sent_by_apply_resume_marks_its_originals_undone(qtbot, engine, monkeypatch):
+    """The console's undo left waiting in the outbox, sent by `lms-console apply --resume`."""
+    engine, server = engine
+    run, users = _undo_waiting_in_the_outbox(qtbot, engine, server, monkeypatch, whole_run=True)
+    engine.session.close()  # the console is closed before the site answers again
+    closed = []
+    engine.runner.run("barrier", lambda p, c: closed.append(True), writer=True)
+    qtbot.waitUntil(lambda: bool(closed), timeout=10000)
+    server.clear_faults()
+    out = subprocess.run([sys.executable, "-m", "lms_console", "apply", "-p", "site", "--resume", "-q"],
+                         capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, LMS_CONSOLE_TOKEN=server.admin_token))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert _suspended_on_site(server, users) == [0, 0, 0]
+    with CacheDb.open(ProfileStore().get("site").cache_path) as db, db.read() as conn:
+        statuses = [r[0] for r in conn.exec_driver_sql(
+            "SELECT status FROM change_items WHERE run_id = ? ORDER BY seq", (run,))]
+    assert statuses == ["undone"] * 3

@@ -149,6 +149,9 @@ class Applier:
             status = settled_status(r.status for r in everything_now)
         left = status in ("waiting", "held") or (status == "cancelled" and self.revalidate)
         J.set_run_status(self.writer, run_id, status, finished=not left)
+        # An undo, sent at once or from the outbox (the console's or `apply --resume`), whatever its status:
+        # the originals whose inverse went through in this send are marked undone.
+        J.mark_undone_originals(self.writer, run_id)
         if error is not None:
             log.info("run %s stopped: %s", run_id, error)
         return RunSummary(run_id, status, tuple(results), frozenset(self._entities), error)

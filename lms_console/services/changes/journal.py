@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,9 +76,13 @@ def _row(r) -> JournalRow:
 # -- writing (writer thread) -------------------------------------------------------------------------
 
 def create_run(writer, plan: Plan, *, profile: str, lms_user: str, origin: str = "gui",
-               undo_of: int | None = None, now: float | None = None) -> int:
+               undo_of: int | None = None, undo_items: Sequence[int] = (), now: float | None = None) -> int:
     """Record a confirmed plan: items to apply are queued (the outbox), the rest end as skipped
-    with their reason, so every planned item has a result."""
+    with their reason, so every planned item has a result.
+
+    An undo names what it reverses, so that whoever sends it (at once, or later from the outbox) marks
+    the originals undone: a whole run (``undo_of``), or chosen items (``undo_items``: they keep their
+    status, done, and get ``undone_by`` = this run until their inverse goes through)."""
     now = int(now or time.time())
     with writer.batch() as raw:
         run_id = raw.execute(
@@ -87,6 +92,8 @@ def create_run(writer, plan: Plan, *, profile: str, lms_user: str, origin: str =
             "INSERT INTO change_items (run_id, seq, kind, target, title, data, before, after, status, function, "
             "code, message, depends_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [_item_row(run_id, item, now) for item in plan.items])
+        raw.executemany("UPDATE change_items SET undone_by = ? WHERE id = ? AND status = 'done'",
+                        [(run_id, i) for i in undo_items])
     return int(run_id)
 
 
@@ -145,6 +152,44 @@ def mark_undone(writer, item_ids: Iterable[int], undo_run_id: int) -> None:
     with writer.batch() as raw:
         raw.executemany("UPDATE change_items SET status = 'undone', undone_by = ? WHERE id = ? AND status = 'done'",
                         [(undo_run_id, i) for i in item_ids])
+
+
+def mark_undone_originals(writer, run_id: int) -> list[int]:
+    """After a send of ``run_id`` (at once, or from the outbox): when it is an undo, mark undone the
+    originals whose inverse went through. Returns their ids (none for a run that is not an undo)."""
+    with writer.batch() as raw:
+        run = raw.execute("SELECT origin, undo_of FROM change_runs WHERE id = ?", (run_id,)).fetchone()
+        if run is None or (run[0] != "undo" and run[1] is None):
+            return []
+        ids = _undone_originals(raw, run_id, run[1])
+        mark_undone(writer, ids, run_id)
+    return ids
+
+
+def _undone_originals(raw, undo_run: int, undo_of: int | None) -> list[int]:
+    """The original items whose undo went through: their inverse is an item of the undo run that is
+    done, or was already so on the site. An undo that failed leaves its original as it was.
+
+    The originals are the done items of the run undone (``undo_of``), or the items chosen for the undo
+    (``undone_by`` = the undo run, see :func:`create_run`); those it marked undone in an earlier send
+    count too, so that each inverse that went through answers for one original only."""
+    def key(kind: str, data) -> str:
+        return json.dumps({"kind": kind, **(data or {})}, sort_keys=True)
+
+    went = Counter(key(kind, _load(data)) for kind, data in raw.execute(
+        "SELECT kind, data FROM change_items WHERE run_id = ? AND (status = 'done' OR "
+        "(status = 'skipped' AND code = 'noop'))", (undo_run,)))
+    originals = raw.execute(
+        "SELECT id, inverse, status FROM change_items WHERE (run_id = ? AND status = 'done') OR "
+        "(undone_by = ? AND status IN ('done', 'undone')) ORDER BY id", (undo_of, undo_run)).fetchall()
+    out = []
+    for item_id, inverse, status in originals:
+        k = json.dumps(json.loads(inverse), sort_keys=True) if inverse else None
+        if k is not None and went[k] > 0:
+            went[k] -= 1
+            if status == "done":
+                out.append(item_id)
+    return out
 
 
 def release_held(writer, item_id: int, decision: str) -> bool:
