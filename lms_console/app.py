@@ -7,6 +7,7 @@ loopback port, creates or reuses the "Demo" profile, syncs and opens on it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -218,6 +219,8 @@ class ConsoleApp(QObject):
             self.window.show_problem(exc)
             self._refresh_profile_list()
             return
+        if not self._old_copy_set_aside(profile.name):
+            return
         try:
             # The stored token first, else $LMS_CONSOLE_TOKEN (also when there is no keychain at all).
             token = resolve_token(profile, self.tokens)
@@ -242,6 +245,24 @@ class ConsoleApp(QObject):
         self.profiles.set_last_used(profile.name)
         self.session.open(profile, token)  # opened / closed refresh the profile box
         self._refresh_profile_list()
+
+    def _old_copy_set_aside(self, name: str) -> bool:
+        """A profile moved to another site opens only once its local copy of the old site is set aside (it is
+        as soon as nothing has it open: see ProfilesController.update); False, said in the banner, if not yet."""
+        if self._profiles_controller is None:
+            return True
+        try:
+            waiting = self._profiles_controller.finish_set_aside(name)
+            why = "it is still in use (a run may still be being sent to the old site): try again in a moment"
+        except OSError as exc:
+            waiting, why = True, f"it cannot be renamed ({exc.strerror or exc})"
+        if waiting:
+            self.window.banner.show_message(
+                "warning", f"“{name}” cannot open at its new address yet: its local copy of the old site "
+                           f"must be set aside first, and {why}.", title="Not opened",
+                actions=[("Try again", lambda: self.open_profile(name))])
+            self._refresh_profile_list()
+        return not waiting
 
     def _token_needed(self, name: str, message: str) -> None:
         """No token to open ``name`` with: say so, offer the Profiles dialog; the open profile (if any) stays."""
@@ -283,8 +304,9 @@ class ConsoleApp(QObject):
     def _reconnect_moved_profile(self, profile) -> None:
         """The open profile was moved to another site (closed, its old copy set aside): open it again there.
 
-        It opens once the writer thread has closed the old copy (nothing of it may be open next to the new
-        one), which is also after the Profiles dialog stored a token typed with the new address (same Save).
+        It opens once the writer thread has closed the old copy and set it aside (nothing of it may be open
+        next to the new one), which is also after the Profiles dialog stored a token typed with the new
+        address (same Save).
         """
         note = self._profiles_controller.set_aside_note() if self._profiles_controller is not None else ""
         self.window.banner.show_message("info", f"The address of “{profile.name}” changed to {profile.url}: "
@@ -342,6 +364,11 @@ class ConsoleApp(QObject):
 
         self.session.close()
         self.runner.shutdown(wait=True)
+        if self._profiles_controller is not None:  # a moved profile's old copy still waiting is set aside now
+            # (Its cache was not closed by the writer thread, stopped now: nothing else opens it before exit.)
+            for name in self._profiles_controller.waiting_set_aside():
+                with contextlib.suppress(OSError):
+                    self._profiles_controller.finish_set_aside(name, anyway=True)
         if self.demo is not None:
             self.demo.stop()
         crash_handler.uninstall()

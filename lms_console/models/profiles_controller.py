@@ -15,7 +15,9 @@ never goes back to the view: it is stored for the profile, or held here
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lms_console.models.profiles_model import ProfilesModel, token_state
 from lms_console.models.tasks import TaskRunner
-from lms_console.services.cache.site_binding import set_aside_message, site_key
+from lms_console.services.cache.site_binding import SetAside, move_aside, set_aside_message, site_key
 from lms_console.services.credentials import (
     CredentialError,
     InvalidToken,
@@ -53,6 +55,11 @@ log = logging.getLogger(__name__)
 TEST_JOB = "profiles.test_connection"
 SIGN_IN_JOB = "profiles.sign_in"
 PLACEHOLDER_NAME = "New profile"  # a test of an unnamed form still needs a valid Profile
+# Moving the open profile: how long Save waits for its old copy to be closed and set aside (at once, unless
+# the writer thread is still busy with it, e.g. sending a run: then it follows), and how long the writer
+# thread then waits for a reader still holding the copy (a query of another thread finishing).
+SAVE_WAITS_FOR_SET_ASIDE_S = 2.0
+READERS_WAIT_S = 10.0
 
 
 CANNOT_CREATE_TOKEN = (
@@ -118,8 +125,8 @@ class ProfilesController(QObject):
             to be removed, or moved to another site: close it now. Emitted before anything is deleted
             or set aside.
         profile_moved(object): the profile open in the console was moved to another site (it was closed
-            through ``profile_closing``, its old copy set aside): the changed :class:`Profile`, to be
-            opened again at its new address.
+            through ``profile_closing``, its old copy is set aside on the writer thread once closed): the
+            changed :class:`Profile`, to be opened again at its new address (see :meth:`finish_set_aside`).
         profile_removed(object): a profile was removed (its :class:`RemovalReport`).
         token_stored(str, bool): a token was stored for profile ``name``; True: for this session only.
         keychain_unavailable(str, str): a token for profile ``name`` could not go into the keychain
@@ -167,6 +174,10 @@ class ProfilesController(QObject):
         self._test_job: int | None = None
         self._sign_in_job: int | None = None
         self._open_name: str | None = None  # the profile open in the console
+        # Moved profiles whose old copy waits to be set aside once closed (casefolded name -> plan), see update().
+        self._unmoved: dict[str, SetAside] = {}
+        self._aside_lock = threading.Lock()
+        self._aside_jobs = itertools.count(1)
 
     def __repr__(self) -> str:
         return f"ProfilesController({self._store!r}, {len(self._pending)} pending token(s))"
@@ -349,12 +360,59 @@ class ProfilesController(QObject):
         moving = url is not None and self.is_open(name) and site_key(url) != site_key(self._store.get(name).url)
         if moving:
             self.profile_closing.emit(name)  # nothing keeps reading or writing the old address's copy
-        profile = self._store.update(name, url=url, insecure=insecure, service=service)
+        # The open copy is closed on the writer thread (queued just now): it is set aside there, after that.
+        profile = self._store.update(name, url=url, insecure=insecure, service=service, set_aside_later=moving)
+        if moving and self._store.set_aside_pending is not None:
+            self._set_aside_once_closed(profile.name, self._store.set_aside_pending)
         self._changed()
         self.profile_saved.emit(profile)
         if moving:
             self.profile_moved.emit(profile)
         return profile
+
+    def _set_aside_once_closed(self, name: str, plan: SetAside) -> None:
+        """Set the moved profile's old copy aside on the writer thread, after the jobs closing it (and any
+        job still writing into it): a SQLite file renamed while it is open can lose its last writes. Save
+        waits a moment for it; when a run still being sent keeps it longer, it follows, and the profile
+        opens again only after it (:meth:`finish_set_aside`)."""
+        key = name.casefold()
+        self._unmoved[key] = plan
+        moved = threading.Event()
+
+        def job(_progress, _cancel) -> None:
+            try:
+                self._move_aside(key, READERS_WAIT_S)
+            except OSError as exc:  # said when the profile is opened again (finish_set_aside raises it)
+                log.warning("local copy %s could not be set aside: %s", plan.source.name, exc)
+            finally:
+                moved.set()
+
+        self._runner.run(f"set-aside-{next(self._aside_jobs)}", job, writer=True, quiet=True)
+        moved.wait(SAVE_WAITS_FOR_SET_ASIDE_S)
+
+    def _move_aside(self, key: str, wait_s: float, anyway: bool = False) -> bool:
+        with self._aside_lock:
+            plan = self._unmoved.get(key)
+            if plan is None:
+                return True
+            if move_aside(plan, wait_s=wait_s, anyway=anyway) is None:
+                return False
+            del self._unmoved[key]
+            return True
+
+    def waiting_set_aside(self) -> list[str]:
+        """Moved profiles whose old copy still waits to be set aside (casefolded names)."""
+        return list(self._unmoved)
+
+    def finish_set_aside(self, name: str, wait_s: float = SAVE_WAITS_FOR_SET_ASIDE_S, *,
+                         anyway: bool = False) -> SetAside | None:
+        """Before profile ``name`` is opened (or the console quits): its old copy of another site, if it still
+        waits to be set aside (see :meth:`update`), is set aside now. Returns the copy when it is still open
+        after ``wait_s`` (the profile must not open yet; ``anyway``: it is set aside all the same), else None;
+        OSError when it cannot be renamed."""
+        key = name.casefold()
+        plan = self._unmoved.get(key)
+        return None if plan is None or self._move_aside(key, wait_s, anyway) else plan
 
     def remove(self, name: str, delete_cache: bool = False) -> RemovalReport:
         """Remove a profile and its token; with ``delete_cache`` its local cache file too.

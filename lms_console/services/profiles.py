@@ -33,7 +33,7 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 
-from lms_console.services.cache.site_binding import set_aside_if_other_site
+from lms_console.services.cache.site_binding import SetAside, plan_set_aside, set_aside, set_aside_if_other_site
 from lms_console.services.credentials import KEYRING_SERVICE, CredentialError, KeyringTokenStore, TokenStore
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.paths import APP_NAME, CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir  # noqa: F401
@@ -320,6 +320,9 @@ class ProfileStore:
         # After add() or update(): (new path, that site's address) when the profile's cache file held another
         # site's copy and was set aside for it (see services/cache/site_binding.py), else None.
         self.set_aside: tuple[Path, str] | None = None
+        # After update(..., set_aside_later=True): the copy to set aside, left in place for the caller to move
+        # once nothing has it open any more (site_binding.move_aside); set_aside already says where it goes.
+        self.set_aside_pending: SetAside | None = None
 
     @property
     def path(self) -> Path:
@@ -388,7 +391,8 @@ class ProfileStore:
 
     def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
                backend: str | None = None, service: str | None = None,
-               keep_token_on_host_change: bool = False, same_site: bool = False) -> Profile:
+               keep_token_on_host_change: bool = False, same_site: bool = False,
+               set_aside_later: bool = False) -> Profile:
         """Change a profile's settings (not its name).
 
         Moving a profile to another host deletes its stored token unless
@@ -396,6 +400,9 @@ class ProfileStore:
         was paired with, so the caller must ask the user first. A local copy of
         another site than the new address is set aside (``set_aside``), unless the
         caller knows it is the same site at a new address (``same_site``: the demo).
+        ``set_aside_later``: the copy is still open (the console's open profile, closed
+        on its writer thread): it is only planned (``set_aside_pending``), and the
+        caller moves it once it is closed.
         """
         with self._locked() as doc:
             old = _find(doc["profiles"], name)
@@ -409,7 +416,10 @@ class ProfileStore:
                           backend=old.backend if backend is None else backend,
                           service=old.service if service is None else service)
             doc["profiles"][doc["profiles"].index(old)] = new
-            self.set_aside = None if same_site or url is None else set_aside_if_other_site(new.cache_path, new.url)
+            plan = None if same_site or url is None else plan_set_aside(new.cache_path, new.url)
+            self.set_aside_pending = plan if set_aside_later else None
+            self.set_aside = None if plan is None else (
+                plan.target if set_aside_later else set_aside(plan), plan.other)
         if new.host != old.host and not keep_token_on_host_change:
             with contextlib.suppress(CredentialError):
                 self.tokens.delete(new)

@@ -327,3 +327,44 @@ def test_the_demo_site_at_a_new_port_opens_as_before(qtbot, console, server, oth
     assert session.profile.name == DEMO_PROFILE and session.profile.url == other_server.url
     assert console.window.banner.title_text() not in ("Reconnecting", "Reconnected")
     assert copy.exists() and not list(copy.parent.glob(f"{copy.stem}.other-site-*"))
+
+
+def test_the_old_copy_is_set_aside_only_once_closed_and_keeps_its_last_write(qtbot, console, server, other_server):
+    """The old copy of the open profile was renamed at Save, while the writer thread still had it open (a
+    run writing into it): a SQLite file renamed under an open connection can lose its last writes."""
+    import threading
+
+    from lms_console.services.cache.db import CacheDb
+
+    session = open_and_synced(qtbot, console, server).session
+    old_copy = session.profile.cache_path
+    writing, release = threading.Event(), threading.Event()
+
+    def run_still_writing(writer):  # e.g. an apply: one journal row written, the last one still to come
+        def row(title):
+            with writer.batch() as raw:
+                raw.execute("INSERT INTO change_runs (created_at, profile, lms_user, title, origin, status) "
+                            "VALUES (1, 'Sandbox', 'admin', ?, 'gui', 'done')", (title,))
+        row("written before Save")
+        writing.set()
+        release.wait(30)
+        row("the last write")
+
+    session.run_writer("still-writing", run_still_writing)
+    assert writing.wait(10)
+    aside = f"{old_copy.stem}.other-site-*{old_copy.suffix}"
+    try:
+        dialog = save_address(qtbot, console, other_server.url, other_server.admin_token)
+        assert "set aside" in dialog.save_status.text()  # said at once, as before
+        assert old_copy.exists() and not list(old_copy.parent.glob(aside))  # nothing renamed while it is open
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: session.is_open, timeout=WAIT_MS)  # at the new address, once it was set aside
+    assert session.profile.url == other_server.url
+    [moved] = old_copy.parent.glob(aside)
+    assert not [p for p in old_copy.parent.iterdir() if p.name.startswith(moved.name + "-")]  # no -wal, -shm
+    with CacheDb.open(moved) as db:
+        assert db.integrity_check() == []
+        with db.read() as conn:
+            titles = [r[0] for r in conn.exec_driver_sql("SELECT title FROM change_runs ORDER BY id")]
+    assert titles[-2:] == ["written before Save", "the last write"]
