@@ -45,6 +45,7 @@ from lms_console.services.profiles import (
     RemovalReport,
     is_loopback_host,
     normalise_url,
+    token_may_follow,
     validate_name,
     validate_service,
 )
@@ -116,7 +117,7 @@ class ProfilesController(QObject):
 
     ``tokens`` (default ``store.tokens``) is a :class:`SessionFallbackTokenStore`; any
     other store is wrapped in one. It is also set as ``store.tokens``, so removing a
-    profile, or moving it to another host, forgets its session-only token too.
+    profile, or moving it to another host or port, forgets its session-only token too.
 
     Signals:
         profiles_changed(): profiles or their token state changed (``model`` is refreshed already).
@@ -328,13 +329,14 @@ class ProfilesController(QObject):
         return ""
 
     def host_changes(self, name: str, url: str) -> bool:
-        """Whether saving ``url`` for saved profile ``name`` moves it to another host (its token is then forgotten)."""
+        """Whether saving ``url`` for saved profile ``name`` moves it to another site, so its token is then
+        forgotten (another host or port: :func:`token_may_follow`)."""
         try:
             old = self._store.get(name)
-            new_host = urlsplit(normalise_url(url)).hostname or ""
+            new_url = normalise_url(url)
         except LmsError:
             return False
-        return new_host != old.host
+        return not token_may_follow(old.url, new_url)
 
     # -- changing profiles -----------------------------------------------------------------
     def add(self, name: str, url: str, insecure: bool = False, service: str = DEFAULT_SERVICE) -> Profile:
@@ -614,7 +616,7 @@ class ProfilesController(QObject):
             saved = self._store.get(saved_name) if saved_name.strip() else None
         except LmsError:
             saved = None
-        if saved is not None and saved.host == profile.host:
+        if saved is not None and token_may_follow(saved.url, profile.url):
             token = self._tokens.get(saved)  # may raise KeychainUnavailable: reported as the failure
             if token is not None:
                 return token

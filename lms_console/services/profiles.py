@@ -33,7 +33,12 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 
-from lms_console.services.cache.site_binding import SetAside, plan_set_aside, set_aside, set_aside_if_other_site
+from lms_console.services.cache.site_binding import (
+    SetAside,
+    plan_set_aside,
+    set_aside,
+    set_aside_if_other_site,
+)
 from lms_console.services.credentials import KEYRING_SERVICE, CredentialError, KeyringTokenStore, TokenStore
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.paths import APP_NAME, CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir  # noqa: F401
@@ -303,6 +308,30 @@ class RemovalReport:
 # Store
 
 
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def token_may_follow(old_url: str, new_url: str) -> bool:
+    """Whether a token made for the site at ``old_url`` may be sent to ``new_url``: the same host and port
+    (another path there is an address being corrected), or the same host moving from http to https at
+    their default ports. Another port of the same host can be another site (another Moodle, or anything
+    else listening there), so it is another host as far as the token is concerned."""
+    def origin(url: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port or _DEFAULT_PORTS.get(scheme)
+        except ValueError:
+            port = None
+        return scheme, (parts.hostname or "").lower(), port
+
+    (old_scheme, old_host, old_port), (new_scheme, new_host, new_port) = origin(old_url), origin(new_url)
+    if old_host != new_host:
+        return False
+    return old_port == new_port or (old_scheme, old_port, new_scheme, new_port) == ("http", 80, "https", 443)
+
+
 class ProfileStore:
     """Add, change, remove and list profiles in ``<config_dir>/profiles.json``.
 
@@ -395,9 +424,9 @@ class ProfileStore:
                set_aside_later: bool = False) -> Profile:
         """Change a profile's settings (not its name).
 
-        Moving a profile to another host deletes its stored token unless
-        ``keep_token_on_host_change``: a token is only ever sent to the host it
-        was paired with, so the caller must ask the user first. A local copy of
+        Moving a profile to another host or port (see :func:`token_may_follow`)
+        deletes its stored token unless ``keep_token_on_host_change``: a token is only ever sent to
+        the site it was paired with, so the caller must ask the user first. A local copy of
         another site than the new address is set aside (``set_aside``), unless the
         caller knows it is the same site at a new address (``same_site``: the demo).
         ``set_aside_later``: the copy is still open (the console's open profile, closed
@@ -420,10 +449,10 @@ class ProfileStore:
             self.set_aside_pending = plan if set_aside_later else None
             self.set_aside = None if plan is None else (
                 plan.target if set_aside_later else set_aside(plan), plan.other)
-        if new.host != old.host and not keep_token_on_host_change:
+        if not token_may_follow(old.url, new.url) and not keep_token_on_host_change:
             with contextlib.suppress(CredentialError):
                 self.tokens.delete(new)
-            log.info("profile %r moved from %s to %s: stored token deleted", new.name, old.host, new.host)
+            log.info("profile %r moved from %s to %s: stored token deleted", new.name, old.url, new.url)
         return new
 
     def set_last_used(self, name: str) -> Profile:

@@ -348,6 +348,20 @@ def test_update_to_another_host_drops_the_token_unless_kept(store, tokens):
     assert tokens.get("prod") is None
 
 
+@pytest.mark.parametrize("old, new, kept", [
+    ("http://127.0.0.1:38617", "http://127.0.0.1:18233", False),  # another port: perhaps another site
+    ("https://moodle.example.edu", "https://moodle.example.edu:8443", False),
+    ("https://moodle.example.edu", "https://Moodle.example.edu:443/lms/", True),  # the same server, a path fixed
+    ("http://moodle.example.edu", "https://moodle.example.edu", True),  # moved to TLS at the default ports
+    ("http://127.0.0.1:8080", "https://127.0.0.1:8443", False),
+])
+def test_a_token_never_follows_the_profile_to_another_port(store, tokens, old, new, kept):
+    store.add("prod", old, insecure=old.startswith("http:") and "127.0.0.1" not in old)
+    tokens.set("prod", TOKEN)
+    store.update("prod", url=new)
+    assert (tokens.get("prod") == Secret(TOKEN)) is kept
+
+
 def test_update_follows_the_http_rules(store):
     store.add("lan", "http://10.0.0.7", insecure=True)
     assert store.update("lan", url="https://10.0.0.7").insecure is False  # https drops the consent

@@ -281,7 +281,7 @@ def test_changing_the_open_profiles_address_reconnects_to_the_new_site(qtbot, co
 
 def test_a_new_address_that_refuses_the_token_shows_it_is_refused(qtbot, console, server, other_server):
     session = open_and_synced(qtbot, console, server).session
-    save_address(qtbot, console, other_server.url)  # same host: the old site's token is kept, and refused
+    save_address(qtbot, console, other_server.url, server.admin_token)  # the old site's token, typed again: refused
     qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.AUTH_FAILED, timeout=WAIT_MS)
     assert session.profile.url == other_server.url
     assert console.window.connection_indicator.state() == "rejected"
@@ -295,19 +295,24 @@ def test_a_new_address_that_does_not_answer_works_offline(qtbot, console, server
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens there once closed
     session = open_and_synced(qtbot, console, server).session
-    save_address(qtbot, console, f"http://127.0.0.1:{port}")
+    save_address(qtbot, console, f"http://127.0.0.1:{port}", server.admin_token)
     qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.OFFLINE, timeout=WAIT_MS)
     assert console.window.connection_indicator.state() == "offline"
     assert console.window.banner.title_text() == "Working offline"
 
 
-def test_a_new_host_without_a_token_says_one_is_needed(qtbot, console, server):
+@pytest.mark.parametrize("other_port", [False, True], ids=["host", "port"])
+def test_a_new_host_without_a_token_says_one_is_needed(qtbot, console, server, other_server, other_port):
+    """QA: moved to another port of the same host (another sandbox), the profile sent it the old site's token."""
     session = open_and_synced(qtbot, console, server).session
-    moved = server.url.replace("127.0.0.1", "localhost")  # another host: the token is forgotten
+    # Another host or another port: the token is forgotten, never sent there.
+    moved = other_server.url if other_port else server.url.replace("127.0.0.1", "localhost")
+    other_server.clear_requests()
     save_address(qtbot, console, moved)
     qtbot.waitUntil(lambda: console.window.banner.title_text() == "Token needed", timeout=WAIT_MS)
     assert not session.is_open and console.window.connection_indicator.state() == "token"
     assert console.profiles.get("Sandbox").url == moved
+    assert other_server.requests == []
 
 
 def test_the_demo_site_at_a_new_port_opens_as_before(qtbot, console, server, other_server):
