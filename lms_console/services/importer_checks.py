@@ -18,6 +18,7 @@ from lms_console.services.changes.kinds_users import MAX_LENGTHS, USER_FIELDS, f
 from lms_console.services.importer_lookup import COUNTRIES, STUDENT, CacheLookup, parse_bool, parse_date
 from lms_console.services.importer_mapping import PROFILE_PREFIX, column_name, numbered, target_label
 from lms_console.services.importer_model import RowIssue
+from lms_console.services.users_query import GUEST_USERNAME
 
 # The change engine's patterns (kinds_users.field_problems) for the first pass; a cell that fails
 # one gets the engine's own message from field_problems.
@@ -27,6 +28,10 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PASSWORD_OK = re.compile(r"^(?=.{8})(?=.*\d)(?=.*[a-z])(?=.*[A-Z])(?=.*[^A-Za-z0-9])", re.DOTALL)
 _LANG_RE = re.compile(r"^[a-z]{2,3}(_[a-z0-9]+)*$")
 _ESCAPED = re.compile(r"^'[=+\-@\t\r]")
+# The site's guest account is no account to import into: Moodle refuses to change it, and the console
+# hides it everywhere (users_query.NOT_GUEST). Its row is an error whatever the import's mode.
+GUEST_ROW = ("is the username of the site's guest account, which Moodle never changes and the console does not "
+             "manage: leave this row out")
 
 
 class Columns:
@@ -64,7 +69,9 @@ class Checked:
         self.issues: dict[int, list[RowIssue]] = {}
         self.notes: dict[int, tuple[str, ...]] = {}
         self.empty: set[int] = set()
-        self.broken: set[int] = set()  # rows the file itself garbles (shifted cells, a quote run on): always errors
+        # Rows that are errors whatever the import's mode: the file garbles them (shifted cells, a quote run
+        # on), or they name the site's guest account.
+        self.broken: set[int] = set()
         self.names: list[str] = []
         self.values: dict[str, list[str]] = {}
         self.frows: list[tuple[str, ...]] = []  # the account fields per row, in Columns.order
@@ -130,6 +137,10 @@ def check_chunk(cols: Columns, cache: CacheLookup, rownos: list[int], columns: l
             engine_says(k, "username", names[k], raw[k])
         else:
             c.add(k, name("username"), "", "every row needs a username")
+    if GUEST_USERNAME in names:  # one C-level scan per chunk: the common case costs nothing more
+        for k in where(map(GUEST_USERNAME.__eq__, names)):
+            c.add(k, name("username"), raw[k], GUEST_ROW)
+            c.broken.add(k)
     # -- account fields
     for i, t in cols.fields:
         vals = col(i)

@@ -236,7 +236,7 @@ class DryRunner:
         cols, opts, rownos, names = self.cols, self.options, c.rownos, c.names
         if opts.mode == "update_only":
             for k in ks:
-                if k in c.broken:  # the file itself is garbled here: said whatever the mode
+                if k in c.broken:  # garbled by the file, or the guest account: said whatever the mode
                     klass[k] = _ERROR
                     details[k] = ((), tuple(c.issues[k]), c.notes.get(k, ()))
                     continue

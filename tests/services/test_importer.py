@@ -321,6 +321,30 @@ def test_without_an_id_number_the_names_confirm_the_same_person(tmp_path, db):
             in result.rows[0].reason)
 
 
+def test_the_guest_account_is_an_error_in_every_mode_and_its_data_never_shown(tmp_path, db):
+    """QA: a row for "guest" came out as a conflict that showed the hidden guest account's email and said how
+    to update it. Moodle never changes the guest account and the console does not manage it: the row is an
+    error naming the field and the value, whatever the mode and whether the local copy lists the account."""
+    text = (f"username,firstname,lastname,email,password\n"
+            f"Guest,Guest,User,guest@example.org,{PW}\n"
+            f"pia,Pia,P,pia@x.org,{PW}\n")
+    path = write(tmp_path, text)
+    reason = ("is the username of the site's guest account, which Moodle never changes and the console does not "
+              "manage: leave this row out")
+    for listed in (False, True):
+        if listed:
+            with CacheWriter(db) as w:
+                w.upsert_users([User(1, "guest", "Guest user", " ", "root@localhost")], w.begin_run(["users"]))
+        for mode in ("create_update", "create_only", "update_only"):
+            _t, result = run(db, path, mode=mode)
+            guest = by_row(result)[2]
+            assert guest.klass == I.RowClass.ERROR, (listed, mode, guest)
+            assert [(i.field, i.value, i.reason) for i in guest.issues] == [("username", "Guest", reason)]
+            assert "root@localhost" not in guest.reason
+            assert not any(c.data.get("username") == "guest" or c.data.get("id") == 1 for c in result.changes)
+            assert by_row(result)[3].klass == (I.RowClass.SKIPPED if mode == "update_only" else I.RowClass.CREATE)
+
+
 def test_rows_with_extra_cells_are_errors_and_numbering_stays(tmp_path, db):
     text = (f"username,firstname,lastname,email,password\n"
             f'nora,Nora,"N\nmultiline",nora@x.org,{PW}\n'
