@@ -330,8 +330,10 @@ def open_text(info: SourceInfo, skip: int = 0):
     return raw, text
 
 
-def _sniff_delimiter(sample: str) -> tuple[str, bool]:
-    """The delimiter that splits the first lines into the same number (> 1) of cells; (delim, sure)."""
+def _sniff_delimiter(sample: str) -> tuple[str, float, int]:
+    """The delimiter that splits the first lines into the same number (> 1) of cells: (delim, share of
+    the rows below the header with the header's number of cells, that number); width 0: none splits the
+    header."""
     lines = sample.splitlines()[:60]
     if len(lines) > 1 and len(sample) >= _HEAD - 8:
         lines = lines[:-1]  # cut mid-line by the sample
@@ -350,7 +352,7 @@ def _sniff_delimiter(sample: str) -> tuple[str, bool]:
         score = (same, width)
         if score > best_score:
             best, best_score = delim, score
-    return best, best_score[0] > 0
+    return best, best_score[0], best_score[1]
 
 
 def _open_csv(info: SourceInfo, head: bytes, encoding: str | None, delimiter: str | None, max_rows: int,
@@ -381,9 +383,13 @@ def _open_csv(info: SourceInfo, head: bytes, encoding: str | None, delimiter: st
         delim = sep_line
         notes.append(f"The file's first line says “sep={sep_line}”: {DELIMITERS.get(sep_line, sep_line)}-separated.")
     else:
-        delim, sure = _sniff_delimiter(start)
-        if not sure:
+        delim, same, width = _sniff_delimiter(start)
+        if width < 2:
             notes.append("Only one column was found: if the file uses another separator, choose it yourself.")
+        elif same < 1:
+            notes.append(f"The separator is a guess: read as {DELIMITERS.get(delim, delim)}-separated, {width} columns "
+                         "in the header, but some of the first rows have another number of cells. If the file uses "
+                         "another separator (or mixes them), choose it yourself or fix those rows.")
     info = _replace(info, delimiter=delim, notes=info.notes + tuple(n for n in notes if n not in info.notes))
     table = Table(info, (), (), max_rows, skip)
     headers, sample, header_row = _head_and_sample(table, sample_rows)

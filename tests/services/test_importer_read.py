@@ -79,6 +79,17 @@ def test_delimiters_are_detected(tmp_path, delimiter, name):
     assert table.sample[0][2] == "Porto, PT"
 
 
+@pytest.mark.parametrize("text, note", [
+    ("username\nann\nbob\n", "Only one column was found"),
+    # QA: a comma header over semicolon rows said "Only one column" beside a preview of two columns.
+    ("username,email\nann;ann@x.org\nbob;bob@x.org\n", "The separator is a guess: read as comma-separated, 2 columns"),
+    ("username,email\nann,ann@x.org\nbob,bob@x.org\n", None),
+])
+def test_a_doubtful_separator_is_named_as_read(tmp_path, text, note):
+    notes = " ".join(I.read_table(write(tmp_path, text)).source.notes)
+    assert (note in notes) if note else ("column" not in notes and "separator" not in notes), notes
+
+
 def test_excel_sep_line_is_honoured(tmp_path):
     table = I.read_table(write(tmp_path, "sep=;\nusername;email\nann;ann@x.org\n"))
     assert table.source.delimiter == ";" and table.headers == ("username", "email")

@@ -149,6 +149,34 @@ def test_dialog_drives_an_import_and_emits_the_plan(qtbot, tmp_path, opened):
     ]
 
 
+def test_enter_goes_to_the_pages_primary_action_never_close(qtbot, tmp_path, opened):
+    """QA: after "Next ›" the focus moved on to "Close" (Next turns off while the file is read), which then
+    took Enter: Enter closed the wizard and the work was lost. Enter is Next, then "Dry run ›", then "Apply…"."""
+    from PySide6.QtWidgets import QApplication
+
+    make, engine = opened
+    path = tmp_path / "people.csv"
+    path.write_text(CSV, encoding="utf-8")
+    dialog = make()
+    qtbot.waitExposed(dialog)
+
+    def enter():
+        assert not dialog.close_button.isDefault()
+        qtbot.keyClick(QApplication.focusWidget() or dialog, Qt.Key.Key_Return)
+
+    qtbot.keyClicks(dialog.path_edit, str(path))
+    assert dialog.next_button.isDefault()
+    with qtbot.waitSignal(dialog.controller.file_read, timeout=10000):
+        qtbot.mouseClick(dialog.next_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.stack.currentIndex() == 1 and dialog.next_button.isDefault()
+    with qtbot.waitSignal(dialog.controller.dry_run_finished, timeout=30000):
+        enter()
+    assert dialog.isVisible() and dialog.stack.currentIndex() == 2
+    dialog.close_button.setFocus()
+    enter()
+    assert not dialog.isVisible() and len(engine.calls) == 1  # "Apply…": the change engine has the changes
+
+
 @pytest.mark.parametrize("content, words", [
     (b"username,email\n" + bytes(range(256)) * 10, "binary data"),
     (b"", "empty (0 bytes)"),

@@ -111,13 +111,17 @@ class ImportDialog(QDialog):
         self.apply_button = QPushButton(icon("check"), "Apply…")
         self.apply_button.setToolTip("Plan the changes; the preview shows every change before anything is sent")
         self.next_button = QPushButton("Next ›")
-        self.next_button.setDefault(True)
         self.close_button = QPushButton("Close")
         buttons.addWidget(self.back_button)
         buttons.addStretch(1)
         for b in (self.export_button, self.apply_button, self.next_button, self.close_button):
             buttons.addWidget(b)
         root.addLayout(buttons)
+        # Enter is the page's primary action (_update_buttons makes it the default button), whichever button
+        # has the focus: an auto-default button takes Enter while focused, and when "Next ›" turns off while
+        # the file is read the focus moves on to "Close" (Enter then closed the wizard, losing the work).
+        for b in self.findChildren(QPushButton):
+            b.setAutoDefault(False)
 
     def _build_file_page(self) -> QWidget:
         page = QWidget()
@@ -556,6 +560,7 @@ class ImportDialog(QDialog):
         n = len(result.changes) if on_results else 0
         self.apply_button.setEnabled(on_results and n > 0)
         self.apply_button.setText(f"Apply… ({n:,} change{'s' if n != 1 else ''})" if on_results else "Apply…")
+        (self.next_button if step < 2 or rerun else self.apply_button).setDefault(True)
 
     def _say(self, label: QLabel, level: str, message: str, hint: str = "") -> None:
         mark = {"error": "✖", "warning": "⚠", "info": "ℹ"}[level]
