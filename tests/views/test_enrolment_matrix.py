@@ -188,6 +188,43 @@ def test_the_matrix_takes_a_cohort_or_a_saved_filter_and_refuses_what_it_cannot_
     big.close()
 
 
+def test_a_saved_filter_lists_the_built_in_filters_and_one_saved_since_the_pane_read_its_choices(qtbot, console):
+    """QA: "A saved filter" was greyed out with an empty list while the navigation tree showed the four
+    built-in filters (they are no rows of the saved_filters table). A filter saved after the pane read its
+    choices is listed too: the dialog reads them as it opens."""
+    from lms_console.services import saved_filters as SF
+    from lms_console.services.users_query import DEFAULT_FILTERS, Condition, UserFilter
+
+    window, pane, session, engine, _server = console
+    assert pane.choices["saved"] == []
+    spec = UserFilter(conditions=(Condition("suspended", "is", False),))
+    saved = []
+    session.run_writer("save-test-filter", lambda w: SF.save_filter(w, "Active staff", spec), on_done=saved.append)
+    qtbot.waitUntil(lambda: bool(saved), timeout=WAIT)
+    pane.dialogs.open_matrix()
+    dialog = pane.dialogs.open_dialogs["matrix"]
+    built_in = [label for _key, label in DEFAULT_FILTERS]
+    combo = dialog.saved_combo
+    qtbot.waitUntil(lambda: combo.count() == len(built_in) + 1, timeout=WAIT)
+    assert [combo.itemText(i) for i in range(combo.count())] == [*built_in, "Active staff"]
+    assert combo.itemData(combo.count() - 1) == spec
+    assert dialog.from_saved.isEnabled()
+    dialog.from_saved.click()
+    assert dialog.from_saved.isChecked() and combo.isEnabled()
+    combo.setCurrentIndex(combo.findText("No cohort"))
+    qtbot.waitUntil(lambda: dialog.course_list.count() > 0, timeout=WAIT)
+    courseid = dialog.course_list.item(0).data(Qt.ItemDataRole.UserRole)[0]
+    check_course(dialog, courseid)
+    assert dialog.ok.isEnabled() and dialog.summary.text().startswith("the users the filter matches × 1 course")
+    loners = {r[0] for r in q(session, "SELECT id FROM users WHERE username <> 'guest' AND id NOT IN "
+                                       "(SELECT userid FROM cohort_members)")}
+    assert loners
+    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.ok, LEFT))
+    assert {i.change.data["userid"] for i in preview.plan.items} == loners
+    assert {i.change.data["courseid"] for i in preview.plan.items} == {courseid}
+    preview.close()
+
+
 def test_course_panel_suspends_ends_and_unenrols_selected_enrolments(qtbot, console):
     window, pane, session, engine, _server = console
     courseid = q(session, "SELECT courseid FROM enrolments GROUP BY courseid ORDER BY count(*) DESC LIMIT 1")[0][0]

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from lms_console.models.dnd import UserDrag
-from lms_console.models.enrolments_model import read_course_choices
+from lms_console.models.enrolments_model import read_course_choices, read_saved_filters
 from lms_console.models.groups_actions import MAX_CHANGES, DropOptions
-from lms_console.services.users_query import Condition, UserFilter
+from lms_console.services.users_query import DEFAULT_FILTER_SPECS, DEFAULT_FILTERS, Condition, UserFilter
 from lms_console.views.icons import icon
 
 
@@ -158,7 +158,10 @@ class EnrolmentMatrixDialog(QDialog):
     """Many users × many courses, one previewed run.
 
     ``selection``: ids selected in the pane (may be empty); ``search``: the user list's filter and
-    its count; ``cohorts``: (id, name, members); ``saved``: (id, name, UserFilter).
+    its count; ``cohorts``: (id, name, members); ``saved``: (id, name, UserFilter) of the saved filters
+    as the pane last read them. "A saved filter" offers the built-in filters every site has (as the
+    navigation tree lists them) and the saved ones, read again from the local copy on opening (a filter
+    saved in the users pane since the pane read its choices is there too).
 
     Signals:
         enrol_requested(object, object, object): a UserDrag (ids or a filter), the course ids,
@@ -217,9 +220,7 @@ class EnrolmentMatrixDialog(QDialog):
         self.from_saved = QRadioButton("A saved filter")
         self.saved_combo = QComboBox()
         self.saved_combo.setObjectName("MatrixSavedFilter")
-        for fid, name, spec in saved:
-            self.saved_combo.addItem(name, spec)
-        self.from_saved.setEnabled(bool(saved))
+        self._fill_saved(saved)
         for w in (self.from_selection, self.from_search, self.from_cohort, self.cohort_combo, self.from_saved,
                   self.saved_combo):
             ul.addWidget(w)
@@ -271,8 +272,34 @@ class EnrolmentMatrixDialog(QDialog):
         self.saved_combo.currentIndexChanged.connect(lambda _i: self._update())
         self.options_box.changed.connect(self._update)
         self.finished.connect(lambda _r: self.session.runner.cancel_named(self._name))
+        self.finished.connect(lambda _r: self.session.runner.cancel_named(f"{self._name}-saved"))
         self._load_courses()
+        self._load_saved()
         self._update()
+
+    # -- saved filters --------------------------------------------------------------------------------------
+    def set_saved(self, saved: Sequence[tuple[int, str, UserFilter]]) -> None:
+        """List the built-in filters, then ``saved`` (id, name, filter); the chosen one stays chosen."""
+        self._fill_saved(saved)
+        self._update()
+
+    def _fill_saved(self, saved: Sequence[tuple[int, str, UserFilter]]) -> None:
+        current = self.saved_combo.currentText()
+        self.saved_combo.blockSignals(True)
+        self.saved_combo.clear()
+        for key, label in DEFAULT_FILTERS:
+            self.saved_combo.addItem(label, DEFAULT_FILTER_SPECS[key])
+        for _fid, name, spec in saved:
+            self.saved_combo.addItem(name, spec)
+        self.saved_combo.setCurrentIndex(max(0, self.saved_combo.findText(current)))
+        self.saved_combo.blockSignals(False)
+        self.from_saved.setEnabled(self.saved_combo.count() > 0)
+
+    def _load_saved(self) -> None:
+        db = self.session.db
+        if db is not None:
+            self.session.runner.run(f"{self._name}-saved", lambda p, c: read_saved_filters(db),
+                                    label="Read saved filters", quiet=True, on_done=self.set_saved)
 
     # -- courses --------------------------------------------------------------------------------------------
     def _load_courses(self) -> None:
