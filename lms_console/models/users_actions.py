@@ -121,8 +121,10 @@ def create_problems(data: Mapping[str, Any], taken: tuple[Q.Holder | None, Q.Hol
         fields["username"] = fields["username"].lower()  # stored in lower case; typing "Anna" is fine
     for p in field_problems(fields):
         out.setdefault(p.field, _short(p))
-    if taken[0] is not None and "username" not in out:
-        out["username"] = ("This is the username of the site's guest account." if taken[0][1] == Q.GUEST_USERNAME
+    # Every site has the guest account, whether the local copy lists it yet or not.
+    guest = fields.get("username") == Q.GUEST_USERNAME or (taken[0] is not None and taken[0][1] == Q.GUEST_USERNAME)
+    if "username" not in out and (guest or taken[0] is not None):
+        out["username"] = ("This is the username of the site's guest account." if guest
                            else f"Another account already has this username (id {taken[0][0]}).")
     if taken[1] is not None and "email" not in out:
         out["email"] = f"Already used by the account “{taken[1][1]}” (id {taken[1][0]})."

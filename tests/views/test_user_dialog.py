@@ -198,6 +198,50 @@ def test_create_user_validates_live(qtbot, session, actions):
         "Create user new.user")]
 
 
+def test_create_user_summary_names_every_field_that_keeps_preview_off(qtbot, session, actions):
+    """QA: with the guest account's username (or any taken one) and no password, the summary said only
+    "Password", and once the password was filled it said nothing while Preview stayed off."""
+    with CacheWriter(session.db, clock=lambda: NOW) as w:
+        w.upsert_users([User(id=1, username="guest", firstname="Guest user", lastname=" ", email="root@localhost")],
+                       w.begin_run(["users"]))
+    d = CreateUserDialog(actions)
+    qtbot.addWidget(d)
+    d.show()
+    assert not d.create_button.isEnabled()
+    assert d.summary.text() == "Still to fill in or fix: Username, Email address, First name, Last name, Password."
+    for key, value in (("email", "g@example.org"), ("firstname", "G"), ("lastname", "H")):
+        qtbot.keyClicks(d.edits[key], value)
+    with qtbot.waitSignal(actions.taken_checked, timeout=10000):
+        qtbot.keyClicks(d.edits["username"], "Guest")
+    qtbot.waitUntil(lambda: bool(d.errors["username"].text()), timeout=10000)
+    assert d.errors["username"].text() == "This is the username of the site's guest account."
+    assert d.summary.text() == "Still to fill in or fix: Username, Password."
+    qtbot.keyClicks(d.password, "Secret-123")
+    assert not d.create_button.isEnabled()
+    assert d.summary.isVisible() and d.summary.text() == "Still to fill in or fix: Username."
+    d.edits["username"].clear()
+    with qtbot.waitSignal(actions.taken_checked, timeout=10000):
+        qtbot.keyClicks(d.edits["username"], "anna")
+    qtbot.waitUntil(lambda: "Another account" in d.errors["username"].text(), timeout=10000)
+    assert not d.create_button.isEnabled() and d.summary.text() == "Still to fill in or fix: Username."
+    d.edits["username"].clear()
+    with qtbot.waitSignal(actions.taken_checked, timeout=10000):
+        qtbot.keyClicks(d.edits["username"], "gina")
+    qtbot.waitUntil(d.create_button.isEnabled, timeout=10000)
+    assert not d.summary.isVisible() and not d.summary.text()
+
+
+def test_create_user_refuses_the_guest_username_before_the_users_are_synced(qtbot, session, actions):
+    """Every Moodle site has the guest account: "guest" is refused even when the local copy does not list it."""
+    d = CreateUserDialog(actions)
+    qtbot.addWidget(d)
+    fill(d, email="g@example.org", firstname="G", lastname="H", password="Secret-123")
+    with qtbot.waitSignal(actions.taken_checked, timeout=10000):
+        qtbot.keyClicks(d.edits["username"], "guest")
+    assert d.errors["username"].text() == "This is the username of the site's guest account."
+    assert not d.create_button.isEnabled() and d.summary.text() == "Still to fill in or fix: Username."
+
+
 def test_create_user_with_a_generated_password(qtbot, session, actions):
     d = CreateUserDialog(actions)
     qtbot.addWidget(d)

@@ -25,11 +25,14 @@ from lms_console.views.dialogs.user_dialog import plain_label
 FIELDS = (("username", "Username"), ("email", "Email address"), ("firstname", "First name"),
           ("lastname", "Last name"), ("idnumber", "ID number"), ("department", "Department"),
           ("institution", "Institution"), ("city", "City/town"), ("country", "Country (2 letters)"))
+SUMMARY_ORDER = (*FIELDS, ("auth", "Authentication"), ("password", "Password"))
+LABELS = dict(SUMMARY_ORDER)
 
 
 class CreateUserDialog(QDialog):
     """The create-user form. Problems show under their field once it was touched (all of them
-    after a first "Preview…"); the button stays off while anything is wrong.
+    after a first "Preview…"); the button stays off while anything is wrong, and the line above the
+    buttons names every field that keeps it off.
 
     Signals: none of its own (it calls UsersActions.plan_create).
     """
@@ -163,10 +166,12 @@ class CreateUserDialog(QDialog):
             self._form.setRowVisible(label, bool(text))
         if shown_before != {k for k, label in self.errors.items() if label.text()}:
             self.adjustSize()  # make room for the messages instead of squeezing them
-        labels = {**dict(FIELDS), "password": "Password"}
-        hidden = [labels.get(k, k) for k in problems if k not in self.touched]
-        self.summary.setText(f"Still to fill in or fix: {', '.join(hidden)}." if hidden and self.touched else "")
-        self.summary.setVisible(bool(self.summary.text()))
+        # Every field that keeps Preview off, in the form's order, those shown under their field included:
+        # never a disabled button and nothing said.
+        blocking = [label for key, label in SUMMARY_ORDER if key in problems]
+        blocking += [k for k in problems if k not in LABELS]
+        self.summary.setText(f"Still to fill in or fix: {', '.join(blocking)}." if blocking else "")
+        self.summary.setVisible(bool(blocking))
         self.create_button.setEnabled(not problems)
 
     def submit(self) -> None:
