@@ -126,6 +126,11 @@ class ImportMembershipsDialog(QDialog):
         buttons.addWidget(close)
         buttons.addWidget(self.preview_button)
         lay.addLayout(buttons)
+        # Enter is "Preview changes" (nothing while it is off), whichever button has the focus: an
+        # auto-default Close would take it and drop the dry run.
+        for b in self.findChildren(QPushButton):
+            b.setAutoDefault(False)
+        self.preview_button.setDefault(True)
         self._combos: list[QComboBox] = []
         self.mapping_box.hide()
         self.enrol_first.hide()

@@ -11,7 +11,7 @@ import csv
 import pytest
 from PySide6.QtCore import QByteArray, QDate, QItemSelectionModel, QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton
 
 from lms_console.models.dnd import USER_IDS_MIME, read_user_drag, user_ids_mime
 from lms_console.models.groups_model import CountRole
@@ -498,7 +498,13 @@ def test_memberships_are_imported_with_a_dry_run_then_previewed(qtbot, console, 
     assert dialog.result.counts["add"] == 3 and dialog.result.counts["error"] == 1
     assert "4 rows: 3 to add, 1 error. 3 changes to preview." in dialog.summary.text()
     assert dialog.export_button.isEnabled()
-    preview = preview_after(qtbot, window, engine, lambda: qtbot.mouseClick(dialog.preview_button, LEFT))
+    close = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Close")
+
+    def enter_on_close():  # Enter is "Preview changes" even with the focus on Close (it closed the dialog)
+        close.setFocus()
+        qtbot.keyClick(close, Qt.Key.Key_Return)
+
+    preview = preview_after(qtbot, window, engine, enter_on_close)
     assert preview.plan.counts["apply"] == 3
     preview.close()
     pane.dialogs.open_import()
