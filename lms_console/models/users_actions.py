@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from lms_console.models.groups_model import read_course_groups
 from lms_console.models.users_detail_model import cancel_on_destroy, run_job
 from lms_console.services import saved_filters as SF
 from lms_console.services import users_query as Q
@@ -28,6 +29,7 @@ BULK_ACTIONS: dict[str, tuple[str, str]] = {
     "delete": ("Delete", "user.delete"),
     "force_password_change": ("Force a password change for", "user.force_password_change"),
     "add_to_cohort": ("Add", "cohort.add_member"),
+    "add_to_group": ("Add", "group.add_member"),
     "enrol": ("Enrol", "enrol.add"),
 }
 # More than this many users at once: the pane asks twice (a million Change objects is heavy too).
@@ -35,12 +37,16 @@ LARGE_BULK = 10_000
 
 
 def bulk_changes(action: str, ids: Sequence[int], params: Mapping[str, Any] | None = None) -> list[Change]:
-    """One Change per user for ``action`` (params: cohortid; courseid, roleid, timestart, timeend)."""
+    """One Change per user for ``action`` (params: cohortid; groupid; courseid, roleid, timestart, timeend).
+
+    A group takes enrolled users only (core_group_add_group_members refuses the others): each user is
+    a change of its own, so the planner names those not enrolled in the group's course."""
     params = dict(params or {})
     kind = BULK_ACTIONS[action][1]
-    if action == "add_to_cohort":
-        cohort = int(params["cohortid"])
-        return [Change(kind, {"cohortid": cohort, "userid": int(u)}) for u in ids]
+    if action in ("add_to_cohort", "add_to_group"):
+        key = "cohortid" if action == "add_to_cohort" else "groupid"
+        container = int(params[key])
+        return [Change(kind, {key: container, "userid": int(u)}) for u in ids]
     if action == "enrol":
         base = {"courseid": int(params["courseid"]), "roleid": int(params.get("roleid") or 5)}
         for key in ("timestart", "timeend"):
@@ -52,12 +58,16 @@ def bulk_changes(action: str, ids: Sequence[int], params: Mapping[str, Any] | No
 
 def bulk_title(action: str, n: int, params: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None
                ) -> str:
-    """"Suspend 3 users", "Add 120 users to cohort Sales", "Enrol 5 users in C101 as Student"."""
+    """"Suspend 3 users", "Add 120 users to cohort Sales", "Add 4 users to group A in C101",
+    "Enrol 5 users in C101 as Student"."""
     params, names = dict(params or {}), dict(names or {})
     who = f"{n:,} user{'s' if n != 1 else ''}"
     verb = BULK_ACTIONS[action][0]
     if action == "add_to_cohort":
         return f"Add {who} to cohort {names.get('cohort') or params.get('cohortid')}"
+    if action == "add_to_group":
+        course = f" in {names['course']}" if names.get("course") else ""
+        return f"Add {who} to group {names.get('group') or params.get('groupid')}{course}"
     if action == "enrol":
         role = f" as {names['role']}" if names.get("role") else ""
         return f"Enrol {who} in {names.get('course') or params.get('courseid')}{role}"
@@ -139,6 +149,16 @@ def create_problems(data: Mapping[str, Any], taken: tuple[Q.Holder | None, Q.Hol
     return out
 
 
+def edit_problems(changed: Mapping[str, Any]) -> dict[str, str]:
+    """field -> what is wrong with it, for the fields the properties dialog changed (empty: it can be
+    previewed). The words are the create form's; the dialog shows each under its field."""
+    out = {k: "Required: an account cannot be without it." for k in REQUIRED
+           if k in changed and not str(changed[k] or "").strip()}
+    for p in field_problems({k: v for k, v in changed.items() if k not in out}):
+        out.setdefault(p.field, _short(p))
+    return out
+
+
 def create_change(data: Mapping[str, Any]) -> Change:
     """The user.create change for the form's values (empty fields left out)."""
     payload = {k: str(v).strip() for k, v in data.items() if k in USER_FIELDS and str(v or "").strip()}
@@ -165,6 +185,7 @@ class UsersActions(QObject):
             for the create dialog.
         problem(object): an expected problem in plain words (str) or an expected error.
         collecting(bool): reading the users a bulk action applies to (can take a second on 1M).
+        groups_loaded(int, object): a course's groups [(id, name), ...] for the bulk "Add to group".
     """
 
     filter_saved = Signal(int, str)
@@ -173,6 +194,7 @@ class UsersActions(QObject):
     taken_checked = Signal(object)
     problem = Signal(object)
     collecting = Signal(bool)
+    groups_loaded = Signal(int, object)
 
     def __init__(self, session, engine, model, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -185,7 +207,7 @@ class UsersActions(QObject):
         self._taken_timer.timeout.connect(self._check_taken)
         self._name = f"users-actions-{id(self):x}"
         cancel_on_destroy(self, self.runner, *(f"{self._name}-{n}" for n in (
-            "taken", "saved-filter", "save-filter", "delete-filter", "rename-filter")))
+            "taken", "saved-filter", "save-filter", "delete-filter", "rename-filter", "groups")))
 
     # -- change-engine plans ---------------------------------------------------------------------
     def plan(self, changes: Sequence[Change], title: str) -> int | None:
@@ -219,6 +241,17 @@ class UsersActions(QObject):
     def _plan_ids(self, action: str, ids: list[int], params: dict, names) -> None:
         ids = list(dict.fromkeys(ids))
         self.plan(bulk_changes(action, ids, params), bulk_title(action, len(ids), params, names))
+
+    def load_groups(self, courseid: int) -> int | None:
+        """Read the course's groups from the cache; emits ``groups_loaded(courseid, [(id, name), ...])``."""
+        db = self.session.db
+        if db is None:
+            self.groups_loaded.emit(courseid, [])
+            return None
+        return run_job(self.runner, f"{self._name}-groups",
+                       lambda p, c: [(g[0], g[1]) for g in read_course_groups(db, courseid).groups],
+                       label="Read the course's groups", quiet=True,
+                       on_done=lambda groups: self.groups_loaded.emit(courseid, groups))
 
     def plan_edit(self, user: User, fields: Mapping[str, str], custom: Mapping[str, str] | None = None,
                   suspended: bool | None = None) -> int | None:

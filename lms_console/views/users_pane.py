@@ -30,7 +30,7 @@ from lms_console.models.users_model import UsersTableModel
 from lms_console.services import users_query as Q
 from lms_console.services.users_query import UserFilter
 from lms_console.views import theme
-from lms_console.views.dialogs.user_dialog import BULK_LABELS, BulkActionDialog
+from lms_console.views.dialogs.bulk_action_dialog import BULK_LABELS, BulkActionDialog
 from lms_console.views.icons import icon
 from lms_console.views.widgets.banner import Banner
 from lms_console.views.widgets.empty_state import empty_state_label
@@ -241,6 +241,7 @@ class UsersPane(QWidget):
         if target == self.target and self.model.is_active():
             return  # the same node again (the tree was rebuilt): keep the search and conditions
         self.save_view_settings()
+        self._forget_selection()
         self.target = target
         self.saved_filter_id = None
         self.banner.clear()
@@ -270,6 +271,7 @@ class UsersPane(QWidget):
             self.banner.show_message("info", f"{title}: no users to show.")
             return
         self.save_view_settings()
+        self._forget_selection()
         self.saved_filter_id = None
         self.banner.clear()
         self.view_key = "users"
@@ -285,6 +287,7 @@ class UsersPane(QWidget):
         self.view_key = "users"
         self.subtitle.setText("Every account in the local copy of the site.")
         self.banner.clear()
+        self._forget_selection()
         self.filter_bar.set_spec(UserFilter())
         if self.model.is_active():  # else the next show_target sets it
             self.model.set_filter(UserFilter())
@@ -399,6 +402,13 @@ class UsersPane(QWidget):
         if not busy:
             self._update_count()
 
+    def _forget_selection(self) -> None:
+        """Another list is shown (another node, a report's users, another profile): what was selected
+        belongs to the list before, so it goes, as in a file manager that changes folders. A bulk action
+        then defaults to what the admin sees (the filter), never to rows chosen elsewhere."""
+        self._kept = (set(), 0)
+        self.table.selectionModel().clear()
+
     def _remember_selection(self) -> None:
         ids = {self.model.user_id(r) for first, last in self.selected_ranges() if last - first < 1000
                for r in range(first, last + 1)}
@@ -511,7 +521,8 @@ class UsersPane(QWidget):
         if self._dialog is not None:
             self._dialog.close()
         dialog = BulkActionDialog(action, selected=self.selected_count(), matching=self.model.total(),
-                                  description=self.model.description, options=self.model.options, parent=self)
+                                  description=self.model.description, options=self.model.options,
+                                  actions=self.actions, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.confirmed.connect(self._run_bulk)
         dialog.switch_requested.connect(self.bulk)

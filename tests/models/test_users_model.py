@@ -39,6 +39,7 @@ from lms_console.services.lms.base import (
     CustomField,
     Enrolment,
     Fetched,
+    Group,
     Members,
     Role,
     User,
@@ -326,6 +327,33 @@ def test_bulk_helpers():
     assert bulk_changes("force_password_change", [3]) == [Change("user.force_password_change", {"id": 3})]
     assert bulk_changes("unsuspend", [3, 4])[1] == Change("user.unsuspend", {"id": 4})
     assert bulk_title("delete", 1) == "Delete 1 user"
+
+
+def test_add_to_group_plans_one_change_per_user_and_the_planner_names_those_not_enrolled(qtbot, model, session):
+    """PRODUCT.md: bulk "add to cohort/group". Moodle's core_group_add_group_members refuses users not
+    enrolled in the course: one change per user, so the preview names the refused ones."""
+    assert bulk_changes("add_to_group", [5, 6], {"groupid": 7}) == [
+        Change("group.add_member", {"groupid": 7, "userid": 5}), Change("group.add_member", {"groupid": 7, "userid": 6})]
+    assert bulk_title("add_to_group", 2, {"groupid": 7}, {"group": "Team A", "course": "C101"}) == \
+        "Add 2 users to group Team A in C101"
+    with CacheWriter(session.db, clock=lambda: NOW) as w:
+        w.replace_course_groups(100, [Group(7, 100, "Team A"), Group(8, 100, "Team B")], [], w.begin_run(["groups"]))
+    engine = FakeEngine()
+    actions = UsersActions(session, engine, model)
+    with qtbot.waitSignal(actions.groups_loaded, timeout=10000) as loaded:
+        actions.load_groups(100)
+    assert loaded.args == [100, [(7, "Team A"), (8, "Team B")]]
+    with qtbot.waitSignal(model.counted, timeout=10000):
+        model.set_filter(UserFilter("", (Condition("users", "in", (5, 6), key="two users"),)))
+    with qtbot.waitSignals([actions.collecting, actions.collecting], timeout=10000):
+        actions.plan_bulk("add_to_group", params={"groupid": 7}, names={"group": "Team A", "course": "C101"})
+    changes, title = engine.plans[0]
+    assert title == "Add 2 users to group Team A in C101"
+    plan = plan_changes(session.db, changes, title=title)
+    ok, refused = plan.items  # user 5 is enrolled in C101, user 6 is not
+    assert not ok.problems and ok.title == "Add user0005 to group Team A"
+    assert refused.title == "Add user0006 to group Team A"
+    assert "not enrolled" in refused.problems[0].message
 
 
 def test_edit_changes_only_what_changed():

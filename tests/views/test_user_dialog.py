@@ -134,15 +134,51 @@ def test_edits_become_one_previewed_plan(qtbot, session, actions):
         Change("user.suspend", {"id": 10})], "Edit anna")]
 
 
-def test_invalid_edits_say_why_and_cannot_be_sent(qtbot, session, actions):
+def test_invalid_edits_say_why_at_the_field_and_cannot_be_sent(qtbot, session, actions):
+    # QA: "email: is not a valid email address" at the bottom, with the internal field name. As in the
+    # New user dialog: the problem under the Email field, in words; the line above the buttons names the field.
     d = open_user(qtbot, session, actions, 10)
+    email = d.errors["email"][1]
+    assert not email.isVisibleTo(d)
     d.edits["email"].setText("not an email")
-    assert not d.preview_button.isEnabled() and "not a valid email" in d.problems.text()
+    assert not d.preview_button.isEnabled()
+    assert email.text() == "Not a valid email address." and email.isVisibleTo(d)
+    assert d.problems.text() == "Still to fix: Email address."
     d.edits["email"].setText("")
-    assert "email cannot be empty" in d.problems.text()
+    assert email.text() == "Required: an account cannot be without it."
     d.edits["email"].setText("anna@example.org")
+    assert not email.isVisibleTo(d) and d.problems.isHidden()
     d.edits["country"].setText("Germany")
-    assert "two-letter" in d.problems.text()
+    assert d.errors["country"][1].text() == "Use a two-letter country code such as DE or US."
+    assert d.problems.text() == "Still to fix: Country (2 letters)."  # on the Profile tab: named here
+    d.edits["username"].setText("Anna B")
+    assert d.problems.text() == "Still to fix: Username, Country (2 letters)."
+    assert d.errors["username"][1].text() == "Use lower-case letters, digits and _ - . @ only."
+
+
+def test_language_and_timezone_say_what_an_empty_value_means(qtbot, session, actions):
+    # A user just created has no language or timezone in the local copy (Moodle gave them the site's language
+    # and "99", the server's timezone); a synced one has timezone "99". Neither shows as an unexplained blank.
+    with CacheWriter(session.db, clock=lambda: NOW) as w:
+        w.upsert_users([User(id=20, username="new", firstname="New", lastname="User", email="new@example.org"),
+                        User(id=21, username="old", firstname="Old", lastname="User", email="old@example.org",
+                             lang="en", timezone="99"),
+                        User(id=22, username="ber", firstname="Ber", lastname="Lin", email="ber@example.org",
+                             lang="de", timezone="Europe/Berlin")], w.begin_run(["users"]))
+    new = open_user(qtbot, session, actions, 20)
+    assert new.edits["lang"].placeholderText() == "Site default language"
+    assert new.edits["timezone"].placeholderText() == "Server timezone" and new.changes() == []
+    old = open_user(qtbot, session, actions, 21)
+    assert old.edits["lang"].text() == "en" and old.edits["timezone"].text() == ""  # not a bare "99"
+    assert old.changes() == [] and not old.preview_button.isEnabled()
+    old.edits["timezone"].setText("Europe/Lisbon")
+    assert old.changes() == [Change("user.update", {"id": 21, "fields": {"timezone": "Europe/Lisbon"}})]
+    old.edits["timezone"].setText("")
+    assert old.changes() == []
+    ber = open_user(qtbot, session, actions, 22)
+    assert ber.edits["timezone"].text() == "Europe/Berlin"
+    ber.edits["timezone"].setText("")  # emptied: back to the server's timezone
+    assert ber.changes() == [Change("user.update", {"id": 22, "fields": {"timezone": "99"}})]
 
 
 def test_force_password_change_is_planned(qtbot, session, actions):
@@ -335,7 +371,8 @@ def test_a_field_left_as_the_site_has_it_is_no_error(qtbot, session, actions):
     assert d.problems.isHidden() and d.preview_button.isEnabled()
     assert d.changes() == [Change("user.update", {"id": 1, "fields": {"email": "guest@example.org"}})]
     d.edits["lastname"].setText("")  # emptied by hand: still refused
-    assert "lastname cannot be empty" in d.problems.text() and not d.preview_button.isEnabled()
+    assert d.errors["lastname"][1].text().startswith("Required") and not d.preview_button.isEnabled()
+    assert d.problems.text() == "Still to fix: Last name."
 
 
 def test_reading_the_user_again_keeps_the_fields_and_the_keyboard_where_they_were(qtbot, session, actions):

@@ -9,7 +9,7 @@ import time
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMenu, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMenu, QMessageBox
 
 from lms_console.models.dnd import read_user_drag
 from lms_console.models.nav_model import NavTarget, TargetRole
@@ -18,9 +18,16 @@ from lms_console.models.tasks import TaskRunner
 from lms_console.services.cache.db import CacheDb
 from lms_console.services.cache.writer import CacheWriter
 from lms_console.services.changes.model import Change
-from lms_console.services.lms.base import Cohort, Course, CustomField, Members, User
+from lms_console.services.lms.base import (
+    Cohort,
+    Course,
+    CustomField,
+    Group,
+    Members,
+    User,
+)
 from lms_console.services.profiles import ProfileStore
-from lms_console.services.users_query import Condition, FilterOptions
+from lms_console.services.users_query import Condition, FilterOptions, UserFilter
 from lms_console.views.main_window import MainWindow
 from lms_console.views.users_pane import UsersPane
 from lms_console.views.users_wiring import install_users_views
@@ -383,7 +390,7 @@ def test_a_long_list_takes_the_entry_the_typed_text_names_or_none(qapp):
     ("add_to_cohort", "cohort_combo", "No such cohort", "cohort"),
 ])
 def test_bulk_dialog_refuses_a_typed_name_that_matches_no_entry(qtbot, action, box, typed, field):
-    from lms_console.views.dialogs.user_dialog import BulkActionDialog
+    from lms_console.views.dialogs.bulk_action_dialog import BulkActionDialog
 
     dialog = BulkActionDialog(action, selected=1, matching=10, description="", options=MANY)
     qtbot.addWidget(dialog)
@@ -532,3 +539,52 @@ def test_toolbar_commands_have_keys_and_are_in_the_actions_menu(qtbot, window):
     win.go_to("overview")  # another pane and back: the menu is refilled, the pane's actions live on
     win.go_to("users")
     assert pane.export_action.text() == "&Export…" and pane.export_action in win.pane_menu.actions()
+
+
+
+
+def test_another_node_clears_the_selection_so_bulk_actions_default_to_what_is_shown(qtbot, pane):
+    # One user selected in a search result; then the admin clicks a saved filter that also lists them.
+    with qtbot.waitSignal(pane.model.counted, timeout=10000):
+        pane.filter_bar.search.setText("user050")
+        pane.filter_bar._emit_now()
+    select_rows(pane, 0, 0)
+    assert pane.model.user_id(0) == 50 and pane.selected_count() == 1
+    with qtbot.waitSignal(pane.actions.filter_saved, timeout=10000) as saved:
+        pane.actions.save_filter("Suspended people", UserFilter(conditions=(Condition("suspended", "is", True),)))
+    fid = saved.args[0]
+    pane.show_target(NavTarget("filter", f"saved:{fid}", "Suspended people"))
+    qtbot.waitUntil(lambda: pane.model.total() == N // 10 and not pane.model.is_loading(), timeout=10000)
+    assert 50 in {pane.model.user_id(r) for r in range(pane.model.rowCount())}
+    assert pane.selected_count() == 0 and pane.current_user_id() is None
+    dialog = pane.bulk("suspend")
+    assert dialog.filter_radio.isChecked() and not dialog.selection_radio.isEnabled()
+    dialog.close()
+    # The same node again (the tree was rebuilt after a change) keeps what the admin selected.
+    select_rows(pane, 0, 1)
+    pane.show_target(NavTarget("filter", f"saved:{fid}", "Suspended people"))
+    assert pane.selected_count() == 2
+
+
+def test_add_to_group_chooses_a_course_then_one_of_its_groups(qtbot, pane, session):
+    # PRODUCT.md: bulk "add to cohort/group". The group list is the chosen course's, read from the cache.
+    assert "Add to group…" in [a.text() for a in pane.bulk_menu.actions()]
+    select_rows(pane, 0, 0)
+    dialog = pane.bulk("add_to_group")
+    qtbot.waitUntil(lambda: dialog._groups_of == 100, timeout=10000)
+    assert dialog.group_combo.count() == 0 and not dialog.ok_button.isEnabled()
+    assert "C101 has no groups in the local copy" in dialog.warning.text()
+    dialog.close()
+    with CacheWriter(session.db, clock=lambda: NOW) as w:
+        w.replace_course_groups(100, [Group(7, 100, "Team A"), Group(8, 100, "Team B")], [], w.begin_run(["groups"]))
+    dialog = pane.bulk("add_to_group")
+    assert "enrolled" in dialog.findChild(QLabel, "PaneSubtitle").text()
+    qtbot.waitUntil(lambda: dialog.group_combo.count() == 2, timeout=10000)
+    assert dialog.group_combo.currentText() == "Team A"  # the first one is chosen, as in every other list here
+    dialog.group_combo.setCurrentIndex(dialog.group_combo.findData(8))
+    assert dialog.ok_button.isEnabled()
+    dialog.ok_button.click()
+    uid = pane.model.user_id(0)
+    qtbot.waitUntil(lambda: bool(pane.engine.plans), timeout=10000)
+    assert pane.engine.plans == [([Change("group.add_member", {"groupid": 8, "userid": uid})],
+                                  "Add 1 user to group Team B in C101")]

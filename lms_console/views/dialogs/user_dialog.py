@@ -1,18 +1,16 @@
-"""A user's properties (account, profile, cohorts, groups, enrolments, journal) and the bulk-action
-dialog of the users pane. Edits become Changes planned by the change engine (the preview opens);
-nothing is sent from here."""
+"""A user's properties (account, profile, cohorts, groups, enrolments, journal). Edits become Changes
+planned by the change engine (the preview opens); nothing is sent from here. The users pane's bulk-action
+dialog is in bulk_action_dialog.py."""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -23,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QRadioButton,
     QScrollArea,
     QStackedWidget,
     QTableView,
@@ -34,35 +31,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lms_console.models.users_actions import LARGE_BULK
+from lms_console.models.users_actions import edit_problems
 from lms_console.models.users_detail_model import UserDetailLoader, UserJournalModel
-from lms_console.services.changes.kinds_users import field_problems
 from lms_console.services.changes.model import Change
 from lms_console.views.widgets.empty_state import empty_state_label
-from lms_console.views.widgets.pick_list import chosen_index, make_searchable
 
-BULK_LABELS = {
-    "suspend": "Suspend…",
-    "unsuspend": "Unsuspend…",
-    "force_password_change": "Force password change…",
-    "add_to_cohort": "Add to cohort…",
-    "enrol": "Enrol in course…",
-    "delete": "Delete…",
-}
-BULK_INTRO = {
-    "suspend": ("Suspend accounts", "Suspended users cannot sign in; everything they did is kept."),
-    "unsuspend": ("Unsuspend accounts", "They can sign in again."),
-    "force_password_change": ("Force a password change",
-                              "They must choose a new password the next time they sign in."),
-    "add_to_cohort": ("Add to a cohort", "Cohort members get the cohort's course enrolments (cohort sync)."),
-    "enrol": ("Enrol in a course", "A manual enrolment in the course, with a role and optional dates."),
-    "delete": ("Delete accounts", "Deleting removes the accounts from the site."),
-}
 PROFILE_FIELDS = (("firstname", "First name"), ("lastname", "Last name"), ("idnumber", "ID number"),
                   ("department", "Department"), ("institution", "Institution"), ("city", "City/town"),
                   ("country", "Country (2 letters)"), ("lang", "Language"), ("timezone", "Timezone"),
                   ("phone1", "Phone"), ("phone2", "Mobile phone"), ("address", "Address"))
 ACCOUNT_FIELDS = (("username", "Username"), ("email", "Email address"))
+FIELD_LABELS = dict((*ACCOUNT_FIELDS, *PROFILE_FIELDS, ("auth", "Authentication"), ("description", "Description")))
+SERVER_TIMEZONE = "99"  # Moodle's value for "the server's timezone" (the default of every new account)
+# What an empty field means, said in it: Moodle gives a new account the site's language, and "99" is no
+# timezone but the server's. A just-created account has neither in the local copy until the next sync.
+DEFAULT_HINTS = {"lang": "Site default language", "timezone": "Server timezone"}
+
+
+def shown_value(key: str, value) -> str:
+    """The text a profile field shows for the site's value (the server's timezone: empty, with its hint)."""
+    text = str(value or "")
+    return "" if key == "timezone" and text == SERVER_TIMEZONE else text
+
+
+def stored_value(key: str, text: str, site: str) -> str:
+    """The value a profile field's text stands for (an emptied timezone is the server's again)."""
+    if key == "timezone" and not text.strip():
+        return site if site in ("", SERVER_TIMEZONE) else SERVER_TIMEZONE
+    return text
 
 
 def plain_label(text: str = "", name: str = "") -> QLabel:
@@ -138,6 +134,7 @@ class UserDialog(QDialog):
         self.loader = UserDetailLoader(session, self)
         self.journal = UserJournalModel(session, self)
         self.edits: dict[str, QLineEdit] = {}
+        self.errors: dict[str, tuple[QFormLayout, QLabel]] = {}  # field -> the line under it that says what is wrong
         self.custom_edits: dict[str, QLineEdit] = {}
 
         self.heading = plain_label("Reading the user…", "DialogHeading")
@@ -215,8 +212,7 @@ class UserDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         for key, label in ACCOUNT_FIELDS:
-            self.edits[key] = self._edit(key)
-            form.addRow(label, self.edits[key])
+            self._add_field(form, key, label)
         self.auth_combo = QComboBox()
         self.auth_combo.setEditable(True)
         self.auth_combo.addItems(list(dict.fromkeys(["manual", *auths])))
@@ -240,6 +236,15 @@ class UserDialog(QDialog):
         row.addStretch(1)
         form.addRow("Actions", row)
         return page
+
+    def _add_field(self, form: QFormLayout, key: str, label: str) -> None:
+        """A field of the form, with the line under it where its problem is shown (hidden while fine)."""
+        self.edits[key] = self._edit(key)
+        form.addRow(label, self.edits[key])
+        error = plain_label("", "FieldProblem")  # one line: wrapped labels in a form get squeezed
+        form.addRow("", error)
+        form.setRowVisible(error, False)
+        self.errors[key] = (form, error)
 
     def _edit(self, key: str) -> QLineEdit:
         edit = QLineEdit()
@@ -302,19 +307,23 @@ class UserDialog(QDialog):
         u = detail.user
         if "firstname" not in self.edits:
             for key, label in PROFILE_FIELDS:
-                self.edits[key] = self._edit(key)
-                self.profile_form.addRow(label, self.edits[key])
+                self._add_field(self.profile_form, key, label)
+            for key, hint in DEFAULT_HINTS.items():
+                self.edits[key].setPlaceholderText(hint)
+            self.edits["timezone"].setToolTip("Empty: the server's timezone (Moodle's 99). Or a zone such as "
+                                              "Europe/Berlin")
             self.description = QPlainTextEdit()
             self.description.setMaximumHeight(70)
             self.description.textChanged.connect(self._validate)
             self.profile_form.addRow("Description", self.description)
+            self._profile_rows = self.profile_form.rowCount()  # what stays when custom fields come and go
         for key, _label in PROFILE_FIELDS:
-            self.edits[key].setText(str(getattr(u, key) or ""))
+            self.edits[key].setText(shown_value(key, getattr(u, key)))
         if self.description.toPlainText() != (u.description or ""):
             self.description.setPlainText(u.description or "")
         if [cv.shortname for cv in detail.custom] != list(self.custom_edits):
             self.custom_edits = {}
-            while self.profile_form.rowCount() > len(PROFILE_FIELDS) + 1:  # the fields and the description stay
+            while self.profile_form.rowCount() > self._profile_rows:  # the fields and the description stay
                 self.profile_form.removeRow(self.profile_form.rowCount() - 1)
             if detail.custom:
                 self.profile_form.addRow(plain_label("Custom profile fields", "SectionTitle"))
@@ -342,8 +351,9 @@ class UserDialog(QDialog):
         # account's last name is a single space, which stripped would read as "emptied".
         fields = {}
         for k, e in self.edits.items():
-            text = e.text()
-            fields[k] = text if site is not None and text == str(getattr(site, k, "") or "") else text.strip()
+            before = str(getattr(site, k, "") or "") if site is not None else ""
+            text = stored_value(k, e.text(), before)
+            fields[k] = text if site is not None and text == before else text.strip()
         fields["auth"] = self.auth_combo.currentText().strip()
         if hasattr(self, "description"):
             fields["description"] = self.description.toPlainText()
@@ -377,12 +387,17 @@ class UserDialog(QDialog):
         for c in changes:
             if c.kind == "user.update":
                 changed = {k: v for k, v in c.data["fields"].items() if k != "customfields"}
-        problems = [f"{p.field}: {p.message}" + (f" ({p.fix})" if p.fix else "") for p in field_problems(changed)]
-        problems += [f"{k} cannot be empty" for k in ("username", "email", "firstname", "lastname")
-                     if k in changed and not changed[k]]
-        text = "\n".join(problems)
-        self.problems.setText(text)
-        self.problems.setVisible(bool(text))
+        problems = edit_problems(changed)
+        for key, (form, label) in self.errors.items():
+            label.setText(problems.get(key, ""))
+            form.setRowVisible(label, key in problems)
+        # Above the buttons: every field that keeps Preview off (it may be on the other tab), in the form's
+        # order; a field with no line of its own (the description) says its problem here.
+        keys = [k for k in FIELD_LABELS if k in problems] + [k for k in problems if k not in FIELD_LABELS]
+        named = [FIELD_LABELS.get(k, k) if k in self.errors else f"{FIELD_LABELS.get(k, k)}: {problems[k].rstrip('.')}"
+                 for k in keys]
+        self.problems.setText(f"Still to fix: {', '.join(named)}." if named else "")
+        self.problems.setVisible(bool(named))
         self.preview_button.setEnabled(bool(changes) and not problems)
         self.preview_button.setToolTip("" if changes else "Nothing changed yet")
 
@@ -396,170 +411,3 @@ class UserDialog(QDialog):
         if self.detail is not None:
             self.actions.plan([Change("user.force_password_change", {"id": self.userid})],
                               f"Force a password change for {self.detail.user.username}")
-
-
-class BulkActionDialog(QDialog):
-    """How to run a bulk action: on the selection or on everything the filter matches, and with
-    which cohort / course / role / dates. The change engine's preview follows.
-
-    Signals:
-        confirmed(str, str, object, object): action, scope ("selection" | "filter"), params, names.
-        switch_requested(str): the admin picked another action instead (Delete -> "Suspend instead").
-    """
-
-    confirmed = Signal(str, str, object, object)
-    switch_requested = Signal(str)
-
-    def __init__(self, action: str, *, selected: int, matching: int, description: str, options,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("BulkActionDialog")
-        self.action = action
-        self.selected, self.matching = selected, matching
-        self.setWindowTitle(BULK_LABELS[action].rstrip("…"))
-        lay = QVBoxLayout(self)
-        heading = plain_label(BULK_INTRO[action][0], "DialogHeading")
-        intro = plain_label(BULK_INTRO[action][1], "PaneSubtitle")
-        intro.setWordWrap(True)
-        lay.addWidget(heading)
-        lay.addWidget(intro)
-        self.selection_radio = QRadioButton(f"The {selected:,} selected user{'s' if selected != 1 else ''}"
-                                            if selected != 1 else "The selected user")
-        self.filter_radio = QRadioButton(f"All {matching:,} users the filter matches" if matching != 1
-                                         else "The one user the filter matches")
-        self.filter_radio.setToolTip(description)
-        self.scope = QButtonGroup(self)
-        for b in (self.selection_radio, self.filter_radio):
-            self.scope.addButton(b)
-        self.selection_radio.setEnabled(selected > 0)
-        (self.selection_radio if selected else self.filter_radio).setChecked(True)
-        lay.addWidget(plain_label("Apply to", "SectionTitle"))
-        lay.addWidget(self.selection_radio)
-        lay.addWidget(self.filter_radio)
-        filter_note = plain_label(f"   {description}", "PaneSubtitle")
-        filter_note.setWordWrap(True)
-        lay.addWidget(filter_note)
-        form = QFormLayout()
-        self.cohort_combo = QComboBox()
-        self.course_combo = QComboBox()
-        self.role_combo = QComboBox()
-        self.start_check = QCheckBox("Starts on")
-        self.end_check = QCheckBox("Ends on")
-        today = QDate.currentDate()
-        self.start_date = QDateEdit(today, calendarPopup=True, enabled=False)
-        self.end_date = QDateEdit(today.addYears(1), calendarPopup=True, enabled=False)
-        for d in (self.start_date, self.end_date):
-            d.setDisplayFormat("yyyy-MM-dd")
-        self.start_check.toggled.connect(self.start_date.setEnabled)
-        self.end_check.toggled.connect(self.end_date.setEnabled)
-        if action == "add_to_cohort":
-            for cid, name in options.cohorts:
-                self.cohort_combo.addItem(name, cid)
-            form.addRow("Cohort", self.cohort_combo)
-        elif action == "enrol":
-            for cid, short, full in options.courses:
-                self.course_combo.addItem(f"{short} — {full}" if full else short, cid)
-            for rid, name in options.roles or ((5, "Student"),):
-                self.role_combo.addItem(name, rid)
-            student = self.role_combo.findData(5)
-            self.role_combo.setCurrentIndex(max(student, 0))
-            form.addRow("Course", self.course_combo)
-            form.addRow("Role", self.role_combo)
-            form.addRow(self.start_check, self.start_date)
-            form.addRow(self.end_check, self.end_date)
-        for combo in (self.cohort_combo, self.course_combo):
-            make_searchable(combo)
-        lay.addLayout(form)
-        self.warning = plain_label("", "BulkWarning")
-        self.warning.setWordWrap(True)
-        lay.addWidget(self.warning)
-        self.buttons = QDialogButtonBox()
-        self.ok_button = self.buttons.addButton("Preview…", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok_button.setProperty("primary", True)
-        if action == "delete":
-            self.suspend_button = self.buttons.addButton("Suspend instead…", QDialogButtonBox.ButtonRole.ActionRole)
-            self.suspend_button.clicked.connect(self._suspend_instead)
-        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
-        lay.addWidget(self.buttons)
-        self.scope.buttonToggled.connect(lambda *_a: self._update())
-        for w in (self.start_check, self.end_check):
-            w.toggled.connect(lambda *_a: self._update())
-        for w in (self.start_date, self.end_date):
-            w.dateChanged.connect(lambda *_a: self._update())
-        self._update()
-
-    def count(self) -> int:
-        return self.selected if self.selection_radio.isChecked() else self.matching
-
-    def _update(self) -> None:
-        n = self.count()
-        who = f"{n:,} user{'s' if n != 1 else ''}"
-        notes, ok = [], n > 0
-        if self.action == "delete":
-            notes.append(f"Deleting {who} cannot be undone: Moodle removes the accounts with their enrolments, "
-                         "grades, submissions and posts. Suspending keeps everything and can be reversed.")
-            self.ok_button.setText(f"Preview deletion of {who}…")
-        else:
-            self.ok_button.setText(f"Preview for {who}…")
-        if self.action == "add_to_cohort" and self.cohort_combo.count() == 0:
-            notes.append("There are no cohorts in the local copy: create one on the site or sync first.")
-            ok = False
-        if self.action == "enrol":
-            if self.course_combo.count() == 0:
-                notes.append("There are no courses in the local copy: sync first.")
-                ok = False
-            if self.start_check.isChecked() and self.end_check.isChecked() \
-                    and self.end_date.date() <= self.start_date.date():
-                notes.append("The end date must be after the start date.")
-                ok = False
-        if n > LARGE_BULK:
-            notes.append(f"This plans {n:,} changes: reading and checking them takes a while.")
-        self.warning.setText("\n".join(notes))
-        self.warning.setVisible(bool(notes))
-        self.warning.setProperty("level", "error" if self.action == "delete" or not ok else "warning")
-        self.warning.style().unpolish(self.warning)
-        self.warning.style().polish(self.warning)
-        self.ok_button.setEnabled(ok)
-
-    def params(self) -> tuple[dict, dict]:
-        params: dict = {}
-        names: dict = {}
-        if self.action == "add_to_cohort":
-            i = chosen_index(self.cohort_combo)
-            params["cohortid"] = self.cohort_combo.itemData(i) if i >= 0 else None
-            names["cohort"] = self.cohort_combo.itemText(i) if i >= 0 else self.cohort_combo.currentText()
-        elif self.action == "enrol":
-            i = chosen_index(self.course_combo)
-            params["courseid"] = self.course_combo.itemData(i) if i >= 0 else None
-            params["roleid"] = self.role_combo.currentData()
-            names["course"] = (self.course_combo.itemText(i) if i >= 0 else self.course_combo.currentText()).split(" — ")[0]
-            names["role"] = self.role_combo.currentText()
-            if self.start_check.isChecked():
-                params["timestart"] = QDateTime(self.start_date.date(), QTime(0, 0)).toSecsSinceEpoch()
-            if self.end_check.isChecked():
-                params["timeend"] = QDateTime(self.end_date.date(), QTime(23, 59)).toSecsSinceEpoch()
-        return params, names
-
-    def _accept(self) -> None:
-        params, names = self.params()
-        missing = [k for k, v in params.items() if v is None]
-        if missing:
-            what = {"cohortid": "cohort", "courseid": "course", "roleid": "role"}.get(missing[0], missing[0])
-            typed = names.get(what, "")
-            self.warning.setText(f"No {what} in the list matches “{typed}”: choose one from the list (typing "
-                                 "part of its name narrows it down)." if typed else f"Choose a {what} from the list.")
-            self.warning.setProperty("level", "error")
-            self.warning.style().unpolish(self.warning)
-            self.warning.style().polish(self.warning)
-            self.warning.show()
-            return
-        scope = "selection" if self.selection_radio.isChecked() else "filter"
-        self.confirmed.emit(self.action, scope, params, names)
-        self.accept()
-
-    def _suspend_instead(self) -> None:
-        self.reject()
-        self.switch_requested.emit("suspend")
-
