@@ -68,9 +68,12 @@ class NavigationModel(QStandardItemModel):
     """Tree model of the navigation pane; rebuilt when the cache changes.
 
     Signals:
+        rebuilding(): the tree is about to be rebuilt; its old nodes are still there (views note
+            which are expanded).
         rebuilt(): the tree was rebuilt (views restore expansion and selection).
     """
 
+    rebuilding = Signal()
     rebuilt = Signal()
 
     def __init__(self, session: ConnectionSession, parent: QObject | None = None) -> None:
@@ -94,6 +97,7 @@ class NavigationModel(QStandardItemModel):
                                     quiet=True, on_done=self._build)
 
     def _build(self, tree: NavTree) -> None:
+        self.rebuilding.emit()  # not modelAboutToBeReset: clear() has emptied the tree when that comes
         self.clear()
         self.setHorizontalHeaderLabels(["Site"])
         profile = self.session.profile

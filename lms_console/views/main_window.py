@@ -99,6 +99,8 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self.settings = settings
         self.completed = False
         self._pane_policies: dict = {}  # each pane's own size policy (hidden ones are set to Ignored)
+        self._nav_expanded: set[tuple] = set()  # (kind, id) of the tree's open nodes, kept across rebuilds
+        self._nav_scroll = 0
         self.setWindowTitle("LMS Console")
         self._build_frame()
         if not deferred:
@@ -272,6 +274,7 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self.profile_combo.activated.connect(
             lambda i: self.profile_switch_requested.emit(self.profile_combo.itemText(i)))
         self.nav.selectionModel().currentChanged.connect(self._on_nav_changed)
+        self.nav_model.rebuilding.connect(self._remember_nav_expansion)
         self.nav_model.rebuilt.connect(self._on_nav_rebuilt)
         self.overview_model.loaded.connect(self._on_overview)
         self.jobs_indicator.clicked.connect(self._show_jobs)
@@ -441,6 +444,7 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self.go_to("overview")
 
     def _on_closed(self) -> None:
+        self._nav_expanded = set()  # the next profile's tree opens as new (its ids are others)
         self.overview.show_profile(None)
         self.setWindowTitle("LMS Console")
         self.freshness_label.set_times({})
@@ -461,8 +465,36 @@ class MainWindow(StatusBarMixin, QMainWindow):
         if hasattr(pane, "show_target"):
             pane.show_target(target)
 
-    def _on_nav_rebuilt(self) -> None:
+    def _remember_nav_expansion(self) -> None:
+        """The tree is about to be rebuilt (a sync, an applied change): note which nodes are open."""
+        from lms_console.models.nav_model import NavTarget, TargetRole
+
+        expanded, stack = set(), [QModelIndex()]
+        while stack:
+            parent = stack.pop()
+            for row in range(self._nav_proxy.rowCount(parent)):
+                index = self._nav_proxy.index(row, 0, parent)
+                target = index.data(TargetRole)
+                if isinstance(target, NavTarget) and self._nav_proxy.hasChildren(index) \
+                        and self.nav.isExpanded(index):
+                    expanded.add((target.kind, target.id))
+                    stack.append(index)
+        self._nav_expanded = expanded
+        self._nav_scroll = self.nav.verticalScrollBar().value()
+
+    def _restore_nav_expansion(self) -> None:
+        """The nodes open before the rebuild are open again (a new tree: only the site's), at the same
+        scroll position: the admin's place in the tree survives a sync or an applied change."""
         self.nav.expandToDepth(0)
+        for kind, ident in self._nav_expanded:
+            idx = self.nav_model.find(kind, ident)
+            if idx.isValid():
+                self.nav.expand(self._nav_proxy.mapFromSource(idx))
+        if self._nav_expanded:
+            self.nav.verticalScrollBar().setValue(self._nav_scroll)
+
+    def _on_nav_rebuilt(self) -> None:
+        self._restore_nav_expansion()
         before = getattr(self, "_nav_before", None)
         if before is not None:
             idx = self.nav_model.find(before.kind, before.id)

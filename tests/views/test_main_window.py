@@ -157,6 +157,32 @@ def test_the_node_shown_stays_selected_when_the_tree_is_rebuilt(qtbot, window, s
     assert not window.nav_model.find("cohort", cohort.id).isValid()
 
 
+def test_a_rebuild_keeps_the_open_nodes_open_and_the_shown_node_selected(qtbot, window, server):
+    # An applied change (a bulk suspend from the "No cohort" node) rebuilds the tree from the cache.
+    _open(window, server)
+    window.request_sync()
+    qtbot.waitSignal(window.session.sync_finished, timeout=60000).wait()
+    qtbot.waitUntil(lambda: window.nav_model.find("course").isValid(), timeout=10000)
+    _select(qtbot, window, "filter", "no_cohort")
+    proxy = window.nav.model()
+
+    def node(kind):
+        return proxy.mapFromSource(window.nav_model.find(kind))
+
+    window.nav.expand(node("users"))
+    window.nav.expand(node("categories"))
+    window.nav.collapse(node("cohorts"))
+
+    with qtbot.waitSignal(window.nav_model.rebuilt, timeout=10000):
+        window.session.cache_changed.emit({"users"})
+    assert window.nav.isExpanded(node("users")) and window.nav.isExpanded(node("categories"))
+    assert not window.nav.isExpanded(node("cohorts"))
+    shown = proxy.mapFromSource(window.nav_model.find("filter", "no_cohort"))
+    assert window.current_target().id == "no_cohort"
+    assert window.nav.selectionModel().isSelected(shown)
+    assert window.nav.visualRect(shown).isValid()  # on screen, not inside a collapsed node
+
+
 def test_the_window_banner_offers_retry_only_for_what_can_be_retried(qtbot, window):
     from PySide6.QtWidgets import QPushButton
 
