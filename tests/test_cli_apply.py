@@ -68,6 +68,21 @@ def test_dry_run_shows_the_plan_and_sends_nothing(site, tmp_path):
     assert not [r for r in server.requests if r["function"] == "core_cohort_add_cohort_members"]
 
 
+def test_the_plan_says_before_and_after_in_the_previews_words(site, tmp_path):
+    """QA: the command line printed `[suspended: False -> True]`; the preview says yes/no and (empty)."""
+    server, _ = site
+    with server.store.connection() as conn:
+        one, other = (r[0] for r in conn.execute(
+            "SELECT id FROM user WHERE deleted = 0 AND suspended = 0 AND id > 3 AND department = '' ORDER BY id LIMIT 2"))
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps([{"kind": "user.suspend", "id": one},
+                                {"kind": "user.update", "id": other, "fields": {"department": "Sales"}}]))
+    out = _cli(["apply", "-p", "sandbox", str(path), "--dry-run"], server.admin_token)
+    assert out.returncode == 0, out.stderr
+    assert "[suspended: no -> yes]" in out.stdout and "[department: (empty) -> Sales]" in out.stdout
+    assert "False" not in out.stdout and "''" not in out.stdout
+
+
 def test_bad_plan_files_get_clear_messages(bare_site, tmp_path):
     server, _ = bare_site
     bad = tmp_path / "bad.json"

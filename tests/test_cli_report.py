@@ -106,6 +106,12 @@ def test_snapshot_then_list_then_export_offline(capsys, profile, tmp_path):
     assert code == 2 and "is a completion report" in err
 
 
+def test_an_unknown_required_course_names_the_option_given(capsys, profile):
+    """QA: `--require NOPE101` was reported as "--course 'NOPE101'"; the admin never typed --course."""
+    code, _out, err = run(capsys, "compliance", "--require", "NOPE101@2026-09-30")
+    assert code == 2 and "--require 'NOPE101': no such course" in err and "--course" not in err
+
+
 def test_clear_errors(capsys, profile):
     code, _out, err = run(capsys, "completion", "--course", "NO-SUCH-COURSE")
     assert code == 2 and "no such course" in err and "Traceback" not in err

@@ -30,6 +30,7 @@ from lms_console.services.cache.db import CacheDb
 from lms_console.services.cache.queries import get_site_info
 from lms_console.services.cache.writer import CacheWriter
 from lms_console.services.changes import journal as J
+from lms_console.services.changes.words import item_diff_text
 from lms_console.services.connection import open_client
 from lms_console.services.lms.errors import NotTls, TlsFailure, Unreachable
 from lms_console.services.progress import CancelToken
@@ -138,7 +139,7 @@ def print_plan(plan: C.Plan, show_calls: bool) -> None:
           f"{counts['error']} errors")
     for item in plan.items:
         mark = {"apply": " ", "noop": "=", "conflict": "?", "error": "!"}[item.outcome.value]
-        diff = "; ".join(f"{k}: {b!r} -> {a!r}" for k, b, a in item.diff)
+        diff = item_diff_text(item, arrow="->")  # the preview's words (yes/no, "(empty)", dates), plain text
         print(f"  {mark} {item.seq:>4} {item.title}" + (f"  [{diff}]" if diff and item.outcome.value == "apply" else ""))
         for p in item.problems:
             print(f"           {p}")

@@ -80,8 +80,10 @@ def _day(text: str | None, what: str, *, end: bool = False) -> int | None:
     return calendar.timegm((d.year, d.month, d.day, 23 if end else 0, 59 if end else 0, 59 if end else 0))
 
 
-def _resolve(conn, what: str, values: list[str], sql: str) -> tuple[int, ...]:
-    """Ids for ids or names (case-insensitive), or a usage error naming what was not found."""
+def _resolve(conn, what: str, values: list[str], sql: str, option: str = "") -> tuple[int, ...]:
+    """Ids for ids or names (case-insensitive), or a usage error naming what was not found and the option
+    the admin gave it with (``option``; by default ``--what``)."""
+    option = option or f"--{what}"
     if not values:
         return ()
     rows = conn.exec_driver_sql(sql).all()
@@ -96,9 +98,10 @@ def _resolve(conn, what: str, values: list[str], sql: str) -> tuple[int, ...]:
         elif len(by_name.get(v.lower(), [])) == 1:
             out.append(by_name[v.lower()][0])
         elif len(by_name.get(v.lower(), [])) > 1:
-            raise UsageError(f"--{what} {v!r} matches several; use the id ({', '.join(map(str, by_name[v.lower()]))})")
+            ids = ", ".join(map(str, by_name[v.lower()]))
+            raise UsageError(f"{option} {v!r} matches several; use the id ({ids})")
         else:
-            raise UsageError(f"--{what} {v!r}: no such {what} in the local copy (sync first if it is new)")
+            raise UsageError(f"{option} {v!r}: no such {what} in the local copy (sync first if it is new)")
     return tuple(dict.fromkeys(out))
 
 
@@ -107,7 +110,7 @@ def build_params(args: argparse.Namespace, conn) -> ReportParams:
     required = []
     for item in args.require:
         course, _, due = item.partition("@")
-        (cid,) = _resolve(conn, "course", [course], courses_sql)
+        (cid,) = _resolve(conn, "course", [course], courses_sql, option="--require")
         required.append(RequiredCourse(cid, _day(due, "--require", end=True)))
     if args.kind == "compliance" and not required and args.course:
         required = [RequiredCourse(c) for c in _resolve(conn, "course", args.course, courses_sql)]

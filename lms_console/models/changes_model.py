@@ -3,6 +3,7 @@ broadcast what changed, keep the outbox moving when the site answers again."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Sequence
 
 from PySide6.QtCore import QObject, Signal
@@ -55,26 +56,34 @@ class ChangeEngine(QObject):
 
     def plan_retry(self, run_id: int) -> int | None:
         """Plan again the failed items of a run ("Retry failed")."""
-        from lms_console.services.changes import retry_changes
         from lms_console.services.changes import journal as J
+        from lms_console.services.changes import retried
 
-        return self._plan_from_journal(lambda conn: retry_changes(J.run_rows(conn, run_id)),
-                                       f"Retry the failed items of run {run_id}")
+        def changes(conn):
+            again = retried(J.run_rows(conn, run_id))
+            # An item whose account is gone from the local copy keeps the name the journal recorded.
+            return [c for c, _r in again], {"recorded_titles": [r.title for _c, r in again]}
+
+        return self._plan_from_journal(changes, f"Retry the failed items of run {run_id}")
 
     def plan_undo(self, *, run_id: int | None = None, item_ids: Sequence[int] = ()) -> int | None:
-        """Plan the inverse of a whole run or of chosen items (itself previewed before it goes)."""
+        """Plan the inverse of a whole run or of chosen items (itself previewed before it goes). What
+        cannot be undone is named in the plan's notes, never left out silently."""
         from lms_console.services.changes import journal as J
         from lms_console.services.changes import undoable_changes
 
         def changes(conn):
             rows = J.run_rows(conn, run_id) if run_id is not None else [J.item_row(conn, i) for i in item_ids]
             what = f"run {run_id}" if run_id is not None else "the selection"
-            return undoable_changes([r for r in rows if r is not None], what)
+            inverses, notes = undoable_changes([r for r in rows if r is not None], what)
+            return inverses, {"notes": notes}
 
         title = f"Undo run {run_id}" if run_id is not None else f"Undo {len(item_ids)} change(s)"
         return self._plan_from_journal(changes, title, undo_of=run_id, undo_items=tuple(item_ids))
 
     def _plan_from_journal(self, make_changes, title: str, **meta) -> int | None:
+        """Plan what ``make_changes(conn)`` reads from the journal: (changes, extras), the extras being
+        the plan's ``notes`` and the titles the journal recorded (``recorded_titles``)."""
         from lms_console.services.changes import plan_changes
 
         db, site = self.session.db, self.session.site
@@ -83,8 +92,11 @@ class ChangeEngine(QObject):
 
         def job(progress, cancel):
             with db.read() as conn:
-                changes = make_changes(conn)
-            plan = plan_changes(db, changes, site=site, title=title)
+                changes, extras = make_changes(conn)
+            plan = plan_changes(db, changes, site=site, title=title,
+                                recorded_titles=extras.get("recorded_titles", ()))
+            if extras.get("notes"):
+                plan = replace(plan, notes=(*plan.notes, *extras["notes"]))
             return plan if not meta else _TaggedPlan(plan, meta)
 
         return self.runner.run("plan", job, label=f"Plan: {title}", on_done=self._emit_planned,

@@ -382,3 +382,27 @@ def test_a_grouping_renamed_and_given_another_id_number_then_undone(synced):
     assert on_site(server, "SELECT name, idnumber, description FROM groupings WHERE id = ?", labs) \
         == [("Labs", "LAB", "Lab sessions")]
     assert cached(db, "SELECT name, idnumber FROM groupings WHERE id = ?", labs) == [("Labs", "LAB")]
+
+
+def test_an_added_role_that_reactivates_says_so_and_its_undo_names_it_instead_of_leaving_it_out(synced):
+    """QA: enrolling a cohort as Teacher where a member had a suspended Student enrolment reactivated it; the
+    item ("Add the Teacher role to …") did not say so, and "Undo this run" left it out without a word (one call
+    cannot take the role back and suspend again: it has no inverse)."""
+    server, client, db, writer = synced
+    course, short = cached(db, "SELECT id, shortname FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0]
+    (member, mname), (newcomer, nname) = cached(
+        db, "SELECT id, username FROM users WHERE id > 3 AND username <> 'guest' AND id NOT IN (SELECT userid FROM "
+            "enrolments WHERE courseid = ?) ORDER BY id LIMIT 2", course)
+    run(client, writer, db, [C.Change("enrol.add", {"userid": member, "courseid": course, "roleid": 5,
+                                                    "suspend": 1})])
+    as_teachers = [C.Change("enrol.add", {"userid": u, "courseid": course, "roleid": 3, "suspend": 0})
+                   for u in (member, newcomer)]  # as the enrolment matrix sends them
+    plan = C.plan_changes(db, as_teachers)
+    title = f"Add the Teacher role to {mname} in {short} and reactivate the enrolment"
+    assert [i.title for i in plan.items] == [title, f"Enrol {nname} in {short} as Teacher"]
+    done = run(client, writer, db, as_teachers)
+    with db.read() as conn:
+        changes, notes = C.undoable_changes(J.run_rows(conn, done.run_id), f"run {done.run_id}")
+    assert [(c.kind, c.data["userid"]) for c in changes] == [("enrol.remove", newcomer)]
+    assert notes == (f"1 change cannot be undone from here: “{title}” (it also reactivated the enrolment; one call "
+                     "cannot put back both). Make the opposite change by hand if it is needed.",)

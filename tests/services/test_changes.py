@@ -453,3 +453,22 @@ def test_cohort_and_group_changes_reach_site_and_cache_and_undo_restores_them(sy
     assert [tuple(r) for r in site_q(server, "SELECT name FROM cohort WHERE id = ?", cohort)] == [(cohort_name,)]
     assert q(db, 'SELECT name FROM "groups" WHERE id = ?', group) == [(group_name,)]
     assert course  # the group's course is in the cache: the title and checks used it
+
+
+def test_a_retry_names_an_account_the_local_copy_lost_as_the_journal_did(synced):
+    """QA: "Retry failed" said "Suspend user 12": the site had deleted the account, so the local copy forgot
+    it. The retry keeps the name the journal recorded."""
+    server, client, db, writer = synced
+    users = [r[0] for r in q(db, "SELECT id FROM users WHERE id > 3 AND suspended = 0 ORDER BY id LIMIT 2")]
+    plan = C.plan_changes(db, [C.Change("user.suspend", {"id": u}) for u in users])
+    with server.store.connection() as conn:  # the first account is deleted on the site before the run goes
+        conn.execute("UPDATE user SET deleted = 1 WHERE id = ?", (users[0],))
+        conn.commit()
+    summary = apply(client, writer, plan)
+    assert [r.status for r in summary.results] == [Status.FAILED, Status.DONE]
+    with db.read() as conn:
+        again = C.retried(J.run_rows(conn, summary.run_id))
+    retry = C.plan_changes(db, [c for c, _r in again], recorded_titles=[r.title for _c, r in again])
+    (item,) = retry.items
+    assert item.outcome == Outcome.ERROR and "no such user" in str(item.problems[0])
+    assert item.title == plan.items[0].title and "user " not in item.title

@@ -66,6 +66,7 @@ def test_preview_counts_problems_filters_and_masked_api_calls(qtbot, console, se
     assert dialog.apply_button.text() == "Apply 5 changes" and dialog.apply_button.isEnabled()
     assert not dialog.irreversible_warning.isVisibleTo(dialog)
     assert not dialog.prerequisite_notice.isVisibleTo(dialog)
+    assert not dialog.notes_notice.isVisibleTo(dialog)  # no notes: nothing to say beyond the items
 
     qtbot.mouseClick(dialog.toggles.button("apply"), LEFT)  # hide what will apply: the rest stays
     assert {dialog.model.item_at(r).outcome for r in range(dialog.model.rowCount())} == {Outcome.NOOP, Outcome.ERROR}
@@ -168,6 +169,11 @@ def test_apply_shows_results_per_item_and_retry_plans_only_the_failed(qtbot, con
         qtbot.mouseClick(results.retry_button, LEFT)
     retry = planned.args[0]
     assert sorted(i.change.data["id"] for i in retry.items) == sorted(doomed)
+    # The site deleted both accounts, so the local copy forgot them: the retry names them as the run did
+    # (QA: "Update user 12"), not by their id.
+    assert sorted(i.title for i in retry.items) == sorted(i.title for i in dialog.plan.items
+                                                          if i.change.data["id"] in doomed)
+    assert all(not i.title.startswith("Update user ") for i in retry.items)
     qtbot.waitUntil(lambda: views.preview is not None and views.preview.plan is retry, timeout=WAIT)
     views.preview.reject()
 
@@ -177,6 +183,46 @@ def test_apply_shows_results_per_item_and_retry_plans_only_the_failed(qtbot, con
     qtbot.waitUntil(lambda: views.pane.model.filter.run_id == summary.run_id
                     and views.pane.model.total() == 6, timeout=WAIT)
     assert views.pane.run_chip.text() == f"Run {summary.run_id}"
+
+
+def test_undo_this_run_names_what_it_cannot_undo_and_why(qtbot, console):
+    """QA: a run enrolled two members as Teacher, one of whom had a suspended Student enrolment, which the run
+    reactivated: that item has no way back, and the undo's preview ("1 planned item") left it out without a
+    word. It now says which change it cannot undo and why, next to the counts."""
+    engine, _window, views = console
+    course, short = _q(engine, "SELECT id FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0], \
+        _q(engine, "SELECT shortname FROM courses WHERE id > 1 ORDER BY id LIMIT 1")[0]
+    member, newcomer = _q(engine, "SELECT id FROM users WHERE id > 3 AND username <> 'guest' AND id NOT IN "
+                                  "(SELECT userid FROM enrolments WHERE courseid = ?) ORDER BY id LIMIT 2", course)
+    name = _q(engine, "SELECT username FROM users WHERE id = ?", member)[0]
+
+    def apply(changes):
+        dialog = _preview(qtbot, engine, views, changes)
+        with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
+            qtbot.mouseClick(dialog.apply_button, LEFT)
+        assert applied.args[0].status == "done"
+        qtbot.waitUntil(lambda: views.results is not None and views.results.isVisible(), timeout=WAIT)
+        views.results.close()
+        return dialog, applied.args[0].run_id
+
+    apply([Change("enrol.add", {"userid": member, "courseid": course, "roleid": 5, "suspend": 1})])
+    title = f"Add the Teacher role to {name} in {short} and reactivate the enrolment"
+    dialog, run_id = apply([Change("enrol.add", {"userid": u, "courseid": course, "roleid": 3, "suspend": 0})
+                            for u in (member, newcomer)])
+    assert dialog.plan.items[0].title == title  # the preview says it reactivates, too
+
+    with qtbot.waitSignal(engine.planned, timeout=WAIT):
+        engine.plan_undo(run_id=run_id)
+    qtbot.waitUntil(lambda: views.preview is not None and views.preview is not dialog
+                    and views.preview.isVisible(), timeout=WAIT)
+    undo = views.preview
+    assert [i.change.kind for i in undo.plan.items] == ["enrol.remove"]
+    assert undo.notes_notice.isVisibleTo(undo)
+    note = undo.notes_text.text()
+    assert "1 change cannot be undone from here" in note and title in note
+    assert "it also reactivated the enrolment; one call cannot put back both" in note
+    assert "Make the opposite change by hand" in note
+    undo.reject()
 
 
 def test_preview_dialog_alone_accepts_a_plain_plan(qtbot, console):

@@ -10,9 +10,16 @@ Typical use (the GUI and `lms-console apply` do exactly this)::
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from lms_console.services.changes.applier import Applier, NothingToUndo, retry_changes, undo_changes, undoable_changes
+from lms_console.services.changes.applier import (
+    Applier,
+    NothingToUndo,
+    retried,
+    retry_changes,
+    undo_changes,
+    undoable_changes,
+)
 from lms_console.services.changes.journal import create_run as record
 from lms_console.services.changes.kinds import KINDS, kind
 from lms_console.services.changes.model import (
@@ -30,17 +37,20 @@ from lms_console.services.changes.planner import PlanContext, api_calls, plan
 
 __all__ = ["KINDS", "ApiCall", "Applier", "Change", "ItemResult", "Outcome", "Plan", "PlanContext", "PlanItem",
            "Problem", "RunSummary", "Status", "api_calls", "apply_run", "kind", "plan", "plan_changes", "record",
-           "retry_changes", "undo_changes", "NothingToUndo", "undoable_changes"]
+           "retried", "retry_changes", "undo_changes", "NothingToUndo", "undoable_changes"]
 
 
-def plan_changes(db, changes: Iterable[Change], *, site=None, title: str = "", enrol_first: bool = False) -> Plan:
-    """Plan against the cache (a read snapshot); ``site`` (SiteInfo) enables the "yourself" checks."""
+def plan_changes(db, changes: Iterable[Change], *, site=None, title: str = "", enrol_first: bool = False,
+                 recorded_titles: Sequence[str] = ()) -> Plan:
+    """Plan against the cache (a read snapshot); ``site`` (SiteInfo) enables the "yourself" checks;
+    ``recorded_titles``: see :func:`plan`."""
     from lms_console.services.cache import queries
 
     with db.read() as conn:
         if site is None:
             site = queries.get_site_info(conn)
-        return plan(changes, PlanContext(conn, site), title=title, enrol_first=enrol_first)
+        return plan(changes, PlanContext(conn, site), title=title, enrol_first=enrol_first,
+                    recorded_titles=recorded_titles)
 
 
 def apply_run(client, writer, run_id: int, progress=None, cancel=None, *, revalidate: bool = False,

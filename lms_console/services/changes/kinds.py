@@ -121,6 +121,10 @@ class Kind:
                 result: Mapping[str, Any] | None) -> Change | None:
         return None
 
+    def no_inverse_reason(self, data: Mapping[str, Any], before: Mapping[str, Any] | None) -> str:
+        """Why a done item of this kind has no inverse in the journal, in words for the undo's preview."""
+        return "the journal keeps no way back for this kind of change"
+
     def apply_to_cache(self, raw, data: Mapping[str, Any], result: Mapping[str, Any] | None, now: int) -> None:
         """Update the cache from what the LMS answered (``raw`` is the writer's sqlite3 connection)."""
 

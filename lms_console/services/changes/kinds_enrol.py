@@ -76,6 +76,21 @@ def _forget_course(raw, data) -> str:
     return "courses"
 
 
+def _also_changes(before, after) -> list[tuple[str, str]]:
+    """What enrolling with another role also changes on the existing enrolment (its status, its dates), as
+    (what it does, what it did): its title says so, and that is why it cannot be undone (see inverse)."""
+    before, after = before or {}, after or {}
+    out = []
+    if "suspended" in after and bool(before.get("suspended")) != after["suspended"]:
+        out.append(("suspend the enrolment", "suspended the enrolment") if after["suspended"]
+                   else ("reactivate the enrolment", "reactivated the enrolment"))
+    dates = [w for k, w in (("timestart", "start"), ("timeend", "end")) if k in after and before.get(k) != after[k]]
+    if dates:
+        what = f"{' and '.join(dates)} date{'s' if len(dates) > 1 else ''}"
+        out.append((f"change its {what}", f"changed its {what}"))
+    return out
+
+
 # The preview's line for enrolment dates the console cannot keep (see _keep_enrolment).
 DATES = "start and end dates"
 
@@ -117,7 +132,9 @@ class EnrolAdd(Kind):
         if e is None:
             return f"Enrol {who} in {where} as {role}"
         if roleid not in (e["roleids"] or []):
-            return f"Add the {role} role to {who} in {where}"
+            before = self.before(data, ctx)
+            also = "".join(f" and {does}" for does, _did in _also_changes(before, self.after(data, before)))
+            return f"Add the {role} role to {who} in {where}{also}"
         return f"Update the enrolment of {who} in {where} ({role})"
 
     def validate(self, data, ctx):
@@ -185,21 +202,25 @@ class EnrolAdd(Kind):
         if before is None:
             return Change("enrol.remove", {"userid": data["userid"], "courseid": data["courseid"]})
         roleid = int(data.get("roleid", STUDENT_ROLE))
-        after = self.after(data, before)
-        changed = {k for k in ("suspended", "timestart", "timeend") if k in after and before.get(k) != after[k]}
         if roleid not in _role_ids(before):
             # Enrolled already with another role: take back the role added, and only that (enrolling again
             # with the old role would change nothing). When the enrolment's dates or status changed too,
             # one call cannot put back both: the journal keeps no way back rather than half of one.
-            return None if changed else Change("enrol.unassign_role", {"userid": data["userid"],
-                                                                        "courseid": data["courseid"],
-                                                                        "roleid": roleid})
+            return None if _also_changes(before, self.after(data, before)) else Change(
+                "enrol.unassign_role", {"userid": data["userid"], "courseid": data["courseid"], "roleid": roleid})
         restore: dict[str, Any] = {"userid": data["userid"], "courseid": data["courseid"], "roleid": roleid,
                                    "suspend": 1 if before.get("suspended") else 0}
         for key in ("timestart", "timeend"):
             if before.get(key):
                 restore[key] = before[key]
         return Change("enrol.add", restore)
+
+    def no_inverse_reason(self, data, before):
+        if before and int(data.get("roleid", STUDENT_ROLE)) not in _role_ids(before):
+            also = _also_changes(before, self.after(data, before))
+            if also:
+                return f"it also {' and '.join(did for _does, did in also)}; one call cannot put back both"
+        return super().no_inverse_reason(data, before)
 
     def apply_to_cache(self, raw, data, result, now):
         courseid, userid = as_int(data, "courseid"), as_int(data, "userid")
@@ -306,6 +327,9 @@ class EnrolRemove(EnrolAdd):
 
     def inverse(self, data, before, result):
         return None
+
+    def no_inverse_reason(self, data, before):
+        return "enrolling again does not bring back the course data Moodle removed"
 
     def apply_to_cache(self, raw, data, result, now):
         raw.execute("DELETE FROM enrolments WHERE courseid = ? AND userid = ?",

@@ -116,6 +116,9 @@ class ApiCall:
 class Plan:
     items: tuple[PlanItem, ...]
     title: str = ""
+    # What the admin must know that no item says, shown above the items: e.g. the changes of a run an
+    # undo leaves out because they cannot be undone (never a silent skip).
+    notes: tuple[str, ...] = ()
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for i in self.items if i.outcome == outcome)

@@ -208,9 +208,14 @@ class PlanContext:
         return self._roles.get(int(roleid)) or ROLE_NAMES.get(int(roleid), f"role {roleid}")
 
 
-def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_first: bool = False) -> Plan:
+def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_first: bool = False,
+         recorded_titles: Sequence[str] = ()) -> Plan:
     """Check each change; drop no-ops; name every problem. With ``enrol_first``, a group
-    member who is not enrolled gets an enrolment added to the plan before it."""
+    member who is not enrolled gets an enrolment added to the plan before it.
+
+    ``recorded_titles``: the journal's titles of ``changes`` (one each, in order), when they are planned
+    again (a retry). An item that cannot go keeps its recorded title: what it names may be gone from the
+    local copy (an account deleted on the site), which then could only say "user 12"."""
     changes = list(changes)
     ctx.prefetch(changes)
     items: list[PlanItem] = []
@@ -219,8 +224,12 @@ def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_
     for change in changes:
         for prerequisite in _prerequisites(change, ctx, enrol_first):
             items.append(_item(len(items) + 1, prerequisite, ctx, seen_targets))
-    for change in changes:
-        items.append(_item(len(items) + 1, change, ctx, seen_targets))
+    recorded = list(recorded_titles)
+    for n, change in enumerate(changes):
+        item = _item(len(items) + 1, change, ctx, seen_targets)
+        if n < len(recorded) and recorded[n] and item.outcome == Outcome.ERROR:
+            item = replace(item, title=recorded[n])
+        items.append(item)
     waiting = ctx.waiting([i.target for i in items if i.outcome in (Outcome.APPLY, Outcome.NOOP)])
     if waiting:
         items = [_waits(i, waiting[i.target]) if i.target in waiting and i.outcome in (Outcome.APPLY, Outcome.NOOP)

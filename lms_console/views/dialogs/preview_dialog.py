@@ -1,6 +1,7 @@
 """The preview of a change plan: what will happen to every item before anything is sent.
 
-Counts by outcome (to apply / already so / conflicts / errors) double as filters; the table
+Counts by outcome (to apply / already so / conflicts / errors) double as filters; the plan's notes
+(e.g. what an undo leaves out because it cannot be undone, and why) stand right under them; the table
 shows each item's diff and its problems in plain words; "Show API calls" lists the exact
 calls (token and passwords masked); deletes need an explicit confirmation and the dialog
 suggests suspending instead; group members who are not enrolled can be enrolled first.
@@ -251,6 +252,8 @@ class PreviewDialog(QDialog):
             self.toggles.add(outcome.value, icon_name, self._counts[outcome], one, many, tone)
         self.toggles.selection_changed.connect(self.model.set_visible_outcomes)
         layout.addWidget(self.toggles)
+        self.notes_notice = self._build_notes(tuple(getattr(plan, "notes", ()) or ()))
+        layout.addWidget(self.notes_notice)
         self.irreversible_warning = self._build_irreversible()
         layout.addWidget(self.irreversible_warning)
         self.prerequisite_notice = self._build_prerequisites()
@@ -331,6 +334,14 @@ class PreviewDialog(QDialog):
         self.summary_label.setWordWrap(True)
         box.addWidget(self.summary_label)
         return box
+
+    def _build_notes(self, notes: tuple[str, ...]) -> QFrame:
+        """What the plan says beyond its items (e.g. what an undo leaves out, and why): never only in a tooltip."""
+        frame, self.notes_text, _row, _column = notice("PreviewNotice", "warning", "warning")
+        self.notes_text.setText("<br>".join(html.escape(note) for note in notes))
+        self.notes_text.setAccessibleName("Notes on this plan")
+        frame.setVisible(bool(notes))
+        return frame
 
     def _build_irreversible(self) -> QFrame:
         frame, text, _row, column = notice("PreviewNotice", "error", "warning")
@@ -469,9 +480,10 @@ class PreviewDialog(QDialog):
 
     def _refresh_icons(self, *_args) -> None:
         self.calls_toggle.setIcon(icon("chevron-down" if self.calls_toggle.isChecked() else "chevron-right"))
-        for frame, name in ((self.irreversible_warning, "warning"), (self.prerequisite_notice, "info")):
+        frames = ((self.notes_notice, "warning"), (self.irreversible_warning, "warning"),
+                  (self.prerequisite_notice, "info"))
+        for frame, name in frames:
             pic = frame.findChild(QLabel, "NoticeIcon")
             if pic is not None:
                 pic.setPixmap(icon(name).pixmap(QSize(20, 20), self.devicePixelRatioF()))
-        _refresh_style(self.irreversible_warning)
-        _refresh_style(self.prerequisite_notice)
+            _refresh_style(frame)
