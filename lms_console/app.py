@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from lms_console.models.session import ConnectionSession
+from lms_console.models.session import ConnectionSession, Online
 from lms_console.models.tasks import TaskRunner
 from lms_console.services.paths import config_dir, data_dir
 from lms_console.views import theme
@@ -82,6 +82,8 @@ class ConsoleApp(QObject):
         self._dialog = None
         self._profiles_controller = None
         self._import = None
+        self._awaiting_token: str | None = None  # the profile that could not open for want of a token
+        self._new_token_for: str | None = None  # the open profile reconnecting with a token just stored
 
     # The keychain (keyring probes D-Bus) and the profile store are made after the
     # window has painted, when first needed.
@@ -158,6 +160,7 @@ class ConsoleApp(QObject):
         self.session.opened.connect(self._refresh_profile_list)
         self.session.closed.connect(self._refresh_profile_list)
         self.session.closed.connect(self.window.connection_indicator.set_no_profile)
+        self.session.state_changed.connect(self._say_new_token_accepted)
 
     def _open_import(self):
         from lms_console.views.import_wiring import install_import_dialog
@@ -243,6 +246,7 @@ class ConsoleApp(QObject):
             return
         crash_handler.register_secret(token.reveal())
         self.profiles.set_last_used(profile.name)
+        self._awaiting_token = self._new_token_for = None
         self.session.open(profile, token)  # opened / closed refresh the profile box
         self._refresh_profile_list()
 
@@ -270,7 +274,50 @@ class ConsoleApp(QObject):
                                         actions=[("Open Profiles\u2026", self.open_profiles_dialog)])
         if not self.session.is_open:
             self.window.connection_indicator.set_token_needed(name)
+            self._awaiting_token = name  # it opens as soon as a token is stored for it (_use_stored_token)
         self._refresh_profile_list()  # the box goes back to the profile that is really open
+
+    def _use_stored_token(self, name: str, _session_only: bool) -> None:
+        """A token was stored for profile ``name`` (Profiles dialog: pasted, or from sign-in): it is used at once.
+        The open profile goes on with it (its connection is checked again, so a refused token's banner and the
+        status bar follow, and Retry and F5 use it); the profile shown as "Token needed" opens now. (An open
+        profile moved to another site by the same Save opens again there by itself: _reconnect_moved_profile.)"""
+        if self.session.is_open and self.session.profile.name.casefold() == name.casefold():
+            self._reconnect_with_new_token()
+        elif not self.session.is_open and (self._awaiting_token or "").casefold() == name.casefold():
+            self.open_profile(name)
+
+    def _reconnect_with_new_token(self) -> None:
+        from lms_console.services.cache.site_binding import site_key
+        from lms_console.services.credentials import resolve_token
+        from lms_console.services.lms.errors import LmsError
+        from lms_console.views import crash_handler
+
+        session = self.session
+        try:
+            profile = self.profiles.get(session.profile.name)
+            token = resolve_token(profile, self.tokens)
+        except LmsError as exc:
+            self.window.show_problem(exc)
+            return
+        if site_key(profile.url) != site_key(session.profile.url):
+            return  # moved to another site: it is closed and opened again there (ProfilesController.update)
+        crash_handler.register_secret(token.reveal())
+        if session.state.status != Online.OFFLINE:  # offline, the banner says so until the site answers again
+            self._new_token_for = profile.name
+            self.window.banner.show_message("info", f"\u201c{profile.name}\u201d now uses the new token: "
+                                                    "reconnecting\u2026", title="Reconnecting")
+        session.use_token(profile, token)
+
+    def _say_new_token_accepted(self, state) -> None:
+        """After :meth:`_reconnect_with_new_token`: say when the site accepts the new token (a refusal, or no
+        answer, the window says as for any connection check)."""
+        if self._new_token_for is None or state.status == Online.CONNECTING:
+            return
+        name, self._new_token_for = self._new_token_for, None
+        if state.status == Online.ONLINE and self.session.is_open and self.session.profile.name == name:
+            self.window.banner.show_message("info", f"The site accepts the new token: \u201c{name}\u201d is "
+                                                    "connected again.", title="Reconnected")
 
     def _refresh_profile_list(self, *_args) -> None:
         from lms_console.services.lms.errors import LmsError
@@ -337,6 +384,7 @@ class ConsoleApp(QObject):
             self._profiles_controller.set_open_profile(self.session.profile.name if self.session.is_open else None)
             self._profiles_controller.profile_closing.connect(self._close_removed_profile)
             self._profiles_controller.profile_moved.connect(self._reconnect_moved_profile)
+            self._profiles_controller.token_stored.connect(self._use_stored_token)
         self._dialog = ProfilesDialog(self._profiles_controller, parent=self.window)
         self._dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialog.destroyed.connect(self._forget_dialog)

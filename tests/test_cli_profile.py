@@ -321,3 +321,24 @@ def test_readme_lists_exactly_the_functions_of_the_feature_map():
     assert listed == wanted, f"missing: {sorted(wanted - listed)}, extra: {sorted(listed - wanted)}"
     for feature in FEATURES:
         assert f"**{feature.title}" in section, feature.title
+
+
+def test_a_profile_added_again_for_a_site_set_aside_before_gets_its_copy_back(console):
+    from lms_console.services.cache.db import CacheDb
+    from lms_console.services.cache.writer import CacheWriter
+    from lms_console.services.lms.base import SiteInfo
+    from lms_console.services.profiles import cache_filename
+
+    campus = "https://moodle.example.edu"
+    copy = console.data / cache_filename("campus")
+    copy.parent.mkdir(parents=True)
+    with CacheDb.open(copy) as db, CacheWriter(db) as w:  # left by a profile "campus" removed with its cache kept
+        w.save_site_info(SiteInfo(1, "Campus", campus, "5.2", "2025", 2, "admin", "Admin", True, frozenset(), True,
+                                  True, 0, 0))
+    r = console("profile", "add", "campus", "--url", "https://other.example.edu", "--session-only")
+    assert r.returncode == 0 and "it was set aside as" in r.stdout
+    assert console("profile", "remove", "campus").returncode == 0
+    r = console("profile", "add", "campus", "--url", campus, "--session-only")
+    assert r.returncode == 0, r.stderr
+    assert f"The local copy of {campus} set aside on " in r.stdout and "was put back" in r.stdout
+    assert copy.exists() and not list(copy.parent.glob(f"{copy.stem}.other-site-*"))

@@ -115,7 +115,7 @@ def _add(args, store) -> int:
 
 
 def _say_set_aside(store, name: str) -> None:
-    note = set_aside_message(store.set_aside)
+    note = set_aside_message(store.set_aside, store.put_back)
     if note:
         print(note)
     # Saving asks nothing of the site (a wrong port, token or address shows only later): say how to check now.

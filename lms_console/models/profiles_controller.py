@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lms_console.models.profiles_model import ProfilesModel, token_state
 from lms_console.models.tasks import TaskRunner
-from lms_console.services.cache.site_binding import SetAside, move_aside, set_aside_message, site_key
+from lms_console.services.cache.site_binding import Rebinding, rebind, set_aside_message, site_key
 from lms_console.services.credentials import (
     CredentialError,
     InvalidToken,
@@ -175,8 +175,9 @@ class ProfilesController(QObject):
         self._test_job: int | None = None
         self._sign_in_job: int | None = None
         self._open_name: str | None = None  # the profile open in the console
-        # Moved profiles whose old copy waits to be set aside once closed (casefolded name -> plan), see update().
-        self._unmoved: dict[str, SetAside] = {}
+        # Moved profiles whose old copy waits to be set aside (or deleted, holding nothing) once closed, and a
+        # copy of the new address's site put back (casefolded name -> plan), see update().
+        self._unmoved: dict[str, Rebinding] = {}
         self._aside_lock = threading.Lock()
         self._aside_jobs = itertools.count(1)
 
@@ -348,8 +349,9 @@ class ProfilesController(QObject):
         return profile
 
     def set_aside_note(self) -> str:
-        """After :meth:`add` or :meth:`update`: the words for a local copy of another site set aside ("" if none)."""
-        return set_aside_message(self._store.set_aside)
+        """After :meth:`add` or :meth:`update`: the words for a local copy of another site set aside, and one of
+        this site put back ("" if none)."""
+        return set_aside_message(self._store.set_aside, self._store.put_back)
 
     def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
                service: str | None = None) -> Profile:
@@ -372,9 +374,10 @@ class ProfilesController(QObject):
             self.profile_moved.emit(profile)
         return profile
 
-    def _set_aside_once_closed(self, name: str, plan: SetAside) -> None:
-        """Set the moved profile's old copy aside on the writer thread, after the jobs closing it (and any
-        job still writing into it): a SQLite file renamed while it is open can lose its last writes. Save
+    def _set_aside_once_closed(self, name: str, plan: Rebinding) -> None:
+        """Set the moved profile's old copy aside (or delete it, holding nothing) and put back a copy of the new
+        address's site set aside earlier, on the writer thread, after the jobs closing the copy (and any job
+        still writing into it): a SQLite file renamed while it is open can lose its last writes. Save
         waits a moment for it; when a run still being sent keeps it longer, it follows, and the profile
         opens again only after it (:meth:`finish_set_aside`)."""
         key = name.casefold()
@@ -385,7 +388,7 @@ class ProfilesController(QObject):
             try:
                 self._move_aside(key, READERS_WAIT_S)
             except OSError as exc:  # said when the profile is opened again (finish_set_aside raises it)
-                log.warning("local copy %s could not be set aside: %s", plan.source.name, exc)
+                log.warning("local copy of %s could not be set aside or put back: %s", name, exc)
             finally:
                 moved.set()
 
@@ -397,7 +400,7 @@ class ProfilesController(QObject):
             plan = self._unmoved.get(key)
             if plan is None:
                 return True
-            if move_aside(plan, wait_s=wait_s, anyway=anyway) is None:
+            if rebind(plan, wait_s=wait_s, anyway=anyway) is None:
                 return False
             del self._unmoved[key]
             return True
@@ -407,11 +410,11 @@ class ProfilesController(QObject):
         return list(self._unmoved)
 
     def finish_set_aside(self, name: str, wait_s: float = SAVE_WAITS_FOR_SET_ASIDE_S, *,
-                         anyway: bool = False) -> SetAside | None:
+                         anyway: bool = False) -> Rebinding | None:
         """Before profile ``name`` is opened (or the console quits): its old copy of another site, if it still
-        waits to be set aside (see :meth:`update`), is set aside now. Returns the copy when it is still open
-        after ``wait_s`` (the profile must not open yet; ``anyway``: it is set aside all the same), else None;
-        OSError when it cannot be renamed."""
+        waits to be set aside (see :meth:`update`), is set aside now (and a copy put back). Returns the plan when
+        the copy is still open after ``wait_s`` (the profile must not open yet; ``anyway``: it is set aside all the
+        same), else None; OSError when it cannot be renamed."""
         key = name.casefold()
         plan = self._unmoved.get(key)
         return None if plan is None or self._move_aside(key, wait_s, anyway) else plan

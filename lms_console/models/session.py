@@ -136,6 +136,26 @@ class ConnectionSession(QObject):
             self.runner.run("close-cache", lambda p, c: db.close(), writer=True)
         self.closed.emit()
 
+    def use_token(self, profile, token) -> None:
+        """Go on with the open profile's copy, talking to its site with ``token`` (a token just stored for it,
+        e.g. after the old one was refused) and ``profile``'s settings (the same site: its address unchanged),
+        and ask the site at once: the connection state follows as on opening (online, token refused, offline).
+        A job still running with the old token (a sync) finishes with it; its connections are closed after it."""
+        from lms_console.services.connection import open_client
+
+        if self.profile is None:
+            return
+        self._retry.stop()
+        self._retry_index = 0
+        self.runner.cancel_named("connection-check")  # the old token's answer is not wanted any more
+        old, self.profile, self._token = self._client, profile, token
+        self._client = open_client(profile, token, pool_size=12)
+        if self.site is not None:
+            self._client.service_functions = self.site.functions
+        if old is not None:  # after the writer thread's jobs (a sync) that may still use it
+            self.runner.run(f"close-old-client-{id(old)}", lambda p, c: old.transport.close(), writer=True, quiet=True)
+        self.check_connection()
+
     @property
     def is_open(self) -> bool:
         return self.profile is not None

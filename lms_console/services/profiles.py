@@ -33,12 +33,7 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 
-from lms_console.services.cache.site_binding import (
-    SetAside,
-    plan_set_aside,
-    set_aside,
-    set_aside_if_other_site,
-)
+from lms_console.services.cache.site_binding import PutBack, Rebinding, plan_rebinding, rebind
 from lms_console.services.credentials import KEYRING_SERVICE, CredentialError, KeyringTokenStore, TokenStore
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.paths import APP_NAME, CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir  # noqa: F401
@@ -349,9 +344,13 @@ class ProfileStore:
         # After add() or update(): (new path, that site's address) when the profile's cache file held another
         # site's copy and was set aside for it (see services/cache/site_binding.py), else None.
         self.set_aside: tuple[Path, str] | None = None
-        # After update(..., set_aside_later=True): the copy to set aside, left in place for the caller to move
-        # once nothing has it open any more (site_binding.move_aside); set_aside already says where it goes.
-        self.set_aside_pending: SetAside | None = None
+        # After add() or update(): the copy of the profile's site set aside earlier and put back in place (an
+        # address corrected back), else None.
+        self.put_back: PutBack | None = None
+        # After update(..., set_aside_later=True): the copy to set aside (or to delete, holding nothing) and the
+        # one to put back, left for the caller to move once nothing has the copy in place open any more
+        # (site_binding.rebind); set_aside and put_back already say what it does.
+        self.set_aside_pending: Rebinding | None = None
 
     @property
     def path(self) -> Path:
@@ -414,7 +413,7 @@ class ProfileStore:
                 raise DuplicateProfile(f"A profile named {existing.name!r} already exists.",
                                        profile=profile.name, field="name")
             doc["profiles"].append(profile)
-            self.set_aside = set_aside_if_other_site(profile.cache_path, profile.url)
+            self._rebind(plan_rebinding(profile.cache_path, profile.url, clock=self._clock), later=False)
         log.info("profile %r added (%s)", profile.name, profile.url)
         return profile
 
@@ -428,7 +427,9 @@ class ProfileStore:
         deletes its stored token unless ``keep_token_on_host_change``: a token is only ever sent to
         the site it was paired with, so the caller must ask the user first. A local copy of
         another site than the new address is set aside (``set_aside``), unless the
-        caller knows it is the same site at a new address (``same_site``: the demo).
+        caller knows it is the same site at a new address (``same_site``: the demo); a
+        copy of the new address's site set aside earlier is put back (``put_back``: an
+        address corrected back), see site_binding.plan_rebinding.
         ``set_aside_later``: the copy is still open (the console's open profile, closed
         on its writer thread): it is only planned (``set_aside_pending``), and the
         caller moves it once it is closed.
@@ -445,15 +446,21 @@ class ProfileStore:
                           backend=old.backend if backend is None else backend,
                           service=old.service if service is None else service)
             doc["profiles"][doc["profiles"].index(old)] = new
-            plan = None if same_site or url is None else plan_set_aside(new.cache_path, new.url)
-            self.set_aside_pending = plan if set_aside_later else None
-            self.set_aside = None if plan is None else (
-                plan.target if set_aside_later else set_aside(plan), plan.other)
+            plan = None if same_site or url is None else plan_rebinding(new.cache_path, new.url, clock=self._clock)
+            self._rebind(plan, later=set_aside_later)
         if not token_may_follow(old.url, new.url) and not keep_token_on_host_change:
             with contextlib.suppress(CredentialError):
                 self.tokens.delete(new)
             log.info("profile %r moved from %s to %s: stored token deleted", new.name, old.url, new.url)
         return new
+
+    def _rebind(self, plan: Rebinding | None, *, later: bool) -> None:
+        """Carry out ``plan`` now (after waiting a moment for what still has the copy open: a copy of another
+        site is set aside all the same), or leave it to the caller (``later``); say what it does."""
+        self.set_aside_pending = plan if later else None
+        done = plan if plan is None or later else rebind(plan, wait_s=2.0, anyway=True)
+        self.set_aside = None if done is None or done.aside is None else (done.aside.target, done.aside.other)
+        self.put_back = None if done is None else done.back
 
     def set_last_used(self, name: str) -> Profile:
         with self._locked() as doc:

@@ -373,3 +373,111 @@ def test_the_old_copy_is_set_aside_only_once_closed_and_keeps_its_last_write(qtb
         with db.read() as conn:
             titles = [r[0] for r in conn.exec_driver_sql("SELECT title FROM change_runs ORDER BY id")]
     assert titles[-2:] == ["written before Save", "the last write"]
+
+
+# -- a token stored for the open profile ----------------------------------------------------------------------------
+
+REFUSED_TOKEN = "0123456789abcdef0123456789abcdef"  # well formed, unknown to the site: invalidtoken
+
+
+def test_a_token_saved_for_the_open_profile_is_used_at_once(qtbot, console, server):
+    """QA: the open profile's token was refused; a valid one saved in the Profiles dialog (Test connection green)
+    was not used until Connect: the red banner stayed, Retry did nothing visible, F5 failed with invalidtoken."""
+    add_profiles(console, server, Sandbox=REFUSED_TOKEN)
+    console.profiles.set_last_used("Sandbox")
+    session, window = started(qtbot, console).session, console.window
+    qtbot.waitUntil(lambda: session.state.status == Online.AUTH_FAILED and window.banner.level == "error",
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.syncing, timeout=WAIT_MS)  # the sync on connect, refused
+    assert window.connection_indicator.state() == "rejected"
+    dialog = save_address(qtbot, console, "", server.admin_token)  # the same address, a new token
+    assert dialog.save_status.text() == "Saved. The token is in your OS keychain. The console uses it now."
+    dialog.close()
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    assert window.connection_indicator.state() == "online"
+    assert window.banner.level == "info" and window.banner.title_text() == "Reconnected"
+    assert session.profile.name == "Sandbox"  # the same profile, not closed and opened again
+    with qtbot.waitSignal(session.sync_finished, timeout=60_000) as synced:
+        window.sync_action.trigger()  # F5
+    assert synced.args[0].status == "ok"
+
+
+def test_a_token_saved_while_offline_is_used_when_the_site_answers_again(qtbot, console, server):
+    server.set_faults(drop_before_rate=1.0)  # the site does not answer
+    try:
+        add_profiles(console, server, Sandbox=REFUSED_TOKEN)
+        console.profiles.set_last_used("Sandbox")
+        session, window = started(qtbot, console).session, console.window
+        qtbot.waitUntil(lambda: session.state.status == Online.OFFLINE, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not session.syncing, timeout=WAIT_MS)
+        save_address(qtbot, console, "", server.admin_token).close()
+        assert session.state.status == Online.OFFLINE and window.banner.title_text() == "Working offline"
+    finally:
+        server.clear_faults()
+    session._retry.setInterval(10)  # do not wait for the back-off in a test
+    session._retry.start()
+    qtbot.waitUntil(lambda: session.state.status in (Online.ONLINE, Online.AUTH_FAILED), timeout=WAIT_MS)
+    assert session.state.status == Online.ONLINE and window.connection_indicator.state() == "online"
+
+
+def test_a_profile_waiting_for_a_token_opens_once_one_is_saved(qtbot, console, server):
+    add_profiles(console, server, Sandbox=None)
+    console.profiles.set_last_used("Sandbox")
+    session, window = started(qtbot, console).session, console.window
+    qtbot.waitUntil(lambda: window.banner.title_text() == "Token needed", timeout=WAIT_MS)
+    assert not session.is_open and window.connection_indicator.state() == "token"
+    save_address(qtbot, console, "", server.admin_token).close()
+    qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    assert session.profile.name == "Sandbox" and window.profile_combo.currentText() == "Sandbox"
+
+
+# -- an address corrected back ----------------------------------------------------------------------------------------
+
+
+def _counts(session) -> tuple[int, list[str]]:
+    with session.db.read() as conn:
+        users = conn.exec_driver_sql("SELECT count(*) FROM users").scalar()
+        titles = [r[0] for r in conn.exec_driver_sql("SELECT title FROM change_runs ORDER BY id")]
+    return users, titles
+
+
+def test_an_address_corrected_back_reopens_on_its_own_copy_without_a_full_sync(qtbot, console, server):
+    """QA: a typo in the open profile's address set its copy aside; correcting it left the profile on an empty
+    copy (its journal and outbox out of sight) and started a full sync (tens of thousands of requests)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens there once closed
+    session = open_and_synced(qtbot, console, server).session
+    copy = session.profile.cache_path
+    done = []
+
+    def journal_row(writer):
+        with writer.batch() as raw:
+            raw.execute("INSERT INTO change_runs (created_at, profile, lms_user, title, origin, status) "
+                        "VALUES (1, 'Sandbox', 'admin', 'suspended 3 users', 'gui', 'done')")
+
+    session.run_writer("journal-row", journal_row, on_done=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=WAIT_MS)
+    before = _counts(session)
+    assert before[0] > 0 and before[1] == ["suspended 3 users"]
+
+    save_address(qtbot, console, nowhere, server.admin_token)  # the typo
+    qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.OFFLINE, timeout=WAIT_MS)
+    assert session.profile.url == nowhere and _counts(session) == (0, [])  # a new, empty copy
+    assert list(copy.parent.glob(f"{copy.stem}.other-site-*{copy.suffix}"))
+    qtbot.waitUntil(lambda: not session.syncing, timeout=WAIT_MS)
+
+    server.clear_requests()
+    syncs = []
+    session.sync_started.connect(syncs.append)
+    dialog = save_address(qtbot, console, server.url, server.admin_token)  # corrected
+    assert "was put back: its journal and outbox are as they were." in dialog.save_status.text()
+    qtbot.waitUntil(lambda: session.is_open and session.profile.url == server.url, timeout=WAIT_MS)
+    assert _counts(session) == before  # right after opening: its own copy, journal and all
+    assert f"The local copy of {server.url}" in console.window.banner.message_text()
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "F5 syncs now" in console.window.sync_label.text(), timeout=WAIT_MS)
+    assert syncs == [] and {r["function"] for r in server.requests} <= {"core_webservice_get_site_info"}
+    assert not list(copy.parent.glob(f"{copy.stem}.other-site-*"))  # the empty copy was not kept aside

@@ -340,6 +340,8 @@ class ProfilesDialog(QDialog):
                 return False
             status = "Saved. The token is kept for this session only." if session_only else \
                 "Saved. The token is in your OS keychain."
+            if self._ctl.is_open(profile.name) and not self._moved:
+                status += " The console uses it now."  # it reconnects the open profile with it (ConsoleApp)
             self._load_form(profile.name)
         reopens = "The console opens it again at the new address." if self._moved else ""
         set_note(self.save_status, " ".join(filter(None, (status, reopens, self._ctl.set_aside_note()))))
