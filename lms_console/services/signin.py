@@ -12,12 +12,8 @@ from lms_console.services.credentials import Secret, check_token
 from lms_console.services.doctor import DoctorReport, diagnose
 from lms_console.services.lms.http import HttpTransport, RetryPolicy, Timeouts
 from lms_console.services.lms.moodle import MoodleClient
-from lms_console.services.profiles import (
-    DEFAULT_SERVICE,
-    check_url_security,
-    normalise_url,
-    validate_service,
-)
+from lms_console.services.profile_rules import check_url_security, normalise_url, validate_service
+from lms_console.services.profiles import DEFAULT_SERVICE
 from lms_console.services.progress import NEVER_CANCELLED, CancelToken
 
 # Someone is looking at a spinner: fail within seconds, not minutes.

@@ -13,11 +13,8 @@ import keyring.backends.fail
 import pytest
 from PySide6.QtCore import Qt
 
-from lms_console.models.profiles_controller import (
-    ConnectionSettings,
-    ProfilesController,
-    explain_sign_in_failure,
-)
+from lms_console.models.profiles_checks import ConnectionSettings, explain_sign_in_failure
+from lms_console.models.profiles_controller import ProfilesController
 from lms_console.models.profiles_model import (
     DoctorReportModel,
     ProfilesModel,

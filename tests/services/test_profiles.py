@@ -20,6 +20,7 @@ from lms_console.services import profiles as profiles_mod
 from lms_console.services.cache.site_binding import cached_site_url, set_aside_message
 from lms_console.services.credentials import KEYRING_SERVICE, KeyringTokenStore, MemoryTokenStore, Secret
 from lms_console.services.lms.errors import LmsError
+from lms_console.services.profile_rules import is_loopback_host, normalise_url, validate_name
 from lms_console.services.profiles import (
     DuplicateProfile,
     InvalidProfileValue,
@@ -30,9 +31,6 @@ from lms_console.services.profiles import (
     cache_filename,
     config_dir,
     data_dir,
-    is_loopback_host,
-    normalise_url,
-    validate_name,
 )
 
 TOKEN = "0123456789abcdef0123456789abcdef"

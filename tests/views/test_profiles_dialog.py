@@ -14,10 +14,8 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QMessageBox
 
-from lms_console.models.profiles_controller import (
-    CANNOT_CREATE_TOKEN,
-    ProfilesController,
-)
+from lms_console.models.profiles_checks import CANNOT_CREATE_TOKEN
+from lms_console.models.profiles_controller import ProfilesController
 from lms_console.models.profiles_model import DoctorReportModel, ProfilesModel
 from lms_console.sandbox.server import SandboxServer
 from lms_console.services.credentials import (

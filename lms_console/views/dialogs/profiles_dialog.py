@@ -31,12 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lms_console.models.profiles_controller import (
-    DEFAULT_SERVICE,
-    ConnectionSettings,
-    ProfilesController,
-    explain_sign_in_failure,
-)
+from lms_console.models.profiles_checks import ConnectionSettings, explain_sign_in_failure
+from lms_console.models.profiles_controller import DEFAULT_SERVICE, ProfilesController
 from lms_console.models.profiles_model import ProfilesModel
 from lms_console.services.lms.errors import LmsError
 from lms_console.views import theme
