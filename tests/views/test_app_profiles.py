@@ -264,6 +264,10 @@ def test_changing_the_open_profiles_address_reconnects_to_the_new_site(qtbot, co
     dialog = save_address(qtbot, console, other_server.url, other_server.admin_token)  # one Save: address and token
     assert "The console opens it again at the new address." in dialog.save_status.text()
     assert "set aside" in dialog.save_status.text()
+    # QA: the long status wrapped in half the row and pushed Save down, so clicks missed it.
+    qtbot.waitUntil(lambda: dialog.save_status.isVisible())
+    status, button = dialog.save_status.geometry(), dialog.save_button.geometry()
+    assert button.top() <= status.top() + 4 and status.width() > 0.7 * (status.right() - button.left())
     qtbot.waitUntil(lambda: session.is_open, timeout=WAIT_MS)
     assert session.profile.name == "Sandbox" and session.profile.url == other_server.url
     banner = console.window.banner

@@ -165,7 +165,11 @@ class ProfilesDialog(QDialog):
         right_box.setContentsMargins(10, 0, 0, 0)
         right_box.addWidget(self.heading)
         right_box.addLayout(form)
-        right_box.addLayout(self._row(self.save_button, self.save_status, stretch="end"))
+        # The status takes the row's width and the button stays at its top: a long status (a copy set
+        # aside) wrapped in half the width pushed Save down under the pointer.
+        save_row = self._row(self.save_button, self.save_status)
+        save_row.setAlignment(self.save_button, Qt.AlignmentFlag.AlignTop)
+        right_box.addLayout(save_row)
         self.connection_test = ConnectionTestPanel()
         # The panel's widgets, as the dialog's own (the banner also shows the dialog's other problems).
         panel = self.connection_test
