@@ -311,3 +311,52 @@ def test_overview_tables_grow_with_their_wrapped_rows_at_every_width(qtbot, wind
         needed = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in rows)
         assert table.viewport().height() >= needed - table.horizontalHeader().height(), width
         assert heading.geometry().top() >= table.geometry().bottom(), (width, "the heading overlaps the table")
+
+
+def _status_bar_overlaps(window) -> list[str]:
+    """Pairs of visible status-bar parts drawn over each other, and parts drawn over the bar's message."""
+    from PySide6.QtCore import QRect
+
+    bar = window.statusBar()
+    shown = [w for w in bar.children() if w.isWidgetType() and w.isVisible() and w.geometry().width() > 0
+             and w.objectName() != "qt_statusbar_sizegrip"]
+    names = {id(w): w.objectName() or type(w).__name__ for w in shown}
+    clashes = [f"{names[id(a)]} / {names[id(b)]}" for i, a in enumerate(shown) for b in shown[i + 1:]
+               if a.geometry().intersects(b.geometry())]
+    message = bar.currentMessage()
+    if message:  # QStatusBar draws it from the left, where its normal (not permanent) widgets were
+        area = QRect(0, 0, bar.fontMetrics().horizontalAdvance(message) + 8, bar.height())
+        clashes += [f"{names[id(w)]} over the message" for w in shown if w.geometry().intersects(area)]
+    return clashes
+
+
+def test_the_status_bar_parts_never_overlap_at_1024_px(qtbot, window):
+    """QA: with a button's status tip shown (the mouse over Sync), "Not synced yet" was drawn over its text."""
+    import time
+
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    bar = window.statusBar()
+    window.connection_indicator.set_offline(time.time(), "no answer")
+    window.freshness_label.set_times({"Users": None, "Courses": None})
+    window.sync_label.setText("The last sync did not finish; press F5 to sync again.")
+    window.outbox_indicator.set_count(3)
+    qtbot.wait(20)  # the bar lays out in the next turn of the event loop
+    assert window.freshness_label.isVisible() and _status_bar_overlaps(window) == []
+    bar.showMessage(window.sync_action.statusTip())  # as when the mouse is over the Sync button
+    qtbot.wait(20)
+    assert _status_bar_overlaps(window) == []
+    window.freshness_label.set_times({"Users": time.time(), "Courses": None})  # new data meanwhile
+    window.freshness_label.set_times({})  # another profile: nothing to say, then something again
+    window.freshness_label.set_times({"Users": None})
+    qtbot.wait(20)
+    assert _status_bar_overlaps(window) == []
+    bar.clearMessage()  # the mouse left the button: the bar's parts are back
+    qtbot.wait(20)
+    assert window.freshness_label.isVisible() and window.freshness_label.text() == "Not synced yet"
+    assert window.connection_indicator.isVisible() and _status_bar_overlaps(window) == []
+    window.freshness_label.set_times({})
+    bar.showMessage("Another status tip")
+    bar.clearMessage()
+    qtbot.wait(20)
+    assert not window.freshness_label.isVisible()  # nothing to say: stays hidden after a message

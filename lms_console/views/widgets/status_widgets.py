@@ -11,7 +11,7 @@ import time
 from typing import Iterable, Mapping
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from lms_console.models.tasks import JobInfo, TaskRunner
 from lms_console.views import theme
@@ -34,6 +34,18 @@ def _repolish(widget: QWidget) -> None:
     for w in (widget, *widget.findChildren(QWidget)):
         w.style().unpolish(w)
         w.style().polish(w)
+
+
+def _set_shown(widget: QWidget, shown: bool) -> None:
+    """Show or hide a part of the status bar. While the bar shows a message (the status tip of the button or
+    menu entry under the mouse), QStatusBar hides its normal parts and draws the message where they were: a
+    part shown then would be drawn over it. It is left for the bar to show again once the message goes."""
+    bar = widget.parentWidget()
+    if shown and isinstance(bar, QStatusBar) and bar.currentMessage():
+        widget.hide()
+        widget.setAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide, False)  # as QStatusBar does
+    else:
+        widget.setVisible(shown)
 
 
 class _Indicator(QWidget):
@@ -195,7 +207,7 @@ class FreshnessLabel(QLabel):
                 text += f" ({len(never)} never synced)"
             stale = bool(never) or now - oldest > self._stale_after
         self.setText(text)
-        self.setVisible(bool(text))
+        _set_shown(self, bool(text))
         self.setToolTip(self._tooltip(now))
         self.setAccessibleName(f"Data freshness: {text}" if text else "Data freshness")
         if self.property("stale") != stale:
