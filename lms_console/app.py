@@ -43,6 +43,11 @@ def gui_settings() -> QSettings:
     return QSettings(str(path), QSettings.Format.IniFormat)
 
 
+def _connection_settings(profile) -> tuple:
+    """What of a profile the open connection works with (not its name, its times, its local copy)."""
+    return profile.url, profile.backend, profile.insecure, profile.service
+
+
 class DemoSite:
     """The sandbox LMS in a subprocess, its data kept in the data dir so the demo persists."""
 
@@ -83,7 +88,8 @@ class ConsoleApp(QObject):
         self._profiles_controller = None
         self._import = None
         self._awaiting_token: str | None = None  # the profile that could not open for want of a token
-        self._new_token_for: str | None = None  # the open profile reconnecting with a token just stored
+        # The open profile reconnecting with a token or settings just saved: (its name, what to say once it answers).
+        self._reconnecting: tuple[str, str] | None = None
 
     # The keychain (keyring probes D-Bus) and the profile store are made after the
     # window has painted, when first needed.
@@ -246,7 +252,7 @@ class ConsoleApp(QObject):
             return
         crash_handler.register_secret(token.reveal())
         self.profiles.set_last_used(profile.name)
-        self._awaiting_token = self._new_token_for = None
+        self._awaiting_token = self._reconnecting = None
         self.session.open(profile, token)  # opened / closed refresh the profile box
         self._refresh_profile_list()
 
@@ -288,36 +294,65 @@ class ConsoleApp(QObject):
             self.open_profile(name)
 
     def _reconnect_with_new_token(self) -> None:
-        from lms_console.services.cache.site_binding import site_key
         from lms_console.services.credentials import resolve_token
         from lms_console.services.lms.errors import LmsError
         from lms_console.views import crash_handler
 
-        session = self.session
         try:
-            profile = self.profiles.get(session.profile.name)
-            token = resolve_token(profile, self.tokens)
+            profile = self._saved_open_profile()
+            token = resolve_token(profile, self.tokens) if profile is not None else None
         except LmsError as exc:
             self.window.show_problem(exc)
             return
-        if site_key(profile.url) != site_key(session.profile.url):
+        if profile is None:
             return  # moved to another site: it is closed and opened again there (ProfilesController.update)
         crash_handler.register_secret(token.reveal())
-        if session.state.status != Online.OFFLINE:  # offline, the banner says so until the site answers again
-            self._new_token_for = profile.name
-            self.window.banner.show_message("info", f"\u201c{profile.name}\u201d now uses the new token: "
+        self._reconnect(profile, token, "the new token", "The site accepts the new token")
+
+    def _apply_saved_settings(self, profile) -> None:
+        """Profile ``profile`` was saved (Profiles dialog): when it is the open one, it goes on at once with its
+        saved settings (its service; the insecure-HTTP consent) and the token it has. Looked at once the Save
+        is done: a token saved with it is used with them already (:meth:`_use_stored_token`), and a profile
+        moved to another site opens again there (:meth:`_reconnect_moved_profile`)."""
+        QTimer.singleShot(0, lambda name=profile.name: self._reconnect_with_saved_settings(name))
+
+    def _reconnect_with_saved_settings(self, name: str) -> None:
+        from lms_console.services.lms.errors import LmsError
+
+        if not self.session.is_open or self.session.profile.name.casefold() != name.casefold():
+            return
+        try:
+            profile = self._saved_open_profile()
+        except LmsError as exc:
+            self.window.show_problem(exc)
+            return
+        if profile is not None and _connection_settings(profile) != _connection_settings(self.session.profile):
+            self._reconnect(profile, None, "its saved settings", "The site answers with the saved settings")
+
+    def _saved_open_profile(self):
+        """The open profile as saved now; None when it was moved to another site (raises ProfileError)."""
+        from lms_console.services.cache.site_binding import site_key
+
+        profile = self.profiles.get(self.session.profile.name)
+        return profile if site_key(profile.url) == site_key(self.session.profile.url) else None
+
+    def _reconnect(self, profile, token, uses: str, accepted: str) -> None:
+        """The open profile goes on with ``profile``'s settings and ``token`` (None: the one it has), its
+        connection checked again: the banner says so (offline, it says so until the site answers again)."""
+        if self.session.state.status != Online.OFFLINE:
+            self._reconnecting = (profile.name, f"{accepted}: \u201c{profile.name}\u201d is connected again.")
+            self.window.banner.show_message("info", f"\u201c{profile.name}\u201d now uses {uses}: "
                                                     "reconnecting\u2026", title="Reconnecting")
-        session.use_token(profile, token)
+        self.session.use_token(profile, token)
 
     def _say_new_token_accepted(self, state) -> None:
-        """After :meth:`_reconnect_with_new_token`: say when the site accepts the new token (a refusal, or no
+        """After :meth:`_reconnect`: say when the site accepts the new token or settings (a refusal, or no
         answer, the window says as for any connection check)."""
-        if self._new_token_for is None or state.status == Online.CONNECTING:
+        if self._reconnecting is None or state.status == Online.CONNECTING:
             return
-        name, self._new_token_for = self._new_token_for, None
+        (name, message), self._reconnecting = self._reconnecting, None
         if state.status == Online.ONLINE and self.session.is_open and self.session.profile.name == name:
-            self.window.banner.show_message("info", f"The site accepts the new token: \u201c{name}\u201d is "
-                                                    "connected again.", title="Reconnected")
+            self.window.banner.show_message("info", message, title="Reconnected")
 
     def _refresh_profile_list(self, *_args) -> None:
         from lms_console.services.lms.errors import LmsError
@@ -385,6 +420,7 @@ class ConsoleApp(QObject):
             self._profiles_controller.profile_closing.connect(self._close_removed_profile)
             self._profiles_controller.profile_moved.connect(self._reconnect_moved_profile)
             self._profiles_controller.token_stored.connect(self._use_stored_token)
+            self._profiles_controller.profile_saved.connect(self._apply_saved_settings)
         self._dialog = ProfilesDialog(self._profiles_controller, parent=self.window)
         self._dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialog.destroyed.connect(self._forget_dialog)

@@ -136,15 +136,17 @@ class ConnectionSession(QObject):
             self.runner.run("close-cache", lambda p, c: db.close(), writer=True)
         self.closed.emit()
 
-    def use_token(self, profile, token) -> None:
+    def use_token(self, profile, token=None) -> None:
         """Go on with the open profile's copy, talking to its site with ``token`` (a token just stored for it,
-        e.g. after the old one was refused) and ``profile``'s settings (the same site: its address unchanged),
-        and ask the site at once: the connection state follows as on opening (online, token refused, offline).
+        e.g. after the old one was refused; None: the token it has) and ``profile``'s settings (the same site:
+        its address unchanged; e.g. its service just saved), and ask the site at once: the connection state
+        follows as on opening (online, token refused, offline).
         A job still running with the old token (a sync) finishes with it; its connections are closed after it."""
         from lms_console.services.connection import open_client
 
         if self.profile is None:
             return
+        token = self._token if token is None else token
         self._retry.stop()
         self._retry_index = 0
         self.runner.cancel_named("connection-check")  # the old token's answer is not wanted any more

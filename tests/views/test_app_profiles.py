@@ -435,6 +435,61 @@ def test_a_profile_waiting_for_a_token_opens_once_one_is_saved(qtbot, console, s
     assert session.profile.name == "Sandbox" and window.profile_combo.currentText() == "Sandbox"
 
 
+# -- settings saved for the open profile -----------------------------------------------------------------------------
+
+
+def save_service(qtbot, console: ConsoleApp, service: str, url: str = "", token: str = "") -> ProfilesDialog:
+    """In the Profiles dialog, give the open profile the web service ``service`` (Advanced) and click Save."""
+    console.open_profiles_dialog()
+    dialog = console._dialog
+    qtbot.waitExposed(dialog)
+    dialog.show_profile("Sandbox")
+    dialog.advanced_toggle.setChecked(True)
+    for edit, text in ((dialog.service_edit, service), (dialog.url_edit, url), (dialog.token_edit, token)):
+        if text:
+            edit.selectAll()
+            qtbot.keyClick(edit, Qt.Key.Key_Delete)
+            qtbot.keyClicks(edit, text)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    return dialog
+
+
+def test_a_service_saved_for_the_open_profile_is_used_at_once(qtbot, console, server):
+    """QA: the open profile's web service changed in the Profiles dialog (no new token) was not applied until
+    it reconnected (a token saved with it was)."""
+    add_profiles(console, server, Sandbox=server.admin_token)
+    console.profiles.set_last_used("Sandbox")
+    session, window = started(qtbot, console).session, console.window
+    qtbot.waitUntil(lambda: session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not session.syncing, timeout=60_000)
+    closed, opened = [], []
+    session.closed.connect(lambda: closed.append(1))
+    session.opened.connect(opened.append)
+    server.clear_requests()
+    save_service(qtbot, console, "console_v2").close()
+    qtbot.waitUntil(lambda: session.profile.service == "console_v2", timeout=WAIT_MS)
+    assert window.banner.title_text() == "Reconnecting"
+    assert window.banner.message_text() == "\u201cSandbox\u201d now uses its saved settings: reconnecting\u2026"
+    qtbot.waitUntil(lambda: window.banner.title_text() == "Reconnected", timeout=WAIT_MS)
+    assert window.banner.message_text() == ("The site answers with the saved settings: \u201cSandbox\u201d is "
+                                            "connected again.")
+    assert session.state.status == Online.ONLINE and window.connection_indicator.state() == "online"
+    assert closed == [] and opened == []  # the same profile goes on, with the token it has
+    assert "core_webservice_get_site_info" in {r["function"] for r in server.requests}  # asked the site again
+
+
+def test_a_service_saved_with_a_new_address_opens_the_profile_once(qtbot, console, server, other_server):
+    """Moved to another site by the same Save: it opens again there (with the new service), once."""
+    session = open_and_synced(qtbot, console, server).session
+    opened = []
+    session.opened.connect(opened.append)
+    save_service(qtbot, console, "console_v2", other_server.url, other_server.admin_token)
+    qtbot.waitUntil(lambda: session.is_open and session.state.status == Online.ONLINE, timeout=WAIT_MS)
+    qtbot.wait(200)  # anything still queued by the Save
+    assert [(p.url, p.service) for p in opened] == [(other_server.url, "console_v2")]
+    assert session.profile.service == "console_v2" and console.window.banner.title_text() == "Reconnected"
+
+
 # -- an address corrected back ----------------------------------------------------------------------------------------
 
 
