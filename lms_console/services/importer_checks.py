@@ -32,6 +32,9 @@ _ESCAPED = re.compile(r"^'[=+\-@\t\r]")
 # hides it everywhere (users_query.NOT_GUEST). Its row is an error whatever the import's mode.
 GUEST_ROW = ("is the username of the site's guest account, which Moodle never changes and the console does not "
              "manage: leave this row out")
+# An address the guest account has: said without the account's id or data (the console hides it).
+GUEST_EMAIL = ("belongs to the site's guest account, which the console does not manage, and Moodle refuses shared "
+               "addresses: give this account an address of its own")
 
 
 class Columns:

@@ -18,19 +18,25 @@ from typing import Any
 from lms_console.services.changes.kinds_users import password_problems
 from lms_console.services.changes.model import Change
 from lms_console.services.gc_pacing import cyclic_gc_paused
-from lms_console.services.importer_checks import PASSWORD_OK, Checked, Columns, check_chunk, where
+from lms_console.services.importer_checks import GUEST_EMAIL, PASSWORD_OK, Checked, Columns, check_chunk, where
 from lms_console.services.importer_lookup import CacheLookup
 from lms_console.services.importer_mapping import PROFILE_PREFIX, check_mapping
 from lms_console.services.importer_model import DryRun, ImportOptions, RowClass, RowIssue, RowResults
 from lms_console.services.importer_read import ImportFileError, Table
 from lms_console.services.lms.errors import Cancelled
 from lms_console.services.progress import CancelToken, ProgressEvent
+from lms_console.services.users_query import GUEST_USERNAME
 
 CHUNK_ROWS = 5000
 SECRET = "(hidden)"
 _EMPTY = "empty row (skipped)"
 _NEEDS_NEW = "a new account needs a first name, last name and email"
 _SKIPPED, _ERROR, _CONFLICT, _CREATE = RowClass.SKIPPED, RowClass.ERROR, RowClass.CONFLICT, RowClass.CREATE
+
+def _class_of(issue: RowIssue) -> RowClass:
+    """The class of a row with ``issue`` alone: an error or a conflict, as the issue says."""
+    return _CONFLICT if issue.kind == "conflict" else _ERROR
+
 
 def _when(stamp: int) -> str:
     """A date as the file gave it: 2025-09-01, with the time when it has one (local time, as parse_date reads it)."""
@@ -215,20 +221,23 @@ class DryRunner:
         rows.set(index, _ERROR, ((), old.issues + (issue,), old.notes))
 
     def _email_conflicts(self, c: Checked, ks: list[int], userids: dict[int, int | None]) -> dict[int, RowIssue]:
-        """Rows whose email another account already uses (unless the site allows shared addresses)."""
+        """Rows whose email another account already uses (unless the site allows shared addresses): a
+        conflict, or an error when that account is the site's guest account (hidden: neither named nor shown)."""
         emails = c.values.get("email")
         if emails is None or self.options.allow_shared_email:
             return {}
         wanted = [emails[k] for k in ks if emails[k]]
         by_email = self.cache.users_by_email(wanted) if wanted else {}
         out = {}
+        header = self.cols.name("email")
         for k in ks:
             for uid, uname in by_email.get(emails[k].lower(), ()):
-                if uid != userids.get(k):
-                    out[k] = RowIssue(c.rownos[k], self.cols.name("email"), emails[k],
-                                      f"is already used by the account “{uname}” (id {uid}); Moodle refuses shared "
-                                      "addresses", "conflict")
-                    break
+                if uid == userids.get(k):
+                    continue
+                out[k] = RowIssue(c.rownos[k], header, emails[k], GUEST_EMAIL, "error") if uname == GUEST_USERNAME \
+                    else RowIssue(c.rownos[k], header, emails[k], f"is already used by the account “{uname}” (id "
+                                  f"{uid}); Moodle refuses shared addresses", "conflict")
+                break
         return out
 
     # -- new accounts -------------------------------------------------------------------------------
@@ -278,7 +287,7 @@ class DryRunner:
                 details[k] = ((), tuple(problems[k]), c.notes.get(k, ()))
                 continue
             if k in conflicts:
-                klass[k] = _CONFLICT
+                klass[k] = _class_of(conflicts[k])
                 details[k] = ((), (conflicts[k],), c.notes.get(k, ()))
                 continue
             frow = frows[k]
@@ -354,7 +363,7 @@ class DryRunner:
                                             self._taken_reason(user), "conflict"),), note)
                 continue
             if k in conflicts:  # the new email is another account's
-                klass[k] = _CONFLICT
+                klass[k] = _class_of(conflicts[k])
                 details[k] = ((), (conflicts[k],), note)
                 continue
             if c.passwords is not None and c.passwords[k]:
