@@ -55,14 +55,17 @@ class ChangeEngine(QObject):
                                on_error=self.plan_failed.emit)
 
     def plan_retry(self, run_id: int) -> int | None:
-        """Plan again the failed items of a run ("Retry failed")."""
+        """Plan again the failed items of a run ("Retry failed"). What cannot be retried is named in the
+        plan's notes, never left out silently; a retry of an undo is an undo of the same originals."""
         from lms_console.services.changes import journal as J
-        from lms_console.services.changes import retried
+        from lms_console.services.changes import retryable_changes
 
         def changes(conn):
-            again = retried(J.run_rows(conn, run_id))
+            again, notes = retryable_changes(J.run_rows(conn, run_id))
+            originals = J.reversed_originals(conn, run_id, [r for _c, r in again])
             # An item whose account is gone from the local copy keeps the name the journal recorded.
-            return [c for c, _r in again], {"recorded_titles": [r.title for _c, r in again]}
+            return [c for c, _r in again], {"recorded_titles": [r.title for _c, r in again], "notes": notes,
+                                            "meta": {"undo_items": originals} if originals else {}}
 
         return self._plan_from_journal(changes, f"Retry the failed items of run {run_id}")
 
@@ -83,7 +86,9 @@ class ChangeEngine(QObject):
 
     def _plan_from_journal(self, make_changes, title: str, **meta) -> int | None:
         """Plan what ``make_changes(conn)`` reads from the journal: (changes, extras), the extras being
-        the plan's ``notes`` and the titles the journal recorded (``recorded_titles``)."""
+        the plan's ``notes``, the titles the journal recorded (``recorded_titles``) and what the engine
+        must remember about the plan that only the journal knows (``meta``: the originals a retried undo
+        reverses), added to ``meta``."""
         from lms_console.services.changes import plan_changes
 
         db, site = self.session.db, self.session.site
@@ -97,7 +102,8 @@ class ChangeEngine(QObject):
                                 recorded_titles=extras.get("recorded_titles", ()))
             if extras.get("notes"):
                 plan = replace(plan, notes=(*plan.notes, *extras["notes"]))
-            return plan if not meta else _TaggedPlan(plan, meta)
+            tags = {**meta, **extras.get("meta", {})}
+            return plan if not tags else _TaggedPlan(plan, tags)
 
         return self.runner.run("plan", job, label=f"Plan: {title}", on_done=self._emit_planned,
                                on_error=self.plan_failed.emit)

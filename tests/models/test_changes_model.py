@@ -309,3 +309,69 @@ def test_an_undo_sent_by_apply_resume_marks_its_originals_undone(qtbot, engine, 
         statuses = [r[0] for r in conn.exec_driver_sql(
             "SELECT status FROM change_items WHERE run_id = ? ORDER BY seq", (run,))]
     assert statuses == ["undone"] * 3
+
+
+def _apply(qtbot, engine, plan):
+    with qtbot.waitSignal(engine.applied, timeout=20000) as applied:
+        engine.apply(plan)
+    return applied.args[0]
+
+
+def _planned(qtbot, engine, ask):
+    with qtbot.waitSignal(engine.planned, timeout=10000) as planned:
+        ask()
+    return planned.args[0]
+
+
+@pytest.mark.parametrize("whole_run", [True, False], ids=["run", "items"])
+def test_a_retry_of_a_partly_failed_undo_marks_its_originals_undone(qtbot, engine, whole_run):
+    """QA: "Retry failed" on an undo whose item for one account failed made a normal run: when it went
+    through, the original suspension was still shown as done (and offered for Undo again)."""
+    engine, server = engine
+    users = _users(engine, 3)
+    run, undo = _suspend_and_plan_undo(qtbot, engine, users)
+    if not whole_run:
+        with engine.session.db.read() as conn:
+            ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM change_items WHERE run_id = ? ORDER BY seq",
+                                                      (run,))]
+        undo = _planned(qtbot, engine, lambda: engine.plan_undo(item_ids=ids))
+    with server.store.connection() as conn:  # one of them is deleted on the site before the undo goes
+        conn.execute("UPDATE user SET deleted = 1 WHERE id = ?", (users[1],))
+        conn.commit()
+    failed_undo = _apply(qtbot, engine, undo)
+    assert failed_undo.status == "partial" and _statuses(engine, run) == ["undone", "done", "undone"]
+    with server.store.connection() as conn:  # the admin brings the account back
+        conn.execute("UPDATE user SET deleted = 0 WHERE id = ?", (users[1],))
+        conn.commit()
+    with qtbot.waitSignal(engine.session.sync_finished, timeout=60000):
+        engine.session.sync(("users",))
+    retry = _planned(qtbot, engine, lambda: engine.plan_retry(failed_undo.run_id))
+    assert [(i.change.kind, i.change.data["id"]) for i in retry.items] == [("user.unsuspend", users[1])]
+    assert _apply(qtbot, engine, retry).status == "done"
+    assert _suspended_on_site(server, users) == [0, 0, 0]
+    assert _statuses(engine, run) == ["undone"] * 3
+
+
+def test_a_retry_names_what_it_leaves_out_in_its_notes(qtbot, engine):
+    """QA: "Retry failed" left out, without a word, a membership of an account whose creation was undone since."""
+    engine, server = engine
+    with engine.session.db.read() as conn:
+        cohort = conn.exec_driver_sql("SELECT id FROM cohorts LIMIT 1").scalar()
+    plan = _planned(qtbot, engine, lambda: engine.plan([
+        Change("user.create", {"username": "left.out", "firstname": "Left", "lastname": "Out",
+                               "email": "left.out@example.org", "password": "Fresh#2024x"}),
+        Change("cohort.add_member", {"cohortid": cohort, "userid": {"ref": 1, "field": "id"}})]))
+    with server.store.connection() as conn:  # the cohort goes away on the site: the membership fails
+        conn.execute("DELETE FROM cohort WHERE id = ?", (cohort,))
+        conn.commit()
+    run = _apply(qtbot, engine, plan).run_id
+    assert _statuses(engine, run) == ["done", "failed"]
+    with engine.session.db.read() as conn:
+        created = conn.exec_driver_sql("SELECT id FROM change_items WHERE run_id = ? AND seq = 1", (run,)).scalar()
+    _apply(qtbot, engine, _planned(qtbot, engine, lambda: engine.plan_undo(item_ids=[created])))
+    assert _statuses(engine, run) == ["undone", "failed"]
+    retry = _planned(qtbot, engine, lambda: engine.plan_retry(run))
+    assert retry.items == ()
+    (note,) = retry.notes
+    assert note.startswith("1 failed change is left out of the retry: “") and plan.items[1].title in note
+    assert f"(it needs “{plan.items[0].title}”, which was undone since)" in note

@@ -225,6 +225,49 @@ def test_retry_failed_brings_back_what_depended_on_a_failed_item(synced):
                           "WHERE e.courseid = ? AND ue.userid = ?", course, b)
 
 
+def test_retry_failed_names_what_it_leaves_out_and_why(synced):
+    """QA: "Retry failed" silently left out the items whose reference to another item of the run cannot be
+    rewritten (what they need was dropped or undone): the retry's note names each and why."""
+    server, client, db, writer = synced
+    cohort = q(db, "SELECT id FROM cohorts LIMIT 1")[0][0]
+
+    def create(name):
+        return C.Change("user.create", {"username": name, "firstname": "Left", "lastname": "Out",
+                                        "email": f"{name}@example.org", "password": "Fresh#2024x"})
+
+    def join(seq):
+        return C.Change("cohort.add_member", {"cohortid": cohort, "userid": {"ref": seq, "field": "id"}})
+
+    plan = C.plan_changes(db, [create("left.a"), create("left.b"), join(1), join(2)])
+    run_id = C.record(writer, plan, profile="test", lms_user="admin")
+    with db.read() as conn:
+        b = J.run_rows(conn, run_id)[1]
+    assert J.release_held(writer, b.id, "drop")  # withdrawn from the outbox before it went
+    with server.store.connection() as conn:  # the cohort goes away: the first membership fails
+        saved = dict(conn.execute("SELECT * FROM cohort WHERE id = ?", (cohort,)).fetchone())
+        conn.execute("DELETE FROM cohort WHERE id = ?", (cohort,))
+        conn.commit()
+    summary = C.apply_run(client, writer, run_id)
+    assert [r.status for r in summary.results] == [Status.DONE, Status.SKIPPED, Status.FAILED, Status.SKIPPED]
+    with db.read() as conn:  # the account the failed membership needs is undone (deleted) meanwhile
+        undo, _ = C.undo_changes([J.run_rows(conn, run_id)[0]])
+    undo_run = C.record(writer, C.plan_changes(db, undo), profile="test", lms_user="admin", origin="undo",
+                        undo_of=run_id)
+    assert C.apply_run(client, writer, undo_run).status == "done"
+    with server.store.connection() as conn:
+        conn.execute(f"INSERT INTO cohort ({', '.join(saved)}) VALUES ({', '.join('?' * len(saved))})",
+                     tuple(saved.values()))
+        conn.commit()
+    with db.read() as conn:
+        rows = J.run_rows(conn, run_id)
+    again, notes = C.retryable_changes(rows)
+    assert again == [] and C.retried(rows) == []
+    (note,) = notes
+    assert note.startswith("2 failed changes are left out of the retry: ")
+    assert f"“{rows[2].title}” (it needs “{rows[0].title}”, which was undone since)" in note
+    assert f"“{rows[3].title}” (it needs “{rows[1].title}”, which was dropped)" in note
+
+
 def test_lost_answers_are_checked_on_the_site_and_never_applied_twice(synced, monkeypatch, connect):
     server, client, db, writer = synced
     monkeypatch.setattr(C.KINDS["cohort.add_member"], "max_items", 10)  # several calls, some answers lost

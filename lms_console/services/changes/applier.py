@@ -23,7 +23,6 @@ from lms_console.services.changes import journal as J
 from lms_console.services.changes import kinds as K
 from lms_console.services.changes.model import Change, ItemResult, RunSummary, Status, settled_status
 from lms_console.services.changes.planner import MAX_FIELDS
-from lms_console.services.user_errors import UserError
 from lms_console.services.lms.base import Fetched
 from lms_console.services.lms.errors import (
     ApiRejected,
@@ -478,97 +477,3 @@ class _SiteReads:
             return self._memo[key]
 
         return once
-
-
-def retry_changes(rows: Sequence[J.JournalRow]) -> list[Change]:
-    """The changes to plan again for "Retry failed" (see :func:`retried`)."""
-    return [change for change, _row in retried(rows)]
-
-
-def retried(rows: Sequence[J.JournalRow]) -> list[tuple[Change, J.JournalRow]]:
-    """The changes to plan again for "Retry failed", each with the journal item it retries: the failed
-    items of a run, and the items skipped because an item they depend on did not go through (an import's
-    memberships and enrolments of an account whose creation failed).
-
-    References to other items of the run (``{"ref": seq, "field": "id"}``) are rewritten for the new
-    plan: to the referred item's place in it when that is retried too, to the value it got when it went
-    through (the id of an account created meanwhile). An item whose reference can be neither (what
-    it needs was dropped or undone) is not retried."""
-    by_seq = {r.seq: r for r in rows}
-    placed: dict[int, int] = {}  # seq in the run -> seq in the retry
-    out: list[tuple[Change, J.JournalRow]] = []
-    for r in sorted(rows, key=lambda r: r.seq):
-        if not (r.status == Status.FAILED.value or (r.status == Status.SKIPPED.value and r.code == "dependency")):
-            continue
-        data = dict(r.data or {})
-        for key, value in r.change.data.items():
-            if not (isinstance(value, Mapping) and "ref" in value):
-                continue
-            old, field = int(value["ref"]), value.get("field", "id")
-            dep = by_seq.get(old)
-            if old in placed:
-                data[key] = {"ref": placed[old], "field": field}
-            elif dep is not None and dep.status == Status.DONE.value and isinstance(dep.result, Mapping) \
-                    and field in dep.result:
-                data[key] = dep.result[field]
-            else:
-                break
-        else:
-            out.append((Change(r.kind, data), r))
-            placed[r.seq] = len(out)
-    return out
-
-
-class NothingToUndo(UserError):
-    """The chosen journal items have no inverse to send; the message says which and why."""
-
-
-def undoable_changes(rows: Sequence[J.JournalRow], what: str) -> tuple[list[Change], tuple[str, ...]]:
-    """:func:`undo_changes`, with a note for the plan naming what cannot be undone and why (an undo leaves
-    nothing out silently); or NothingToUndo naming it in ``what`` ("run 12") when nothing can be."""
-    changes, irreversible = undo_changes(rows)
-    if changes:
-        return changes, ((cannot_undo_note(irreversible),) if irreversible else ())
-    if irreversible:
-        raise NothingToUndo(f"Nothing in {what} can be undone: {_no_way_back(irreversible)} Make the opposite "
-                            "change by hand if it is needed.")
-    raise NothingToUndo(f"Nothing in {what} can be undone: none of its changes went through (only changes with "
-                        "the result Done can be undone).")
-
-
-def cannot_undo_note(irreversible: Sequence[J.JournalRow]) -> str:
-    """``1 change cannot be undone from here: “Add the Teacher role to …” (it also reactivated the enrolment;
-    one call cannot put back both). Make the opposite change by hand if it is needed.``"""
-    n = len(irreversible)
-    return (f"{n:,} change{'' if n == 1 else 's'} cannot be undone from here: {_no_way_back(irreversible)} "
-            "Make the opposite change by hand if it is needed.")
-
-
-def _no_way_back(rows: Sequence[J.JournalRow], shown: int = 3) -> str:
-    """The items' titles (a few of each reason) with why each has no inverse: ``“A”, “B” and 2 more (why).``"""
-    by_reason: dict[str, list[str]] = {}
-    for r in rows:
-        try:
-            why = K.kind(r.kind).no_inverse_reason(r.data or {}, r.before)
-        except (ValueError, TypeError, KeyError):  # a kind this version does not know; data it cannot read
-            why = "the journal keeps no way back for this kind of change"
-        by_reason.setdefault(why, []).append(f"“{r.title}”")
-    parts = []
-    for why, titles in by_reason.items():
-        named = titles[:shown] + ([f"{len(titles) - shown:,} more"] if len(titles) > shown else [])
-        listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
-        parts.append(f"{listed} ({why})")
-    return "; ".join(parts) + "."
-
-
-def undo_changes(rows: Sequence[J.JournalRow]) -> tuple[list[Change], list[J.JournalRow]]:
-    """Inverse changes of done items, newest first; and the items that cannot be undone."""
-    changes, irreversible = [], []
-    for r in sorted(rows, key=lambda r: (r.run_id, r.seq), reverse=True):
-        if r.status != Status.DONE.value:
-            continue
-        if r.inverse:
-            changes.append(Change.from_json(r.inverse))
-        else:
-            irreversible.append(r)
-    return changes, irreversible

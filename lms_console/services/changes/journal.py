@@ -173,10 +173,7 @@ def _undone_originals(raw, undo_run: int, undo_of: int | None) -> list[int]:
     The originals are the done items of the run undone (``undo_of``), or the items chosen for the undo
     (``undone_by`` = the undo run, see :func:`create_run`); those it marked undone in an earlier send
     count too, so that each inverse that went through answers for one original only."""
-    def key(kind: str, data) -> str:
-        return json.dumps({"kind": kind, **(data or {})}, sort_keys=True)
-
-    went = Counter(key(kind, _load(data)) for kind, data in raw.execute(
+    went = Counter(_change_key(kind, _load(data)) for kind, data in raw.execute(
         "SELECT kind, data FROM change_items WHERE run_id = ? AND (status = 'done' OR "
         "(status = 'skipped' AND code = 'noop'))", (undo_run,)))
     originals = raw.execute(
@@ -190,6 +187,11 @@ def _undone_originals(raw, undo_run: int, undo_of: int | None) -> list[int]:
             if status == "done":
                 out.append(item_id)
     return out
+
+
+def _change_key(kind: str, data) -> str:
+    """A change as comparable text: an undo item's change matches the inverse its original recorded."""
+    return json.dumps({"kind": kind, **(data or {})}, sort_keys=True)
 
 
 def release_held(writer, item_id: int, decision: str) -> bool:
@@ -223,6 +225,25 @@ def run_rows(conn, run_id: int) -> list[JournalRow]:
 def item_row(conn, item_id: int) -> JournalRow | None:
     r = conn.exec_driver_sql(f"{_ROW_SQL} WHERE i.id = ?", (item_id,)).first()
     return _row(r) if r else None
+
+
+def reversed_originals(conn, run_id: int, items: Sequence[JournalRow]) -> tuple[int, ...]:
+    """When run ``run_id`` is an undo: the originals that ``items`` of it reverse and that are not undone
+    yet (a retry of its failed items is an undo of those, so that they are marked undone when it goes
+    through). Empty for a run that is not an undo. Each original answers for one item only."""
+    run = conn.exec_driver_sql("SELECT origin, undo_of FROM change_runs WHERE id = ?", (run_id,)).first()
+    if run is None or (run[0] != "undo" and run[1] is None):
+        return ()
+    wanted = Counter(_change_key(r.kind, r.data) for r in items)
+    out = []
+    for item_id, inverse in conn.exec_driver_sql(
+            "SELECT id, inverse FROM change_items WHERE status = 'done' AND inverse IS NOT NULL AND "
+            "(run_id = ? OR undone_by = ?) ORDER BY id", (run[1], run_id)):
+        k = json.dumps(json.loads(inverse), sort_keys=True)
+        if wanted[k] > 0:
+            wanted[k] -= 1
+            out.append(item_id)
+    return tuple(out)
 
 
 def outbox(conn) -> list[JournalRow]:
