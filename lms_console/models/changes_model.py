@@ -58,10 +58,12 @@ class ChangeEngine(QObject):
         """Plan again the failed items of a run ("Retry failed"). What cannot be retried is named in the
         plan's notes, never left out silently; a retry of an undo is an undo of the same originals."""
         from lms_console.services.changes import journal as J
-        from lms_console.services.changes import retryable_changes
+        from lms_console.services.changes import nothing_to_retry, retryable_changes
 
         def changes(conn):
             again, notes = retryable_changes(J.run_rows(conn, run_id))
+            if not again:  # said in words, not an empty preview
+                raise nothing_to_retry(run_id, notes)
             originals = J.reversed_originals(conn, run_id, [r for _c, r in again])
             # An item whose account is gone from the local copy keeps the name the journal recorded.
             return [c for c, _r in again], {"recorded_titles": [r.title for _c, r in again], "notes": notes,

@@ -370,8 +370,17 @@ def test_a_retry_names_what_it_leaves_out_in_its_notes(qtbot, engine):
         created = conn.exec_driver_sql("SELECT id FROM change_items WHERE run_id = ? AND seq = 1", (run,)).scalar()
     _apply(qtbot, engine, _planned(qtbot, engine, lambda: engine.plan_undo(item_ids=[created])))
     assert _statuses(engine, run) == ["undone", "failed"]
-    retry = _planned(qtbot, engine, lambda: engine.plan_retry(run))
-    assert retry.items == ()
-    (note,) = retry.notes
-    assert note.startswith("1 failed change is left out of the retry: “") and plan.items[1].title in note
+    with qtbot.waitSignal(engine.plan_failed, timeout=10000) as failed:  # nothing left to retry: said why
+        engine.plan_retry(run)
+    note = str(failed.args[0])
+    assert note.startswith(f"Nothing in run {run} can be retried: 1 failed change is left out of the retry: “")
+    assert plan.items[1].title in note
     assert f"(it needs “{plan.items[0].title}”, which was undone since)" in note
+
+
+def test_a_retry_with_nothing_to_retry_says_so_instead_of_an_empty_preview(qtbot, engine):
+    engine, _server = engine
+    run, _undo = _suspend_and_plan_undo(qtbot, engine, _users(engine, 2))  # a run in which everything went through
+    with qtbot.waitSignal(engine.plan_failed, timeout=10000) as failed:
+        engine.plan_retry(run)
+    assert str(failed.args[0]) == f"Nothing in run {run} can be retried: none of its changes failed."

@@ -14,7 +14,9 @@ from typing import Iterable, Sequence
 
 from lms_console.services.changes.applier import Applier
 from lms_console.services.changes.from_journal import (
+    NothingToRetry,
     NothingToUndo,
+    nothing_to_retry,
     retried,
     retry_changes,
     retryable_changes,
@@ -38,7 +40,8 @@ from lms_console.services.changes.planner import PlanContext, api_calls, plan
 
 __all__ = ["KINDS", "ApiCall", "Applier", "Change", "ItemResult", "Outcome", "Plan", "PlanContext", "PlanItem",
            "Problem", "RunSummary", "Status", "api_calls", "apply_run", "kind", "plan", "plan_changes", "record",
-           "retried", "retry_changes", "retryable_changes", "undo_changes", "NothingToUndo", "undoable_changes"]
+           "retried", "retry_changes", "retryable_changes", "undo_changes", "NothingToRetry",
+           "NothingToUndo", "nothing_to_retry", "undoable_changes"]
 
 
 def plan_changes(db, changes: Iterable[Change], *, site=None, title: str = "", enrol_first: bool = False,

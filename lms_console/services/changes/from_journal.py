@@ -107,6 +107,17 @@ class NothingToUndo(UserError):
     """The chosen journal items have no inverse to send; the message says which and why."""
 
 
+class NothingToRetry(UserError):
+    """A run has no failed item that can be planned again; the message says why."""
+
+
+def nothing_to_retry(run_id: int, notes: Sequence[str]) -> NothingToRetry:
+    """Why run ``run_id`` offers nothing to retry: its failed items are all left out (``notes`` say why),
+    or none failed (an empty preview would say nothing)."""
+    why = " ".join(notes) if notes else "none of its changes failed."
+    return NothingToRetry(f"Nothing in run {run_id} can be retried: {why}")
+
+
 def undoable_changes(rows: Sequence[J.JournalRow], what: str) -> tuple[list[Change], tuple[str, ...]]:
     """:func:`undo_changes`, with a note for the plan naming what cannot be undone and why (an undo leaves
     nothing out silently); or NothingToUndo naming it in ``what`` ("run 12") when nothing can be."""
