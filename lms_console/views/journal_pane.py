@@ -110,6 +110,7 @@ class JournalPane(QWidget):
         self.outbox_model.modelReset.connect(self._update_outbox_actions)
         engine.outbox_changed.connect(self._on_outbox_changed)
         session.state_changed.connect(self._update_outbox_actions)
+        session.closed.connect(self.forget_view)  # a run of one profile is not a run of the next
         self.tabs.currentChanged.connect(self._update_subtitle)
         theme.theme_notifier().theme_changed.connect(self._refresh_icons)
         self._refresh_icons()
@@ -279,6 +280,18 @@ class JournalPane(QWidget):
         else:
             self.model.set_filter(run_id=run_id)
 
+    def forget_view(self) -> None:
+        """Back to every entry when the profile closes: run ids and searches belong to one profile's journal
+        ("Run 2" stayed, and "Undo this run" offered run 2 of the next profile's journal)."""
+        self._search_timer.stop()
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self.run_chip.setText("")
+        self.run_chip.hide()
+        self.model.set_filter(search="", run_id=None)
+        self._update_actions()
+
     def show_outbox(self) -> None:
         self.tabs.setCurrentIndex(1)
         self.outbox_model.refresh()
@@ -292,7 +305,9 @@ class JournalPane(QWidget):
         """The current row's run; with no current row, the run the journal is filtered to (if any)."""
         index = self.table.currentIndex()
         row = self.model.row_at(index.row()) if index.isValid() else None
-        return row.run_id if row is not None else self.model.filter.run_id
+        if row is not None:
+            return row.run_id
+        return self.model.filter.run_id if self.model.total() else None  # a run with no entry here is none
 
     def undo_selected(self) -> int | None:
         rows = self.selected_rows()

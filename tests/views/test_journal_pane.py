@@ -251,3 +251,19 @@ def test_undoing_a_run_with_no_way_back_says_so_instead_of_an_empty_preview(qtbo
     assert f"Nothing in run {summary.run_id} can be undone" in text and "“Delete " in text
     assert views.preview is None or not views.preview.isVisible()
     assert f"run {summary.run_id} can be undone" in window.banner.message_text()
+
+
+def test_a_run_shown_on_one_profile_is_not_carried_to_the_next(qtbot, console):
+    """QA: "Run 2" stayed on the journal of the next profile opened, with "Undo this run" enabled for it."""
+    engine, window, views = console
+    summary = _run(qtbot, engine, views, [Change("user.suspend", {"id": _active(engine, 1)[0]})], "Suspend one")
+    pane = _open_pane(qtbot, window, views)
+    with qtbot.waitSignal(pane.model.loaded, timeout=WAIT):
+        pane.show_run(summary.run_id)
+    pane.search_edit.setText("Suspend")
+    assert not pane.run_chip.isHidden() and pane.undo_run_action.isEnabled()
+    engine.session.close()
+    qtbot.waitUntil(lambda: pane.model.total() == 0, timeout=WAIT)
+    assert pane.model.filter.run_id is None and pane.model.filter.search == ""
+    assert pane.run_chip.isHidden() and pane.search_edit.text() == ""
+    assert not pane.undo_run_action.isEnabled() and not pane.retry_action.isEnabled()
