@@ -262,7 +262,8 @@ def dry_run_memberships(db, table, targets, *, enrol_first: bool = False, progre
 
 
 def read_pane_choices(db) -> dict:
-    """What the pane's dialogs offer: roles, saved filters, rule value suggestions, filter options."""
+    """What the pane's dialogs offer: roles, saved filters, rule value suggestions, filter options, every
+    cohort (id, name, members)."""
     from lms_console.models.enrolments_model import read_roles, read_saved_filters
     from lms_console.services import cohort_rules as R
     from lms_console.services import users_query as Q
@@ -270,7 +271,12 @@ def read_pane_choices(db) -> dict:
     with db.read() as conn:
         choices = R.rule_condition_choices(conn)
         options = Q.filter_options(conn)
-    return {"roles": read_roles(db), "saved": read_saved_filters(db), "rule_choices": choices, "options": options}
+        # Every cohort, with its members: the tree's own list holds only what its search finds.
+        cohorts = [tuple(r) for r in conn.exec_driver_sql(
+            "SELECT c.id, c.name, (SELECT count(*) FROM cohort_members m WHERE m.cohortid = c.id) FROM cohorts c "
+            "ORDER BY c.name, c.id")]
+    return {"roles": read_roles(db), "saved": read_saved_filters(db), "rule_choices": choices, "options": options,
+            "cohorts": cohorts}
 
 
 class _Refused(str):

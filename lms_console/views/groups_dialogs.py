@@ -204,7 +204,14 @@ class GroupsDialogs(QObject):
             selection, _m = pane.members.model.loaded_ids(pane.members.table.selected_rows())
         ul = pane.user_list.model
         search = (ul.spec, ul.total(), ul.description) if ul.is_active() else None
-        cohorts = [(c[0], c[1], c[5]) for c in pane.tree_model.data_read.cohorts]
+        if pane.tree_search.text().strip() or "cohorts" not in pane.choices:  # the tree lists what its search finds
+            cohorts = pane.choices.get("cohorts") or [(c[0], c[1], c[5]) for c in pane.tree_model.data_read.cohorts]
+        else:
+            cohorts = [(c[0], c[1], c[5]) for c in pane.tree_model.data_read.cohorts]  # as fresh as the tree
+        if not courses:  # the course the admin is on in the tree
+            node = pane.tree_model.node_at(pane.tree.currentIndex())
+            course = node.id if node is not None and node.kind == "course" else None
+            courses = [int(course)] if course is not None else []
         dialog = EnrolmentMatrixDialog(pane.session, pane.choices.get("roles", []), selection=selection,
                                        search=search, cohorts=cohorts, saved=pane.choices.get("saved", []),
                                        courses=list(courses), parent=pane)

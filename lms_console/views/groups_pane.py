@@ -238,6 +238,7 @@ class GroupsPane(QWidget):
         self.rules.rules_loaded.connect(lambda _r: self._refresh_rule())
         self.rules.problem.connect(self.show_problem)
         self.session.opened.connect(self._on_opened)
+        self.session.cache_changed.connect(self._on_cache_changed)
         theme.theme_notifier().theme_changed.connect(self._refresh_icons)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -324,6 +325,11 @@ class GroupsPane(QWidget):
 
     def _on_opened(self, _profile) -> None:
         self._load_choices()
+
+    def _on_cache_changed(self, entities) -> None:
+        """Cohorts (the matrix lists them all) and saved filters changed: read the choices again."""
+        if self.tree_model.is_active() and (not entities or {"cohorts", "saved_filters"} & set(entities)):
+            self._load_choices()
 
     def _load_choices(self) -> None:
         db = self.session.db

@@ -287,3 +287,22 @@ def test_course_panel_buttons_drop_their_words_rather_than_be_cut_off(qtbot, con
     last = buttons[-1]
     assert last.mapTo(panel, last.rect().topRight()).x() <= panel.width()  # all of it inside the panel
     assert last.accessibleName() == "Unenrol" and "Remove the selected enrolments" in last.toolTip()
+
+
+def test_from_a_searched_tree_the_matrix_offers_every_cohort_and_the_course_shown(qtbot, console):
+    """QA: with a course typed in the tree's search, "The members of a cohort" was off with an empty list
+    (the tree held no cohort), and the course selected in the tree was not ticked."""
+    window, pane, session, engine, _server = console
+    qtbot.waitUntil(lambda: "cohorts" in pane.choices, timeout=WAIT)
+    course, shortname = q(session, "SELECT id, shortname FROM courses WHERE format <> 'site' ORDER BY id LIMIT 1")[0]
+    cohorts = q(session, "SELECT count(*) FROM cohorts")[0][0]
+    pane.tree_search.setText(shortname)
+    qtbot.waitUntil(lambda: pane.tree_model.data_read.cohorts == () and pane.tree_model.find("course", course).isValid(),
+                    timeout=WAIT)
+    pane.tree.setCurrentIndex(pane.tree_model.find("course", course))
+    pane.dialogs.open_matrix()
+    dialog = pane.dialogs.open_dialogs["matrix"]
+    assert dialog.from_cohort.isEnabled() and dialog.cohort_combo.count() == cohorts > 0
+    qtbot.waitUntil(lambda: dialog.course_list.count() > 0, timeout=WAIT)
+    assert dialog.checked == {course: shortname}
+    dialog.close()
