@@ -468,6 +468,7 @@ def test_the_menu_key_acts_on_the_current_row(qtbot, pane, menus, press_menu_key
 
 
 def test_a_right_click_acts_on_the_row_under_the_pointer(qtbot, pane, menus):
+    qtbot.waitUntil(lambda: pane.model.user_id(2) is not None, timeout=10000)  # the row is on screen, as read
     pane.table.clearSelection()
     center = pane.table.visualRect(pane.model.index(2, 1)).center()
     vp = pane.table.viewport()
