@@ -70,6 +70,10 @@ def test_group_member_not_enrolled_is_a_conflict_unless_enrolled_first(synced):
     change = C.Change("group.add_member", {"groupid": group, "userid": outsider})
     plan = C.plan_changes(db, [change])
     assert plan.items[0].outcome == Outcome.CONFLICT and "not enrolled" in str(plan.items[0].problems[0])
+    # QA: the preview said 'userid "40" is not enrolled'; the admin knows the account by its username.
+    username = q(db, "SELECT username FROM users WHERE id = ?", outsider)[0][0]
+    problem = plan.items[0].problems[0]
+    assert (problem.field, problem.value) == ("user", username)
     plan = C.plan_changes(db, [change], enrol_first=True)
     assert [i.change.kind for i in plan.items] == ["enrol.add", "group.add_member"]
     assert all(i.outcome == Outcome.APPLY for i in plan.items)

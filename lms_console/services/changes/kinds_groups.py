@@ -192,9 +192,11 @@ class GroupAddMember(MembershipKind):
             return problems
         group, userid = ctx.group(as_int(data, "groupid")), as_int(data, "userid")
         if ctx.enrolment(group["courseid"], userid) is None and not ctx.planned_enrolment(group["courseid"], userid):
+            user = ctx.user(userid)  # named as the admin knows them, not by the id the change carries
             problems.append(Problem(
                 "is not enrolled in the group's course; Moodle only accepts enrolled users in groups",
-                field="userid", value=userid, fix="Enrol the user first (it can be part of this plan).",
+                field="user" if user else "userid", value=user["username"] if user else userid,
+                fix="Enrol the user first (it can be part of this plan).",
                 prerequisite=Change("enrol.add", {"userid": userid, "courseid": group["courseid"], "roleid": 5})))
         return problems
 
