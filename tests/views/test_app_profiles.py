@@ -242,13 +242,16 @@ def open_and_synced(qtbot, console: ConsoleApp, server) -> ConsoleApp:
     return console
 
 
-def save_address(qtbot, console: ConsoleApp, url: str, token: str = "") -> ProfilesDialog:
-    """In the Profiles dialog, give the open profile ``url`` (and ``token``) and click Save."""
+def save_address(qtbot, console: ConsoleApp, url: str, token: str = "", service: str = "") -> ProfilesDialog:
+    """In the Profiles dialog, give the open profile ``url`` (and ``token``, and the web ``service``, under
+    Advanced) and click Save; an empty value leaves its field as it is."""
     console.open_profiles_dialog()
     dialog = console._dialog
     qtbot.waitExposed(dialog)
     dialog.show_profile("Sandbox")
-    for edit, text in ((dialog.url_edit, url), (dialog.token_edit, token)):
+    if service:
+        dialog.advanced_toggle.setChecked(True)
+    for edit, text in ((dialog.service_edit, service), (dialog.url_edit, url), (dialog.token_edit, token)):
         if text:
             edit.selectAll()
             qtbot.keyClick(edit, Qt.Key.Key_Delete)
@@ -440,18 +443,7 @@ def test_a_profile_waiting_for_a_token_opens_once_one_is_saved(qtbot, console, s
 
 def save_service(qtbot, console: ConsoleApp, service: str, url: str = "", token: str = "") -> ProfilesDialog:
     """In the Profiles dialog, give the open profile the web service ``service`` (Advanced) and click Save."""
-    console.open_profiles_dialog()
-    dialog = console._dialog
-    qtbot.waitExposed(dialog)
-    dialog.show_profile("Sandbox")
-    dialog.advanced_toggle.setChecked(True)
-    for edit, text in ((dialog.service_edit, service), (dialog.url_edit, url), (dialog.token_edit, token)):
-        if text:
-            edit.selectAll()
-            qtbot.keyClick(edit, Qt.Key.Key_Delete)
-            qtbot.keyClicks(edit, text)
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    return dialog
+    return save_address(qtbot, console, url, token, service=service)
 
 
 def test_a_service_saved_for_the_open_profile_is_used_at_once(qtbot, console, server):
