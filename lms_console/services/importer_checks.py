@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from itertools import compress, count
 from operator import ne, not_
 
+from lms_console.services.cache.queries import GUEST_USERNAME
 from lms_console.services.changes.kinds_users import MAX_LENGTHS, USER_FIELDS, field_problems
 from lms_console.services.importer_lookup import COUNTRIES, STUDENT, CacheLookup, parse_bool, parse_date
 from lms_console.services.importer_mapping import PROFILE_PREFIX, column_name, numbered, target_label
 from lms_console.services.importer_model import RowIssue
-from lms_console.services.users_query import GUEST_USERNAME
 
 # The change engine's patterns (kinds_users.field_problems) for the first pass; a cell that fails
 # one gets the engine's own message from field_problems.

@@ -15,6 +15,7 @@ from functools import partial
 from itertools import repeat
 from typing import Any
 
+from lms_console.services.cache.queries import GUEST_USERNAME
 from lms_console.services.changes.kinds_users import password_problems
 from lms_console.services.changes.model import Change
 from lms_console.services.gc_pacing import cyclic_gc_paused
@@ -25,7 +26,6 @@ from lms_console.services.importer_model import DryRun, ImportOptions, RowClass,
 from lms_console.services.importer_read import ImportFileError, Table
 from lms_console.services.lms.errors import Cancelled
 from lms_console.services.progress import CancelToken, ProgressEvent
-from lms_console.services.users_query import GUEST_USERNAME
 
 CHUNK_ROWS = 5000
 SECRET = "(hidden)"

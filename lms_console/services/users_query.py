@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, Mapping, Sequence
 
-from lms_console.services.cache.queries import fts_query
+from lms_console.services.cache.queries import GUEST_USERNAME, fts_query
 from lms_console.services.lms.errors import Cancelled
 from lms_console.services.progress import CancelToken
 from lms_console.services.user_errors import UserError
@@ -288,7 +288,6 @@ def _text_sql(text: str) -> tuple[str | None, list[str], list]:
     return (fts_query(" ".join(long_words)) if long_words else None), clauses, params
 
 
-GUEST_USERNAME = "guest"
 # The guest account's id(s), and the clause every filter carries. ``NOT IN`` of an uncorrelated subquery
 # (run once) keeps the name indexes covering: a page 500,000 rows down stays ~40 ms on 1M users, where
 # ``u.username <> 'guest'`` reads every row (~430 ms).

@@ -54,11 +54,16 @@ def _scalar(conn: Connection, sql: str, params: Sequence = ()) -> Any:
 
 # -- overview and doctor ----------------------------------------------------------------------------
 
-# Users as the users pane counts them: not the site's guest account (see users_query.NOT_GUEST).
+# The site's guest account, as the cache knows it (site info does not carry ``siteguest``; Moodle gives the
+# account this username at install and never lets it change). The console never lists, counts or changes
+# it (users_query.NOT_GUEST).
+GUEST_USERNAME = "guest"
+_NOT_GUEST = f"username <> '{GUEST_USERNAME}'"
+# Users as the users pane counts them: not the guest account.
 _COUNTS = {
-    "users": "SELECT count(*) FROM users WHERE username <> 'guest'",
-    "active": "SELECT count(*) FROM users WHERE suspended = 0 AND username <> 'guest'",
-    "suspended": "SELECT count(*) FROM users WHERE suspended = 1 AND username <> 'guest'",
+    "users": f"SELECT count(*) FROM users WHERE {_NOT_GUEST}",
+    "active": f"SELECT count(*) FROM users WHERE suspended = 0 AND {_NOT_GUEST}",
+    "suspended": f"SELECT count(*) FROM users WHERE suspended = 1 AND {_NOT_GUEST}",
     # Moodle lists the front page as a course (format 'site'); it is not one to an admin.
     "courses": "SELECT count(*) FROM courses WHERE format <> 'site'",
     "categories": "SELECT count(*) FROM categories",

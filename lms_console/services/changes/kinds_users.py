@@ -16,6 +16,7 @@ from lms_console.services.changes.kinds import (
     id_text,
     int_problem,
 )
+from lms_console.services.cache.queries import GUEST_USERNAME
 from lms_console.services.changes.model import Change, Problem
 from lms_console.services.lms.errors import FunctionNotAvailable
 
@@ -146,7 +147,7 @@ class _UserKind(Kind):
         if user is None:
             problems.append(Problem("no such user in the local copy (deleted on the site, or not synced yet)",
                                     field="id", value=data.get("id"), fix="Sync, then plan again."))
-        elif user.get("username") == "guest":
+        elif user.get("username") == GUEST_USERNAME:
             # Moodle refuses to update the guest account, and its delete_user() quietly keeps it while the
             # web service reports success.
             problems.append(Problem("is the site's guest account: Moodle never changes or deletes it",
