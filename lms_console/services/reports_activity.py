@@ -36,7 +36,7 @@ DEFAULT_MONTHS = 12
 def _audience(raw, params: ReportParams, sel: S.Courses | None) -> tuple[str, list, str]:
     """(WHERE conditions on users ``u``, args, access expression) for the engagement audience."""
     cond, args = S.user_filter(params, "u.id")
-    cond = " AND u.username <> 'guest' AND u.id > 0" + cond
+    cond = f" AND {S.not_guest()} AND u.id > 0" + cond
     if sel is None:
         return cond, args, "u.lastaccess"
     lsql, largs, _ = S.learner_filter(raw, params.with_(cohorts=(), field_values=()), "e")

@@ -38,7 +38,7 @@ def _status_frame(raw, params: ReportParams, ref: int, required: list[tuple[int,
         "AND p.courseid IN (SELECT value ->> 0 FROM json_each(?)) AND p.userid IN (SELECT id FROM aud)",
         S.first_completion_run(raw))
     sql = f"""
-        WITH aud AS (SELECT u.id FROM users u WHERE u.username <> 'guest' {cond}),
+        WITH aud AS (SELECT u.id FROM users u WHERE {S.not_guest()} {cond}),
              req AS (SELECT value ->> 0 AS courseid, value ->> 1 AS due FROM json_each(?))
         SELECT a.id, r.courseid, r.due, coalesce(p.completed, 0), p.progress, e.userid IS NOT NULL,
                coalesce(e.lastcourseaccess, 0), d.d

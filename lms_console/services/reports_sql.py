@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from lms_console.services.cache.queries import GUEST_USERNAME
 from lms_console.services.lms.errors import Cancelled
 from lms_console.services.progress import CancelToken
 from lms_console.services.reports import (
@@ -192,6 +193,11 @@ def field_label(raw: sqlite3.Connection | None, name: str) -> str:
             if entry and entry[0] == short and len(entry) > 3 and entry[3]:
                 return str(entry[3])
     return short
+
+
+def not_guest(alias: str = "u") -> str:
+    """The condition leaving out the site's guest account (on the users table as ``alias``)."""
+    return f"{alias}.username <> '{GUEST_USERNAME}'"
 
 
 def user_filter(params: ReportParams, col: str, *, suspended_users: bool = True) -> tuple[str, list[Any]]:

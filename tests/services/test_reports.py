@@ -2,7 +2,7 @@
 
 The cache (see ``small_cache``): categories Faculty (1) > Dept (2); courses C1 (cat 1), C2 (cat 2),
 C3 (cat 1, completion tracking off), C4 (cat 1, tracks completion but no activity does);
-users 1-8 (7 suspended, 8 a teacher in C1); cohorts Red {1, 3} and Blue {2}; custom field "team":
+users 1-8 (7 suspended, 8 a teacher in C1) and the guest account (9); cohorts Red {1, 3} and Blue {2}; custom field "team":
 1 A, 2 B, 3 A. Learners per course: C1 {1, 2, 3, 4}, C2 {1, 2, 6} (5's enrolment is suspended).
 """
 
@@ -58,6 +58,9 @@ def fill(raw: sqlite3.Connection) -> None:
       "synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       [(u, f"user{u}", f"First{u}", f"Last{u}", f"user{u}@example.org", la, s, "Sales" if u % 2 else "Ops", _cf(t), REF)
        for u, la, s, t in users])
+    # The site's guest account (never a learner, never counted: engagement and compliance leave it out).
+    x("INSERT INTO users (id, username, firstname, lastname, email, lastaccess, suspended, synced_at) "
+      "VALUES (9, 'guest', 'Guest user', ' ', 'root@localhost', 0, 0, ?)", [(REF,)])
     x("INSERT INTO cohorts (id, name) VALUES (?, ?)", [(1, "Red"), (2, "Blue")])
     x("INSERT INTO cohort_members (cohortid, userid) VALUES (?, ?)", [(1, 1), (1, 3), (2, 2)])
     enrol = [(10, 1, "[5]", 0, REF - 40 * DAY), (10, 2, "[5]", 0, None), (10, 3, "[5]", 0, None), (10, 4, "[5]", 0, None),
