@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+from suite_helpers import apply, q, site_q
 
 from lms_console.services import changes as C
 from lms_console.services.changes import journal as J
@@ -16,21 +17,6 @@ from lms_console.services.changes.model import Outcome, Status
 def synced(synced_site):
     """(server, client, db, writer) of a fresh sandbox mirrored into the test's cache."""
     return synced_site(users=150, courses=4, seed=17)
-
-
-def q(db, sql, *params):
-    with db.read() as conn:
-        return conn.exec_driver_sql(sql, params).all()
-
-
-def site_q(server, sql, *params):
-    with server.store.connection() as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def apply(client, writer, plan, **kw):
-    run_id = C.record(writer, plan, profile="test", lms_user="admin")
-    return C.apply_run(client, writer, run_id, **kw)
 
 
 def test_plan_checks_every_item_and_names_the_problem(synced):

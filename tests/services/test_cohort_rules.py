@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from suite_helpers import q
 
 from lms_console.services import changes as C
 from lms_console.services import cohort_rules as R
@@ -22,11 +23,6 @@ def synced(make_site, connect, cache, run_sync):
     assert run_sync(client, entities=("site", "users", "categories", "courses", "cohorts")).status == "ok"
     db, writer = cache
     return server, client, db, writer
-
-
-def q(db, sql, *params):
-    with db.read() as conn:
-        return conn.exec_driver_sql(sql, params).all()
 
 
 def cohort_id(db, name):

@@ -4,6 +4,7 @@ the journal-only upload kinds, planned against the cache and applied to the sand
 from __future__ import annotations
 
 import pytest
+from suite_helpers import apply
 
 from lms_console.services import changes as C
 from lms_console.services.changes import journal as J
@@ -19,11 +20,6 @@ def synced(make_site, connect, cache, run_sync):
                                       "enrolments")).status == "ok"
     db, writer = cache
     return server, client, db, writer
-
-
-def apply(client, writer, plan):
-    run_id = C.record(writer, plan, profile="test", lms_user="admin")
-    return C.apply_run(client, writer, run_id)
 
 
 def site_course(server, **where):

@@ -9,6 +9,7 @@ import csv
 
 import pytest
 from openpyxl import Workbook
+from suite_helpers import q
 
 from lms_console.services import changes as C
 from lms_console.services import memberships_import as M
@@ -27,11 +28,6 @@ def synced(make_site, connect, cache, run_sync):
                                       "enrolments")).status == "ok"
     db, writer = cache
     return server, client, db, writer
-
-
-def q(db, sql, *params):
-    with db.read() as conn:
-        return conn.exec_driver_sql(sql, params).all()
 
 
 def write_csv(path, rows, delimiter=";", encoding="utf-8-sig"):
