@@ -1,6 +1,6 @@
 """A user's properties (account, profile, cohorts, groups, enrolments, journal). Edits become Changes
-planned by the change engine (the preview opens); nothing is sent from here. The users pane's bulk-action
-dialog is in bulk_action_dialog.py."""
+planned by the change engine (the preview opens); nothing is sent from here. Closing with edits that never
+went to the preview asks first. The users pane's bulk-action dialog is in bulk_action_dialog.py."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -136,6 +137,8 @@ class UserDialog(QDialog):
         self.edits: dict[str, QLineEdit] = {}
         self.errors: dict[str, tuple[QFormLayout, QLabel]] = {}  # field -> the line under it that says what is wrong
         self.custom_edits: dict[str, QLineEdit] = {}
+        self._previewed: list[Change] = []  # the edits last sent to the preview: closing does not lose them
+        self.discard_box: QMessageBox | None = None
 
         self.heading = plain_label("Reading the user…", "DialogHeading")
         self.summary = plain_label("", "DialogSummary")
@@ -404,10 +407,78 @@ class UserDialog(QDialog):
     def preview(self) -> None:
         if self.detail is None:
             return
+        changes = self.changes()
         fields, custom, suspended = self.values()
-        self.actions.plan_edit(self.detail.user, fields, custom, suspended)
+        if self.actions.plan_edit(self.detail.user, fields, custom, suspended) is not None:
+            self._previewed = changes
 
     def force_password_change(self) -> None:
         if self.detail is not None:
             self.actions.plan([Change("user.force_password_change", {"id": self.userid})],
                               f"Force a password change for {self.detail.user.username}")
+
+    # -- closing --------------------------------------------------------------------------------------
+    def unsent_edits(self) -> list[Change]:
+        """The edits closing would lose: none when nothing was edited, when these very edits went to the
+        preview (applied: the dialog reads the user again and has none), or when the profile was closed
+        (nothing can be sent from it any more)."""
+        if self.session.db is None:
+            return []
+        changes = self.changes()
+        return [] if changes == self._previewed else changes
+
+    def reject(self) -> None:
+        """Close, Esc and the window's close button (QDialog sends all three here): with unsent edits, the
+        dialog asks first and stays open."""
+        if self.unsent_edits():
+            self.ask_discard()
+            return
+        super().reject()
+
+    def discard(self) -> None:
+        """Close without asking: the edits are dropped."""
+        super().reject()
+
+    def ask_discard(self) -> QMessageBox:
+        """Ask what to do with the unsent edits (non-blocking); returns the question. "Keep editing" is the
+        default and Esc's; "Preview…" opens the preview of the edits and the dialog stays open."""
+        if self.discard_box is not None and self.discard_box.isVisible():
+            self.discard_box.raise_()
+            return self.discard_box
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
+                          f"Discard your changes to \u201c{self.detail.user.username}\u201d?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("DiscardEditsQuestion")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        preview = box.addButton("Preview…", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        info = f"You changed {self._changed_names(self.unsent_edits())}. Nothing has been sent to the site."
+        preview.setEnabled(self.preview_button.isEnabled())
+        if not preview.isEnabled():
+            info += f" To preview, first fix what is wrong: {self.problems.text().removeprefix('Still to fix: ')}"
+        box.setInformativeText(info)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        answers = {preview: self.preview, discard: self.discard}
+        box.buttonClicked.connect(lambda button: answers.get(button, lambda: None)())
+        box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
+        self.discard_box = box
+        box.open()
+        return box
+
+    def _changed_names(self, changes: list[Change], most: int = 5) -> str:
+        """"Email address, City/town and Status": the edited fields, in the form's words, at most ``most``."""
+        custom = {cv.shortname: cv.name for cv in self.detail.custom}
+        names = []
+        for c in changes:
+            if c.kind != "user.update":
+                names.append("Status")  # suspended or not
+                continue
+            fields = c.data["fields"]
+            names += [label for key, label in FIELD_LABELS.items() if key in fields]
+            names += [custom.get(k, k) for k in fields.get("customfields", {})]
+        if len(names) > most:
+            names = [*names[:most - 1], f"{len(names) - most + 1} more fields"]
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
