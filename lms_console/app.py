@@ -352,7 +352,8 @@ class ConsoleApp(QObject):
             return
         (name, message), self._reconnecting = self._reconnecting, None
         if state.status == Online.ONLINE and self.session.is_open and self.session.profile.name == name:
-            self.window.banner.show_message("info", message, title="Reconnected")
+            self.window.banner.show_notice(message, title="Reconnected")
+            self.window.forget_sync_failure()  # it failed with the old token or settings
 
     def _refresh_profile_list(self, *_args) -> None:
         from lms_console.services.lms.errors import LmsError
@@ -401,9 +402,9 @@ class ConsoleApp(QObject):
             return  # the admin opened another profile meanwhile, or removed this one
         self.open_profile(profile.name)  # no token, no keychain: it says so, as for any profile
         if self.session.is_open:  # the connection states (connecting, offline, token refused) follow as usual
-            self.window.banner.show_message(
-                "info", " ".join(filter(None, (f"“{profile.name}” was opened again at its new address, "
-                                               f"{profile.url}.", set_aside_note))), title="Reconnected")
+            self.window.banner.show_notice(" ".join(filter(None, (
+                f"“{profile.name}” was opened again at its new address, {profile.url}.", set_aside_note))),
+                title="Reconnected")
 
     def open_profiles_dialog(self) -> None:
         from PySide6.QtCore import Qt

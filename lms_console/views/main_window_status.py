@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import time
 
+SYNC_NOT_FINISHED = "The last sync did not finish; press F5 to sync again."
+# What the sync label says about a sync that did not go through (see _on_sync_finished).
+SYNC_FAILURES = ("Sync failed.", "Sync partial.", SYNC_NOT_FINISHED)
+
 
 class StatusBarMixin:
     """The status bar of :class:`~lms_console.views.main_window.MainWindow` and its reactions."""
@@ -40,6 +44,9 @@ class StatusBarMixin:
         bar.addWidget(self.sync_label, 1)
         bar.addPermanentWidget(self.outbox_indicator)
         bar.addPermanentWidget(self.jobs_indicator)
+        # Another profile (or none): what the last one's sync did is not said of it.
+        self.session.opened.connect(self.forget_sync_failure)
+        self.session.closed.connect(self.forget_sync_failure)
 
     # -- problems ---------------------------------------------------------------------
     def show_problem(self, exc) -> None:
@@ -75,9 +82,9 @@ class StatusBarMixin:
         if state.status == Online.ONLINE:
             ind.set_online(state.site)
             if state.reason == "back online":
-                self.banner.show_message("info", f"{state.site or 'The site'} answers again: back online.")
+                self.banner.show_notice(f"{state.site or 'The site'} answers again: back online.")
                 if self.sync_label.text() == "Sync failed.":  # it failed while the site was away
-                    self.sync_label.setText("The last sync did not finish; press F5 to sync again.")
+                    self.sync_label.setText(SYNC_NOT_FINISHED)
             elif self.banner.level == "warning":
                 self.banner.clear()
         elif state.status == Online.OFFLINE:
@@ -96,6 +103,13 @@ class StatusBarMixin:
             ind.set_failed(state.reason)
         self.overview.follow_state(state)
         self.sync_action.setEnabled(state.status != Online.OFFLINE)
+
+    def forget_sync_failure(self, *_args) -> None:
+        """The connection the last sync failed on was replaced (another profile opened, or none; a new token
+        or settings the site accepts): the status bar stops saying it failed, the freshness label says how
+        old the copy is. A sync that fails on the connection in use says so again."""
+        if self.sync_label.text() in SYNC_FAILURES:
+            self.sync_label.clear()
 
     def _on_connection_clicked(self) -> None:
         """The status bar's connection indicator: sign in again when the token was rejected (or none is

@@ -2,6 +2,9 @@
 
 Shows the LMS's own error code, its message and a plain-language hint, with
 Retry / Details / Dismiss. Bugs never go here: they go to the crash dialog.
+Problems stay until they are resolved or dismissed; a notice that something went well
+("Reconnected", "back online": :meth:`Banner.show_notice`) clears itself after
+``NOTICE_TIMEOUT_MS``.
 Colours come from the theme's QSS (``QFrame#Banner[level="error"]`` ...).
 """
 
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from PySide6.QtCore import QMetaMethod, QSize, Qt, Signal
+from PySide6.QtCore import QMetaMethod, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAccessible, QAccessibleEvent, QFontDatabase
 from PySide6.QtWidgets import (
     QFrame,
@@ -30,6 +33,7 @@ from lms_console.views.icons import icon
 
 LEVELS = ("info", "warning", "error")
 NARROW_WIDTH = 560  # below this the buttons go under the text instead of beside it
+NOTICE_TIMEOUT_MS = 8000  # a success notice clears itself after this long (read when it is shown)
 
 # Short titles per error class; the most specific class in the MRO wins.
 _TITLES: dict[type, str] = {
@@ -110,6 +114,9 @@ class Banner(QFrame):
         self._level = "info"
         self._retry: Callable[[], object] | None = None
         self._action_buttons: list[QPushButton] = []
+        self._expiry = QTimer(self)  # a notice's: anything shown or cleared before it fires stops it
+        self._expiry.setSingleShot(True)
+        self._expiry.timeout.connect(self.clear)
 
         self._icon = QLabel()
         self._icon.setObjectName("BannerIcon")
@@ -237,8 +244,16 @@ class Banner(QFrame):
         self._populate(level, title=title, code="", message=text, hint="", details=details or "",
                        retry=retry, actions=actions)
 
+    def show_notice(self, text: str, *, title: str = "") -> None:
+        """Say that something went well ("Reconnected"): an info message that clears itself after
+        ``NOTICE_TIMEOUT_MS`` unless something else is shown first. Problems use :meth:`show_message` or
+        :meth:`show_error`: they stay until resolved or dismissed."""
+        self.show_message("info", text, title=title)
+        self._expiry.start(NOTICE_TIMEOUT_MS)
+
     def clear(self) -> None:
         """Hide the banner and forget its content (no ``dismissed`` signal)."""
+        self._expiry.stop()
         self._retry = None
         self._details_button.setChecked(False)
         for label in (self._title, self._code, self._message, self._hint):
@@ -249,6 +264,7 @@ class Banner(QFrame):
 
     # -- internals -----------------------------------------------------------------------
     def _populate(self, level, *, title, code, message, hint, details, retry, actions) -> None:
+        self._expiry.stop()  # what is shown now stays (show_notice starts it again for a notice)
         self._clear_actions()
         self._level = level
         self.setProperty("level", level)
