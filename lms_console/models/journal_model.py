@@ -17,7 +17,8 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTim
 
 from lms_console.models.paging import PageCache
 from lms_console.models.plan_model import (STATUS_ICON, STATUS_TONE, ColourProvider, IconProvider, clip,
-                                           diff_pairs, format_value, plain_message, status_text)
+                                           diff_pairs, format_value, plain_message, shown_status, status_text,
+                                           waiting_reason)
 from lms_console.models.row_table import RowTableModel
 from lms_console.services.changes import journal as J
 from lms_console.services.changes.journal import JournalRow
@@ -67,6 +68,13 @@ class _Query:
     first: list
     kinds: list
     everything: bool  # the first page holds every row (a run's items)
+    going_out: frozenset[int] = frozenset()  # the runs being sent right now (see _going_out)
+
+
+def _going_out(conn) -> frozenset[int]:
+    """The runs being sent right now: only their items are "Queued" or "Sending"; those of any other run
+    wait in the outbox (see plan_model.shown_status)."""
+    return frozenset(r[0] for r in conn.exec_driver_sql("SELECT id FROM change_runs WHERE status = 'applying'"))
 
 
 def _matches(row: JournalRow, flt: JournalFilter) -> bool:
@@ -92,10 +100,10 @@ def _query(db, flt: JournalFilter, page_size: int) -> _Query:
         kinds = [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT kind FROM change_items ORDER BY kind")]
         if flt.run_id is not None:
             rows = [r for r in J.run_rows(conn, flt.run_id) if _matches(r, flt)]
-            return _Query(len(rows), rows, kinds, True)
+            return _Query(len(rows), rows, kinds, True, _going_out(conn))
         total = J.journal_count(conn, search=flt.search, statuses=flt.statuses, kinds=flt.kinds)
         first = J.journal(conn, search=flt.search, statuses=flt.statuses, kinds=flt.kinds, limit=page_size)
-        return _Query(total, first, kinds, False)
+        return _Query(total, first, kinds, False, _going_out(conn))
 
 
 def _export(db, flt: JournalFilter, path: str) -> tuple[str, int, str]:
@@ -155,6 +163,7 @@ class JournalTableModel(RowTableModel):
         self._page_size = page_size or self.PAGE_SIZE
         self._filter = JournalFilter()
         self._total = 0
+        self._going_out: frozenset[int] = frozenset()
         self._cache = PageCache(self._page_size, self.MAX_PAGES)  # pages of JournalRow
         self._generation = 0
         self._active = False
@@ -240,6 +249,7 @@ class JournalTableModel(RowTableModel):
         self._loading = False
         self.beginResetModel()
         self._total = result.total
+        self._going_out = result.going_out
         self._cache.reset(result.first)
         if result.everything:  # a short journal comes whole: kept whole, in pages
             for start in range(0, max(result.total, 1), self._page_size):
@@ -304,7 +314,7 @@ class JournalTableModel(RowTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.DecorationRole and col == self.COL_STATUS and self._icons is not None:
-            return self._icons(STATUS_ICON.get(row.status, "info"))
+            return self._icons(STATUS_ICON.get(self._shown(row), "info"))
         if role == Qt.ItemDataRole.ForegroundRole and self._colours is not None and col in (
                 self.COL_STATUS, self.COL_MESSAGE):
             tone = STATUS_TONE.get(row.status)
@@ -329,7 +339,7 @@ class JournalTableModel(RowTableModel):
         if col in (self.COL_BEFORE, self.COL_AFTER):
             return clip(before_after(row)[col == self.COL_AFTER], 120)
         if col == self.COL_STATUS:
-            return status_text(row.status)
+            return status_text(self._shown(row))
         if col == self.COL_FUNCTION:
             return row.function
         if col == self.COL_MESSAGE:
@@ -341,10 +351,13 @@ class JournalTableModel(RowTableModel):
             return before_after(row)[col == self.COL_AFTER] or None
         if col in (self.COL_STATUS, self.COL_MESSAGE):
             text = plain_message(row.code, row.message)
-            return f"{status_text(row.status)}{f' ({row.code})' if row.code else ''}: {text}" if text else None
+            return f"{status_text(self._shown(row))}{f' ({row.code})' if row.code else ''}: {text}" if text else None
         if col == self.COL_TITLE:
             return f"{row.title}\nRun {row.run_id}: {row.run_title}\n{row.kind}, item {row.seq}"
         return None
+
+    def _shown(self, row: JournalRow) -> str:
+        return shown_status(row.status, going_out=row.run_id in self._going_out)
 
 
 class OutboxTableModel(RowTableModel):
@@ -367,6 +380,7 @@ class OutboxTableModel(RowTableModel):
         self.session = session
         self._icons, self._colours = icons, colours
         self._name = f"outbox-{id(self):x}"
+        self._going_out: frozenset[int] = frozenset()  # the runs being sent right now
         session.cache_changed.connect(self._on_cache_changed)
         session.closed.connect(self._on_closed)
 
@@ -374,37 +388,39 @@ class OutboxTableModel(RowTableModel):
         self.refresh()
 
     def _on_closed(self) -> None:
-        self._set_rows([])
+        self._set_rows(([], frozenset()))
 
     def refresh(self) -> int | None:
         db = self.session.db
         if db is None:
-            self._set_rows([])
+            self._set_rows(([], frozenset()))
             return None
 
         def job(p, c):
             with db.read() as conn:
-                return J.outbox(conn)
+                return J.outbox(conn), _going_out(conn)
 
         return self.session.runner.run(self._name, job, label="Read the outbox", on_done=self._set_rows)
 
     def held_count(self) -> int:
         return sum(1 for r in self._rows if r.status == Status.HELD.value)
 
-    def _set_rows(self, rows: list[JournalRow]) -> None:
+    def _set_rows(self, read: tuple[list[JournalRow], frozenset[int]]) -> None:
+        rows, self._going_out = read
         self.replace_rows(rows)
         self.loaded.emit(len(self._rows))
 
     def cell(self, row: JournalRow, col: int, role: int):
+        shown = shown_status(row.status, going_out=row.run_id in self._going_out)
         if role == Qt.ItemDataRole.DisplayRole:
-            return (when(row.time), row.title, row.target, clip(_your_change(row), 120), status_text(row.status),
-                    clip(plain_message(row.code, row.message) or _waiting_reason(row.status), 200))[col]
+            return (when(row.time), row.title, row.target, clip(_your_change(row), 120), status_text(shown),
+                    clip(plain_message(row.code, row.message) or waiting_reason(row.status), 200))[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_MESSAGE:
             return plain_message(row.code, row.message) or None
         if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_CHANGE:
             return _your_change(row) or None
         if role == Qt.ItemDataRole.DecorationRole and col == self.COL_STATUS and self._icons is not None:
-            return self._icons(STATUS_ICON.get(row.status, "info"))
+            return self._icons(STATUS_ICON.get(shown, "info"))
         if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_STATUS and self._colours is not None:
             tone = STATUS_TONE.get(row.status)
             return self._colours(tone) if tone else None
@@ -419,10 +435,3 @@ def _your_change(row: JournalRow) -> str:
         return f"{before} → {after}"
     return after or before
 
-
-def _waiting_reason(status: str) -> str:
-    if status == "queued":
-        return "waits for the site to answer; goes out in order"
-    if status == "sending":
-        return "sent, answer not recorded: checked on the site before any resend"
-    return ""

@@ -213,9 +213,9 @@ def outcome_explanation(item: PlanItem) -> str:
 # -- results of a run ------------------------------------------------------------------------
 
 STATUS_TEXT = {"queued": "Queued", "sending": "Sending", "done": "Done", "failed": "Failed", "skipped": "Skipped",
-               "held": "Held", "undone": "Undone"}
+               "held": "Held", "undone": "Undone", "waiting": "Waiting to be sent"}
 STATUS_ICON = {"queued": "clock", "sending": "upload", "done": "success", "failed": "error", "skipped": "remove",
-               "held": "warning", "undone": "refresh"}
+               "held": "warning", "undone": "refresh", "waiting": "clock"}
 STATUS_TONE = {"failed": "error", "held": "warning", "skipped": "text_muted", "undone": "text_muted"}
 
 # What the engine's own codes mean, and a hint for the LMS's most common refusals.
@@ -239,6 +239,26 @@ CODE_HINTS = {
 def status_text(status: str | Status) -> str:
     value = status.value if isinstance(status, Status) else str(status)
     return STATUS_TEXT.get(value, value.capitalize())
+
+
+def shown_status(status: str | Status, *, going_out: bool = False) -> str:
+    """The key of ``status`` as the admin reads it (for STATUS_TEXT, STATUS_ICON, STATUS_TONE): an item
+    queued, or marked sending (sent, its answer lost), in a run that is not going out right now waits in
+    the outbox ("waiting": nothing is being sent); only a run going out (``going_out``) is queued or sending."""
+    value = status.value if isinstance(status, Status) else str(status)
+    if not going_out and value in (Status.QUEUED.value, Status.SENDING.value):
+        return "waiting"
+    return value
+
+
+def waiting_reason(status: str | Status) -> str:
+    """Why an item of the outbox waits, and what happens next ("" for other statuses)."""
+    value = status.value if isinstance(status, Status) else str(status)
+    if value == Status.QUEUED.value:
+        return "waits for the site to answer; goes out in order"
+    if value == Status.SENDING.value:
+        return "sent, answer not recorded: checked on the site before any resend"
+    return ""
 
 
 def plain_message(code: str, message: str) -> str:
@@ -300,12 +320,14 @@ class RunResultsModel(RowTableModel):
         return self.row_at(row)
 
     def cell(self, r, col: int, role: int):
-        status = r.status.value
+        # A run's results come after it stopped: what did not go out waits in the outbox, none is being sent.
+        status = shown_status(r.status)
         if role == Qt.ItemDataRole.DisplayRole:
-            title = self._titles.get(r.item_id) or f"{r.kind} {r.target}"
-            return (str(r.seq), title, status_text(status), r.code, clip(plain_message(r.code, r.message), 300))[col]
+            return (str(r.seq), self._title(r), status_text(status), r.code, clip(self._message(r), 300))[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_TITLE:
+            return self._title(r)  # the whole title, however narrow the column
         if role == Qt.ItemDataRole.ToolTipRole and col in (self.COL_MESSAGE, self.COL_STATUS):
-            return plain_message(r.code, r.message) or None
+            return self._message(r) or None
         if role == Qt.ItemDataRole.DecorationRole and col == self.COL_STATUS and self._icons is not None:
             return self._icons(STATUS_ICON.get(status, "info"))
         if role == Qt.ItemDataRole.ForegroundRole and col in (self.COL_STATUS, self.COL_MESSAGE, self.COL_CODE) \
@@ -317,3 +339,10 @@ class RunResultsModel(RowTableModel):
         if role == self.ResultRole:
             return r
         return None
+
+    def _title(self, r) -> str:
+        return self._titles.get(r.item_id) or f"{r.kind} {r.target}"
+
+    @staticmethod
+    def _message(r) -> str:
+        return plain_message(r.code, r.message) or waiting_reason(r.status)

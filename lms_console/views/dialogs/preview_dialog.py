@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QStyledItemDelegate,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -151,6 +152,22 @@ def make_table(model, name: str) -> QTableView:
     return table
 
 
+class ElideMiddleDelegate(QStyledItemDelegate):
+    """Cuts a long text in its middle ("Add the Teacher role to “jd…and reactivate the enrolment"), so that
+    both its start and its end stay readable; the model's tooltip shows all of it."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt API
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
+def show_long_titles(table: QTableView, column: int) -> None:
+    """The titles' column takes the room the other columns leave, and cuts a title too long for it in the
+    middle (one line per row: word-wrapped rows would have to be measured one by one, slow for 50,000)."""
+    table.setItemDelegateForColumn(column, ElideMiddleDelegate(table))
+    table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+
+
 def notice(name: str, level: str, icon_name: str) -> tuple[QFrame, QLabel, QHBoxLayout, QVBoxLayout]:
     """A coloured strip (QSS ``QFrame#name[level=...]``) with an icon and a text column."""
     frame = QFrame()
@@ -261,11 +278,12 @@ class PreviewDialog(QDialog):
 
         self.table = make_table(self.model, "PreviewTable")
         self.table.setAccessibleName("Planned changes")
-        for col, width in ((COL_SEQ, 44), (COL_TITLE, 280), (COL_OUTCOME, 170), (COL_DIFF, 200), (COL_FIX, 220)):
+        # The titles take what is left (about 450 px of 1,180): "Add the Teacher role to “…” in “…” and reactivate
+        # the enrolment" whole; problems and what to do, for a few items only, are whole in tooltips and details.
+        for col, width in ((COL_SEQ, 44), (COL_OUTCOME, 160), (COL_DIFF, 170), (COL_PROBLEM, 170), (COL_FIX, 150)):
             self.table.setColumnWidth(col, width)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(COL_PROBLEM, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        show_long_titles(self.table, COL_TITLE)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self.model.modelReset.connect(self._after_filter)
         layout.addWidget(self.table, 1)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QVBoxLayout,
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
 from lms_console.models.plan_model import RunResultsModel, count_phrase
 from lms_console.services.changes.model import RunSummary, Status
 from lms_console.views import theme
-from lms_console.views.dialogs.preview_dialog import CountToggles, make_table
+from lms_console.views.dialogs.preview_dialog import CountToggles, make_table, show_long_titles
 from lms_console.views.icons import icon
 
 _STATUS_LABELS = (
@@ -133,8 +134,11 @@ class ResultsDialog(QDialog):
 
         self.table = make_table(self.model, "ResultsTable")
         self.table.setAccessibleName("Results per item")
-        for col, width in ((0, 44), (1, 300), (2, 130), (3, 130)):
+        for col, width in ((0, 44), (2, 150), (3, 130)):
             self.table.setColumnWidth(col, width)
+        show_long_titles(self.table, RunResultsModel.COL_TITLE)  # the titles share the room left with the messages
+        self.table.horizontalHeader().setSectionResizeMode(RunResultsModel.COL_MESSAGE,
+                                                           QHeaderView.ResizeMode.Stretch)
         self.model.modelReset.connect(self._fit_code_column)
         self._fit_code_column()
         layout.addWidget(self.table, 1)
