@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from lms_console.services.credentials import (
     CredentialError,
     InvalidToken,
+    KeychainUnavailable,
     Secret,
     TokenMissing,
     check_token,
@@ -190,11 +191,22 @@ class ConnectionChecks:
         except LmsError:
             saved = None
         if saved is not None and token_may_follow(saved.url, profile.url):
-            token = self._tokens.get(saved)  # may raise KeychainUnavailable: reported as the failure
+            token = self._stored_token(saved)
             if token is not None:
                 return token
         raise TokenMissing("There is no token to test with: paste a token or sign in with a password first.",
                            hint="")
+
+    def _stored_token(self, saved: Profile) -> Secret | None:
+        """The token stored for ``saved``; None also when there is no keychain at all: the dialog already says so
+        under the token field (``keychain_available``), and the test would only repeat it. A keychain that is there
+        but fails (locked, gone away) raises: that is news, reported as the test's failure."""
+        try:
+            return self._tokens.get(saved)
+        except KeychainUnavailable:
+            if self.keychain_available():
+                raise
+            return None
 
     def _without_cache_promise(self, name: str, err: LmsError) -> LmsError:
         """``err``, without "the console keeps working from its cache" when profile ``name`` has no synced cache."""

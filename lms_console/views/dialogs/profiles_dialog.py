@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -163,13 +164,8 @@ class ProfilesDialog(QDialog):
         right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(10, 0, 0, 0)
-        right_box.addWidget(self.heading)
+        right_box.addLayout(self._header_row())
         right_box.addLayout(form)
-        # The status takes the row's width and the button stays at its top: a long status (a copy set
-        # aside) wrapped in half the width pushed Save down under the pointer.
-        save_row = self._row(self.save_button, self.save_status)
-        save_row.setAlignment(self.save_button, Qt.AlignmentFlag.AlignTop)
-        right_box.addLayout(save_row)
         self.connection_test = ConnectionTestPanel()
         # The panel's widgets, as the dialog's own (the banner also shows the dialog's other problems).
         panel = self.connection_test
@@ -188,6 +184,25 @@ class ProfilesDialog(QDialog):
         outer = QVBoxLayout(self)
         outer.addWidget(splitter, 1)
         outer.addLayout(self._row(self.connect_button, self.close_button, stretch="start"))
+
+    def _header_row(self) -> QHBoxLayout:
+        """The profile's name, then the save status, then Save, all at the top of the form.
+
+        Save sits above everything the form says while the admin types (a URL error, the plain-HTTP
+        choice and warning, a moved address, a token note), so none of it moves Save from under the
+        pointer; a long status (a copy set aside) wraps downwards, never moving Save either. The form's
+        fields still come first in the tab order, and Return still saves (Save is the default button).
+        """
+        line = self.save_button.sizeHint().height()
+        for label in (self.heading, self.save_status):
+            label.setMinimumHeight(line)  # one line of text sits level with the button's caption
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.save_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        row = QHBoxLayout()
+        row.addWidget(self.heading, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.save_status, 1, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignTop)
+        return row
 
     def _build_sign_in(self) -> QFrame:
         self.sign_in_panel = QFrame()
