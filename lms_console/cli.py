@@ -10,7 +10,7 @@ To add a command: write a module with ``add_arguments(parser)`` and
 :data:`COMMANDS`.
 
 Exit codes: 0 ok, 1 failure, 2 usage error (bad arguments or values, including a profile name
-that does not exist or, for ``profile add``, is already taken).
+that does not exist or, for ``profile add``, is already taken, and ``profile update`` given no option).
 Expected problems (:class:`~lms_console.services.lms.errors.LmsError`, which
 includes profile and credential errors) print as one line plus a hint.
 """
@@ -51,7 +51,8 @@ class Command(NamedTuple):
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("profile", "lms_console.commands.profile_cmd", "add, list, show and remove connection profiles"),
+    Command("profile", "lms_console.commands.profile_cmd",
+            "add, change, list, show and remove connection profiles"),
     Command("doctor", "lms_console.commands.doctor_cmd",
             "check a profile's site, token, functions and permissions"),
     Command("sync", "lms_console.commands.sync_cmd", "pull a site into the local cache"),

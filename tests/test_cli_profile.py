@@ -342,3 +342,121 @@ def test_a_profile_added_again_for_a_site_set_aside_before_gets_its_copy_back(co
     assert r.returncode == 0, r.stderr
     assert f"The local copy of {campus} set aside on " in r.stdout and "was put back" in r.stdout
     assert copy.exists() and not list(copy.parent.glob(f"{copy.stem}.other-site-*"))
+
+
+# -- profile update ------------------------------------------------------------------------------------------
+
+
+NEW_TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def test_update_changes_the_service_and_a_path_on_the_same_host_keeping_the_token(console):
+    console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--token-stdin", stdin=TOKEN)
+    r = console("profile", "update", "prod", "--service", "admin_tools")
+    assert r.returncode == 0, r.stderr
+    assert "Profile 'prod' updated: service lms_console -> admin_tools." in r.stdout
+    r = console("profile", "update", "PROD", "--url", "https://Moodle.example.edu/lms/")  # the address corrected
+    assert r.returncode == 0, r.stderr
+    assert "address https://moodle.example.edu -> https://moodle.example.edu/lms" in r.stdout
+    assert "token" not in r.stdout  # nothing to say about it: it may follow
+    shown = json.loads(console("profile", "show", "prod", "--json").stdout)
+    assert (shown["url"], shown["service"], shown["token"]) == ("https://moodle.example.edu/lms", "admin_tools", "yes")
+    assert console.stored_tokens() == {"lms-console\x00prod": TOKEN}
+    console.assert_token_never_leaked()
+
+
+@pytest.mark.parametrize("url", ["https://other.example.edu", "https://moodle.example.edu:8443"])
+def test_update_to_another_host_or_port_forgets_the_token(console, url):
+    console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--token-stdin", stdin=TOKEN)
+    r = console("profile", "update", "prod", "--url", url)
+    assert r.returncode == 0, r.stderr
+    assert f"Its token was deleted from conftest_keyring.FileKeyring: {url} is on another host or port" in r.stdout
+    assert "lms-console profile set-token prod --token-stdin" in r.stdout
+    assert console.stored_tokens() == {}
+    assert json.loads(console("profile", "show", "prod", "--json").stdout)["token"] == "no"
+    console.assert_token_never_leaked()
+
+
+def test_update_to_another_host_with_a_new_token_stores_it_for_the_new_site(console):
+    console("profile", "add", "lan", "--url", "https://moodle.example.edu", "--token-stdin", stdin=TOKEN)
+    r = console("profile", "update", "lan", "--url", "http://10.0.0.7", "--token-stdin", stdin=NEW_TOKEN)
+    assert r.returncode == 2 and "--insecure" in r.stderr  # plain HTTP needs consent, as for add
+    assert console.stored_tokens() == {"lms-console\x00lan": TOKEN}  # nothing half-done
+    r = console("profile", "update", "lan", "--url", "http://10.0.0.7", "--insecure", "--token-stdin",
+                stdin=NEW_TOKEN + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "plain HTTP allowed no -> yes" in r.stdout and "Insecure: token sent over plain HTTP to 10.0.0.7" in r.stderr
+    assert "Token for profile 'lan' stored" in r.stdout and "set-token" not in r.stdout
+    assert console.stored_tokens() == {"lms-console\x00lan": NEW_TOKEN}
+    r = console("profile", "update", "lan", "--url", "https://moodle.example.edu")  # back to https: consent dropped
+    assert r.returncode == 0 and "plain HTTP allowed yes -> no" in r.stdout
+    assert console.stored_tokens() == {}
+    console.assert_token_never_leaked(NEW_TOKEN)
+
+
+def test_update_with_only_a_token_replaces_it(console):
+    console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--token-stdin", stdin=TOKEN)
+    r = console("profile", "update", "prod", "--token-stdin", stdin=NEW_TOKEN)
+    assert r.returncode == 0 and "updated" not in r.stdout and "Token for profile 'prod' stored" in r.stdout
+    assert console.stored_tokens() == {"lms-console\x00prod": NEW_TOKEN}
+
+
+def test_update_errors_are_one_clear_line_and_change_nothing(console):
+    console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--token-stdin", stdin=TOKEN)
+    before = (console.config / "profiles.json").read_bytes()
+    cases = [
+        (["nosuch", "--url", "https://x.example.edu"], "No profile named 'nosuch' (known profiles: prod)."),
+        (["prod", "--url", "moodle.other.edu"],
+         "URL 'moodle.other.edu' has no scheme; did you mean 'https://moodle.other.edu'?"),
+        (["prod", "--service", "no spaces"], "Service short name 'no spaces' is not valid"),
+        (["prod"], "Nothing to change for profile 'prod': give --url, --service, --insecure or --token-stdin."),
+        (["prod", "--insecure"], ("insecure only permits plain http:// to a non-local host; "
+                                  "https://moodle.example.edu is already https")),
+    ]
+    for args, words in cases:
+        r = console("profile", "update", *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.splitlines()[0].startswith(f"lms-console: error: {words}"), (args, r.stderr)
+    r = console("profile", "update", "prod", "--url", "https://MOODLE.example.edu/")  # already so: said, not an error
+    assert r.returncode == 0 and r.stdout.startswith("Nothing to change: profile 'prod' already has the address "
+                                                     "https://moodle.example.edu and the service lms_console."), r
+    r = console("profile", "update", "prod", "--url", "https://other.example.edu", "--token-stdin", stdin="two words")
+    assert r.returncode == 2 and "spaces" in r.stderr  # the token is checked before anything changes
+    assert (console.config / "profiles.json").read_bytes() == before
+    assert console.stored_tokens() == {"lms-console\x00prod": TOKEN}
+
+
+def test_update_without_a_keychain_says_how_to_give_the_new_sites_token(tmp_path):
+    console = Console(tmp_path, keychain=False)
+    console("profile", "add", "prod", "--url", "https://moodle.example.edu", "--session-only")
+    r = console("profile", "update", "prod", "--url", "https://other.example.edu", "--token-stdin", stdin=TOKEN)
+    assert r.returncode == 1 and "No OS keychain is available" in r.stderr and "Nothing was stored" in r.stderr
+    assert json.loads(console("profile", "show", "prod", "--json").stdout)["url"] == "https://moodle.example.edu"
+    r = console("profile", "update", "prod", "--url", "https://other.example.edu")
+    assert r.returncode == 0, r.stderr
+    assert "deleted" not in r.stdout and "LMS_CONSOLE_TOKEN=... lms-console" in r.stdout
+    console.assert_token_never_leaked()
+
+
+def test_update_sets_aside_the_local_copy_of_the_old_site_and_puts_it_back(console):
+    from lms_console.services.cache.db import CacheDb
+    from lms_console.services.cache.writer import CacheWriter
+    from lms_console.services.lms.base import SiteInfo
+    from lms_console.services.profiles import cache_filename
+
+    campus = "https://moodle.example.edu"
+    console("profile", "add", "campus", "--url", campus, "--token-stdin", stdin=TOKEN)
+    copy = console.data / cache_filename("campus")
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    with CacheDb.open(copy) as db, CacheWriter(db) as w:  # a synced copy of the campus site
+        w.save_site_info(SiteInfo(1, "Campus", campus, "5.2", "2025", 2, "admin", "Admin", True, frozenset(), True,
+                                  True, 0, 0))
+    r = console("profile", "update", "campus", "--url", "https://other.example.edu")
+    assert r.returncode == 0, r.stderr
+    assert f"The local copy kept under this name was of another site ({campus}): it was set aside as" in r.stdout
+    assert not copy.exists() and len(list(copy.parent.glob(f"{copy.stem}.other-site-*"))) == 1
+    r = console("profile", "update", "campus", "--url", campus)  # the address corrected back
+    assert r.returncode == 0, r.stderr
+    assert f"The local copy of {campus} set aside on " in r.stdout and "was put back" in r.stdout
+    assert copy.exists() and not list(copy.parent.glob(f"{copy.stem}.other-site-*"))
+    console.assert_token_never_leaked()

@@ -1,4 +1,4 @@
-"""``lms-console profile``: add, list, show and remove connection profiles; store a token.
+"""``lms-console profile``: add, change, list, show and remove connection profiles; store a token.
 
 Tokens are read from the terminal with echo off (``getpass``) or, with
 ``--token-stdin``, from standard input; never from the command line, where
@@ -8,6 +8,10 @@ Without an OS keychain (headless machine, SSH), ``profile add`` refuses to
 store the token and explains; ``--session-only`` saves the profile without a
 token, and each later run takes it from ``$LMS_CONSOLE_TOKEN``. ``set-token``
 then has nowhere to store a token and says to use that variable instead.
+
+``profile update`` changes a profile's address or service with the rules of the desktop's Profiles
+dialog (both through :meth:`ProfileStore.update`): moving it to another host or port forgets its
+token, and a local copy of another site is set aside (or one of the new address put back).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from lms_console.services.credentials import (
     check_token,
     has_token,
 )
+from lms_console.services.profile_rules import token_may_follow
 from lms_console.services.profiles import DEFAULT_SERVICE, Profile
 
 MAX_TOKEN_INPUT = 64 * 1024
@@ -59,6 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--session-only", action="store_true",
                      help=f"store no token; every run takes it from ${TOKEN_ENV} (for machines without a keychain)")
 
+    up = sub.add_parser("update", help="change a profile's address or service (and its token)",
+                        description="Change a saved profile. Moving it to another host or port forgets its "
+                                    "token (a token is only ever sent to the site it was made for): give the "
+                                    "new site's token with --token-stdin, or store it later with set-token.")
+    up.add_argument("name", metavar="NAME")
+    up.add_argument("--url", help="the site's new address, e.g. https://moodle.example.edu")
+    up.add_argument("--insecure", action="store_true",
+                    help="allow plain http:// to a host that is not this machine; needed again with every "
+                         "new http:// --url")
+    up.add_argument("--service", metavar="SHORTNAME", help="the site's external service short name")
+    up.add_argument("--token-stdin", action="store_true", help="also store a new token, read from standard input")
+
     st = sub.add_parser("set-token", help="store (or replace) the token of a profile")
     st.add_argument("name", metavar="NAME")
     st.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
@@ -77,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     store = profile_store()
-    action = {"add": _add, "set-token": _set_token, "list": _list, "show": _show, "remove": _remove}
+    action = {"add": _add, "update": _update, "set-token": _set_token, "list": _list, "show": _show,
+              "remove": _remove}
     return action[args.profile_command](args, store)
 
 
@@ -140,6 +158,74 @@ def _set_token(args, store) -> int:
         raise KeychainUnavailable(exc.message, hint=_set_token_hint(profile.name)) from None
     print(f"Token for profile {profile.name!r} stored in {store.tokens.backend_name()}.")
     return 0
+
+
+def _update(args, store) -> int:
+    old = store.get(args.name)
+    if args.url is None and args.service is None and not args.insecure and not args.token_stdin:
+        raise UsageError(f"Nothing to change for profile {old.name!r}: give --url, --service, --insecure or "
+                         "--token-stdin.")
+    # Consent to plain HTTP goes with the address it was given for: a new --url needs --insecure again.
+    insecure = args.insecure if args.url is not None else (True if args.insecure else None)
+    new = store.build(old.name, old.url if args.url is None else args.url,
+                      insecure=old.insecure if insecure is None else insecure,
+                      service=old.service if args.service is None else args.service)  # checks every value
+    changed = (new.url, new.insecure, new.service) != (old.url, old.insecure, old.service)
+    if not changed and not args.token_stdin:  # already so: a script that runs again is not an error
+        print(f"Nothing to change: profile {old.name!r} already has the address {old.url} and the service "
+              f"{old.service}.")
+        return 0
+    token = None
+    if args.token_stdin:
+        _require_keychain(store.tokens, hint=_set_token_hint(old.name))
+        token = _read_token(args, old.name)
+    moves = not token_may_follow(old.url, new.url)
+    had_token = moves and has_token(store.tokens, old)
+    profile = old
+    if changed:
+        profile = store.update(old.name, url=None if args.url is None else new.url, insecure=insecure,
+                               service=args.service)
+        print(f"Profile {profile.name!r} updated: {_changes(old, profile)}.")
+    if profile.security_warning:
+        _warn(profile.security_warning)
+    if had_token:
+        print(f"Its token was deleted from {store.tokens.backend_name()}: {profile.url} is on another host or port, "
+              "and a token is only ever sent to the site it was made for.")
+    if token is not None:
+        _store_new_token(store, profile, token)
+    elif moves:
+        print(_new_site_token_hint(store.tokens, profile.name))
+    _say_set_aside(store, profile.name)
+    return 0
+
+
+def _store_new_token(store, profile: Profile, token: Secret) -> None:
+    try:
+        store.tokens.set(profile, token)
+    except CredentialError as exc:
+        exc.message = f"The profile was changed, but not its token: {exc.message}"
+        exc.hint = _set_token_hint(profile.name)
+        raise
+    print(f"Token for profile {profile.name!r} stored in {store.tokens.backend_name()}.")
+
+
+def _new_site_token_hint(tokens: TokenStore, name: str) -> str:
+    if tokens.available():
+        return f"Store the new site's token: lms-console profile set-token {shlex.quote(name)} --token-stdin"
+    return (f"Give the new site's token at run time: {TOKEN_ENV}=... lms-console ... "
+            f"(optionally {TOKEN_PROFILE_ENV}={name} to use it for this profile only).")
+
+
+def _changes(old: Profile, new: Profile) -> str:
+    """What changed between two versions of a profile, in words."""
+    said = [f"{label} {before} -> {after}" for label, before, after in (
+        ("address", old.url, new.url), ("service", old.service, new.service),
+        ("plain HTTP allowed", _yes_no(old.insecure), _yes_no(new.insecure))) if before != after]
+    return "; ".join(said)
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def _list(args, store) -> int:
