@@ -44,8 +44,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 # pip's notes about index locations of this machine's pip configuration are not build problems.
+# --no-compile: PyInstaller compiles what it bundles itself; byte-compiling every installed package
+# (pandas, matplotlib, PySide6...) first only doubled the install time.
 pip_install() {
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" \
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-compile "$@" \
         2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 }
 say "installing lms-console with its runtime dependencies and PyInstaller (the 'build' extra)"
