@@ -290,18 +290,3 @@ def test_apply_with_a_rejected_token_refuses_and_records_nothing(site, tmp_path)
     out = _cli(["apply", "-p", "sandbox", str(path), "--yes", "-q"], "not-a-token-this-site-knows")
     assert out.returncode == 1 and "outbox" not in out.stdout, out.stdout + out.stderr
     assert _journal(profile) == (0, {})
-
-
-def test_an_unknown_username_in_a_plan_is_named_with_its_item(site, tmp_path):
-    server, _ = site
-    path = tmp_path / "plan.json"
-    path.write_text(json.dumps([{"kind": "user.suspend", "id": "username:admin"},
-                                {"kind": "cohort.add_member", "cohortid": 1, "userid": "username:nosuchuser"}]))
-    server.clear_requests()
-    for extra in (["--dry-run"], ["--yes"]):
-        out = _cli(["apply", "-p", "sandbox", str(path), "-q", *extra], server.admin_token)
-        assert out.returncode == 2, out.stdout + out.stderr
-        assert (f"{path}: change 2: no account with the username \u201cnosuchuser\u201d in the local copy "
-                "(sync first if it is new)") in out.stderr
-        assert "must be a number" not in out.stderr + out.stdout
-    assert not [r for r in server.requests if r["function"] == "core_user_update_users"]

@@ -1,8 +1,9 @@
 """``lms-console apply PLAN.json [--dry-run]``: preview and apply a change set through the change engine.
 
 PLAN.json is ``{"title": "...", "changes": [{"kind": "user.suspend", "id": 42}, ...]}`` (or a bare
-list of changes). Users may be named as ``"username:jdoe"`` where an id is expected. Every item
-ends with its own result; the exit code is 0 only when every item went through.
+list of changes). Users may be named as ``"username:jdoe"`` where an id is expected (the planner
+looks them up; one the local copy does not know is that item's problem). Every item ends with its own
+result; the exit code is 0 only when every item went through.
 
 While the site cannot be reached the plan is still recorded: its changes wait in the outbox (exit
 code 3) and ``apply --resume`` sends them later. A token the site rejects is refused before anything
@@ -113,25 +114,6 @@ def _read_changes(path: Path | None) -> tuple[str, list[C.Change]]:
     return title, out
 
 
-def _resolve_usernames(db, changes: list[C.Change], where: str = "the plan") -> list[C.Change]:
-    """``"username:jdoe"`` -> the user's id (from the cache); a username it does not know is a usage error."""
-    out = []
-    with db.read() as conn:
-        for n, ch in enumerate(changes, start=1):
-            data = dict(ch.data)
-            for key in ("id", "userid"):
-                value = data.get(key)
-                if isinstance(value, str) and value.startswith("username:"):
-                    name = value.split(":", 1)[1].strip()
-                    row = conn.exec_driver_sql("SELECT id FROM users WHERE username = ?", (name.lower(),)).first()
-                    if row is None:
-                        raise UsageError(f"{where}: change {n}: no account with the username “{name}” "
-                                         "in the local copy (sync first if it is new)")
-                    data[key] = row[0]
-            out.append(C.Change(ch.kind, data))
-    return out
-
-
 def print_plan(plan: C.Plan, show_calls: bool) -> None:
     counts = plan.counts
     print(f"Plan: {plan.title}")
@@ -198,8 +180,7 @@ def _run(args, profile, db, client, plan_doc) -> int:
             bar.close()
             return _report(db, statuses, profile=profile.name)
         title, changes = plan_doc
-        where = "standard input" if str(args.plan) == "-" else str(args.plan)
-        plan = C.plan_changes(db, _resolve_usernames(db, changes, where), title=title, enrol_first=args.enrol_first)
+        plan = C.plan_changes(db, changes, title=title, enrol_first=args.enrol_first)
         print_plan(plan, args.show_calls)
         if args.dry_run or not plan.to_apply:
             return 0 if not (plan.count(C.Outcome.ERROR) or plan.count(C.Outcome.CONFLICT)) else 1

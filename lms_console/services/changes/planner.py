@@ -216,7 +216,7 @@ def plan(changes: Iterable[Change], ctx: PlanContext, *, title: str = "", enrol_
     ``recorded_titles``: the journal's titles of ``changes`` (one each, in order), when they are planned
     again (a retry). An item that cannot go keeps its recorded title: what it names may be gone from the
     local copy (an account deleted on the site), which then could only say "user 12"."""
-    changes = list(changes)
+    changes = [_user_ids(change, ctx) for change in changes]
     ctx.prefetch(changes)
     items: list[PlanItem] = []
     seen_targets: dict[str, int] = {}
@@ -246,8 +246,32 @@ def _waits(item: PlanItem, run: tuple[int, str]) -> PlanItem:
     return replace(item, outcome=Outcome.ERROR, problems=(*item.problems, problem))
 
 
+USERNAME_PREFIX = "username:"
+_USER_KEYS = ("id", "userid")
+
+
+def _user_ids(change: Change, ctx: PlanContext) -> Change:
+    """A user named ``"username:jdoe"`` where an id is expected (plan files, scripts) -> the id the local
+    copy has for that username. One it does not know stays as written: :func:`_unknown_users` names it."""
+    named = [k for k in _USER_KEYS if isinstance(change.data.get(k), str) and change.data[k].startswith(USERNAME_PREFIX)]
+    if not named:
+        return change
+    data = dict(change.data)
+    for key in named:
+        uid = ctx.user_id_by_username(data[key][len(USERNAME_PREFIX):].strip())
+        if uid is not None:
+            data[key] = uid
+    return Change(change.kind, data)
+
+
+def _unknown_users(data: dict) -> list[Problem]:
+    return [Problem("no account with this username in the local copy (sync first if it is new)", field=k,
+                    value=data[k]) for k in _USER_KEYS
+            if isinstance(data.get(k), str) and data[k].startswith(USERNAME_PREFIX)]
+
+
 def _prerequisites(change: Change, ctx: PlanContext, enrol_first: bool) -> list[Change]:
-    if not enrol_first or change.kind != "group.add_member":
+    if not enrol_first or change.kind != "group.add_member" or _unknown_users(change.data):
         return []
     spec = K.kind(change.kind)
     return [p.prerequisite for p in spec.validate(change.data, ctx) if p.prerequisite is not None]
@@ -261,7 +285,7 @@ def _item(seq: int, change: Change, ctx: PlanContext, seen: dict[str, int]) -> P
     data = dict(change.data)
     # A reference to an object an earlier item creates is fine only if that item will go.
     problems = [Problem(f"needs what item {ref} creates, and item {ref} will not be applied", field="ref", value=ref)
-                for ref in _refs(data) if ref not in ctx.applied]
+                for ref in _refs(data) if ref not in ctx.applied] + _unknown_users(data)
     try:
         if not problems:
             problems = list(spec.validate(data, ctx))
