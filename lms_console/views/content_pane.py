@@ -121,7 +121,7 @@ class ContentPane(QWidget):
         tree_model.course_loaded.connect(self._restore)
         tree_model.course_fetch_failed.connect(lambda _cid, exc: self._problem(exc))
         details_model.download_finished.connect(
-            lambda path, n: self.banner.show_message("info", f"Saved {path} ({n:,} bytes)."))
+            lambda path, n: self.banner.show_notice(f"Saved {path} ({n:,} bytes)."))
         details_model.download_failed.connect(self._problem)
         self.details_view.open_requested.connect(lambda url: self.actions.open_browser.trigger())
         self.details_view.download_requested.connect(lambda _f: self.actions.download.trigger())
@@ -275,8 +275,8 @@ class ContentPane(QWidget):
                 self.tree_model.refresh_from_site(courseid)
         for result in summary.results:
             if result.kind == "course.duplicate" and result.status == Status.DONE and result.result:
-                self.banner.show_message("info", f"The copy is ready: course id {result.result['id']} "
-                                                 f"({result.result.get('shortname', '')}).", title="Course duplicated")
+                self.banner.show_notice(f"The copy is ready: course id {result.result['id']} "
+                                        f"({result.result.get('shortname', '')}).", title="Course duplicated")
 
     def _on_contents_changed(self, courseid: int) -> None:
         self.tree_model.reload_course(courseid, from_site_if_empty=False)

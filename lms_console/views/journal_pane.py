@@ -33,7 +33,6 @@ from lms_console.models.journal_model import (
     OutboxTableModel,
     before_after,
     plain_message,
-    status_text,
 )
 from lms_console.models.plan_model import count_phrase
 from lms_console.models.session import Online
@@ -51,7 +50,7 @@ STATUS_FILTERS = (
     ("Failed", ("failed",)),
     ("Skipped", ("skipped",)),
     ("Held for you", ("held",)),
-    ("Waiting to go out", ("queued", "sending")),
+    ("Waiting to be sent", ("queued", "sending")),
     ("Undone", ("undone",)),
 )
 
@@ -385,7 +384,7 @@ class JournalPane(QWidget):
     def _update_subtitle(self, *_args) -> None:
         run_id = self.model.filter.run_id
         if self.tabs.currentIndex() == 1:
-            text = "What waits to go out to the site, and what waits for your decision, oldest first."
+            text = "What waits to be sent to the site, and what waits for your decision, oldest first."
         elif run_id is None:
             text = "Every change sent to the site, newest first."
         else:
@@ -421,8 +420,8 @@ class JournalPane(QWidget):
             self.model.refresh()
 
     def _on_exported(self, path: str, rows: int) -> None:
-        self.banner.show_message("info", f"Exported {count_phrase(rows, 'entry', 'entries')} to {path}. "
-                                         "Cells that would start a formula are escaped.")
+        self.banner.show_notice(f"Exported {count_phrase(rows, 'entry', 'entries')} to {path}. "
+                                "Cells that would start a formula are escaped.")
 
     def _on_export_failed(self, reason: str) -> None:
         self.banner.show_message("error", reason, title="Export failed")
@@ -437,13 +436,18 @@ class JournalPane(QWidget):
         message = plain_message(row.code, row.message)
         lines = [(f"<b>{html.escape(row.title)}</b> &nbsp;{html.escape(row.kind)} · {html.escape(row.target)} · "
                  f"run {row.run_id} “{html.escape(row.run_title)}”, item {row.seq}"),
-                 (f"{html.escape(status_text(row.status))}{f' [{html.escape(row.code)}]' if row.code else ''}"
+                 (f"{html.escape(self._shown_status(index))}{f' [{html.escape(row.code)}]' if row.code else ''}"
                  f"{': ' + html.escape(message) if message else ''}")]
         if before or after:
             lines.append(f"Before: {html.escape(before or '—')} &nbsp;→&nbsp; After: {html.escape(after or '—')}")
         if row.status == "done" and not row.inverse:
             lines.append("<i>Cannot be undone.</i>")
         self.details.setText("<br>".join(lines))
+
+    def _shown_status(self, index: QModelIndex) -> str:
+        """The result of ``index``'s row as the table's Result column reads it: an item of a run that is not
+        going out right now reads "Waiting to be sent", not "Queued" / "Sending" (see plan_model.shown_status)."""
+        return self.model.index(index.row(), self.model.COL_STATUS).data() or ""
 
     def _remember_selection(self) -> None:
         index = self.table.currentIndex()

@@ -127,11 +127,11 @@ class ReportsPane(ReportExportMixin, QWidget):
         m.drill_ready.connect(self.show_drill)
         m.options_loaded.connect(self.params.set_options)
         m.snapshots_loaded.connect(self._on_snapshots)
-        m.snapshot_saved.connect(lambda _i: self.banner.show_message("info", "Snapshot saved: it opens offline from "
-                                                                      "the Snapshots tab."))
+        m.snapshot_saved.connect(lambda _i: self.banner.show_notice("Snapshot saved: it opens offline from "
+                                                                    "the Snapshots tab."))
         m.comparison_ready.connect(self.show_comparison)
         m.grades_fetch_started.connect(self._on_grades_fetch)
-        m.exported.connect(lambda path: self.banner.show_message("info", f"Saved {path}."))
+        m.exported.connect(lambda path: self.banner.show_notice(f"Saved {path}."))
         m.problem.connect(lambda text: self.banner.show_message("warning", text))
         session.runner.job_changed.connect(self._on_job)
         # Methods, not lambdas: Qt drops these connections when the pane goes (the session lives on).

@@ -203,7 +203,7 @@ def test_the_outbox_banner_says_whether_it_went_out_and_send_now_waits_for_the_s
     pane = views.pane
     with qtbot.waitSignal(pane.outbox_model.loaded, timeout=WAIT):
         window.outbox_indicator.clicked.emit()
-    assert pane.subtitle.text().startswith("What waits to go out to the site")
+    assert pane.subtitle.text().startswith("What waits to be sent to the site")
     assert pane.send_button.isEnabled()
     server.set_faults(drop_before_rate=1.0)
     try:
