@@ -126,7 +126,7 @@ def test_a_change_the_site_did_not_answer_waits_to_be_sent_not_sending(qtbot, co
     results = views.results
     model = results.model
     qtbot.waitUntil(lambda: model.index(0, RunResultsModel.COL_TITLE).data().startswith("Suspend "), timeout=WAIT)
-    assert results.toggles.button("queued").text() == "2 waiting in the outbox"
+    assert results.toggles.button("queued").text() == "2 waiting to be sent"
     for row in range(model.rowCount()):
         assert model.index(row, RunResultsModel.COL_STATUS).data() == "Waiting to be sent"
         assert model.index(row, RunResultsModel.COL_STATUS).data(DECORATION).cacheKey() == icon("clock").cacheKey()

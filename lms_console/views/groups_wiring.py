@@ -66,7 +66,10 @@ class GroupsViews(QObject):
         else:
             text = (f"The {checked:,} rule-based cohort{'s match their rules' if checked != 1 else ' matches its rule'}"
                     " in the local copy: nothing to change.")
-        self.window.banner.show_message("info", text, title="Membership rules checked")
+        if checked == 0:  # what to do first: stays
+            self.window.banner.show_message("info", text, title="Membership rules checked")
+        else:
+            self.window.banner.show_notice(text, title="Membership rules checked")
 
     def review(self, cohortid: int) -> None:
         """Show the cohort in the pane and open its rule with the diff worked out."""

@@ -85,7 +85,7 @@ class ReportExportMixin:
         except OSError as exc:
             self.banner.show_message("warning", f"The file could not be written: {exc.strerror or exc} ({path})")
             return
-        self.banner.show_message("info", f"Saved {path}.")
+        self.banner.show_notice(f"Saved {path}.")
 
     def ask_print(self) -> None:
         try:

@@ -548,7 +548,7 @@ class UsersPane(QWidget):
                               default[:100], lambda name: self.actions.save_filter(name, spec))
 
     def _on_filter_saved(self, filter_id: int, name: str) -> None:
-        self.banner.show_message("info", f"Saved “{name}”: it is listed under Users in the navigation tree.")
+        self.banner.show_notice(f"Saved “{name}”: it is listed under Users in the navigation tree.")
 
     def rename_saved_filter(self) -> QInputDialog | None:
         if self.saved_filter_id is None:
@@ -588,11 +588,11 @@ class UsersPane(QWidget):
 
     def _on_export_finished(self, state: str) -> None:
         if state == "cancelled":
-            self.banner.show_message("info", "Export cancelled.")
+            self.banner.show_notice("Export cancelled.")
         self._update_actions()
 
     def _on_exported(self, result) -> None:
         if result.error:
             self.banner.show_message("error", result.error, title="Export failed")
         else:
-            self.banner.show_message("info", f"Exported {result.rows:,} users to {result.path}.")
+            self.banner.show_notice(f"Exported {result.rows:,} users to {result.path}.")

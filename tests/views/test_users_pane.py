@@ -31,6 +31,7 @@ from lms_console.services.users_query import Condition, FilterOptions, UserFilte
 from lms_console.views.main_window import MainWindow
 from lms_console.views.users_pane import UsersPane
 from lms_console.views.users_wiring import install_users_views
+from lms_console.views.widgets import banner as banner_module
 
 NOW = 1_767_225_600
 N = 300
@@ -267,13 +268,15 @@ def test_columns_and_sort_are_remembered_per_view(qtbot, pane, session, settings
     assert "cf:faculty" in again.model.columns and again.model.sort_key == "username" and again.model.descending
 
 
-def test_export_writes_the_view(qtbot, pane, tmp_path):
+def test_export_writes_the_view(qtbot, pane, tmp_path, monkeypatch):
+    monkeypatch.setattr(banner_module, "NOTICE_TIMEOUT_MS", 300)
     with qtbot.waitSignal(pane.model.counted, timeout=10000):
         pane.filter_bar.add_condition(Condition("suspended", "is", True))
     path = tmp_path / "out.csv"
     pane.export_to(str(path))
     qtbot.waitUntil(lambda: pane.banner.isVisible(), timeout=20000)
     assert "Exported 30 users" in pane.banner.message_text()
+    qtbot.waitUntil(pane.banner.isHidden, timeout=3000)  # a success notice: it clears itself
     with open(path, encoding="utf-8-sig") as fh:
         assert len(list(csv.reader(fh))) == 31
 

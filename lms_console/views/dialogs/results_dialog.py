@@ -28,7 +28,7 @@ _STATUS_LABELS = (
     (Status.FAILED, "error", "failed", "failed", "error"),
     (Status.SKIPPED, "remove", "skipped", "skipped", ""),
     (Status.HELD, "warning", "held for you", "held for you", "warning"),
-    (Status.QUEUED, "clock", "waiting in the outbox", "waiting in the outbox", ""),
+    (Status.QUEUED, "clock", "waiting to be sent", "waiting to be sent", ""),
 )
 
 _HEADLINES = {
