@@ -296,6 +296,7 @@ class ReportsModel(QObject):
         snapshot_saved(int): a snapshot was saved (its id).
         comparison_ready(object): a Comparison of two snapshots (or a snapshot and the current result).
         grades_fetch_started(): "Fetch grades" started a sync of the grades.
+        grades_fetched(): that sync went through (the report is run again with them).
         exported(str): data was written to this file.
         problem(str): something the admin should know (nothing open, a file that cannot be written).
     """
@@ -308,6 +309,7 @@ class ReportsModel(QObject):
     snapshot_saved = Signal(int)
     comparison_ready = Signal(object)
     grades_fetch_started = Signal()
+    grades_fetched = Signal()
     exported = Signal(str)
     problem = Signal(str)
 
@@ -484,6 +486,8 @@ class ReportsModel(QObject):
             self._grades_job = None
             if result is None or getattr(result, "status", "") not in ("ok", "partial"):
                 self._grades_not_fetched(getattr(result, "error", None) or getattr(result, "status", "stopped"))
+            else:
+                self.grades_fetched.emit()
         if result is None or getattr(result, "status", "") not in ("ok", "partial"):
             return
         if self.auto_snapshot and self.last_request is not None and self.session.db is not None:

@@ -131,6 +131,7 @@ class ReportsPane(ReportExportMixin, QWidget):
                                                                     "the Snapshots tab."))
         m.comparison_ready.connect(self.show_comparison)
         m.grades_fetch_started.connect(self._on_grades_fetch)
+        m.grades_fetched.connect(self._on_grades_fetched)
         m.exported.connect(lambda path: self.banner.show_notice(f"Saved {path}."))
         m.problem.connect(lambda text: self.banner.show_message("warning", text))
         session.runner.job_changed.connect(self._on_job)
@@ -403,6 +404,9 @@ class ReportsPane(ReportExportMixin, QWidget):
 
     def _on_grades_fetch(self) -> None:
         self.banner.show_message("info", "Fetching grades… the report updates when they are in.")
+
+    def _on_grades_fetched(self) -> None:
+        self.banner.show_notice("The grades are in: the report shows them.")
 
     # -- showing ------------------------------------------------------------------------------------------
     def show_result(self, result) -> None:

@@ -19,6 +19,7 @@ from lms_console.views.reports_chart import RESIZE_DELAY_MS
 from lms_console.views.reports_dialogs import CompareDialog, DrillDialog
 from lms_console.views.reports_pane import ReportsPane
 from lms_console.views.reports_wiring import install_reports_views
+from lms_console.views.widgets import banner as banner_module
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,20 @@ def test_every_report_draws_or_explains(qtbot, pane):
     r = choose(qtbot, pane, "compliance")
     assert "Choose the required courses" in pane.chart.empty_label.text()
     assert not pane.save_button.isEnabled()
+
+
+def test_fetching_grades_says_so_then_says_they_are_in_and_clears(qtbot, pane, monkeypatch):
+    """QA: "Fetching grades…" stayed up after the grades were in and the report showed them."""
+    monkeypatch.setattr(banner_module, "NOTICE_TIMEOUT_MS", 300)
+    r = choose(qtbot, pane, "assessment")
+    assert r.is_empty and "fetch_grades" in r.actions
+    pane.model.active = True
+    with qtbot.waitSignal(pane.model.report_ready, timeout=60000) as again:  # re-run when the grades are in
+        pane.chart.action_buttons["fetch_grades"].click()
+        assert pane.banner.message_text().startswith("Fetching grades")
+    assert not again.args[0].is_empty
+    assert pane.banner.message_text() == "The grades are in: the report shows them."
+    qtbot.waitUntil(pane.banner.isHidden, timeout=3000)
 
 
 def test_click_a_bar_then_hand_users_to_the_users_pane(qtbot, pane):
