@@ -279,13 +279,15 @@ class Applier:
                 item.status, item.result = Status.DONE.value, outcome.result
             else:
                 item.status = Status.FAILED.value
-        self._unwritten.append((spec, list(zip(batch, outcomes)), int(time.time())))
+        done = [o.result for o in outcomes if o.ok]
+        fetched = self._read_back(spec, done) if done else None
+        self._unwritten.append((spec, list(zip(batch, outcomes)), int(time.time()), fetched))
         if self._sender is None:
             self._write_results()
 
     def _write_results(self) -> None:
         unwritten, self._unwritten = self._unwritten, []
-        for spec, settled, now in unwritten:
+        for spec, settled, now, fetched in unwritten:
             done, effects = [], []
             with self.writer.batch() as raw:
                 for item, outcome in settled:
@@ -299,10 +301,24 @@ class Applier:
                         if lost:
                             self._entities.add(lost)
                 spec.apply_many_to_cache(raw, effects, now)
+                if fetched is not None:
+                    spec.store_read_back(self.writer, raw, fetched)
                 J.mark_done_many(self.writer, done, now=now)
             if done:
                 self._entities.add(spec.entity)
             self._tick(len(settled))
+
+    def _read_back(self, spec: K.Kind, results: Sequence[Any]) -> Any:
+        """What the site made of the items just done, read in one call (Kind.read_back), or None.
+        When the site does not answer, the items are done all the same (they are on the site): the
+        cache keeps what their answers said until the next sync, and nothing is asked again."""
+        try:
+            return spec.read_back(self.client, results)
+        except LmsError as exc:
+            log.info("%s: %d change(s) went through, but reading back what the site stored failed (%s); the "
+                     "local copy gets the site's own values (its defaults) at the next sync", spec.name,
+                     len(results), exc)
+            return None
 
     def _mark_done(self, raw, spec: K.Kind, item: _Item, result, message: str, now: int) -> None:
         J.mark_done(self.writer, item.id, result=result, inverse=_inverse(spec, item, result), message=message, now=now)
@@ -361,9 +377,12 @@ class Applier:
                     result = finder(self.client, item.data)
                 except LmsError:
                     result = None
+            fetched = self._read_back(spec, [result]) if result else None
             with self.writer.batch() as raw:
                 self._mark_done(raw, spec, item, result, "confirmed on the site after a lost answer",
                                 int(time.time()))
+                if fetched is not None:
+                    spec.store_read_back(self.writer, raw, fetched)
             self._tick(1)
         elif (applied is False or spec.idempotent) and item.attempts < MAX_ATTEMPTS:
             J.mark(self.writer, [item.id], Status.QUEUED, message="not applied on the site: sending again")

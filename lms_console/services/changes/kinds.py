@@ -135,6 +135,17 @@ class Kind:
         for data, result in done:
             self.apply_to_cache(raw, data, result, now)
 
+    def read_back(self, client, results: Sequence[Mapping[str, Any] | None]) -> Any:
+        """What the site made of the items of one call that went through (``results``: their results),
+        read from it in ONE call right after, for :meth:`store_read_back`: what the site filled in
+        itself (defaults), which the answer of the write does not say. None: nothing to read (the
+        default). An LmsError means the site did not tell; the items stay done all the same."""
+        return None
+
+    def store_read_back(self, writer, raw, fetched: Any) -> None:
+        """Write what :meth:`read_back` got into the cache, after :meth:`apply_many_to_cache` and in
+        its transaction (``writer`` is the CacheWriter, ``raw`` its sqlite3 connection)."""
+
 
 def kind(name: str) -> Kind:
     try:

@@ -481,3 +481,15 @@ class UserCreate(Kind):
                     "ON CONFLICT (id) DO NOTHING", (result["id"], *fields.values(), now))
         if data.get("customfields"):
             _store_custom_fields(raw, int(result["id"]), dict(data["customfields"]))
+
+    def read_back(self, client, results):
+        """The new accounts as the site stored them: with what Moodle fills in itself (lang and
+        calendar type from the site's defaults, timezone "99" = the server's, confirmed, auth)."""
+        ids = [int(r["id"]) for r in results if r and r.get("id")]
+        return client.users_by_ids(ids).items if ids else None
+
+    def store_read_back(self, writer, raw, fetched):
+        # Stamped as seen by the latest sync run, as a user refresh does (access.write_fresh): the sweep
+        # of a sync running meanwhile must not take the new accounts for deleted ones.
+        run = raw.execute("SELECT coalesce(max(id), 0) FROM sync_runs").fetchone()[0]
+        writer.upsert_users(list(fetched), run)
