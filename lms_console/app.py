@@ -216,11 +216,11 @@ class ConsoleApp(QObject):
         self.open_profile(name)
 
     def open_profile(self, name: str) -> None:
-        """Open profile ``name`` with its stored token, else ``$LMS_CONSOLE_TOKEN``; say plainly when there is none."""
+        """Open profile ``name`` with its stored token, else ``$LMS_CONSOLE_TOKEN``; say plainly when there is none.
+        User dialogs with edits never sent ask first (the window's question): Cancel leaves the open profile open."""
         from lms_console.services.credentials import KeychainLocked, KeychainUnavailable, TokenMissing, resolve_token
         from lms_console.services.lms.errors import LmsError
         from lms_console.services.profiles import ProfileError
-        from lms_console.views import crash_handler
 
         try:
             profile = self.profiles.get(name)
@@ -250,6 +250,16 @@ class ConsoleApp(QObject):
             self.window.show_problem(exc)
             self._refresh_profile_list()
             return
+        # Opening it closes the open profile and its user dialogs: edits in them never sent are asked about first.
+        if self.window.ask_discard_unsent_edits(lambda: self._open(profile, token),
+                                                f"open \u201c{profile.name}\u201d") is not None:
+            self._refresh_profile_list()  # the box shows the open profile until the admin answers
+            return
+        self._open(profile, token)
+
+    def _open(self, profile, token) -> None:
+        from lms_console.views import crash_handler
+
         crash_handler.register_secret(token.reveal())
         self.profiles.set_last_used(profile.name)
         self._awaiting_token = self._reconnecting = None
@@ -551,7 +561,7 @@ def main(args=None) -> int:
     console = ConsoleApp(app, demo=bool(getattr(args, "demo", False)))
 
     def quit_now() -> None:  # as File > Quit: the window closes (its settings are saved), the loop ends
-        console.window.close()
+        console.window.close_discarding()  # a signal: no one may be there to answer a question
         app.quit()
 
     signals = QuitOnSignals(quit_now)

@@ -18,6 +18,8 @@ from lms_console import __version__
 from lms_console.views.main_window_status import StatusBarMixin
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QMessageBox
 
@@ -79,6 +81,24 @@ def _leave_text_field(widget) -> bool:
     return True
 
 
+def _unsaved_changes_text(dialogs: list) -> str:
+    """The question: "You have unsaved changes to “jdoe” and 2 other users." (the first dialog's user)."""
+    first = f"\u201c{dialogs[0].detail.user.username}\u201d"
+    others = len(dialogs) - 1
+    if others:
+        first += f" and {others} other user{'s' if others > 1 else ''}"
+    return f"You have unsaved changes to {first}."
+
+
+def _bring_to_front(dialog) -> None:
+    """The dialog the admin stays with (it may have been closed meanwhile)."""
+    from shiboken6 import isValid
+
+    if isValid(dialog) and dialog.isVisible():
+        dialog.raise_()
+        dialog.activateWindow()
+
+
 class MainWindow(StatusBarMixin, QMainWindow):
     """The console's frame.
 
@@ -101,6 +121,8 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self._pane_policies: dict = {}  # each pane's own size policy (hidden ones are set to Ignored)
         self._nav_expanded: set[tuple] = set()  # (kind, id) of the tree's open nodes, kept across rebuilds
         self._nav_scroll = 0
+        self._discarding = False  # closing after the admin chose to discard unsent edits (close_discarding)
+        self.discard_box: QMessageBox | None = None  # the question of ask_discard_unsent_edits, while open
         self.setWindowTitle("LMS Console")
         self._build_frame()
         if not deferred:
@@ -320,8 +342,70 @@ class MainWindow(StatusBarMixin, QMainWindow):
         st.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Closing the window quits the console (its close button, File > Quit, Ctrl+Q): with user dialogs
+        holding unsent edits, the window asks first and stays open."""
+        if not self._discarding and self.ask_discard_unsent_edits(self.close_discarding, "quit") is not None:
+            event.ignore()
+            return
         self.save_settings()
         super().closeEvent(event)
+
+    def close_discarding(self) -> bool:
+        """Close (quit) without asking: open user dialogs drop their unsent edits and close (quitting closes
+        every window, and they would ask on their own)."""
+        self.discard_unsent_edits()
+        self._discarding = True
+        try:
+            return self.close()
+        finally:
+            self._discarding = False
+
+    # -- unsent edits in user dialogs --------------------------------------------------------
+    def dialogs_with_unsent_edits(self) -> list:
+        """The user properties dialogs open on this window whose edits never went to the preview, in the
+        order they were opened."""
+        from lms_console.views.dialogs.user_dialog import UserDialog
+
+        dialogs = self.findChildren(UserDialog, options=QtCore.Qt.FindChildOption.FindDirectChildrenOnly)
+        return [d for d in dialogs if d.isVisible() and d.unsent_edits()]
+
+    def discard_unsent_edits(self) -> None:
+        """Close the user dialogs with unsent edits without asking: the edits are dropped."""
+        for dialog in self.dialogs_with_unsent_edits():
+            dialog.discard()
+
+    def ask_discard_unsent_edits(self, then: Callable[[], object], doing: str) -> QMessageBox | None:
+        """Before ``then`` (quitting, opening another profile) closes user dialogs whose edits never went to
+        the preview, ask once (non-blocking) and return the question; None, and nothing asked, when no dialog
+        has such edits (the caller goes on). Discard closes those dialogs, then calls ``then``; Cancel (the
+        default, and Esc's) calls nothing and brings the first such dialog to the front. ``doing`` ends the
+        question: "quit", "open “Other”". A question already open is brought to the front instead (its own
+        ``then`` stays)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        dialogs = self.dialogs_with_unsent_edits()
+        if not dialogs:
+            return None
+        if self.discard_box is not None and self.discard_box.isVisible():
+            self.discard_box.raise_()
+            return self.discard_box
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", _unsaved_changes_text(dialogs),
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("DiscardUnsentEditsQuestion")
+        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        box.setInformativeText(f"Nothing has been sent to the site. Discard the changes and {doing}?")
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        first = dialogs[0]
+        answers = {discard: lambda: (self.discard_unsent_edits(), then()), cancel: lambda: _bring_to_front(first)}
+        box.buttonClicked.connect(lambda button: answers.get(button, lambda: None)())
+        box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
+        self.discard_box = box
+        box.open()
+        return box
 
     # -- public API ---------------------------------------------------------------------
     def set_profiles(self, names: list[str], current: str | None) -> None:
