@@ -89,6 +89,9 @@ class ConnectionSession(QObject):
         self._retry.setSingleShot(True)
         self._retry.timeout.connect(self.check_connection)
         self._sync_job: int | None = None
+        # One more for every profile closed: what a job started for an earlier one hands back is dropped.
+        self._generation = 0
+        self._closed_syncs: frozenset[int] = frozenset()  # syncs of profiles closed since, maybe still stopping
         runner.job_changed.connect(self._on_job_changed)
 
     # -- open / close -------------------------------------------------------------
@@ -122,6 +125,10 @@ class ConnectionSession(QObject):
         self._retry.stop()
         for name in ("sync", "connection-check"):
             self.runner.cancel_named(name)
+        # A sync still stopping hands back what it did, and a job started for this profile may end after it is
+        # closed: that stays in this profile's own cache, it is never said of the next profile (for_this_profile).
+        self._generation += 1
+        self._closed_syncs = frozenset(job.id for job in self.runner.running() if job.name == "sync")
         writer, self._writer = self._writer, None
         db = self.db
         if writer is not None:
@@ -162,6 +169,21 @@ class ConnectionSession(QObject):
     def is_open(self) -> bool:
         return self.profile is not None
 
+    def for_this_profile(self, callback):
+        """``callback`` (a job's on_done or on_error) made to do nothing once the profile open now is closed (or
+        another opened): what a job of this profile hands back after that is not the next profile's. None: None."""
+        if callback is None:
+            return None
+        generation, name = self._generation, self.profile.name if self.profile else ""
+
+        def call(result):
+            if generation == self._generation:
+                callback(result)
+            else:
+                log.debug("Dropped what a job of profile %s handed back after it was closed", name)
+
+        return call
+
     @property
     def client(self):
         """The LMS client of the open profile (None when closed). For jobs only: never call it
@@ -178,8 +200,8 @@ class ConnectionSession(QObject):
         if self.state.status not in (Online.ONLINE, Online.OFFLINE):
             self._set_state(Online.CONNECTING)
         self.runner.run("connection-check", lambda p, c: client.site_info(cancel=c),
-                        label="Connecting to the site", on_done=self._on_site_info,
-                        on_error=self._on_connection_error)
+                        label="Connecting to the site", on_done=self.for_this_profile(self._on_site_info),
+                        on_error=self.for_this_profile(self._on_connection_error))
 
     def _on_site_info(self, site: "SiteInfo") -> None:
         was_offline = self.state.status == Online.OFFLINE
@@ -224,7 +246,8 @@ class ConnectionSession(QObject):
     # -- writing through the writer thread ------------------------------------------------
     def run_writer(self, name: str, fn, *, with_progress: bool = False, **kw) -> int:
         """Run ``fn(writer)`` (or ``fn(writer, progress, cancel)``) on the writer thread with this
-        profile's CacheWriter."""
+        profile's CacheWriter. Its ``on_done`` / ``on_error`` are called as given: wrap them in
+        :meth:`for_this_profile` when a result must not reach the next profile."""
         db = self.db
 
         def job(progress, cancel):
@@ -257,7 +280,8 @@ class ConnectionSession(QObject):
             return SyncEngine(client, db, self._writer_for(db), pool, options).run(progress=progress, cancel=cancel)
 
         self._sync_job = self.runner.run("sync", job, label=f"Sync {self.profile.name}", writer=True,
-                                         on_done=self._on_sync_done, on_error=self._on_sync_error,
+                                         on_done=self.for_this_profile(self._on_sync_done),
+                                         on_error=self.for_this_profile(self._on_sync_error),
                                          keep_result=True)
         self.sync_started.emit(self._sync_job)
         return self._sync_job
@@ -275,7 +299,8 @@ class ConnectionSession(QObject):
 
     @property
     def syncing(self) -> bool:
-        return self.runner.is_running("sync")
+        """Whether a sync of the open profile runs (not one of a profile closed since, still stopping)."""
+        return any(job.name == "sync" and job.id not in self._closed_syncs for job in self.runner.running())
 
     def cancel_sync(self) -> None:
         self.runner.cancel_named("sync")
