@@ -129,6 +129,8 @@ def test_outbox_indicator_hides_at_zero(add):
     assert not ind.isHidden() and ind.text() == "3 changes waiting"
     ind.set_count(1)
     assert ind.text() == "1 change waiting"
+    ind.set_count(2899)  # as the results and the journal count them
+    assert ind.text() == "2,899 changes waiting"
     ind.set_count(0)
     assert ind.isHidden()
 

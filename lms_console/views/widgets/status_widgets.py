@@ -327,8 +327,8 @@ class OutboxIndicator(_Indicator):
     def set_count(self, count: int) -> None:
         self._count = max(0, int(count))
         n = self._count
-        text = f"{n} change waiting" if n == 1 else f"{n} changes waiting"
+        text = "1 change waiting" if n == 1 else f"{n:,} changes waiting"
         self._set_text(text if n else "", (
-            f"{text} to go out to the site, in order, when it answers again." if n else ""
+            f"{text} to be sent to the site, in order, when it answers again." if n else ""
         ))
         self.setVisible(n > 0)
