@@ -1,4 +1,5 @@
-"""Fixtures for the view tests: a real TaskRunner, a synced console, and clean-up of global GUI state.
+"""Fixtures for the view tests: sandbox sites, a real TaskRunner, a ConsoleApp, a synced console, and clean-up
+of global GUI state.
 
 Themes, icon colours and crash hooks are process-wide; every test here gets them
 back as they were so test order never matters.
@@ -14,11 +15,14 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu
 
+from lms_console.app import ConsoleApp
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
+from lms_console.sandbox.server import SandboxServer
 from lms_console.views import crash_handler, icons, theme
 from lms_console.views.changes_wiring import install_change_views
+from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
 from lms_console.views.main_window import MainWindow
 
 # The offscreen platform plugin cannot do these and says so at WARNING level whenever
@@ -31,6 +35,40 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/views/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+@pytest.fixture(scope="module")
+def sandbox_site():
+    """``sandbox_site(users=..., courses=..., seed=...)`` -> a started SandboxServer (a real LMS over HTTP on
+    127.0.0.1). Module-scoped: the sites a test file starts serve all its tests and stop after its last one."""
+    sites: list[SandboxServer] = []
+
+    def start(**size) -> SandboxServer:
+        sites.append(SandboxServer(**size).start())
+        return sites[-1]
+
+    yield start
+    for site in sites:
+        site.stop()
+
+
+@pytest.fixture(scope="module")
+def server(sandbox_site):
+    """The test file's sandbox site. A file that needs another size defines its own ``server``."""
+    return sandbox_site(users=20, courses=2, seed=7)
+
+
+@pytest.fixture(scope="module")
+def other_server(sandbox_site):
+    """Another site (its own tokens): where a profile's address is moved to, another profile's site."""
+    return sandbox_site(users=10, courses=1, seed=8)
+
+
+@pytest.fixture(scope="module")
+def template(server, synced_template, tmp_path_factory):
+    """A cache file with every entity the console syncs by default, synced from ``server`` once per test file:
+    a profile opened on a copy of it (``go_online(..., cache_from=template)``) syncs nothing."""
+    return synced_template(server, tmp_path_factory.mktemp("template") / "cache.sqlite")
 
 
 @pytest.fixture
@@ -56,26 +94,43 @@ def _restore_gui_state(qapp: QApplication):
 
 
 @pytest.fixture
-def change_console(qtbot, runner, tmp_path, go_online):
-    """``change_console(server, entities, setup=None)`` -> (session, engine, window, views, extra): a
-    session synced from ``server`` (a running sandbox), the main window and its change views.
-    ``setup(window, session, engine)`` installs more views before the sync (its result is ``extra``).
+def console(qapp, qtbot):
+    """A ConsoleApp, not started yet (``console.start()`` shows the window and opens the last profile).
+    Afterwards its Profiles dialogs are closed, then the app and its window. A file whose ``console`` is
+    something else defines its own."""
+    app = ConsoleApp(qapp)
+    qtbot.addWidget(app.window)
+    yield app
+    for dialog in app.window.findChildren(ProfilesDialog):
+        dialog.close()
+    app.shutdown()
+    app.window.close()
 
-    Afterwards every open top-level window is closed, then the main window and the session."""
+
+@pytest.fixture
+def change_console(qtbot, runner, tmp_path, go_online):
+    """``change_console(server, entities, setup=None, *, cache_from=None)`` -> (session, engine, window, views,
+    extra): a session synced from ``server`` (a running sandbox), the main window and its change views.
+    ``setup(window, session, engine)`` installs more views before the sync (its result is ``extra``);
+    ``cache_from``: a synced cache file the session starts from (see ``go_online``).
+
+    Afterwards the server's faults are cleared, every open top-level window is closed, then the main window
+    and the session."""
     opened = []
 
-    def make(server, entities, setup=None):
+    def make(server, entities, setup=None, *, cache_from=None):
         session = ConnectionSession(runner)
         engine = ChangeEngine(session)
         window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
         views = install_change_views(window, engine)
         extra = setup(window, session, engine) if setup is not None else None
-        opened.append((window, session))
-        go_online(session, server, entities)
+        opened.append((server, window, session))
+        go_online(session, server, entities, cache_from=cache_from)
         return session, engine, window, views, extra
 
     yield make
-    for window, session in opened:
+    for server, window, session in opened:
+        server.clear_faults()
         for w in QApplication.topLevelWidgets():
             if w.isVisible() and w is not window:
                 w.close()

@@ -13,37 +13,10 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from lms_console.app import ConsoleApp
 from lms_console.models.session import Online
-from lms_console.sandbox.server import SandboxServer
 from lms_console.services.credentials import TOKEN_ENV
 from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
 
 WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def server():
-    site = SandboxServer(users=30, courses=2, seed=7).start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
-def other_server():
-    """Another site (its own tokens): where a profile's address is moved to."""
-    site = SandboxServer(users=12, courses=1, seed=8).start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture
-def console(qapp, qtbot):
-    app = ConsoleApp(qapp)
-    qtbot.addWidget(app.window)
-    yield app
-    for dialog in app.window.findChildren(ProfilesDialog):
-        dialog.close()
-    app.shutdown()
-    app.window.close()
 
 
 def started(qtbot, console: ConsoleApp) -> ConsoleApp:

@@ -10,34 +10,14 @@ from PySide6.QtCore import QSettings, Qt
 
 from lms_console.app import ConsoleApp
 from lms_console.models.session import ConnectionSession, Online
-from lms_console.models.tasks import TaskRunner
-from lms_console.sandbox.server import SandboxServer
 from lms_console.services.credentials import Secret
 from lms_console.services.profiles import ProfileStore
-from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
 from lms_console.views.main_window import MainWindow
 from lms_console.views.widgets import banner as banner_module
 
 WAIT_MS = 15_000
 NOTICE_MS = 300  # the notices' timeout in these tests (8 s in the console)
 REFUSED_TOKEN = "0123456789abcdef0123456789abcdef"  # well formed, unknown to the site: invalidtoken
-
-pytestmark = pytest.mark.qt_log_ignore(r"^This plugin does not support (propagateSizeHints|raise)\(\)$")
-
-
-@pytest.fixture(scope="module")
-def server():
-    site = SandboxServer(users=20, courses=2, seed=7).start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
-def other_server():
-    """Another site (its own tokens): where a profile's address is moved to."""
-    site = SandboxServer(users=10, courses=1, seed=8).start()
-    yield site
-    site.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -46,26 +26,13 @@ def short_notices(monkeypatch):
 
 
 @pytest.fixture
-def console(qapp, qtbot):
-    app = ConsoleApp(qapp)
-    qtbot.addWidget(app.window)
-    yield app
-    for dialog in app.window.findChildren(ProfilesDialog):
-        dialog.close()
-    app.shutdown()
-    app.window.close()
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
+def window(qtbot, runner, tmp_path):
     """A main window on a session of its own (no ConsoleApp: nothing else writes its status bar)."""
-    runner = TaskRunner(http_workers=4)
     win = MainWindow(ConnectionSession(runner), QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()
     yield win
     win.session.close()
-    runner.shutdown(wait=True)
 
 
 def opened_with(qtbot, console: ConsoleApp, server, token: str) -> ConsoleApp:

@@ -11,46 +11,26 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from lms_console.app import ConsoleApp
 from lms_console.models.session import Online
-from lms_console.sandbox.server import SandboxServer
-from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
 
 WAIT = 20_000
 LEFT = Qt.MouseButton.LeftButton
 
 
-@pytest.fixture(scope="module")
-def server():
-    site = SandboxServer(users=20, courses=2, seed=7).start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
-def template(server, synced_template, tmp_path_factory):
-    """Every entity the console syncs by default, just now: opening a profile with it syncs nothing."""
-    return synced_template(server, tmp_path_factory.mktemp("quit") / "cache.sqlite")
-
-
 @pytest.fixture
-def console(qapp, qtbot, server, template):
-    """The console open on "Sandbox" (and "Other", another profile of the same site, not open)."""
-    app = ConsoleApp(qapp)
-    qtbot.addWidget(app.window)
+def console(console, qtbot, server, template):
+    """The console open on "Sandbox" (and "Other", another profile of the same site, not open), each on a copy
+    of ``template``: opening them syncs nothing."""
     for name in ("Sandbox", "Other"):
-        profile = app.profiles.add(name, server.url)
-        app.tokens.set(name, server.admin_token)
+        profile = console.profiles.add(name, server.url)
+        console.tokens.set(name, server.admin_token)
         profile.cache_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(template, profile.cache_path)
-    app.profiles.set_last_used("Sandbox")
-    app.start()
-    qtbot.waitUntil(lambda: hasattr(app, "engine") and app.session.state.status == Online.ONLINE, timeout=WAIT)
-    yield app
-    for dialog in app.window.findChildren(ProfilesDialog):
-        dialog.close()
-    app.shutdown()
-    app.window.close()
+    console.profiles.set_last_used("Sandbox")
+    console.start()
+    qtbot.waitUntil(lambda: hasattr(console, "engine") and console.session.state.status == Online.ONLINE,
+                    timeout=WAIT)
+    return console
 
 
 def user_ids(console, n: int) -> list[int]:

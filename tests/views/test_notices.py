@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
-from PySide6.QtWidgets import QApplication
 
-from lms_console.models.changes_model import ChangeEngine
-from lms_console.models.session import ConnectionSession
-from lms_console.models.tasks import TaskRunner
-from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, record
-from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.content_wiring import install_content_views
-from lms_console.views.main_window import MainWindow
 from lms_console.views.reports_pane import ReportsPane
 from lms_console.views.widgets import banner as banner_module
 
@@ -27,39 +20,23 @@ NOTICE_MS = 300  # the notices' timeout in these tests
 
 
 @pytest.fixture(scope="module")
-def server():
-    site = SandboxServer(users=40, courses=3, seed=53).start()
-    yield site
-    site.stop()
+def server(sandbox_site):
+    return sandbox_site(users=40, courses=3, seed=53)
 
 
-@pytest.fixture(scope="module")
-def template(server, tmp_path_factory, synced_template):
-    return synced_template(server, tmp_path_factory.mktemp("notices") / "template.sqlite")
-
-
-@pytest.fixture
-def console(qtbot, tmp_path, go_online, server, template, monkeypatch):
-    """(session, engine, window, changes, content): the main window with its change and content views, on a
-    session opened from a synced copy of the sandbox; notices clear after NOTICE_MS."""
-    monkeypatch.setattr(banner_module, "NOTICE_TIMEOUT_MS", NOTICE_MS)
-    runner = TaskRunner(http_workers=4)
-    session = ConnectionSession(runner)
-    engine = ChangeEngine(session)
-    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    changes = install_change_views(window, engine)
+def shown_with_content_views(window, session, engine):
     content = install_content_views(window, session, engine)
     window.resize(1300, 850)
     window.show()
-    go_online(session, server, cache_from=template)
-    yield session, engine, window, changes, content
-    server.clear_faults()
-    for w in QApplication.topLevelWidgets():
-        if w.isVisible() and w is not window:
-            w.close()
-    window.close()
-    session.close()
-    runner.shutdown(wait=True)
+    return content
+
+
+@pytest.fixture
+def console(change_console, server, template, monkeypatch):
+    """(session, engine, window, changes, content): the main window with its change and content views, on a
+    session opened from a synced copy of the sandbox; notices clear after NOTICE_MS."""
+    monkeypatch.setattr(banner_module, "NOTICE_TIMEOUT_MS", NOTICE_MS)
+    return change_console(server, (), shown_with_content_views, cache_from=template)
 
 
 def clears_itself(qtbot, banner, text: str) -> None:

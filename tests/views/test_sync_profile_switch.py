@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from lms_console.app import ConsoleApp
 from lms_console.models.session import ConnectionSession, Online
-from lms_console.models.tasks import JobState, TaskRunner
-from lms_console.sandbox.server import SandboxServer
+from lms_console.models.tasks import JobState
 from lms_console.services.cache import queries
 from lms_console.services.cache.db import CacheDb
 from lms_console.services.credentials import Secret
@@ -21,17 +19,13 @@ WAIT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
-def site_a():
-    site = SandboxServer(users=40, courses=3, seed=11).start()
-    yield site
-    site.stop()
+def site_a(sandbox_site):
+    return sandbox_site(users=40, courses=3, seed=11)
 
 
 @pytest.fixture(scope="module")
-def site_b():
-    site = SandboxServer(users=12, courses=1, seed=12).start()
-    yield site
-    site.stop()
+def site_b(sandbox_site):
+    return sandbox_site(users=12, courses=1, seed=12)
 
 
 @pytest.fixture(autouse=True)
@@ -39,13 +33,6 @@ def _no_faults_left(site_a, site_b):
     yield
     site_a.clear_faults()
     site_b.clear_faults()
-
-
-@pytest.fixture
-def runner(qapp):
-    r = TaskRunner(http_workers=4)
-    yield r
-    r.shutdown(wait=True)
 
 
 @pytest.fixture
@@ -164,15 +151,6 @@ def test_a_sync_cancelled_by_closing_the_profile_leaves_the_closed_session_alone
 
     assert not session.is_open and session.state.status == Online.UNKNOWN
     assert watch.finished == [] and watch.states == [] and watch.problems == [] and session.last_sync is None
-
-
-@pytest.fixture
-def console(qapp, qtbot):
-    app = ConsoleApp(qapp)
-    qtbot.addWidget(app.window)
-    yield app
-    app.shutdown()
-    app.window.close()
 
 
 def test_switching_profile_during_a_sync_the_status_bar_speaks_of_the_new_profiles_sync(
