@@ -9,10 +9,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.session import ConnectionSession
-from lms_console.models.tasks import TaskRunner
 from lms_console.models.users_actions import UsersActions
 from lms_console.models.users_model import UsersTableModel
-from lms_console.sandbox.server import SandboxServer
 from lms_console.views.dialogs.user_dialog import UserDialog
 
 WAIT = 20000
@@ -20,28 +18,20 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture(scope="module")
-def server():
-    site = SandboxServer(users=20, courses=2, seed=7).start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture(scope="module")
 def template(server, synced_template, tmp_path_factory):
+    """Only what a user's dialog reads (tests/views/conftest.py's ``template`` syncs every entity)."""
     return synced_template(server, tmp_path_factory.mktemp("unsaved") / "cache.sqlite",
                            ("site", "users", "courses", "cohorts", "enrolments", "groups"))
 
 
 @pytest.fixture
-def console(qtbot, server, template, go_online):
+def console(runner, server, template, go_online):
     """(session, engine, actions): a session on the sandbox with a copy of the synced cache."""
-    runner = TaskRunner(http_workers=4)
     session = ConnectionSession(runner)
     engine = ChangeEngine(session)
     go_online(session, server, cache_from=template)
     yield session, engine, UsersActions(session, engine, UsersTableModel(session))
     session.close()
-    runner.shutdown(wait=True)
 
 
 def open_user(qtbot, console) -> UserDialog:
