@@ -1,6 +1,7 @@
 """A user's properties (account, profile, cohorts, groups, enrolments, journal). Edits become Changes
-planned by the change engine (the preview opens); nothing is sent from here. Closing with edits that never
-went to the preview asks first. The users pane's bulk-action dialog is in bulk_action_dialog.py."""
+planned by the change engine (the preview opens); nothing is sent from here. Closing with edits that are
+not in a preview now, nor applied from one, asks first. The users pane's bulk-action dialog is in
+bulk_action_dialog.py."""
 
 from __future__ import annotations
 
@@ -137,7 +138,9 @@ class UserDialog(QDialog):
         self.edits: dict[str, QLineEdit] = {}
         self.errors: dict[str, tuple[QFormLayout, QLabel]] = {}  # field -> the line under it that says what is wrong
         self.custom_edits: dict[str, QLineEdit] = {}
-        self._previewed: list[Change] = []  # the edits last sent to the preview: closing does not lose them
+        self._previewed: list[Change] = []  # the edits in the preview (or applied from it): closing does not lose them
+        self._planning: list[Change] | None = None  # the edits whose preview was asked for and has not opened yet
+        self._preview_title = ""  # the title of their preview, once it opened
         self.discard_box: QMessageBox | None = None
 
         self.heading = plain_label("Reading the user…", "DialogHeading")
@@ -207,6 +210,7 @@ class UserDialog(QDialog):
         lay.addWidget(self.buttons)
         self.loader.loaded.connect(self._on_loaded)
         session.cache_changed.connect(self._on_cache_changed)
+        self._follow_previews(getattr(parent, "change_views", None))
         self._set_enabled(False)
         self.loader.load(userid)
         self.journal.set_user(userid)
@@ -268,31 +272,47 @@ class UserDialog(QDialog):
             self.heading.setText(f"User {self.userid} is not in the local copy (deleted, or not synced yet).")
             self._set_enabled(False)
             return
-        if self.detail is not None and self.has_edits() and not self._matches(detail):
+        if self.detail is None or not self.has_edits() or self._matches(detail):
+            self.populate(detail)  # the first read, nothing edited, or the edits are what the local copy has now
+        elif self._form_values(detail) == self._form_values(self.detail):
+            self.detail = detail  # read again (a sync): nothing the form shows changed, the edits stay as they are
+            self._show_facts(detail)
+        else:
             self.stale_note.setText("This user changed in the local copy since you opened it; your edits are kept. "
                                     "Close and reopen to see the new values.")
             self.stale_note.show()
-            return
-        self.populate(detail)
 
     def populate(self, detail) -> None:
         self.detail = detail
+        u = detail.user
+        self.edits["username"].setText(u.username)
+        self.edits["email"].setText(u.email)
+        self.auth_combo.setCurrentText(u.auth)
+        self.suspended_check.setChecked(u.suspended)
+        self._fill_profile(detail)
+        self._show_facts(detail)
+
+    @staticmethod
+    def _form_values(detail) -> tuple:
+        """What the form shows of ``detail`` (the fields, the status, the custom fields): a user read again with
+        these the same did not change for the admin, whatever else the sync wrote (its time, the last access)."""
+        u = detail.user
+        return ({key: getattr(u, key, None) for key in FIELD_LABELS}, bool(u.suspended),
+                tuple((cv.shortname, cv.name, cv.value) for cv in detail.custom))
+
+    def _show_facts(self, detail) -> None:
+        """Everything but the fields: the heading, the account's facts, the memberships and enrolments."""
         u = detail.user
         self.setWindowTitle(f"{u.fullname or u.username} — properties")
         self.heading.setText(detail.label)
         state = "Suspended" if u.suspended else "Active"
         self.summary.setText(f"{state} · {u.auth} · last access {when(u.lastaccess)} · id {u.id}")
-        self.edits["username"].setText(u.username)
-        self.edits["email"].setText(u.email)
-        self.auth_combo.setCurrentText(u.auth)
-        self.suspended_check.setChecked(u.suspended)
         self.confirmed_label.setText("Yes" if u.confirmed else "No: has not followed the confirmation email")
         self.access_label.setText(f"First {when(u.firstaccess)}, last {when(u.lastaccess)}")
         manual = u.auth in ("manual", "email")
         self.force_button.setEnabled(manual)
         self.force_button.setToolTip("They must choose a new password the next time they sign in" if manual else
                                      f"The password is managed by {u.auth}, not by Moodle")
-        self._fill_profile(detail)
         self.cohorts_box.set_rows([(name, idn) for _i, name, idn in detail.cohorts])
         self.groups_box.set_rows([(course, group) for _c, course, _g, group in detail.groups])
         self.enrolments_box.set_rows([self._enrolment_row(e) for e in detail.enrolments])
@@ -410,7 +430,37 @@ class UserDialog(QDialog):
         changes = self.changes()
         fields, custom, suspended = self.values()
         if self.actions.plan_edit(self.detail.user, fields, custom, suspended) is not None:
-            self._previewed = changes
+            self._previewed = self._planning = changes
+
+    # -- the preview of the edits ---------------------------------------------------------------------
+    def _follow_previews(self, views) -> None:
+        """Learn from the window's change views (none: no preview ever opens) whether the preview of the edits
+        opened, and whether it was applied or closed without: only then are the edits unsent again."""
+        if views is None:
+            return
+        views.engine.planned.connect(self._on_planned)
+        views.engine.plan_failed.connect(self._on_plan_failed)
+        views.preview_finished.connect(self._on_preview_finished)
+
+    def _on_planned(self, plan) -> None:
+        """The first plan after Preview is that of the edits, or one asked for later that replaced it (the engine
+        plans one at a time): then no preview of the edits opens."""
+        if self._planning is None:
+            return
+        mine = bool(plan.items) and all(i.target == f"user:{self.userid}" for i in plan.items)
+        self._previewed = self._planning if mine else []
+        self._preview_title = plan.title if mine else ""
+        self._planning = None
+
+    def _on_plan_failed(self, _error) -> None:
+        if self._planning is not None:  # no preview opens (the failure may be of another job: it opens then)
+            self._previewed = []
+
+    def _on_preview_finished(self, title: str, applied: bool) -> None:
+        if title == self._preview_title and self._planning is None:
+            self._preview_title = ""
+            if not applied:  # cancelled: nothing was sent
+                self._previewed = []
 
     def force_password_change(self) -> None:
         if self.detail is not None:
@@ -419,9 +469,10 @@ class UserDialog(QDialog):
 
     # -- closing --------------------------------------------------------------------------------------
     def unsent_edits(self) -> list[Change]:
-        """The edits closing would lose: none when nothing was edited, when these very edits went to the
-        preview (applied: the dialog reads the user again and has none), or when the profile was closed
-        (nothing can be sent from it any more)."""
+        """The edits closing would lose: none when nothing was edited, when these very edits are in the preview
+        or were applied from it (once the run is in the local copy the dialog reads the user again and has none),
+        or when the profile was closed (nothing can be sent from it any more). A preview closed without applying
+        sent nothing: its edits are unsent again."""
         if self.session.db is None:
             return []
         changes = self.changes()
