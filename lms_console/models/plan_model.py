@@ -269,9 +269,13 @@ def plain_message(code: str, message: str) -> str:
     return message or hint
 
 
+TITLE_PENDING = "Reading…"  # a result's title until the journal gives it
+
+
 class RunResultsModel(RowTableModel):
-    """The per-item results of one run (a RunSummary), filtered by status; the items' titles
-    are read from the journal in the background (until then the target stands in).
+    """The per-item results of one run (a RunSummary), filtered by status. The items' titles are the
+    planned ones when the run's ``plan`` is given; else they are read from the journal in the background
+    (until then ``TITLE_PENDING`` stands in, never the raw kind and target).
 
     Signals:
         titles_loaded(): the items' titles were read from the journal.
@@ -284,17 +288,21 @@ class RunResultsModel(RowTableModel):
     ResultRole = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, summary: RunSummary, parent: QObject | None = None, *, icons: IconProvider | None = None,
-                 colours: ColourProvider | None = None) -> None:
+                 colours: ColourProvider | None = None, plan=None) -> None:
         super().__init__(parent)
         self.summary = summary
         self._icons, self._colours = icons, colours
-        self._titles: dict[int, str] = {}
+        self._planned = {i.seq: i.title for i in plan.items} if plan is not None else {}  # seq -> title
+        self._titles: dict[int, str] | None = None  # item id -> title from the journal; None: not read yet
         self._visible: set[str] = {s.value for s in Status}
         self._rows = list(summary.results)
 
     def load_titles(self, session) -> int | None:
+        """Read the titles the plan did not give from the journal, in the background: the job's id, or
+        None when there is nothing to read (every title planned, or no journal open)."""
         db, run_id = session.db, self.summary.run_id
-        if db is None:
+        if db is None or all(r.seq in self._planned for r in self.summary.results):
+            self._titles = {}
             return None
 
         def job(p, c):
@@ -341,7 +349,10 @@ class RunResultsModel(RowTableModel):
         return None
 
     def _title(self, r) -> str:
-        return self._titles.get(r.item_id) or f"{r.kind} {r.target}"
+        title = self._planned.get(r.seq) or (self._titles or {}).get(r.item_id)
+        if title:
+            return title
+        return TITLE_PENDING if self._titles is None else f"{r.kind} {r.target}"  # a journal without its title
 
     @staticmethod
     def _message(r) -> str:

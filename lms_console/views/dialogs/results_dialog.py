@@ -85,14 +85,16 @@ class ResultsDialog(QDialog):
     journal_requested = Signal(int)
 
     def __init__(self, summary: RunSummary, parent: QWidget | None = None, *, title: str = "",
-                 session=None) -> None:
+                 session=None, plan=None) -> None:
+        """``plan``: the plan the run sent, when known: its items' titles show at once (else they are read
+        from the journal of ``session``)."""
         super().__init__(parent)
         self.summary = summary
         self.setObjectName("ResultsDialog")
         self.setWindowTitle("Results")
         self.setSizeGripEnabled(True)
         self.resize(920, 560)
-        self.model = RunResultsModel(summary, self, icons=icon, colours=theme.color)
+        self.model = RunResultsModel(summary, self, icons=icon, colours=theme.color, plan=plan)
         if session is not None:
             job = self.model.load_titles(session)
             if job is not None:  # closed before the titles arrive: the runner drops them

@@ -8,18 +8,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QHeaderView, QStyle, QStyleOptionViewItem
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QStyle, QStyleOptionViewItem
 
-from lms_console.models.changes_model import ChangeEngine
 from lms_console.models.plan_model import COL_TITLE, RunResultsModel
-from lms_console.models.session import ConnectionSession
-from lms_console.models.tasks import TaskRunner
-from lms_console.sandbox.server import SandboxServer
 from lms_console.services.changes import Change, Status
-from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.icons import icon
-from lms_console.views.main_window import MainWindow
 
 WAIT = 20000
 LEFT = Qt.MouseButton.LeftButton
@@ -27,30 +21,16 @@ TOOLTIP, DECORATION = Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.DecorationRol
 
 
 @pytest.fixture(scope="module")
-def server():
-    site = SandboxServer(users=40, courses=3, seed=43).start()
-    yield site
-    site.stop()
+def server(sandbox_site):
+    return sandbox_site(users=40, courses=3, seed=43)
 
 
 @pytest.fixture
-def console(qtbot, tmp_path, go_online, server, monkeypatch):
-    """(engine, views): a synced session, the main window and its change views (as tests/views' change_console)."""
+def console(change_console, server, monkeypatch):
+    """(engine, views): a synced session, the main window and its change views."""
     monkeypatch.setattr("lms_console.models.session.RETRY_DELAYS_S", (600,))  # the outbox stays put in the test
-    runner = TaskRunner(http_workers=4)
-    session = ConnectionSession(runner)
-    engine = ChangeEngine(session)
-    window = MainWindow(session, QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    views = install_change_views(window, engine)
-    go_online(session, server, ("site", "users", "courses", "enrolments"))
-    yield engine, views
-    server.clear_faults()
-    for w in QApplication.topLevelWidgets():
-        if w.isVisible() and w is not window:
-            w.close()
-    window.close()
-    session.close()
-    runner.shutdown(wait=True)
+    _session, engine, _window, views, _ = change_console(server, ("site", "users", "courses", "enrolments"))
+    return engine, views
 
 
 def _q(engine, sql, *params):
