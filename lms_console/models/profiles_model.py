@@ -25,6 +25,7 @@ from lms_console.services.credentials import has_token
 from lms_console.services.doctor import DoctorReport, fix_for
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.profiles import Profile, ProfileStore
+from lms_console.services.units import human_size
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +172,7 @@ def _size_text(n: int) -> str:
         return "no size limit"
     if n == 0:
         return "the site's default size limit"
-    value, unit = float(n), "bytes"
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            break
-        value /= 1024
-    return f"up to {value:.0f} {unit}" if unit == "bytes" else f"up to {value:.1f} {unit}"
+    return f"up to {human_size(n)}"
 
 
 def report_headline(report: DoctorReport) -> tuple[str, bool]:

@@ -19,6 +19,7 @@ from lms_console.services.lms.base import (
 )
 from lms_console.services.lms.errors import LmsError
 from lms_console.services.progress import NEVER_CANCELLED, CancelToken
+from lms_console.services.units import human_size
 
 SERVICE_SETTING = ("Site administration > Server > Web services > External services > "
                    "(the console's service) > Functions > Add functions")
@@ -65,11 +66,7 @@ def _size(n: int) -> str:
         return "no limit (site administrator)"
     if n == 0:
         return "site default"
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+    return human_size(n)
 
 
 def render(report: DoctorReport, url: str) -> list[str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lms_console.services.progress import CancelToken, ProgressEvent
+from lms_console.services.units import human_size
 from lms_console.services.user_errors import UserError
 
 MAX_BYTES = 200 * 1024 * 1024  # bigger files are refused up front: split them
@@ -136,14 +137,6 @@ class Table:
         if (st.st_size, st.st_mtime_ns) != (self.source.size, self.source.mtime_ns):
             raise ImportFileError(f"{self.source.name} changed after it was read.",
                                   "Read it again (choose the file again), then run the dry run again.")
-
-
-def human_size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover
 
 
 def read_table(path: str | os.PathLike[str], *, encoding: str | None = None, delimiter: str | None = None,

@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from lms_console.services.units import human_size  # also taken from here by the content models
 from lms_console.services.user_errors import UserError
 
 # files.filename and resource/folder/url names are 255 characters in Moodle's schema.
@@ -162,12 +163,3 @@ def check_local_file(path: str, *, limit: int | None = None) -> int:
     except OSError as exc:
         raise LocalFileProblem(f"The file cannot be read: {exc.strerror or exc}.") from None
     return st.st_size
-
-
-def human_size(n: float) -> str:
-    value = float(n)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{int(value):,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"

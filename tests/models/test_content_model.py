@@ -193,12 +193,12 @@ def test_upload_queue_model_tree_progress_and_totals(qtmodeltester):
     row6 = model.index_of(6)
     assert model.data(row6.siblingAtColumn(3), ProgressRole) == pytest.approx(0.25)
     assert model.data(row6, DelegateStateRole) == "running"
-    assert model.data(row6.siblingAtColumn(4)) == "2.0 KB/s" and model.data(row6.siblingAtColumn(5)) == "Uploading 25%"
+    assert model.data(row6.siblingAtColumn(4)) == "2 KiB/s" and model.data(row6.siblingAtColumn(5)) == "Uploading 25%"
     folder = model.index_of(2)
     assert model.rowCount(folder) == 2 and model.data(model.index(1, 5, folder)) == "Failed"
     totals = model.totals()
     assert (totals.done, totals.failed, totals.refused) == (1, 1, 1) and totals.sent == 100 + 250
-    assert totals.text().startswith("1 of 4 done · 350 bytes of 1.2 KB · 2.0 KB/s") and "1 failed" in totals.text()
+    assert totals.text().startswith("1 of 4 done · 350 bytes of 1.2 KiB · 2 KiB/s") and "1 failed" in totals.text()
 
 
 def test_a_cancelled_upload_counts_as_cancelled_not_as_failed():

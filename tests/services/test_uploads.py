@@ -166,7 +166,7 @@ def test_every_bad_input_is_a_message_on_its_row_and_the_others_carry_on(env, tm
     q.add([Dropped(path=p) for p in (good, big, empty, locked, odd)], DropTarget(env.course, section))
     rows = {Path(i.source).name: i for i in q.run()}
     assert rows["good.txt"].state == rows[Path(odd).name].state == State.DONE
-    assert rows["big.bin"].state == State.REFUSED and "at most 4.0 KB" in rows["big.bin"].message
+    assert rows["big.bin"].state == State.REFUSED and "at most 4 KiB" in rows["big.bin"].message
     assert rows["empty.txt"].state == State.REFUSED and "empty" in rows["empty.txt"].message
     assert rows["locked.txt"].state == State.REFUSED and "Permission denied" in rows["locked.txt"].message
     renamed = rows[Path(odd).name]
@@ -214,7 +214,7 @@ def test_after_a_413_files_as_big_are_not_sent_whole_again_until_retried(env, tm
     refused = [r["length"] for r in env.server.requests if r["fault"] == "413"]
     assert len(refused) == 2 and max(refused) < 90_000  # first and smaller; bigger not sent whole again
     assert rows["bigger.bin"].state == State.FAILED and rows["bigger.bin"].code == "http413"
-    assert "refused a file of 58.6 KB a moment ago" in rows["bigger.bin"].message
+    assert "refused a file of 58.6 KiB a moment ago" in rows["bigger.bin"].message
     assert "then Retry" in rows["bigger.bin"].message
     assert rows["first.bin"].code == rows["smaller.bin"].code == "http413"
     assert rows["fits.txt"].state == State.DONE
