@@ -159,7 +159,9 @@ def test_remove_with_delete_cache(console):
     console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin", stdin=TOKEN)
     cache = Path(json.loads(console("profile", "show", "prod", "--json").stdout)["cache_path"])
     cache.parent.mkdir(parents=True)
-    cache.write_bytes(b"SQLite format 3\x00")
+    cache.write_bytes(b"SQLite format 3\x00" + bytes(300_000 - 16))
+    shown = console("profile", "show", "prod").stdout
+    assert f"{cache} (293 KiB)" in shown, shown  # the size as everywhere else in the console
     r = console("profile", "remove", "prod")
     assert "Cache kept" in r.stdout and cache.exists()
     console("profile", "add", "prod", "--url", "https://a.example.edu", "--token-stdin", stdin=TOKEN)

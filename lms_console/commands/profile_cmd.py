@@ -39,6 +39,7 @@ from lms_console.services.credentials import (
 )
 from lms_console.services.profile_rules import token_may_follow
 from lms_console.services.profiles import DEFAULT_SERVICE, Profile
+from lms_console.services.units import human_size
 
 MAX_TOKEN_INPUT = 64 * 1024
 _NO_KEYCHAIN_HINT = (
@@ -265,7 +266,7 @@ def _show(args, store) -> int:
         "?": f"unknown: no OS keychain is available here; set ${TOKEN_ENV} at run time",
     }[state]
     if p.cache_path.exists():
-        cache_text = f"{p.cache_path} ({p.cache_path.stat().st_size / 1e6:.1f} MB)"
+        cache_text = f"{p.cache_path} ({human_size(p.cache_path.stat().st_size)})"
     else:
         cache_text = f"{p.cache_path} (not created yet)"
     if p.security_warning:
