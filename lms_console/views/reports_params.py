@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import time
 
-from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -51,6 +51,111 @@ def to_stamp(date: QDate, end_of_day: bool = False) -> int:
 def to_qdate(stamp: int) -> QDate:
     t = time.gmtime(stamp)
     return QDate(t.tm_year, t.tm_mon, t.tm_mday)
+
+
+class WheelGuard(QObject):
+    """An event filter that lets the mouse wheel scroll the panel: a combo, date or spin box under the
+    pointer changes with the wheel only when it has keyboard focus (clicked or tabbed into). Without
+    it, scrolling the options changed the filters the pointer passed over and re-ran the report."""
+
+    def guard(self, widget: QWidget) -> None:
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel alone does not give it focus
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            event.ignore()  # not for this box: Qt passes it on to the parents, up to the scroll area
+            return True
+        return super().eventFilter(obj, event)
+
+
+class DateEdit(QDateEdit):
+    """A date typed as yyyy-MM-dd or picked from a calendar.
+
+    Signals:
+        committed(): the date changed and editing is finished (Enter, leaving the field, or a day
+            picked in the calendar), not at every keystroke of a half-typed date.
+    """
+
+    committed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, calendarPopup=True)
+        self.setDisplayFormat("yyyy-MM-dd")
+        self._last = self.date()
+        self.editingFinished.connect(self._commit)
+        for picked in (self.calendarWidget().clicked, self.calendarWidget().activated):
+            picked.connect(lambda _d: self._commit())
+
+    def setDate(self, date: QDate) -> None:
+        """Set by the program: nothing to commit."""
+        super().setDate(date)
+        self._last = self.date()
+
+    def keyPressEvent(self, event) -> None:
+        """A whole date typed over the field: Qt would drop a digit typed over the whole text, and a "-"
+        typed after a full year (or month) skipped the section Qt had already moved to."""
+        line = self.lineEdit()
+        start = line.selectionStart() if line.hasSelectedText() else line.cursorPosition()
+        if event.text().isdigit() and line.hasSelectedText() and line.selectedText() == line.text():
+            self.setSelectedSection(self.sectionAt(0))
+        elif event.text() and event.text() in "-/." and 0 < start <= len(line.text()) \
+                and line.text()[start - 1] == "-":
+            return  # already at the next section
+        super().keyPressEvent(event)
+
+    def _commit(self) -> None:
+        if self.date() != self._last:
+            self._last = self.date()
+            self.committed.emit()
+
+
+class DueDateEdit(DateEdit):
+    """A due date or "No deadline" (the earliest date, NO_DEADLINE): typing a digit or stepping up from
+    "No deadline" starts from today (typing into the "No deadline" text went nowhere), the calendar
+    opens at today's month (not at January 2000), and Delete or Backspace on the whole date clears it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumDate(NO_DEADLINE)
+        self.setSpecialValueText("No deadline")
+        self.setDate(NO_DEADLINE)
+        self.calendarWidget().installEventFilter(self)
+
+    def due(self) -> QDate | None:
+        return None if self.date() == NO_DEADLINE else self.date()
+
+    def set_due(self, date: QDate | None) -> None:
+        self.setDate(date if date is not None else NO_DEADLINE)
+
+    def _edit_to(self, date: QDate) -> None:
+        """An edit of the admin's (committed when editing is finished), not the program's setDate."""
+        QDateEdit.setDate(self, date)
+
+    def _start_today(self) -> None:
+        self._edit_to(QDate.currentDate())
+        self.selectAll()
+
+    def keyPressEvent(self, event) -> None:
+        whole = self.lineEdit().selectedText() == self.lineEdit().text()
+        if self.due() is None and event.text().isdigit():
+            self._start_today()
+        elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and (whole or self.due() is None):
+            self._edit_to(NO_DEADLINE)  # not a half-erased "No deadline" either
+            return
+        super().keyPressEvent(event)
+
+    def stepBy(self, steps: int) -> None:
+        if self.due() is None and steps > 0:
+            self._start_today()
+            return
+        super().stepBy(steps)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.calendarWidget() and event.type() == QEvent.Type.Show and self.due() is None:
+            today = QDate.currentDate()
+            obj.setCurrentPage(today.year(), today.month())
+        return super().eventFilter(obj, event)
 
 
 class CheckList(QWidget):
@@ -188,10 +293,9 @@ class ParamsPanel(QWidget):
         d_lay = QHBoxLayout(dates)
         d_lay.setContentsMargins(0, 0, 0, 0)
         self.limit_dates = QCheckBox("Between")
-        self.date_from = QDateEdit(calendarPopup=True)
-        self.date_to = QDateEdit(calendarPopup=True)
+        self.date_from = DateEdit()
+        self.date_to = DateEdit()
         for w, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            w.setDisplayFormat("yyyy-MM-dd")
             w.setAccessibleName(name)
             w.setEnabled(False)
         today = QDate.currentDate()
@@ -219,8 +323,8 @@ class ParamsPanel(QWidget):
         self.due.setColumnWidth(1, 130)
         self.due.verticalHeader().hide()
         self.due.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # the columns fit
-        self.due.setToolTip("Check the required courses above; set each one's due date here "
-                            "(the earliest date means no deadline).")
+        self.due.setToolTip("Check the required courses above; set each one's due date here: type it "
+                            "(yyyy-mm-dd) or pick it in the calendar. Delete clears it (no deadline).")
         self.rows = {
             "courses": ("Courses", self.courses), "categories": ("Categories (with their subcategories)", self.categories),
             "cohorts": ("Cohorts", self.cohorts), "field": ("Profile field", self.field_combo),
@@ -239,9 +343,13 @@ class ParamsPanel(QWidget):
             combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.limit_dates.toggled.connect(self._on_limit_dates)
         for w in (self.date_from, self.date_to):
-            w.dateChanged.connect(lambda _d: self.limit_dates.isChecked() and self.changed.emit())
+            w.committed.connect(lambda: self.limit_dates.isChecked() and self.changed.emit())
         self.suspended.toggled.connect(lambda _b: self.changed.emit())
         self.inactive_days.valueChanged.connect(lambda _v: self.changed.emit())
+        self.wheel_guard = WheelGuard(self)  # and each due date, as its row is made
+        for box in (self.field_combo, self.group_combo, self.style_combo, self.date_from, self.date_to,
+                    self.inactive_days):
+            self.wheel_guard.guard(box)
         self.set_kind("completion")
 
     # -- choices ----------------------------------------------------------------------------------
@@ -357,8 +465,6 @@ class ParamsPanel(QWidget):
         self.changed.emit()
 
     def changeEvent(self, event) -> None:
-        from PySide6.QtCore import QEvent
-
         if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
             self._fit_due()
         super().changeEvent(event)
@@ -388,22 +494,19 @@ class ParamsPanel(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, cid)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.due.setItem(row, 0, item)
-            edit = QDateEdit(calendarPopup=True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setMinimumDate(NO_DEADLINE)
-            edit.setSpecialValueText("No deadline")
+            edit = DueDateEdit()
             edit.setAccessibleName(f"Due date of {item.text()}")
             due = have.get(cid)
-            edit.setDate(to_qdate(due) if due else NO_DEADLINE)
-            edit.dateChanged.connect(lambda _d: self.changed.emit())
+            edit.set_due(to_qdate(due) if due else None)
+            edit.committed.connect(self.changed)
+            self.wheel_guard.guard(edit)
             self.due.setCellWidget(row, 1, edit)
         self._fit_due()
 
     def _due_of_row(self, row: int) -> int | None:
         edit = self.due.cellWidget(row, 1)
-        if edit is None or edit.date() == NO_DEADLINE:
-            return None
-        return to_stamp(edit.date(), end_of_day=True)
+        date = edit.due() if edit is not None else None
+        return to_stamp(date, end_of_day=True) if date is not None else None
 
     def _due_of(self, courseid: int) -> int | None:
         for r in range(self.due.rowCount()):
@@ -414,6 +517,5 @@ class ParamsPanel(QWidget):
     def _set_due(self, courseid: int, due: int | None) -> None:
         for r in range(self.due.rowCount()):
             if self.due.item(r, 0).data(Qt.ItemDataRole.UserRole) == courseid:
-                edit = self.due.cellWidget(r, 1)
-                edit.setDate(to_qdate(due) if due else NO_DEADLINE)
+                self.due.cellWidget(r, 1).set_due(to_qdate(due) if due else None)
 
