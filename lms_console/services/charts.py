@@ -38,6 +38,7 @@ MAX_BARS = 20  # groups drawn as bars; the table has all of them
 MAX_LINES = 8  # one colour each in the palette
 MAX_BOXES = 20
 MAX_PANELS = 9
+BOX_KEY = "Grade (% of the item's maximum); box: middle half,\nline: median, ◆: mean, whiskers: lowest–highest"
 
 
 def palette(theme: str = "light") -> dict:
@@ -237,13 +238,14 @@ def _short(label: Any, n: int = 34) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def pct_text(value) -> str:
+def pct_text(value, *, trim: bool = True) -> str:
     """A percentage rounded as the tables show it (one decimal, so 0.2 % never reads as 0 %), without
-    a trailing ".0"; "n/a" when there is none (nothing tracked)."""
+    a trailing ".0" unless ``trim`` is false (labels read down a column: "25.0 %" beside "30.6 %");
+    "n/a" when there is none (nothing tracked)."""
     if value is None or value != value:
         return "n/a"
     text = f"{float(value):.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    return text[:-2] if trim and text.endswith(".0") else text
 
 
 def _counts_axis(ax, axis: str = "y", **locator) -> None:
@@ -304,7 +306,7 @@ def _completion(fig: Figure, r: ReportResult, c) -> None:
         if not n:
             text = f"completion not tracked · {row['Learners']:,} learners"
         else:
-            text = f"{pct_text(row['Completion %'])} % of {n:,}"
+            text = f"{pct_text(row['Completion %'], trim=False)} % of {n:,}"
             text += f" ({int(u):,} not tracked)" if u else ""
             text += f", {row['Completed in period']:,} in the period" if in_period else ""
         ax.text(101.5, yi, text, va="center", fontsize=8, color=c["muted"] if not n else c["text"])
@@ -420,7 +422,7 @@ def _engagement(fig: Figure, r: ReportResult, c) -> None:
     inactive, total, days = r.chart.get("inactive"), r.chart.get("total"), r.chart.get("inactive_days")
     title = "Last access"
     if inactive is not None and total:
-        title += f" — inactive for {days}+ days: {inactive:,} of {total:,} users"
+        title += f" — inactive for over {days} days: {inactive:,} of {total:,} users"
     bottom.set_title(title, loc="left")
 
 
@@ -458,7 +460,9 @@ def _assessment(fig: Figure, r: ReportResult, c) -> None:
             ax.text(right, i + 0.3, f"max {row['Highest %']:.0f} % →", ha="right", va="bottom", fontsize=7,
                     color=c["muted"])
     ax.xaxis.set_major_formatter(PercentFormatter(100, decimals=0))
-    ax.set_xlabel("Grade (% of the item's maximum); box: middle half, line: median, ◆: mean, whiskers: lowest–highest")
+    # Two short lines at the plot's right edge: centred under a plot narrowed by long item names, one long
+    # line ran off the figure at the pane's usual sizes.
+    ax.set_xlabel(BOX_KEY, loc="right")
     _more_note(ax, len(items), len(graded), "grade items", c)
 
 

@@ -47,12 +47,24 @@ def _audience(raw, params: ReportParams, sel: S.Courses | None) -> tuple[str, li
     return cond, args, access
 
 
+def _days_sql(access: str, ref: int) -> str:
+    """Whole days from the last access to ``ref`` (30.9 days is 30): the one day count of the buckets,
+    the inactive list and its "Days since", so "inactive for over 30 days" is the 31-days-and-older buckets."""
+    return f"(({ref} - {access}) / {S.DAY})"
+
+
 def _bucket_sql(access: str, ref: int) -> str:
+    days = _days_sql(access, ref)
     parts = [f"WHEN coalesce({access}, 0) <= 0 THEN 'never'"]
     for code, _label, _lo, hi in BUCKETS[1:]:
         if hi is not None:
-            parts.append(f"WHEN ({ref} - {access}) < {(hi + 1) * S.DAY} THEN '{code}'")
+            parts.append(f"WHEN {days} <= {hi} THEN '{code}'")
     return "CASE " + " ".join(parts) + " ELSE 'older' END"
+
+
+def _inactive_sql(access: str, ref: int, inactive_days: int) -> str:
+    """Never came in, or last came in more than ``inactive_days`` whole days before ``ref``."""
+    return f"(coalesce({access}, 0) <= 0 OR {_days_sql(access, ref)} > {int(inactive_days)})"
 
 
 def _selection(raw, params: ReportParams) -> tuple[S.Courses | None, str]:
@@ -104,10 +116,10 @@ def build_engagement(raw, params: ReportParams, *, now: Callable[[], float] = ti
                           [*_times(acc_args, bucket), *args]))
     dist = pd.DataFrame([(f"bucket:{code}", label, int(buckets.get(code, 0)), S.pct(int(buckets.get(code, 0)), total))
                          for code, label, _lo, _hi in BUCKETS], columns=["_key", "Last access", "Users", "% of users"])
-    cutoff = ref - params.inactive_days * S.DAY
-    days = f"CASE WHEN coalesce({access}, 0) > 0 THEN ({ref} - {access}) / 86400 END"
-    inactive = S.users_frame(raw, f"FROM users u WHERE 1 {cond} AND coalesce({access}, 0) < ?",
-                             [*_times(acc_args, days), *args, *acc_args, cutoff], [days], ["Days since"])
+    days = f"CASE WHEN coalesce({access}, 0) > 0 THEN {_days_sql(access, ref)} END"
+    gone = _inactive_sql(access, ref, params.inactive_days)
+    inactive = S.users_frame(raw, f"FROM users u WHERE 1 {cond} AND {gone}",
+                             [*_times(acc_args, days), *args, *_times(acc_args, gone)], [days], ["Days since"])
     inactive["Days since"] = inactive["Days since"].astype("Int64")
     inactive = inactive.sort_values("Days since", ascending=False, na_position="first", kind="stable")
     inactive = inactive.reset_index(drop=True)
@@ -124,7 +136,7 @@ def build_engagement(raw, params: ReportParams, *, now: Callable[[], float] = ti
                      "are seen only as the later one, so some weeks are undercounted.")
     if not params.include_suspended:
         notes.append("Suspended users are left out.")
-    subtitle = (f"{total:,} user{'s' if total != 1 else ''} · weeks {S.day(first_week)} to {S.day(hi)} · inactive = no access for "
+    subtitle = (f"{total:,} user{'s' if total != 1 else ''} · weeks {S.day(first_week)} to {S.day(hi)} · inactive = no access for over "
                 f"{params.inactive_days} days")
     return ReportResult(kind, KINDS[kind].title, params,
                         {"weekly": weekly_t, "last_access": dist,

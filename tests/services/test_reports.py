@@ -373,6 +373,29 @@ def test_engagement_for_courses_and_drill(db):
                                                                 (2, REF - 10 * DAY)) if week <= t < week + 7 * DAY})
 
 
+INACTIVE_BUCKETS = ("bucket:never", "bucket:90", "bucket:180", "bucket:365", "bucket:older")  # over 30 days
+
+
+@pytest.mark.parametrize("params", [ReportParams(), ReportParams(courses=(11,))], ids=["site", "course"])
+def test_engagement_buckets_and_inactive_count_the_same_whole_days(small_cache, params):
+    """QA: "inactive for 30+ days: 841" while never + 31-90 + ... added up to 836: someone 30.5 days back
+    was in "8-30 days ago" and inactive too. Both count whole days now: 30.5 days is 30, not inactive."""
+    db, writer = small_cache
+    with writer.batch() as raw:  # user 6 came in 30.5 days ago, user 2 exactly 31 days ago (site and course C2)
+        for user, ago in ((6, 30 * DAY + DAY // 2), (2, 31 * DAY)):
+            raw.execute("UPDATE users SET lastaccess = ? WHERE id = ?", (REF - ago, user))
+            raw.execute("UPDATE enrolments SET lastcourseaccess = ? WHERE userid = ? AND courseid = 11", (REF - ago, user))
+    r = run_report("engagement", db, params)
+    dist = {x["_key"]: x["Users"] for x in r.tables["last_access"].to_dict("records")}
+    inactive = r.tables["inactive_30_days"]
+    assert sum(dist[k] for k in INACTIVE_BUCKETS) == len(inactive) == r.chart["inactive"]
+    assert 6 not in set(inactive["_userid"]) and 2 in set(inactive["_userid"])
+    assert inactive.set_index("_userid").loc[2, "Days since"] == 31
+    thirty = drill_users(db, "engagement", params, DrillRequest("bucket:30", "last_access"))
+    assert 6 in set(thirty.users["_userid"])
+    assert "no access for over 30 days" in r.subtitle
+
+
 # -- enrolments -----------------------------------------------------------------------------------
 
 def test_enrolment_trends(db):
