@@ -238,14 +238,12 @@ def _short(label: Any, n: int = 34) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def pct_text(value, *, trim: bool = True) -> str:
-    """A percentage rounded as the tables show it (one decimal, so 0.2 % never reads as 0 %), without
-    a trailing ".0" unless ``trim`` is false (labels read down a column: "25.0 %" beside "30.6 %");
-    "n/a" when there is none (nothing tracked)."""
+def pct_text(value) -> str:
+    """A percentage rounded as the tables show it: always one decimal, so 0.2 % never reads as 0 % and labels
+    read down a column alike ("25.0 %" beside "30.6 %"); "n/a" when there is none (nothing tracked)."""
     if value is None or value != value:
         return "n/a"
-    text = f"{float(value):.1f}"
-    return text[:-2] if trim and text.endswith(".0") else text
+    return f"{float(value):.1f}"
 
 
 def _counts_axis(ax, axis: str = "y", **locator) -> None:
@@ -306,7 +304,7 @@ def _completion(fig: Figure, r: ReportResult, c) -> None:
         if not n:
             text = f"completion not tracked · {row['Learners']:,} learners"
         else:
-            text = f"{pct_text(row['Completion %'], trim=False)} % of {n:,}"
+            text = f"{pct_text(row['Completion %'])} % of {n:,}"
             text += f" ({int(u):,} not tracked)" if u else ""
             text += f", {row['Completed in period']:,} in the period" if in_period else ""
         ax.text(101.5, yi, text, va="center", fontsize=8, color=c["muted"] if not n else c["text"])

@@ -255,7 +255,7 @@ def test_chart_percentages_read_like_the_table():
     r.tables["totals"].loc[1, "Compliance %"] = 66.7
     t = texts(charts.build_figure(r, charts.palette()))
     assert "0.2 % compliant" in t and "66.7 % compliant" in t and "0 % compliant" not in t
-    assert charts.pct_text(100.0) == "100" and charts.pct_text(0.04) == "0" and charts.pct_text(None) == "n/a"
+    assert charts.pct_text(100.0) == "100.0" and charts.pct_text(0.04) == "0.0" and charts.pct_text(None) == "n/a"
 
 
 def test_a_course_without_completion_criteria_reads_not_tracked():
