@@ -59,8 +59,11 @@ class AccessChecker(QObject):
                 report = A.access_report(conn, userid, courseid, fresh=fresh, refresh_problem=problem)
             return report, fresh
 
-        return run_job(self.session.runner, self._name, job, label="Check access", on_done=self._done,
-                                       on_error=lambda e: self.failed.emit(str(e)))
+        # The report and the site's answer are of the profile open now: once it is closed neither is shown nor
+        # written (into the next profile's copy).
+        mine = self.session.for_this_profile
+        return run_job(self.session.runner, self._name, job, label="Check access", on_done=mine(self._done),
+                       on_error=mine(lambda e: self.failed.emit(str(e))))
 
     def find(self, text: str) -> int | None:
         """Which user ``text`` (id, username, email or a unique search) names; emits ``found``."""
@@ -73,7 +76,8 @@ class AccessChecker(QObject):
             with db.read() as conn:
                 return A.find_user(conn, text)
 
-        return run_job(self.session.runner, f"{self._name}-find", job, label="Find the user", on_done=self.found.emit)
+        return run_job(self.session.runner, f"{self._name}-find", job, label="Find the user",
+                       on_done=self.session.for_this_profile(self.found.emit))
 
     def _done(self, result) -> None:
         report, fresh = result
@@ -83,7 +87,8 @@ class AccessChecker(QObject):
         self.checked.emit(report)
         if fresh is not None and fresh.user is not None:
             self.session.run_writer(f"{self._name}-store", lambda w: A.write_fresh(w, fresh),
-                                    label="Store the refreshed user", on_done=self._written)
+                                    label="Store the refreshed user",
+                                    on_done=self.session.for_this_profile(self._written))
 
     def _written(self, _result) -> None:
         self.refreshed.emit()

@@ -51,8 +51,8 @@ class ChangeEngine(QObject):
         changes = list(changes)
         return self.runner.run("plan", lambda p, c: plan_changes(db, changes, site=site, title=title,
                                                                  enrol_first=enrol_first),
-                               label=f"Plan: {title or f'{len(changes)} change(s)'}", on_done=self.planned.emit,
-                               on_error=self.plan_failed.emit)
+                               label=f"Plan: {title or f'{len(changes)} change(s)'}",
+                               **self._for_this_profile(self.planned.emit, self.plan_failed.emit))
 
     def plan_retry(self, run_id: int) -> int | None:
         """Plan again the failed items of a run ("Retry failed"). What cannot be retried is named in the
@@ -107,11 +107,19 @@ class ChangeEngine(QObject):
             tags = {**meta, **extras.get("meta", {})}
             return plan if not tags else _TaggedPlan(plan, tags)
 
-        return self.runner.run("plan", job, label=f"Plan: {title}", on_done=self._emit_planned,
-                               on_error=self.plan_failed.emit)
+        return self.runner.run("plan", job, label=f"Plan: {title}",
+                               **self._for_this_profile(self._emit_planned, self.plan_failed.emit))
 
     def _emit_planned(self, plan) -> None:
         self.planned.emit(plan)
+
+    def _for_this_profile(self, on_done, on_error=None) -> dict:
+        """A job's ``on_done`` / ``on_error`` for the profile open now: a plan, a run or a count of a profile
+        closed since is never the next profile's (its preview would send it to the other site, its results
+        would retry there, its "offline" would be said of a site that answers). A run still finishes into its
+        own profile's journal and cache: only what it hands back is dropped."""
+        mine = self.session.for_this_profile
+        return {"on_done": mine(on_done), "on_error": mine(on_error)}
 
     # -- applying ----------------------------------------------------------------------
     def apply(self, plan: Plan, *, origin: str = "gui") -> int | None:
@@ -138,8 +146,8 @@ class ChangeEngine(QObject):
 
         self._runs += 1
         # A unique name: a second Apply must queue behind the first, never cancel it.
-        return session.run_writer(f"apply-{self._runs}", job, label=f"Apply: {plan.title}", on_done=self._on_applied,
-                                  on_error=self.plan_failed.emit, with_progress=True, keep_result=True)
+        return session.run_writer(f"apply-{self._runs}", job, label=f"Apply: {plan.title}", with_progress=True,
+                                  keep_result=True, **self._for_this_profile(self._on_applied, self.plan_failed.emit))
 
     def resume_outbox(self) -> int | None:
         """Send what waits in the outbox (after going online, or a restart), re-checking each item.
@@ -150,7 +158,12 @@ class ChangeEngine(QObject):
         from lms_console.services.changes import Applier
 
         session = self.session
-        if session.db is None or session.client is None or self.runner.is_running("outbox"):
+        if session.db is None or session.client is None:
+            return None
+        # One send per profile: a closed profile's send still going (it finishes into its own journal) does not
+        # hold back the outbox of the profile open now.
+        name = f"outbox {session.profile.name}"
+        if self.runner.is_running(name):
             return None
         client = session.client
 
@@ -165,8 +178,8 @@ class ChangeEngine(QObject):
                     break  # the site stopped answering, refused the token, or the admin said stop: the rest waits
             return merge_summaries(summaries)
 
-        return session.run_writer("outbox", job, label="Send the outbox", on_done=self._on_applied,
-                                  on_error=self.plan_failed.emit, with_progress=True, keep_result=True)
+        return session.run_writer(name, job, label="Send the outbox", with_progress=True, keep_result=True,
+                                  **self._for_this_profile(self._on_applied, self.plan_failed.emit))
 
     def release_held(self, item_ids: int | Sequence[int], decision: str) -> None:
         """The admin's decision (keep, theirs, drop) on held items, in one job."""
@@ -179,7 +192,8 @@ class ChangeEngine(QObject):
             for item_id in ids:
                 J.release_held(writer, item_id, decision)
 
-        self.session.run_writer(f"release-held-{self._runs}", job, on_done=lambda _r: self.refresh_outbox())
+        self.session.run_writer(f"release-held-{self._runs}", job,
+                                **self._for_this_profile(lambda _r: self.refresh_outbox()))
 
     def _on_opened(self, _profile) -> None:
         self._resume_when_online = True  # what waited when the console closed goes out once the site answers
@@ -194,7 +208,8 @@ class ChangeEngine(QObject):
                 with db.read() as conn:
                     return J.outbox_count(conn)
 
-            self.runner.run("outbox-count", count, label="Count the outbox", quiet=True, on_done=self.outbox_changed.emit)
+            self.runner.run("outbox-count", count, label="Count the outbox", quiet=True,
+                            **self._for_this_profile(self.outbox_changed.emit))
 
     def _on_applied(self, summary: RunSummary | None) -> None:
         if summary is not None:

@@ -60,7 +60,7 @@ class CohortRulesModel(QObject):
                 return R.list_rules(conn)
 
         return self.runner.run(f"{self._name}-list", job, label="Read cohort rules", quiet=True,
-                               on_done=self._on_loaded, on_error=self.problem.emit)
+                               **self._for_this_profile(self._on_loaded))
 
     def _on_loaded(self, rules) -> None:
         self.rules = list(rules)
@@ -91,7 +91,7 @@ class CohortRulesModel(QObject):
                 return R.diff_rule(conn, rule)
 
         return self.runner.run(f"{self._name}-diff", job, label="Work out the rule's changes",
-                               on_done=self.diff_ready.emit, on_error=self.problem.emit)
+                               **self._for_this_profile(self.diff_ready.emit))
 
     def check_now(self, *, announce: bool = False, say_all_hold: bool = False) -> int | None:
         """Diff every rule and keep the counts (drift); with ``announce``, emit ``drift_found``; with
@@ -105,14 +105,20 @@ class CohortRulesModel(QObject):
                 return R.check_all(conn, cancel=c)
 
         return self.runner.run(f"{self._name}-check", job, label="Check rule-based cohorts", quiet=True,
-                               on_done=lambda diffs: self._on_checked(diffs, announce, say_all_hold),
-                               on_error=self.problem.emit)
+                               **self._for_this_profile(lambda diffs: self._on_checked(diffs, announce, say_all_hold)))
+
+    def _for_this_profile(self, on_done) -> dict:
+        """A job's ``on_done`` (and ``problem`` as its ``on_error``) for the profile open now: the rules, diffs and
+        checks of a profile closed since are not the next one's (a diff would be planned, a check recorded,
+        against the other site's copy)."""
+        mine = self.session.for_this_profile
+        return {"on_done": mine(on_done), "on_error": mine(self.problem.emit)}
 
     def _on_checked(self, diffs, announce: bool, say_all_hold: bool = False) -> None:
         self.checked.emit(diffs)
         if diffs:
             self.session.run_writer(f"{self._name}-record", lambda w: R.record_checks(w, diffs),
-                                    on_done=lambda _r: self.load(), on_error=self.problem.emit)
+                                    **self._for_this_profile(lambda _r: self.load()))
         drifted = [d for d in diffs if d.drifted or d.problem]
         if announce and drifted:
             self.drift_found.emit(drifted)
@@ -153,15 +159,15 @@ class CohortRulesModel(QObject):
             self.saved.emit(int(result), cohortid)
             self.load()
 
-        return self.session.run_writer(f"{self._name}-save", job, on_done=done, on_error=self.problem.emit)
+        return self.session.run_writer(f"{self._name}-save", job, **self._for_this_profile(done))
 
     def delete(self, rule_id: int) -> int | None:
         def done(_ok) -> None:
             self.deleted.emit(rule_id)
             self.load()
 
-        return self.session.run_writer(f"{self._name}-delete", lambda w: R.delete_rule(w, rule_id), on_done=done,
-                                       on_error=self.problem.emit)
+        return self.session.run_writer(f"{self._name}-delete", lambda w: R.delete_rule(w, rule_id),
+                                       **self._for_this_profile(done))
 
     def plan_diff(self, diff: R.RuleDiff) -> int | None:
         """Hand the diff's changes to the change engine (the preview opens; nothing is sent yet)."""

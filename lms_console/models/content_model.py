@@ -102,8 +102,8 @@ class ContentTreeModel(QAbstractItemModel):
             return
         self._generation += 1
         generation = self._generation
-        self.session.runner.run("content-tree", lambda p, c: read_tree(db), label="Read courses",
-                                on_done=lambda data: self._build(data, generation))
+        build = self.session.for_this_profile(lambda data: self._build(data, generation))
+        self.session.runner.run("content-tree", lambda p, c: read_tree(db), label="Read courses", on_done=build)
 
     def _clear(self) -> None:
         self.beginResetModel()
@@ -153,13 +153,14 @@ class ContentTreeModel(QAbstractItemModel):
         if node is None or db is None:
             return
         node.loading = True
+        # Course ids repeat across sites: a course of a profile closed since is not filled in here.
+        fill = self.session.for_this_profile(lambda data: self._fill(data, from_site_if_empty))
         self.session.runner.run(f"content-course-{courseid}", lambda p, c: read_course_contents(db, courseid),
-                                label=f"Read course {node.ref.name.split(' — ')[0]}",
-                                on_done=lambda data: self._fill(data, from_site_if_empty))
+                                label=f"Read course {node.ref.name.split(' — ')[0]}", on_done=fill)
 
     def refresh_from_site(self, courseid: int) -> int | None:
         """Fetch a course's contents from the site, write them to the cache, then show them."""
-        client, session = self.session._client, self.session
+        client, session = self.session.client, self.session
         if client is None or session.db is None:
             return None
         node = self._courses.get(courseid)
@@ -172,8 +173,10 @@ class ContentTreeModel(QAbstractItemModel):
 
         return session.run_writer(f"content-refresh-{courseid}", write, with_progress=True,
                                   label=f"Refresh {label} from the site",
-                                  on_done=lambda cid: self.reload_course(cid, from_site_if_empty=False),
-                                  on_error=lambda exc: self.course_fetch_failed.emit(courseid, exc))
+                                  on_done=session.for_this_profile(
+                                      lambda cid: self.reload_course(cid, from_site_if_empty=False)),
+                                  on_error=session.for_this_profile(
+                                      lambda exc: self.course_fetch_failed.emit(courseid, exc)))
 
     def _fill(self, data: CourseContents, from_site_if_empty: bool) -> None:
         node = self._courses.get(data.courseid)

@@ -90,7 +90,6 @@ class UploadController(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
         self._seen_version = -1
-        self._generation = 0  # bumped when the profile closes: answers of its jobs are dropped
         session.opened.connect(self._on_opened)
         session.closed.connect(self._on_closed)
         session.state_changed.connect(self._on_connection)
@@ -109,7 +108,7 @@ class UploadController(QObject):
         if self.session.db is None:
             return None
         return self.session.run_writer("uploads-restore", store.resume, label="Restore the upload queue",
-                                       on_done=self._current_only(self._restored))
+                                       on_done=self.session.for_this_profile(self._restored))
 
     def drop(self, dropped: Sequence[Dropped], target: DropTarget, *, visible: bool = True) -> int | None:
         """Check and queue what was dropped onto ``target``; every refusal ends on its row."""
@@ -122,7 +121,7 @@ class UploadController(QObject):
             return plan.refusal, store.add_plan(writer, plan)
 
         return self.session.run_writer("uploads-add", job, label=f"Queue {len(dropped)} dropped item(s)",
-                                       on_done=self._current_only(self._queued))
+                                       on_done=self.session.for_this_profile(self._queued))
 
     def pause(self) -> None:
         self._paused = True
@@ -185,7 +184,7 @@ class UploadController(QObject):
                 return store.load(conn)
 
         self.session.run_writer("uploads-clear", job, label="Clear finished uploads",
-                                on_done=self._current_only(self.model.set_items))
+                                on_done=self.session.for_this_profile(self.model.set_items))
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -210,8 +209,8 @@ class UploadController(QObject):
         verb = "Check" if entry.kind == Kind.URL else "Upload"
         self._send_job = self.runner.run(
             "upload-send", lambda p, c: send_entry(client, entry, kids, site=site, live=live, cancel=c, cap=cap),
-            label=f"{verb} {entry.name}", on_done=self._current_only(self._sent),
-            on_error=self._current_only(self._job_error))
+            label=f"{verb} {entry.name}", on_done=self.session.for_this_profile(self._sent),
+            on_error=self.session.for_this_profile(self._job_error))
         self._timer.start()
 
     def _sent(self, result) -> None:
@@ -237,8 +236,9 @@ class UploadController(QObject):
             return finish_entry(client, writer, e, k, profile=profile, lms_user=user, cancel=cancel)
 
         what = {Kind.FILE: "file", Kind.FOLDER: "folder", Kind.URL: "link"}[entry.kind]
-        self.session.run_writer("upload-create", job, with_progress=True, on_done=self._current_only(self._finished),
-                                on_error=self._current_only(self._job_error),
+        self.session.run_writer("upload-create", job, with_progress=True,
+                                on_done=self.session.for_this_profile(self._finished),
+                                on_error=self.session.for_this_profile(self._job_error),
                                 label=f"Add {what} “{entry.name}” to {entry.destination or 'the course'}")
 
     def _finished(self, finished) -> None:
@@ -327,12 +327,7 @@ class UploadController(QObject):
                 self.start()
 
         self.session.run_writer("uploads-save", lambda w: store.save(w, rows), label="Save the upload queue",
-                                on_done=self._current_only(done))
-
-    def _current_only(self, callback):
-        """``callback``, unless the profile it was made for has been closed meanwhile."""
-        generation = self._generation
-        return lambda result: callback(result) if generation == self._generation else None
+                                on_done=self.session.for_this_profile(done))
 
     def _restored(self, items: list[UploadItem]) -> None:
         self.model.set_items(items)
@@ -371,7 +366,6 @@ class UploadController(QObject):
             self.state_changed.emit(state)
 
     def _on_closed(self) -> None:
-        self._generation += 1
         self.cap.forget()
         if self._send_job is not None:
             self.runner.cancel(self._send_job)

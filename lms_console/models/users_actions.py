@@ -221,17 +221,21 @@ class UsersActions(QObject):
         """``action`` for the users at the view's row ``ranges`` ((first, last), inclusive) or, with
         ``ranges=None``, for everything the filter matches."""
         params = dict(params or {})
+        # The ids of the profile open now: those read for a profile closed since are never planned on the next one.
+        mine = self.session.for_this_profile
         if ranges is not None:
-            return self.model.resolve_ranges(list(ranges), lambda ids: self._plan_ids(action, ids, params, names))
+            return self.model.resolve_ranges(list(ranges),
+                                             mine(lambda ids: self._plan_ids(action, ids, params, names)))
         self.collecting.emit(True)
 
         def make(ids):
             return ids, bulk_changes(action, ids, params)
 
+        plan = mine(lambda result: self.plan(result[1], bulk_title(action, len(result[0]), params, names)))
+
         def done(result):
             self.collecting.emit(False)
-            ids, changes = result
-            self.plan(changes, bulk_title(action, len(ids), params, names))
+            plan(result)
 
         job = self.model.collect_ids(done, make=make)
         if job is None:
@@ -248,10 +252,13 @@ class UsersActions(QObject):
         if db is None:
             self.groups_loaded.emit(courseid, [])
             return None
+
+        def loaded(groups) -> None:  # of the profile open now: another's group ids are not this site's
+            self.groups_loaded.emit(courseid, groups)
+
         return run_job(self.runner, f"{self._name}-groups",
                        lambda p, c: [(g[0], g[1]) for g in read_course_groups(db, courseid).groups],
-                       label="Read the course's groups", quiet=True,
-                       on_done=lambda groups: self.groups_loaded.emit(courseid, groups))
+                       label="Read the course's groups", quiet=True, on_done=self.session.for_this_profile(loaded))
 
     def plan_edit(self, user: User, fields: Mapping[str, str], custom: Mapping[str, str] | None = None,
                   suspended: bool | None = None) -> int | None:
@@ -280,7 +287,7 @@ class UsersActions(QObject):
                 return username, email, Q.taken(conn, username, email, exclude=exclude)
 
         run_job(self.runner, f"{self._name}-taken", job, label="Check username and email", quiet=True,
-                        on_done=self.taken_checked.emit)
+                on_done=self.session.for_this_profile(self.taken_checked.emit))
 
     # -- saved filters ---------------------------------------------------------------------------
     def save_filter(self, name: str, spec: UserFilter) -> int | None:
@@ -292,10 +299,8 @@ class UsersActions(QObject):
         if self.session.db is None:
             self.problem.emit("Open a connection profile first: saved filters live in its local copy.")
             return None
-        return self.session.run_writer(f"{self._name}-save-filter",
-                                       lambda w: SF.save_filter(w, name, spec),
-                                       label=f"Save filter {name}", on_done=lambda fid: self._saved(fid, name),
-                                       on_error=self.problem.emit)
+        return self._write_filter("save-filter", lambda w: SF.save_filter(w, name, spec), f"Save filter {name}",
+                                  lambda fid: self._saved(fid, name))
 
     def _saved(self, filter_id: int, name: str) -> None:
         self.filter_saved.emit(filter_id, name)
@@ -304,10 +309,8 @@ class UsersActions(QObject):
     def delete_filter(self, filter_id: int) -> int | None:
         if self.session.db is None:
             return None
-        return self.session.run_writer(f"{self._name}-delete-filter",
-                                       lambda w: SF.delete_saved_filter(w, filter_id),
-                                       label="Delete a saved filter", on_done=lambda _r: self.filters_changed.emit(),
-                                       on_error=self.problem.emit)
+        return self._write_filter("delete-filter", lambda w: SF.delete_saved_filter(w, filter_id),
+                                  "Delete a saved filter", lambda _r: self.filters_changed.emit())
 
     def rename_filter(self, filter_id: int, name: str) -> int | None:
         try:
@@ -317,10 +320,15 @@ class UsersActions(QObject):
             return None
         if self.session.db is None:
             return None
-        return self.session.run_writer(f"{self._name}-rename-filter",
-                                       lambda w: SF.rename_saved_filter(w, filter_id, name),
-                                       label="Rename a saved filter", on_done=lambda _r: self.filters_changed.emit(),
-                                       on_error=self.problem.emit)
+        return self._write_filter("rename-filter", lambda w: SF.rename_saved_filter(w, filter_id, name),
+                                  "Rename a saved filter", lambda _r: self.filters_changed.emit())
+
+    def _write_filter(self, job: str, fn, label: str, on_done) -> int:
+        """Run the saved-filter write ``fn(writer)``; what it hands back (or its problem) is dropped once its
+        profile is closed: a filter of one profile is not listed, nor its problem said, on the next."""
+        mine = self.session.for_this_profile
+        return self.session.run_writer(f"{self._name}-{job}", fn, label=label, on_done=mine(on_done),
+                                       on_error=mine(self.problem.emit))
 
     def load_saved_filter(self, filter_id: int, on_done: Callable[[object], None] | None = None) -> int | None:
         db = self.session.db
@@ -332,5 +340,5 @@ class UsersActions(QObject):
                 return SF.get_saved_filter(conn, filter_id)
 
         return run_job(self.runner, f"{self._name}-saved-filter", job, label="Read a saved filter", quiet=True,
-                               on_done=on_done or self.saved_filter_loaded.emit)
+                       on_done=self.session.for_this_profile(on_done or self.saved_filter_loaded.emit))
 

@@ -5,13 +5,17 @@ journal pane is registered as the "journal" pane.
 The preview and the results belong to the window the admin planned from (a user's properties, the
 access check): they open over it and, once closed, hand the keyboard back to it, not to the main window.
 
+They also belong to the profile open when the admin planned: when it closes (another profile opened, or none)
+its preview and results close, the plans waiting for their turn are not sent, and a run of it still going
+finishes into its own journal without a results window here (see :meth:`ChangeViews._on_profile_closed`).
+
 ``app.py`` calls :func:`install_change_views` once, after it built the window and the engine.
 """
 
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from lms_console.models.plan_model import count_phrase
@@ -50,12 +54,19 @@ class ChangeViews(QObject):
         self._jobs: dict[int, tuple[str, QWidget | None]] = {}  # apply jobs the admin started -> (title, from where)
         self._queue: list[tuple[object, QWidget | None]] = []  # (plan, from where) confirmed while a run went
         self._finished: tuple[str, QWidget | None] | None = None
+        self._profile = ""  # the open profile's name (its runs and plans are said to be of it once it is closed)
+        self._closed_jobs: dict[int, tuple[str, str]] = {}  # runs of profiles closed since -> (title, profile)
+        self._unsent: list[str] = []  # plans that waited for those runs, not sent: said when the last one ends
         engine.planned.connect(self.show_preview)
         engine.plan_failed.connect(window.show_problem)
         engine.applied.connect(self._on_applied)
         engine.outbox_changed.connect(window.outbox_indicator.set_count)
         window.outbox_indicator.clicked.connect(self.show_outbox)
         self.runner.job_changed.connect(self._on_job_changed)
+        engine.session.opened.connect(self._on_profile_opened)
+        engine.session.closed.connect(self._on_profile_closed)
+        if engine.session.is_open:
+            self._profile = engine.session.profile.name
 
     # -- preview ----------------------------------------------------------------------------
     def show_preview(self, plan) -> PreviewDialog:
@@ -104,7 +115,15 @@ class ChangeViews(QObject):
         return job
 
     def _on_job_changed(self, info) -> None:
-        if info.id not in self._jobs or not info.state.finished:
+        if not info.state.finished:
+            return
+        # ``applied`` follows the job_changed of its run at once, or never (a run of a closed profile, a result
+        # dropped after Cancel): the title of a run that ended earlier is never given to a later one (the outbox).
+        self._finished = None
+        if info.id in self._closed_jobs:
+            self._say_closed_run_ended(info, *self._closed_jobs.pop(info.id))
+            return
+        if info.id not in self._jobs:
             return
         title, origin = self._jobs.pop(info.id)
         if info.state.value == "done":
@@ -141,6 +160,54 @@ class ChangeViews(QObject):
             level = "warning" if failed or held else "info"
         self.window.banner.show_message(
             level, text, actions=[("Show results", lambda s=summary: self.show_results(s, "The outbox"))])
+
+    # -- another profile ----------------------------------------------------------------------------
+    def _on_profile_opened(self, profile) -> None:
+        self._profile = profile.name
+
+    def _on_profile_closed(self) -> None:
+        """The profile the admin planned on was closed (another opened, or none). Its runs still going finish
+        into its own journal, as they would had it stayed open, but their results are not this profile's: no
+        results window opens for them (its Retry and Undo would plan against the profile open now, its titles
+        and journal link would read the wrong journal); when one ends, a banner says so and where its results
+        are. Plans confirmed but still waiting for their turn are not sent (they were planned against the
+        closed profile's site and copy): a banner names them. Its preview and results close."""
+        closed, self._profile = self._profile, ""
+        self._closed_jobs.update({job: (title, closed) for job, (title, _origin) in self._jobs.items()})
+        self._jobs.clear()
+        self._finished = None
+        waiting, self._queue = [plan.title for plan, _origin in self._queue], []
+        for dialog in (self.preview, self.results):
+            if dialog is not None and shiboken6.isValid(dialog):
+                dialog.close()
+        if waiting:
+            self._unsent += waiting
+            them = "it" if len(waiting) == 1 else "them"
+            text = f"{self._not_sent(waiting, closed)} To send {them}, open {closed} and plan {them} again."
+            # Once the next profile has opened (which clears the banner), not under it.
+            QTimer.singleShot(0, self, lambda: self.window.banner.show_message("error", text, title="Not sent"))
+
+    @staticmethod
+    def _not_sent(titles: list[str], profile: str) -> str:
+        names = ", ".join(f"“{t}”" for t in titles)
+        return f"Not sent: {names} waited for a run of profile {profile}, which was closed."
+
+    def _say_closed_run_ended(self, info, title: str, profile: str) -> None:
+        """A run of a profile closed since has ended: say so, and where its results are (no results window:
+        see :meth:`_on_profile_closed`)."""
+        what = {"done": "finished", "cancelled": "was cancelled"}.get(info.state.value, f"stopped ({info.error})")
+        text = f"“{title}” (profile {profile}) {what} after {profile} was closed. "
+        if profile == self._profile:  # opened again since: its journal is the one shown here
+            text, actions = text + "Its results are in the journal.", [("Show journal", self.show_journal)]
+        else:
+            text, actions = text + f"Its results are in the journal of {profile}: open {profile} to see them.", []
+        unsent = []
+        if not self._closed_jobs:  # the last of them: what waited for it was not sent
+            unsent, self._unsent = self._unsent, []
+        if unsent:
+            text += " " + self._not_sent(unsent, profile)
+        level = "info" if info.state.value == "done" and not unsent else "error"
+        self.window.banner.show_message(level, text, actions=actions)
 
     # -- results --------------------------------------------------------------------------------
     def show_results(self, summary: RunSummary, title: str = "", origin: QWidget | None = None) -> ResultsDialog:

@@ -47,6 +47,8 @@ class StatusBarMixin:
         # Another profile (or none): what the last one's sync did is not said of it.
         self.session.opened.connect(self.forget_sync_failure)
         self.session.closed.connect(self.forget_sync_failure)
+        self._sync_job: int | None = None  # the open profile's sync (its progress is shown), None when none runs
+        self.session.closed.connect(self._forget_sync_job)
 
     # -- problems ---------------------------------------------------------------------
     def show_problem(self, exc) -> None:
@@ -119,8 +121,16 @@ class StatusBarMixin:
         else:
             self.session.check_connection()
 
-    def _on_sync_started(self, _job_id: int) -> None:
+    def _on_sync_started(self, job_id: int) -> None:
+        self._sync_job = job_id
         self.sync_label.setText("Syncing…")
+
+    def _forget_sync_job(self) -> None:
+        """The profile closed: its sync, cancelled and maybe still stopping, is not the next profile's (its result
+        is dropped too, see ConnectionSession.for_this_profile), so the status bar stops saying it runs."""
+        self._sync_job = None
+        if self.sync_label.text().startswith("Syncing…"):
+            self.sync_label.clear()
 
     def _on_sync_finished(self, result) -> None:
         if result is None or result.status == "cancelled":
@@ -135,5 +145,5 @@ class StatusBarMixin:
                                          details="\n".join(problems), title="Sync completed with problems")
 
     def _on_job_changed(self, info) -> None:
-        if info.name == "sync" and not info.state.finished and info.total:
+        if info.id == self._sync_job and not info.state.finished and info.total:
             self.sync_label.setText(f"Syncing… {info.done:,} of {info.total:,} requests")
