@@ -34,6 +34,9 @@ DEMO_PROFILE = "Demo"
 DEMO_USERS = 2000
 # Opening a profile whose copy was completely synced within this long does not sync it again (F5 does).
 AUTO_SYNC_AFTER_S = 30 * 60
+# A profile moved to another site whose old copy is still in use (a sync stopping): how long to wait before each
+# new look whether it was set aside, so that the profile opens at its new address by itself (the last one repeats).
+REOPEN_MOVED_RETRY_MS = (500, 1000, 2000, 5000)
 
 
 def gui_settings() -> QSettings:
@@ -90,6 +93,7 @@ class ConsoleApp(QObject):
         self._awaiting_token: str | None = None  # the profile that could not open for want of a token
         # The open profile reconnecting with a token or settings just saved: (its name, what to say once it answers).
         self._reconnecting: tuple[str, str] | None = None
+        self._reopen_waiting: str | None = None  # the moved profile that opens once its old copy is set aside
 
     # The keychain (keyring probes D-Bus) and the profile store are made after the
     # window has painted, when first needed.
@@ -268,21 +272,53 @@ class ConsoleApp(QObject):
 
     def _old_copy_set_aside(self, name: str) -> bool:
         """A profile moved to another site opens only once its local copy of the old site is set aside (it is
-        as soon as nothing has it open: see ProfilesController.update); False, said in the banner, if not yet."""
+        as soon as nothing has it open: see ProfilesController.update); False, said in the banner, if not yet.
+        While no profile is open, it then opens by itself as soon as its old copy is set aside."""
         if self._profiles_controller is None:
             return True
+        by_itself = not self.session.is_open
         try:
             waiting = self._profiles_controller.finish_set_aside(name)
-            why = "it is still in use (a run may still be being sent to the old site): try again in a moment"
+            why = ("it is still in use (a sync or run of it still stopping): it opens by itself as soon as that has "
+                   "stopped" if by_itself else "it is still in use (a sync or run of it still stopping): try again "
+                   "in a moment")
         except OSError as exc:
-            waiting, why = True, f"it cannot be renamed ({exc.strerror or exc})"
+            waiting, by_itself, why = True, False, f"it cannot be renamed ({exc.strerror or exc})"
         if waiting:
             self.window.banner.show_message(
                 "warning", f"“{name}” cannot open at its new address yet: its local copy of the old site "
-                           f"must be set aside first, and {why}.", title="Not opened",
-                actions=[("Try again", lambda: self.open_profile(name))])
+                           f"must be set aside first, and {why}.", title="Not opened yet",
+                actions=[("Try again", lambda: self._open_moved_profile(name))])
             self._refresh_profile_list()
+            if by_itself:
+                self._reopen_once_set_aside(name)
         return not waiting
+
+    def _reopen_once_set_aside(self, name: str, attempt: int = 0) -> None:
+        """Look again in a moment whether the old copy of moved profile ``name`` was set aside, and open it then
+        (unless the admin opened a profile meanwhile, or removed this one). One such wait at a time."""
+        if attempt == 0 and self._reopen_waiting == name.casefold():
+            return
+        self._reopen_waiting = name.casefold()
+        delay = REOPEN_MOVED_RETRY_MS[min(attempt, len(REOPEN_MOVED_RETRY_MS) - 1)]
+        QTimer.singleShot(delay, self, lambda: self._look_again_set_aside(name, attempt + 1))
+
+    def _look_again_set_aside(self, name: str, attempt: int) -> None:
+        ctl = self._profiles_controller
+        if self._reopen_waiting != name.casefold():
+            return
+        if self.session.is_open or not self.profiles.exists(name):
+            self._reopen_waiting = None  # a profile was opened meanwhile (this one, or another), or this one removed
+            return
+        try:
+            waiting = ctl.finish_set_aside(name, wait_s=0)
+        except OSError:
+            waiting = None  # said, when opening it tries again (below)
+        if waiting is not None:
+            self._reopen_once_set_aside(name, attempt)
+            return
+        self._reopen_waiting = None
+        self._open_moved_profile(name)
 
     def _token_needed(self, name: str, message: str) -> None:
         """No token to open ``name`` with: say so, offer the Profiles dialog; the open profile (if any) stays."""
@@ -399,22 +435,35 @@ class ConsoleApp(QObject):
 
         It opens once the writer thread has closed the old copy and set it aside (nothing of it may be open
         next to the new one), which is also after the Profiles dialog stored a token typed with the new
-        address (same Save).
+        address (same Save). A sync of the old copy still stopping keeps it open longer: it opens after that.
         """
-        note = self._profiles_controller.set_aside_note() if self._profiles_controller is not None else ""
+        waits = self._profiles_controller is not None and \
+            profile.name.casefold() in self._profiles_controller.waiting_set_aside()
+        once = (" once its local copy of the old site is set aside (a sync or run of it is still stopping)"
+                if waits else "")
         self.window.banner.show_message("info", f"The address of “{profile.name}” changed to {profile.url}: "
-                                                "reconnecting…", title="Reconnecting")
+                                                f"reconnecting{once}…", title="Reconnecting")
         self.runner.run("reopen-moved-profile", lambda _p, _c: None, writer=True, quiet=True,
-                        on_done=lambda _r, p=profile, n=note: self._reopen_moved_profile(p, n))
+                        on_done=lambda _r, name=profile.name: self._reopen_moved_profile(name))
 
-    def _reopen_moved_profile(self, profile, set_aside_note: str) -> None:
-        if self.session.is_open or not self.profiles.exists(profile.name):
+    def _reopen_moved_profile(self, name: str) -> None:
+        if self.session.is_open or not self.profiles.exists(name):
             return  # the admin opened another profile meanwhile, or removed this one
-        self.open_profile(profile.name)  # no token, no keychain: it says so, as for any profile
-        if self.session.is_open:  # the connection states (connecting, offline, token refused) follow as usual
-            self.window.banner.show_notice(" ".join(filter(None, (
-                f"“{profile.name}” was opened again at its new address, {profile.url}.", set_aside_note))),
-                title="Reconnected")
+        self._open_moved_profile(name)
+
+    def _open_moved_profile(self, name: str) -> None:
+        """Open moved profile ``name`` and say where, and what became of its old copy: a copy set aside or put
+        back is said until dismissed (the main window says it nowhere else), a plain reconnection is a notice."""
+        self.open_profile(name)  # no token, no keychain, old copy still in use: it says so, as for any profile
+        if not self.session.is_open or self.session.profile.name.casefold() != name.casefold():
+            return
+        profile = self.session.profile  # the connection states (connecting, offline, token refused) follow as usual
+        note = self._profiles_controller.moved_copy_note(name) if self._profiles_controller is not None else ""
+        text = " ".join(filter(None, (f"“{profile.name}” was opened again at its new address, {profile.url}.", note)))
+        if note:
+            self.window.banner.show_message("info", text, title="Reconnected")
+        else:
+            self.window.banner.show_notice(text, title="Reconnected")
 
     def open_profiles_dialog(self) -> None:
         from PySide6.QtCore import Qt
@@ -435,6 +484,8 @@ class ConsoleApp(QObject):
         self._dialog = ProfilesDialog(self._profiles_controller, parent=self.window)
         self._dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialog.destroyed.connect(self._forget_dialog)
+        # Back to the main window (its notices count down while it is the active window: Banner.show_notice).
+        self._dialog.finished.connect(lambda _result: self.window.activateWindow())
         self._dialog.connect_requested.connect(self.open_profile)
         self._dialog.profiles_changed.connect(self._refresh_profile_list)
         self._dialog.open()

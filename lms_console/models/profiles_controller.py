@@ -25,7 +25,14 @@ from PySide6.QtCore import QObject, Signal
 from lms_console.models.profiles_checks import ConnectionChecks
 from lms_console.models.profiles_model import ProfilesModel, token_state
 from lms_console.models.tasks import TaskRunner
-from lms_console.services.cache.site_binding import Rebinding, rebind, set_aside_message, site_key
+from lms_console.services.cache.site_binding import (
+    Rebinding,
+    pending_rebinding_message,
+    rebind,
+    rebinding_message,
+    set_aside_message,
+    site_key,
+)
 from lms_console.services.credentials import (
     InvalidToken,
     KeychainLocked,
@@ -145,6 +152,7 @@ class ProfilesController(ConnectionChecks, QObject):
         # Moved profiles whose old copy waits to be set aside (or deleted, holding nothing) once closed, and a
         # copy of the new address's site put back (casefolded name -> plan), see update().
         self._unmoved: dict[str, Rebinding] = {}
+        self._rebound: dict[str, Rebinding] = {}  # ... and what was done, once it was (for set_aside_note)
         self._aside_lock = threading.Lock()
         self._aside_jobs = itertools.count(1)
 
@@ -315,10 +323,21 @@ class ProfilesController(ConnectionChecks, QObject):
         self.profile_saved.emit(profile)
         return profile
 
-    def set_aside_note(self) -> str:
-        """After :meth:`add` or :meth:`update`: the words for a local copy of another site set aside, and one of
-        this site put back ("" if none)."""
+    def set_aside_note(self, name: str | None = None) -> str:
+        """After :meth:`add` or :meth:`update` (of profile ``name``): the words for a local copy of another site set
+        aside, and one of this site put back ("" if none). Of the open profile moved to another site, what was
+        really done; or, while its old copy is still in use, that it will be done once it is not."""
+        key = (name or "").casefold()
+        if key in self._unmoved:
+            return pending_rebinding_message(self._unmoved[key])
+        if key in self._rebound:
+            return rebinding_message(self._rebound[key])
         return set_aside_message(self._store.set_aside, self._store.put_back)
+
+    def moved_copy_note(self, name: str) -> str:
+        """Once the open profile ``name`` moved to another site opens again there: the words for what became of
+        its local copies (set aside, put back; "" if nothing was moved)."""
+        return rebinding_message(self._rebound.get(name.casefold()))
 
     def update(self, name: str, *, url: str | None = None, insecure: bool | None = None,
                service: str | None = None) -> Profile:
@@ -329,6 +348,7 @@ class ProfilesController(ConnectionChecks, QObject):
         if url is not None and insecure is not None:
             self._check_consent(url, insecure)
         moving = url is not None and self.is_open(name) and site_key(url) != site_key(self._store.get(name).url)
+        self._rebound.pop(name.casefold(), None)  # what an earlier move did is not said of this Save
         if moving:
             self.profile_closing.emit(name)  # nothing keeps reading or writing the old address's copy
         # The open copy is closed on the writer thread (queued just now): it is set aside there, after that.
@@ -363,14 +383,21 @@ class ProfilesController(ConnectionChecks, QObject):
         moved.wait(SAVE_WAITS_FOR_SET_ASIDE_S)
 
     def _move_aside(self, key: str, wait_s: float, anyway: bool = False) -> bool:
-        with self._aside_lock:
+        # The writer thread may be waiting for readers with the lock held: the GUI thread waits no longer than asked.
+        if not self._aside_lock.acquire(timeout=-1 if anyway else max(wait_s, 0.0)):
+            return False
+        try:
             plan = self._unmoved.get(key)
             if plan is None:
                 return True
-            if rebind(plan, wait_s=wait_s, anyway=anyway) is None:
+            done = rebind(plan, wait_s=wait_s, anyway=anyway)
+            if done is None:
                 return False
+            self._rebound[key] = done
             del self._unmoved[key]
             return True
+        finally:
+            self._aside_lock.release()
 
     def waiting_set_aside(self) -> list[str]:
         """Moved profiles whose old copy still waits to be set aside (casefolded names)."""

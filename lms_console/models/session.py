@@ -129,19 +129,25 @@ class ConnectionSession(QObject):
         # closed: that stays in this profile's own cache, it is never said of the next profile (for_this_profile).
         self._generation += 1
         self._closed_syncs = frozenset(job.id for job in self.runner.running() if job.name == "sync")
-        writer, self._writer = self._writer, None
         db = self.db
-        if writer is not None:
-            # The writer belongs to the writer thread: close it there, after any running job.
-            self.runner.run("close-cache-writer", lambda p, c: writer.close(), writer=True)
         if self._client is not None:
             self._client.transport.close()
         self.profile = self._client = self._token = self.db = None
         self.site = self.capabilities = None
         self.state = ConnectionState(Online.UNKNOWN, time.time())
         if db is not None:
-            self.runner.run("close-cache", lambda p, c: db.close(), writer=True)
+            # On the writer thread, after every job queued for this copy (the sync still stopping, a write
+            # queued behind it), each of which may have made its writer: nothing of it stays open after this.
+            self.runner.run("close-cache", lambda p, c: self._close_cache(db), writer=True)
         self.closed.emit()
+
+    def _close_cache(self, db: "CacheDb") -> None:
+        """Close ``db`` and its CacheWriter (on the writer thread, which alone uses the writer)."""
+        if self._writer_db is db:
+            writer, self._writer, self._writer_db = self._writer, None, None
+            if writer is not None:
+                writer.close()
+        db.close()
 
     def use_token(self, profile, token=None) -> None:
         """Go on with the open profile's copy, talking to its site with ``token`` (a token just stored for it,
@@ -257,10 +263,13 @@ class ConnectionSession(QObject):
         return self.runner.run(name, job, writer=True, **kw)
 
     def _writer_for(self, db):
-        """The CacheWriter of ``db``; made on, and only used from, the writer thread."""
+        """The CacheWriter of ``db``; made on, and only used from, the writer thread (which also closes it, with
+        its copy: :meth:`_close_cache`)."""
         from lms_console.services.cache.writer import CacheWriter
 
         if self._writer is None or self._writer_db is not db:
+            if self._writer is not None:  # another copy's, left open: never kept past its copy's jobs
+                self._writer.close()
             self._writer, self._writer_db = CacheWriter(db), db
         return self._writer
 

@@ -85,15 +85,18 @@ def test_the_reconnected_notice_after_a_new_token_clears_itself(qtbot, console, 
     assert banner.title_text() == ""
 
 
-def test_the_reconnected_notice_after_a_new_address_clears_itself(qtbot, console, server, other_server):
-    """QA: the address of the open profile changed, the console reconnected: "Reconnected" stayed."""
+def test_reconnected_at_a_new_address_names_the_copy_set_aside_until_dismissed(qtbot, console, server, other_server):
+    """The address of the open profile changed, the console reconnected. The message names the local copy of
+    the old site, set aside: the only place the main window says where it went, so it is not a notice that
+    clears itself (a plain "Reconnected", after a new token, is: see the test above)."""
     window = opened_with(qtbot, console, server, server.admin_token).window
     save_in_profiles_dialog(qtbot, console, url=other_server.url, token=other_server.admin_token)
     qtbot.waitUntil(lambda: window.banner.title_text() == "Reconnected", timeout=WAIT_MS)
     assert console.session.profile.url == other_server.url
-    qtbot.waitUntil(lambda: window.banner.isHidden(), timeout=NOTICE_MS * 10)
+    assert ".other-site-" in window.banner.message_text()
     qtbot.waitUntil(lambda: console.session.state.status == Online.ONLINE, timeout=WAIT_MS)
-    assert window.banner.isHidden()  # nothing went wrong meanwhile: nothing to say
+    qtbot.wait(NOTICE_MS * 3)
+    assert window.banner.isVisible() and window.banner.title_text() == "Reconnected"
 
 
 def test_a_refused_token_stays_said_until_it_is_resolved(qtbot, console, server):

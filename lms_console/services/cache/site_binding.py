@@ -331,6 +331,29 @@ def set_aside_message(set_aside: tuple[Path, str] | None, put_back: PutBack | No
     return " ".join(said)
 
 
+def rebinding_message(done: Rebinding | None) -> str:
+    """:func:`set_aside_message` of what :func:`rebind` did (its result; None: nothing)."""
+    if done is None:
+        return ""
+    return set_aside_message(None if done.aside is None else (done.aside.target, done.aside.other), done.back)
+
+
+def pending_rebinding_message(plan: Rebinding) -> str:
+    """What to tell the admin of ``plan`` (:func:`plan_rebinding`) while the copy in place is still open, so that
+    nothing of it was moved yet: it is, as soon as what still uses it has stopped ("" if it says nothing)."""
+    said = []
+    if plan.aside is not None:
+        starts = "" if plan.back is not None else ", and this profile then starts a new one with its first sync"
+        said.append(f"The local copy kept under this name is of another site ({plan.aside.other}) and still in "
+                    "use (a sync or run of it still stopping): it will be set aside (its journal stays there) as "
+                    f"soon as that has stopped{starts}.")
+    if plan.back is not None:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(plan.back.set_aside_at))
+        said.append(f"The local copy of {plan.back.site} set aside on {when} will then be put back: its journal "
+                    "and outbox as they were.")
+    return " ".join(said)
+
+
 __all__ = ["PutBack", "Rebinding", "SetAside", "cached_site_url", "discard_empty", "holds_nothing", "in_use",
-           "move_aside", "newest_set_aside", "plan_rebinding", "plan_set_aside", "put_back", "rebind", "set_aside",
-           "set_aside_if_other_site", "set_aside_message", "site_key"]
+           "move_aside", "newest_set_aside", "pending_rebinding_message", "plan_rebinding", "plan_set_aside", "put_back",
+           "rebind", "rebinding_message", "set_aside", "set_aside_if_other_site", "set_aside_message", "site_key"]
