@@ -154,6 +154,10 @@ def test_a_download_and_a_course_copy_say_so_then_clear(qtbot, console, tmp_path
         qtbot.mouseClick(changes.preview.apply_button, LEFT)
     copy_id = applied.args[0].results[0].result["id"]
     assert pane.banner.title_text() == "Course duplicated"
+    # The results window is in front: the notice waits for the main window (it counts only while in view).
+    qtbot.waitUntil(lambda: changes.results is not None and changes.results.isVisible(), timeout=WAIT)
+    changes.results.close()
+    window.activateWindow()
     clears_itself(qtbot, pane.banner, f"The copy is ready: course id {copy_id}")
 
 

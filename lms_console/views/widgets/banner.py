@@ -4,7 +4,7 @@ Shows the LMS's own error code, its message and a plain-language hint, with
 Retry / Details / Dismiss. Bugs never go here: they go to the crash dialog.
 Problems stay until they are resolved or dismissed; a notice that something went well
 ("Reconnected", "back online": :meth:`Banner.show_notice`) clears itself after
-``NOTICE_TIMEOUT_MS``.
+``NOTICE_TIMEOUT_MS`` (counted while no other window of the console, a dialog, is active over its window).
 Colours come from the theme's QSS (``QFrame#Banner[level="error"]`` ...).
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from PySide6.QtCore import QMetaMethod, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QMetaMethod, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAccessible, QAccessibleEvent, QFontDatabase
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -33,7 +34,7 @@ from lms_console.views.icons import icon
 
 LEVELS = ("info", "warning", "error")
 NARROW_WIDTH = 560  # below this the buttons go under the text instead of beside it
-NOTICE_TIMEOUT_MS = 8000  # a success notice clears itself after this long (read when it is shown)
+NOTICE_TIMEOUT_MS = 8000  # a success notice clears itself after this long in view (read when it is shown)
 
 # Short titles per error class; the most specific class in the MRO wins.
 _TITLES: dict[type, str] = {
@@ -116,7 +117,8 @@ class Banner(QFrame):
         self._action_buttons: list[QPushButton] = []
         self._expiry = QTimer(self)  # a notice's: anything shown or cleared before it fires stops it
         self._expiry.setSingleShot(True)
-        self._expiry.timeout.connect(self.clear)
+        self._expiry.timeout.connect(self._on_expiry)
+        self._notice = False  # a notice is shown: it clears itself (see show_notice)
 
         self._icon = QLabel()
         self._icon.setObjectName("BannerIcon")
@@ -246,14 +248,18 @@ class Banner(QFrame):
 
     def show_notice(self, text: str, *, title: str = "") -> None:
         """Say that something went well ("Reconnected"): an info message that clears itself after
-        ``NOTICE_TIMEOUT_MS`` unless something else is shown first. Problems use :meth:`show_message` or
-        :meth:`show_error`: they stay until resolved or dismissed."""
+        ``NOTICE_TIMEOUT_MS`` unless something else is shown first. The time does not run out while another window
+        of the console is active (a dialog over the banner's window: the admin cannot read it): it runs again, in
+        full, once the banner's window is active. Problems use :meth:`show_message` or :meth:`show_error`: they
+        stay until resolved or dismissed."""
         self.show_message("info", text, title=title)
-        self._expiry.start(NOTICE_TIMEOUT_MS)
+        self._notice = True
+        self._count_down()
 
     def clear(self) -> None:
         """Hide the banner and forget its content (no ``dismissed`` signal)."""
         self._expiry.stop()
+        self._notice = False
         self._retry = None
         self._details_button.setChecked(False)
         for label in (self._title, self._code, self._message, self._hint):
@@ -265,6 +271,7 @@ class Banner(QFrame):
     # -- internals -----------------------------------------------------------------------
     def _populate(self, level, *, title, code, message, hint, details, retry, actions) -> None:
         self._expiry.stop()  # what is shown now stays (show_notice starts it again for a notice)
+        self._notice = False
         self._clear_actions()
         self._level = level
         self.setProperty("level", level)
@@ -298,6 +305,29 @@ class Banner(QFrame):
         self.setAccessibleDescription(" ".join(t for t in (message, hint) if t))
         self.show()
         QAccessible.updateAccessibility(QAccessibleEvent(self, QAccessible.Event.Alert))
+
+    def _count_down(self) -> None:
+        """A notice's time runs (again, in full) from now; it clears at the end only if it is in view."""
+        if self._notice:
+            self._expiry.start(NOTICE_TIMEOUT_MS)
+
+    def _in_view(self) -> bool:
+        """Whether the admin can be reading the banner: its window is the active one, or none of the console's is
+        (another program is: the window may still be in sight), not another of the console's windows (a dialog)."""
+        active = QApplication.activeWindow()
+        return active is None or active is self.window()
+
+    def _on_expiry(self) -> None:
+        if self._in_view():
+            self.clear()
+        else:  # behind a dialog: unread yet, it waits for its window (and looks again)
+            self._count_down()
+
+    def event(self, event) -> bool:
+        # Qt hands a window's (de)activation to its visible children: the time runs in full from the activation.
+        if event.type() in (QEvent.Type.WindowActivate, QEvent.Type.WindowDeactivate):
+            self._count_down()
+        return super().event(event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
