@@ -85,6 +85,7 @@ class ProfilesDialog(QDialog):
         self._keychain_failed = False
         self._moved: str | None = None  # the open profile this Save moved to another site (it is reopened there)
         self._keychain_message = ""  # why the keychain cannot take a token ("" while it can)
+        self.discard_box: QMessageBox | None = None  # the question asked on closing with unsaved edits
         self._build()
         self._connect_signals()
         theme.theme_notifier().theme_changed.connect(self._refresh_theme)
@@ -359,7 +360,7 @@ class ProfilesDialog(QDialog):
                 status += " The console uses it now."  # it reconnects the open profile with it (ConsoleApp)
             self._load_form(profile.name)
         reopens = "The console opens it again at the new address." if self._moved else ""
-        set_note(self.save_status, " ".join(filter(None, (status, reopens, self._ctl.set_aside_note()))))
+        set_note(self.save_status, " ".join(filter(None, (status, reopens, self._ctl.set_aside_note(profile.name)))))
         return True
 
     def confirm_remove(self) -> QMessageBox | None:
@@ -410,6 +411,64 @@ class ProfilesDialog(QDialog):
                 self._show_failure(exc)
             else:
                 set_note(self.sign_in_message, exc.message, "error")
+
+    def unsaved_edits(self) -> list[str]:
+        """The fields whose edits closing would lose, in the form's words ("Site URL", "Token"): none when the
+        form shows the profile as saved (a URL that saves as the saved one is no edit)."""
+        info = self._model.row_info(self._current) if self._current else None
+        saved = info.profile if info else None
+        url = self.url_edit.text().strip()
+        edited = {
+            "Name": saved is None and bool(self.name_edit.text().strip()),
+            "Site URL": (self._ctl.check_url(url, True).url or url) != (saved.url if saved else ""),
+            "Allow insecure HTTP": self.insecure_check.isChecked() != bool(saved and saved.insecure),
+            "Service": self.service_edit.text().strip() != (saved.service if saved else DEFAULT_SERVICE),
+            "Token": bool(self.token_edit.text().strip()) or self._ctl.has_pending_token(url),
+        }
+        return [field for field, changed in edited.items() if changed]
+
+    def reject(self) -> None:
+        """Close, Esc and the window's close button (QDialog sends all three here): with unsaved edits, the
+        dialog asks first and stays open."""
+        if self.unsaved_edits():
+            self.ask_discard()
+            return
+        super().reject()
+
+    def discard(self) -> None:
+        """Close without asking: the edits are dropped."""
+        super().reject()
+
+    def ask_discard(self) -> QMessageBox:
+        """Ask what to do with the unsaved edits (non-blocking); returns the question. "Keep editing" is the default
+        and Esc's; "Save" saves them and closes (a field still wrong is flagged, and the dialog stays open)."""
+        if self.discard_box is not None and self.discard_box.isVisible():
+            self.discard_box.raise_()
+            return self.discard_box
+        what = f"\u201c{self._current}\u201d" if self._current else "the new profile"
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", f"Discard your changes to {what}?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("DiscardEditsQuestion")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        fields = self.unsaved_edits()
+        changed = fields[0] if len(fields) == 1 else f"{', '.join(fields[:-1])} and {fields[-1]}"
+        box.setInformativeText(f"You changed {changed}. Nothing of it has been saved.")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        answers = {save: self._save_and_close, discard: self.discard}
+        box.buttonClicked.connect(lambda button: answers.get(button, lambda: None)())
+        box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
+        self.discard_box = box
+        box.open()
+        return box
+
+    def _save_and_close(self) -> None:
+        if self.save():
+            super().reject()
 
     def done(self, result: int) -> None:
         self._ctl.cancel_test()
