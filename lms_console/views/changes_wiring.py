@@ -51,9 +51,9 @@ class ChangeViews(QObject):
         window.register_pane("journal", self.pane)
         self.preview: PreviewDialog | None = None
         self.results: ResultsDialog | None = None
-        self._jobs: dict[int, tuple[str, QWidget | None]] = {}  # apply jobs the admin started -> (title, from where)
+        self._jobs: dict[int, tuple[str, QWidget | None, object]] = {}  # apply jobs the admin started -> (title, from where, plan)
         self._queue: list[tuple[object, QWidget | None]] = []  # (plan, from where) confirmed while a run went
-        self._finished: tuple[str, QWidget | None] | None = None
+        self._finished: tuple[str, QWidget | None, object] | None = None
         self._profile = ""  # the open profile's name (its runs and plans are said to be of it once it is closed)
         self._closed_jobs: dict[int, tuple[str, str]] = {}  # runs of profiles closed since -> (title, profile)
         self._unsent: list[str] = []  # plans that waited for those runs, not sent: said when the last one ends
@@ -111,7 +111,7 @@ class ChangeViews(QObject):
             self.window.banner.show_message(
                 "warning", "Not sent: no connection profile is open. Open one (File › Profiles…) and plan again.")
             return None
-        self._jobs[job] = (plan.title, origin)
+        self._jobs[job] = (plan.title, origin, plan)
         return job
 
     def _on_job_changed(self, info) -> None:
@@ -125,9 +125,9 @@ class ChangeViews(QObject):
             return
         if info.id not in self._jobs:
             return
-        title, origin = self._jobs.pop(info.id)
+        title, origin, plan = self._jobs.pop(info.id)
         if info.state.value == "done":
-            self._finished = title, origin  # ``applied`` follows this job_changed, with the summary
+            self._finished = title, origin, plan  # ``applied`` follows this job_changed, with the summary
         else:
             # A cancelled or failed job never emits ``applied``: say what happened and where to look.
             what = "was cancelled" if info.state.value == "cancelled" else f"stopped: {info.error}"
@@ -173,7 +173,7 @@ class ChangeViews(QObject):
         are. Plans confirmed but still waiting for their turn are not sent (they were planned against the
         closed profile's site and copy): a banner names them. Its preview and results close."""
         closed, self._profile = self._profile, ""
-        self._closed_jobs.update({job: (title, closed) for job, (title, _origin) in self._jobs.items()})
+        self._closed_jobs.update({job: (title, closed) for job, (title, _origin, _plan) in self._jobs.items()})
         self._jobs.clear()
         self._finished = None
         waiting, self._queue = [plan.title for plan, _origin in self._queue], []
@@ -210,13 +210,14 @@ class ChangeViews(QObject):
         self.window.banner.show_message(level, text, actions=actions)
 
     # -- results --------------------------------------------------------------------------------
-    def show_results(self, summary: RunSummary, title: str = "", origin: QWidget | None = None) -> ResultsDialog:
+    def show_results(self, summary: RunSummary, title: str = "", origin: QWidget | None = None,
+                     plan=None) -> ResultsDialog:
         """Open the results of a run over the window the admin is in, else over ``origin`` (where it was
-        planned) while that is still open."""
+        planned) while that is still open. ``plan``: the plan the run sent (its titles show at once)."""
         back = self._where_admin_is() or self._on_screen(origin)
         if self.results is not None:
             self.results.close()
-        dialog = ResultsDialog(summary, back or self.window, title=title, session=self.engine.session)
+        dialog = ResultsDialog(summary, back or self.window, title=title, session=self.engine.session, plan=plan)
         self._leads_back_to(dialog, back)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.retry_requested.connect(self.engine.plan_retry)
