@@ -17,9 +17,12 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from lms_console.app import ConsoleApp
 from lms_console.models.changes_model import ChangeEngine
+from lms_console.models.profiles_controller import ProfilesController
 from lms_console.models.session import ConnectionSession
 from lms_console.models.tasks import TaskRunner
 from lms_console.sandbox.server import SandboxServer
+from lms_console.services.credentials import KeyringTokenStore, SessionFallbackTokenStore
+from lms_console.services.profiles import ProfileStore
 from lms_console.views import crash_handler, icons, theme
 from lms_console.views.changes_wiring import install_change_views
 from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
@@ -76,6 +79,41 @@ def runner(qapp):
     r = TaskRunner(http_workers=4)
     yield r
     r.shutdown(wait=True)
+
+
+# -- the Profiles dialog (test_profiles_dialog*.py) -----------------------------------------------------------------
+@pytest.fixture
+def store(config_dir, data_dir):
+    """A ProfileStore in the test's dirs, its tokens in the in-memory keyring (per session without one)."""
+    return ProfileStore(config_dir, data_dir, tokens=SessionFallbackTokenStore(KeyringTokenStore()))
+
+
+@pytest.fixture
+def controller(store, runner):
+    ctl = ProfilesController(store, store.tokens, runner)
+    yield ctl
+    ctl.deleteLater()
+
+
+@pytest.fixture
+def open_dialog(qtbot, controller):
+    """``open_dialog(name=None)`` -> an opened ProfilesDialog, showing profile ``name`` when given (closed and
+    deleted afterwards, its unsaved edits dropped without the question)."""
+    dialogs: list[ProfilesDialog] = []
+
+    def make(name: str | None = None) -> ProfilesDialog:
+        dialog = ProfilesDialog(controller)
+        dialogs.append(dialog)
+        dialog.open()
+        qtbot.waitExposed(dialog)
+        if name is not None:
+            dialog.show_profile(name)
+        return dialog
+
+    yield make
+    for dialog in dialogs:
+        dialog.discard()
+        dialog.deleteLater()
 
 
 @pytest.fixture(autouse=True)

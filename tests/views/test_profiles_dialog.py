@@ -15,16 +15,9 @@ from PySide6.QtCore import QPoint, QRect, QSettings, Qt
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QMessageBox
 
 from lms_console.models.profiles_checks import CANNOT_CREATE_TOKEN
-from lms_console.models.profiles_controller import ProfilesController
 from lms_console.models.profiles_model import DoctorReportModel, ProfilesModel
 from lms_console.sandbox.server import SandboxServer
-from lms_console.services.credentials import (
-    KeyringTokenStore,
-    SessionFallbackTokenStore,
-)
-from lms_console.services.profiles import ProfileStore
 from lms_console.views import theme
-from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
 
 WAIT_MS = 15_000
 
@@ -34,36 +27,6 @@ def server():
     site = SandboxServer(users=30, courses=2).start()
     yield site
     site.stop()
-
-
-@pytest.fixture
-def store(config_dir, data_dir):
-    return ProfileStore(config_dir, data_dir, tokens=SessionFallbackTokenStore(KeyringTokenStore()))
-
-
-@pytest.fixture
-def controller(store, runner):
-    ctl = ProfilesController(store, store.tokens, runner)
-    yield ctl
-    ctl.deleteLater()
-
-
-@pytest.fixture
-def open_dialog(qtbot, controller):
-    """``open_dialog()`` -> an opened ProfilesDialog (closed and deleted afterwards)."""
-    dialogs: list[ProfilesDialog] = []
-
-    def make() -> ProfilesDialog:
-        dialog = ProfilesDialog(controller)
-        dialogs.append(dialog)
-        dialog.open()
-        qtbot.waitExposed(dialog)
-        return dialog
-
-    yield make
-    for dialog in dialogs:
-        dialog.close()
-        dialog.deleteLater()
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ empties the token field once the token is stored. Opened with ``open()``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -46,6 +48,12 @@ from lms_console.views.widgets.connection_test_panel import (
 )
 
 _HAS_ICON = QStyleOptionViewItem.ViewItemFeature.HasDecoration
+
+# The question about unsaved edits (ProfilesDialog.ask_discard): its text, then its answers (save them, drop them,
+# keep editing), when closing or showing another profile, and when connecting.
+_DISCARD_QUESTION = ("Discard your changes to {what}?", "Save", "Discard", "Keep editing")
+_CONNECT_QUESTION = ("Save the changes to {what} and connect?", "Save and connect", "Connect without saving",
+                     "Cancel")
 
 
 class _ProfileDelegate(QStyledItemDelegate):
@@ -85,7 +93,7 @@ class ProfilesDialog(QDialog):
         self._keychain_failed = False
         self._moved: str | None = None  # the open profile this Save moved to another site (it is reopened there)
         self._keychain_message = ""  # why the keychain cannot take a token ("" while it can)
-        self.discard_box: QMessageBox | None = None  # the question asked on closing with unsaved edits
+        self.discard_box: QMessageBox | None = None  # the question about unsaved edits, while open
         self._build()
         self._connect_signals()
         theme.theme_notifier().theme_changed.connect(self._refresh_theme)
@@ -305,16 +313,17 @@ class ProfilesDialog(QDialog):
         return self._current
 
     def new_profile(self) -> None:
-        """Empty the form for a new profile."""
-        self.profile_list.setCurrentIndex(QModelIndex())
-        self._load_form(None)
-        self.name_edit.setFocus()
+        """Empty the form for a new profile (New): with unsaved edits, the dialog asks first."""
+        if self.unsaved_edits():
+            self.ask_discard(lambda: self._show_instead(None))
+            return
+        self._show_instead(None)
 
     def show_profile(self, name: str | None) -> None:
-        """Show saved profile ``name`` in the form (None, or a name not saved: a new profile)."""
+        """Show saved profile ``name`` in the form (None, or a name not saved: a new profile), without asking."""
         index = self._model.index_of(name) if name else QModelIndex()
+        self._load_form(name if index.isValid() else None)  # first: the list's change is then no switch to ask about
         self.profile_list.setCurrentIndex(index)
-        self._load_form(name if index.isValid() else None)
 
     def field_error(self, field: str) -> str:
         """The inline message next to ``field`` ("name", "url", "token", "service"); "" if none."""
@@ -431,7 +440,7 @@ class ProfilesDialog(QDialog):
         """Close, Esc and the window's close button (QDialog sends all three here): with unsaved edits, the
         dialog asks first and stays open."""
         if self.unsaved_edits():
-            self.ask_discard()
+            self.ask_discard(self.discard)
             return
         super().reject()
 
@@ -439,36 +448,41 @@ class ProfilesDialog(QDialog):
         """Close without asking: the edits are dropped."""
         super().reject()
 
-    def ask_discard(self) -> QMessageBox:
-        """Ask what to do with the unsaved edits (non-blocking); returns the question. "Keep editing" is the default
-        and Esc's; "Save" saves them and closes (a field still wrong is flagged, and the dialog stays open)."""
+    def ask_discard(self, then: Callable[[], object], *, connecting: bool = False) -> QMessageBox:
+        """Before ``then`` drops the unsaved edits (closing, showing another profile, connecting with the saved
+        settings), ask what to do with them (non-blocking); returns the question. Save saves them, then calls
+        ``then`` (a field still wrong is flagged, and nothing more happens); Discard calls ``then``; Keep editing
+        (Esc) calls nothing, and is the default. ``connecting``: "Save the changes to … and connect?", with Save
+        and connect (the default), Connect without saving and Cancel. A question already open is brought to the
+        front instead (its own ``then`` stays)."""
         if self.discard_box is not None and self.discard_box.isVisible():
             self.discard_box.raise_()
             return self.discard_box
+        question, *answers = _CONNECT_QUESTION if connecting else _DISCARD_QUESTION
         what = f"\u201c{self._current}\u201d" if self._current else "the new profile"
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", f"Discard your changes to {what}?",
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", question.format(what=what),
                           QMessageBox.StandardButton.NoButton, self)
         box.setObjectName("DiscardEditsQuestion")
         box.setTextFormat(Qt.TextFormat.PlainText)
-        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
+        roles = (QMessageBox.ButtonRole.AcceptRole, QMessageBox.ButtonRole.DestructiveRole,
+                 QMessageBox.ButtonRole.RejectRole)
+        save, discard, keep = (box.addButton(text, role) for text, role in zip(answers, roles, strict=True))
+        box.setDefaultButton(save if connecting else keep)
         box.setEscapeButton(keep)
-        fields = self.unsaved_edits()
-        changed = fields[0] if len(fields) == 1 else f"{', '.join(fields[:-1])} and {fields[-1]}"
-        box.setInformativeText(f"You changed {changed}. Nothing of it has been saved.")
+        box.setInformativeText(self._unsaved_summary(connecting))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        answers = {save: self._save_and_close, discard: self.discard}
-        box.buttonClicked.connect(lambda button: answers.get(button, lambda: None)())
+        actions = {save: lambda: self.save() and then(), discard: then}
+        box.buttonClicked.connect(lambda button: actions.get(button, lambda: None)())
         box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
         self.discard_box = box
         box.open()
         return box
 
-    def _save_and_close(self) -> None:
-        if self.save():
-            super().reject()
+    def _unsaved_summary(self, connecting: bool) -> str:
+        fields = self.unsaved_edits()
+        changed = fields[0] if len(fields) == 1 else f"{', '.join(fields[:-1])} and {fields[-1]}"
+        without = " Without saving, the console connects with the saved settings." if connecting else ""
+        return f"You changed {changed}. Nothing of it has been saved.{without}"
 
     def done(self, result: int) -> None:
         self._ctl.cancel_test()
@@ -514,9 +528,28 @@ class ProfilesDialog(QDialog):
         self._update_buttons()
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """The admin picked another profile in the list: with unsaved edits, the list goes back to the edited
+        profile (once the click or key is done with it) and the dialog asks; the answer may switch after all."""
         name = current.data(ProfilesModel.NameRole) if current.isValid() else None
-        if name is not None and name != self._current:
-            self._load_form(name)
+        if name is None or name == self._current:
+            return
+        if self.unsaved_edits():
+            QTimer.singleShot(0, self, self._select_shown)  # not run once the dialog is gone
+            self.ask_discard(lambda: self._show_instead(name))
+            return
+        self._load_form(name)
+
+    def _select_shown(self) -> None:
+        """Select the profile the form shows in the list (none for a new profile)."""
+        self.profile_list.setCurrentIndex(self._model.index_of(self._current) if self._current else QModelIndex())
+
+    def _show_instead(self, name: str | None) -> None:
+        """Show ``name`` (None: a new profile) in place of the form, whose edits (a sign-in's token too) are
+        dropped."""
+        self._ctl.discard_pending()
+        self.show_profile(name)
+        if name is None:
+            self.name_edit.setFocus()
 
     def _reselect(self) -> None:
         if self._current is not None:
@@ -635,9 +668,19 @@ class ProfilesDialog(QDialog):
         set_note(self.sign_in_message, explain_sign_in_failure(err), "error")
 
     def _on_connect(self) -> None:
+        """Connect: with unsaved edits, the dialog asks whether to save them first (never connecting with the
+        saved settings while the form shows others)."""
+        if self._current is None or not self.connect_button.isEnabled():
+            return
+        if self.unsaved_edits():
+            self.ask_discard(self._connect, connecting=True)
+            return
+        self._connect()
+
+    def _connect(self) -> None:
         name = self._current
         if name is None or not self.connect_button.isEnabled():
-            return
+            return  # saved without a token (moved to another site): the save status says it cannot connect yet
         try:
             self._ctl.select(name)
         except LmsError as exc:
