@@ -37,6 +37,7 @@ from lms_console.services.reports import (
     ReportParams,
     RequiredCourse,
 )
+from lms_console.views.widgets.wheel_guard import WheelGuard
 
 GROUP_LABELS = {"course": "Course", "category": "Category", "cohort": "Cohort", "field": "Profile field"}
 NO_DEADLINE = QDate(2000, 1, 1)
@@ -51,22 +52,6 @@ def to_stamp(date: QDate, end_of_day: bool = False) -> int:
 def to_qdate(stamp: int) -> QDate:
     t = time.gmtime(stamp)
     return QDate(t.tm_year, t.tm_mon, t.tm_mday)
-
-
-class WheelGuard(QObject):
-    """An event filter that lets the mouse wheel scroll the panel: a combo, date or spin box under the
-    pointer changes with the wheel only when it has keyboard focus (clicked or tabbed into). Without
-    it, scrolling the options changed the filters the pointer passed over and re-ran the report."""
-
-    def guard(self, widget: QWidget) -> None:
-        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel alone does not give it focus
-        widget.installEventFilter(self)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
-            event.ignore()  # not for this box: Qt passes it on to the parents, up to the scroll area
-            return True
-        return super().eventFilter(obj, event)
 
 
 class DateEdit(QDateEdit):

@@ -52,6 +52,7 @@ from lms_console.services.importer_mapping import column_name, target_choices, t
 from lms_console.services.importer_model import CLASS_ORDER, CLASS_WORDS, ImportOptions
 from lms_console.views import theme
 from lms_console.views.icons import icon
+from lms_console.views.widgets.wheel_guard import WheelGuard
 
 ENCODING_CHOICES = (("Detect automatically", ""), ("UTF-8", "utf-8"), ("UTF-16", "utf-16"),
                     ("Windows-1252 (Western European)", "cp1252"), ("ISO-8859-1 (Latin-1)", "latin-1"))
@@ -88,6 +89,7 @@ class ImportDialog(QDialog):
         self._chosen: set[int] = set()  # columns whose target the admin picked (not the auto-mapper)
         self._in_preview: str | None = None  # the title of the plan whose preview is open (the dialog waits)
         self._class_buttons: dict[str, QToolButton] = {}
+        self._wheel_guard = WheelGuard(self)  # the wheel scrolls the column list, not the menus it passes
         self._build()
         self._connect()
         self._go(0)
@@ -336,6 +338,7 @@ class ImportDialog(QDialog):
             combo.setCurrentIndex(max(0, combo.findData(targets[i])))
             combo.currentIndexChanged.connect(lambda _i: self._recheck())
             combo.activated.connect(lambda _i, col=i: self._on_chosen(col))  # also when picked again
+            self._wheel_guard.guard(combo)
             self.mapping_table.setCellWidget(i, 3, combo)
             self._combos.append(combo)
         self.mapping_table.resizeColumnToContents(0)
