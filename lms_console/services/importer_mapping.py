@@ -158,6 +158,19 @@ class MappingReport:
         return not self.errors
 
 
+MOST_UNKNOWN_NAMED = 3  # more unknown columns than this are said in one warning (a wide HR export has dozens)
+
+
+def _unknown_columns(names: list[str]) -> list[str]:
+    """The warnings for columns that are not known and not imported: one each, or one for them all."""
+    fix = "map it to what it holds, or choose “(not imported)” for it to leave it out on purpose."
+    if len(names) <= MOST_UNKNOWN_NAMED:
+        return [f"{name} is not a known column and is not imported: {fix}" for name in names]
+    shown = ", ".join(names[:MOST_UNKNOWN_NAMED * 2]) + (f" and {len(names) - MOST_UNKNOWN_NAMED * 2} more"
+                                                        if len(names) > MOST_UNKNOWN_NAMED * 2 else "")
+    return [f"{len(names)} columns are not known and are not imported ({shown}): for each, {fix}"]
+
+
 def check_mapping(headers: Sequence[str], targets: Sequence[str], *, profile_fields: Iterable[str] | None = None,
                   create_passwords: bool = False, ignored: Iterable[int] = ()) -> MappingReport:
     """Unknown, missing required and duplicated columns, in plain words.
@@ -190,6 +203,7 @@ def check_mapping(headers: Sequence[str], targets: Sequence[str], *, profile_fie
         warnings.append("No Password column: new accounts with manual sign-in will fail unless you let Moodle "
                         "create and email their passwords.")
     ignored = set(ignored)
+    unknown: list[str] = []
     for i, (h, t) in enumerate(zip(headers, targets)):
         # Only columns nobody chose to leave out: a header auto_map knows was taken out on purpose;
         # the reason column is our own export's.
@@ -198,8 +212,8 @@ def check_mapping(headers: Sequence[str], targets: Sequence[str], *, profile_fie
         if not h.strip():
             warnings.append(f"{column_name(i)} has no header and is not imported.")
         else:
-            warnings.append(f"{column_name(i, h)} is not a known column and is not imported: map it to what it "
-                            "holds, or choose “(not imported)” for it to leave it out on purpose.")
+            unknown.append(column_name(i, h))
+    warnings += _unknown_columns(unknown)
     for t, cols in by_target.items():
         m = numbered(t)
         if m and m[0] in ("role", "enrolstart", "enrolend") and m[1] and f"course{m[1]}" not in by_target:

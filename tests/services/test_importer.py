@@ -139,6 +139,18 @@ def test_headers_are_matched_case_insensitively():
         "profile_field_Team", "")
 
 
+def test_many_unknown_columns_are_one_warning():
+    """QA: a wide export with 30 unknown columns gave 30 warning lines, squeezing the mapping table to ~70 px."""
+    headers = ("username", "email", "firstname", "lastname", *(f"HR field {n}" for n in range(30)))
+    warnings = I.check_mapping(headers, I.auto_map(headers)).warnings
+    unknown = [w for w in warnings if "not known" in w]
+    assert len(unknown) == 1, warnings
+    assert unknown[0].startswith("30 columns are not known and are not imported (column E “HR field 0”, ")
+    assert "and 24 more): for each, map it to what it holds" in unknown[0]
+    few = ("username", "email", "firstname", "lastname", "Shoe size", "Hat size")
+    assert len([w for w in I.check_mapping(few, I.auto_map(few)).warnings if "is not a known column" in w]) == 2
+
+
 def test_mapping_problems_are_named():
     headers = ("Login", "Mail", "E-mail", "Nickname", "", "role2")
     report = I.check_mapping(headers, I.auto_map(headers), profile_fields=["team"])
