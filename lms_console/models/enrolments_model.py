@@ -374,8 +374,9 @@ class EnrolmentsTableModel(QAbstractTableModel):
             with db.read() as conn:
                 return enrolment_ids(conn, q, ranges)
 
+        # The ids of the profile open now: those read for one closed since are never acted on in the next.
         return self.runner.run(f"{self._name}-ids", job, label="Read the selected enrolments",
-                               on_done=lambda got: on_done(known + got))
+                               on_done=self.session.for_this_profile(lambda got: on_done(known + got)))
 
     # -- Qt model API --------------------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008

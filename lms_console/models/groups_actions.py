@@ -235,8 +235,10 @@ class GroupsActions(QObject):
         def failed(exc) -> None:
             self.problem.emit(exc)
 
-        # The engine's own plans run under the name "plan": one plan at a time, the newest wins.
-        return self.runner.run("plan", job, label="Plan changes", on_done=done, on_error=failed)
+        # The engine's own plans run under the name "plan": one plan at a time, the newest wins. A plan of a
+        # profile closed since is dropped: its preview would send it to the next profile's site.
+        mine = self.session.for_this_profile
+        return self.runner.run("plan", job, label="Plan changes", on_done=mine(done), on_error=mine(failed))
 
 
 def read_import_file(path: str):

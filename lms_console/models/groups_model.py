@@ -183,8 +183,10 @@ class GroupsTreeModel(QAbstractItemModel):
             return None
         self._generation += 1
         gen, text, loaded = self._generation, self._text, sorted(self._loaded)
+        # Closing a profile shows the empty tree under the same generation: a read of the closed one is dropped.
+        mine = self.session.for_this_profile
         return self.runner.run(self._name, lambda p, c: read_tree(db, text, loaded), label="Read cohorts and groups",
-                               quiet=True, on_done=lambda d: self._apply(gen, d), on_error=self.failed.emit)
+                               quiet=True, on_done=mine(lambda d: self._apply(gen, d)), on_error=mine(self.failed.emit))
 
     def set_filter(self, text: str) -> None:
         text = " ".join(text.split())
@@ -214,6 +216,7 @@ class GroupsTreeModel(QAbstractItemModel):
 
     def _on_closed(self) -> None:
         self._loaded.clear()
+        self._loading.clear()  # a course's groups still being read are the closed profile's: dropped
         self._apply(self._generation, TreeData())
 
     def _apply(self, gen: int, data: TreeData) -> None:
@@ -303,7 +306,8 @@ class GroupsTreeModel(QAbstractItemModel):
         self._loading.add(courseid)
         self.runner.run(f"{self._name}-course-{courseid}", lambda p, c: read_course_groups(db, courseid),
                         label="Read a course's groups", quiet=True,
-                        on_done=lambda g: self._apply_course(gen, g), on_error=self.failed.emit)
+                        on_done=self.session.for_this_profile(lambda g: self._apply_course(gen, g)),
+                        on_error=self.session.for_this_profile(self.failed.emit))
 
     def load_course(self, courseid: int) -> None:
         """Read a course's groups now (the pane shows them), if they are not read yet."""

@@ -219,7 +219,11 @@ class ImportController(QObject):
         self.result: DryRun | None = None
         self.profile_fields: list[str] = []
         self._jobs: dict[str, int] = {}
+        self._compared_with = ""  # the profile whose local copy the last dry run compared the file with
         self.runner.job_changed.connect(self._on_job_changed)
+        closed = getattr(session, "closed", None)  # a ConnectionSession's; a plain stand-in (db, runner) has none
+        if closed is not None:
+            closed.connect(self._on_profile_closed)
 
     # -- reading the file ------------------------------------------------------------------
     def read(self, path: str, *, encoding: str | None = None, delimiter: str | None = None) -> int:
@@ -270,7 +274,8 @@ class ImportController(QObject):
                                                      "with the site's local copy.", "Open a profile first."))
             return None
         targets, options = tuple(targets), options or ImportOptions()
-        self.result = None
+        profile = getattr(self.session, "profile", None)
+        self.result, self._compared_with = None, profile.name if profile is not None else ""
         self.dry_run_started.emit()
         return self._run("import-dry-run", lambda p, c: run_dry_run(db, table, targets, options, p, c),
                          f"Dry run of {table.source.name}", self._on_dry_run, self.dry_run_failed.emit)
@@ -289,6 +294,24 @@ class ImportController(QObject):
     def _on_dry_run(self, result: DryRun) -> None:
         self.result = result
         self.dry_run_finished.emit(result)
+
+    def _on_profile_closed(self) -> None:
+        """The dry run (done or still running) compared the file with the closed profile's copy: it is not
+        offered for the profile open next, whose site its changes would be planned against."""
+        job = self._jobs.pop("import-dry-run", None)  # popped first: its end is not the admin's Cancel
+        if job is not None and not self.runner.job(job).state.finished:
+            self._jobs["closed-dry-run"] = job  # said once it has stopped (_on_job_changed): then it can run again
+            self.runner.cancel(job)
+        elif self.result is not None:
+            self.result = None
+            self._say_compared_with_closed()
+
+    def _say_compared_with_closed(self) -> None:
+        from lms_console.services.importer import ImportFileError
+
+        self.dry_run_failed.emit(ImportFileError(
+            f"The dry run compared the file with the local copy of profile {self._compared_with}, which was "
+            "closed: nothing of it is planned.", "Run it again to compare the file with the profile open now."))
 
     # -- export and apply -----------------------------------------------------------------------------
     def export(self, path: str) -> int | None:
@@ -318,6 +341,10 @@ class ImportController(QObject):
         return job
 
     def _on_job_changed(self, info) -> None:
+        if info.id == self._jobs.get("closed-dry-run") and info.state.finished:
+            del self._jobs["closed-dry-run"]
+            self._say_compared_with_closed()
+            return
         if info.id != self._jobs.get("import-dry-run"):
             return
         if info.state.value == "running" and (info.done or info.total):

@@ -400,7 +400,9 @@ class OutboxTableModel(RowTableModel):
             with db.read() as conn:
                 return J.outbox(conn), _going_out(conn)
 
-        return self.session.runner.run(self._name, job, label="Read the outbox", on_done=self._set_rows)
+        # What waits in a closed profile's outbox is not the next profile's.
+        return self.session.runner.run(self._name, job, label="Read the outbox",
+                                       on_done=self.session.for_this_profile(self._set_rows))
 
     def held_count(self) -> int:
         return sum(1 for r in self._rows if r.status == Status.HELD.value)

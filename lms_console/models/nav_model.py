@@ -94,7 +94,7 @@ class NavigationModel(QStandardItemModel):
         db = self.session.db
         if db is not None:
             self.session.runner.run("navigation", lambda p, c: load_tree(db), label="Read navigation",
-                                    quiet=True, on_done=self._build)
+                                    quiet=True, on_done=self.session.for_this_profile(self._build))
 
     def _build(self, tree: NavTree) -> None:
         self.rebuilding.emit()  # not modelAboutToBeReset: clear() has emptied the tree when that comes

@@ -53,7 +53,7 @@ class OverviewModel(QObject):
         if db is None:
             return
         self.session.runner.run("overview", lambda p, c: load_overview(db), label="Read overview",
-                                quiet=True, on_done=self._on_loaded)
+                                quiet=True, on_done=self.session.for_this_profile(self._on_loaded))
 
     def _on_loaded(self, data: OverviewData) -> None:
         self.data = data

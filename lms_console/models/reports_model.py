@@ -340,7 +340,12 @@ class ReportsModel(QObject):
 
         self.report_started.emit(kind)
         return self.runner.run("report", lambda p, c: _run(kind, db, params, c), label=f"Report: {report_title(kind)}",
-                               on_done=self._on_report)
+                               on_done=self._mine(self._on_report))
+
+    def _mine(self, callback):
+        """``callback`` of a job reading (or writing) the open profile's copy, dropped once that profile is
+        closed: its report, users, choices or snapshots are not the next profile's (nor saved into its copy)."""
+        return self.session.for_this_profile(callback)
 
     def refresh(self) -> None:
         if self.last_request is not None:
@@ -359,20 +364,20 @@ class ReportsModel(QObject):
             return None
         kind, params = result.kind, result.params
         return self.runner.run("report-drill", lambda p, c: _drill(db, kind, params, request, c),
-                               label="Report: users behind a number", on_done=self.drill_ready.emit)
+                               label="Report: users behind a number", on_done=self._mine(self.drill_ready.emit))
 
     def load_options(self) -> None:
         db = self.session.db
         if db is not None:
             self.runner.run("report-options", lambda p, c: _options(db), label="Report choices",
-                            on_done=self.options_loaded.emit)
+                            on_done=self._mine(self.options_loaded.emit))
 
     # -- snapshots -----------------------------------------------------------------------------
     def refresh_snapshots(self) -> None:
         db = self.session.db
         if db is not None:
             self.runner.run("report-snapshots", lambda p, c: _list(db), label="Report snapshots",
-                            on_done=self.snapshots_loaded.emit)
+                            on_done=self._mine(self.snapshots_loaded.emit))
 
     def save_snapshot(self, result: ReportResult | None = None, *, auto: bool = False) -> int | None:
         result = result or self.current
@@ -393,7 +398,7 @@ class ReportsModel(QObject):
                 return save_snapshot(raw, result, auto=auto)
 
         return self.session.run_writer("report-snapshot-save", save, label="Save report snapshot",
-                                       on_done=self._on_saved)
+                                       on_done=self._mine(self._on_saved))
 
     def _on_saved(self, snapshot_id: int) -> None:
         self.snapshot_saved.emit(snapshot_id)
@@ -410,14 +415,14 @@ class ReportsModel(QObject):
                 return delete_snapshots(raw, ids)
 
         self.session.run_writer("report-snapshot-delete", delete, label="Delete report snapshots",
-                                on_done=lambda _n: self.refresh_snapshots())
+                                on_done=self._mine(lambda _n: self.refresh_snapshots()))
 
     def open_snapshot(self, snapshot_id: int) -> int | None:
         db = self.session.db
         if db is None:
             return None
         return self.runner.run("report", lambda p, c: _load(db, snapshot_id), label="Open snapshot",
-                               on_done=self._on_report)
+                               on_done=self._mine(self._on_report))
 
     def compare(self, before_id: int, after_id: int | None = None) -> int | None:
         """Compare snapshot ``before_id`` with ``after_id`` (None: the result on screen now)."""
@@ -425,7 +430,7 @@ class ReportsModel(QObject):
         if db is None:
             return None
         return self.runner.run("report-compare", lambda p, c: _compare(db, before_id, after_id, current),
-                               label="Compare snapshots", on_done=self.comparison_ready.emit)
+                               label="Compare snapshots", on_done=self._mine(self.comparison_ready.emit))
 
     # -- exports -------------------------------------------------------------------------------
     def export_data(self, result: ReportResult, path: str, fmt: str, table: str | None = None) -> int:
@@ -498,7 +503,7 @@ class ReportsModel(QObject):
                 return _run(kind, db, params, c)
 
             self.runner.run("report-auto-snapshot", build_and_save, label="Snapshot after sync",
-                            on_done=lambda r: None if r.is_empty else self.save_snapshot(r, auto=True))
+                            on_done=self._mine(lambda r: None if r.is_empty else self.save_snapshot(r, auto=True)))
 
 
 # Job bodies (worker threads): plain functions over the cache, imported lazily.

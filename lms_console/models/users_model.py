@@ -506,12 +506,15 @@ class UsersTableModel(QAbstractTableModel):
             with db.read() as conn, Q.interruptible(conn, c):
                 return Q.row_ids(conn, spec, sort, desc, ranges)
 
+        # The ids of the profile open now: those read for one closed since are never acted on in the next.
         return run_job(self.runner, f"{self._name}-selection", job, label="Read the selected users", quiet=True,
-                               on_done=lambda got: on_done(known + got))
+                       on_done=self.session.for_this_profile(lambda got: on_done(known + got)))
 
     def collect_ids(self, on_done: Callable[[list[int]], None], make=None) -> int | None:
         """Every id the filter matches (read in chunks off the GUI thread), to ``on_done``;
-        ``make(ids)`` runs on the worker too (e.g. building a million Change objects)."""
+        ``make(ids)`` runs on the worker too (e.g. building a million Change objects).
+        ``on_done`` is called even when the profile was closed meanwhile (the caller ends its "collecting"
+        with it): the caller drops the ids themselves then (session.for_this_profile, see users_actions)."""
         db, spec = self.session.db, self._spec
         if db is None:
             return None
