@@ -54,6 +54,7 @@ class ChangeViews(QObject):
         self._jobs: dict[int, tuple[str, QWidget | None, object]] = {}  # apply jobs the admin started -> (title, from where, plan)
         self._queue: list[tuple[object, QWidget | None]] = []  # (plan, from where) confirmed while a run went
         self._finished: tuple[str, QWidget | None, object] | None = None
+        self._cancelled: list[tuple[str, QWidget | None, object]] = []  # cancelled runs whose results may follow
         self._profile = ""  # the open profile's name (its runs and plans are said to be of it once it is closed)
         self._closed_jobs: dict[int, tuple[str, str]] = {}  # runs of profiles closed since -> (title, profile)
         self._unsent: list[str] = []  # plans that waited for those runs, not sent: said when the last one ends
@@ -128,20 +129,34 @@ class ChangeViews(QObject):
         title, origin, plan = self._jobs.pop(info.id)
         if info.state.value == "done":
             self._finished = title, origin, plan  # ``applied`` follows this job_changed, with the summary
+        elif info.state.value == "cancelled":
+            # Cancelled between chunks, it hands back what it did (``applied`` follows at once): its results open,
+            # as the run's own, never the outbox's words. Cancelled before it sent anything: a banner says so.
+            self._finished = entry = (title, origin, plan)
+            self._cancelled.append(entry)
+            QTimer.singleShot(0, self, lambda e=entry: self._say_cancelled_unless_shown(e))
         else:
-            # A cancelled or failed job never emits ``applied``: say what happened and where to look.
-            what = "was cancelled" if info.state.value == "cancelled" else f"stopped: {info.error}"
-            self.window.banner.show_message(
-                "warning", f"“{title}” {what}. The journal shows which items went through.",
-                actions=[("Show journal", self.show_journal)])
-            if self.pane.model.is_active():
-                self.pane.model.refresh()
+            self._say_stopped(title, f"stopped: {info.error}")  # a failed job never emits ``applied``
         if self._queue:
             self.apply(*self._queue.pop(0))
+
+    def _say_stopped(self, title: str, what: str) -> None:
+        self.window.banner.show_message("warning", f"“{title}” {what}. The journal shows which items went through.",
+                                        actions=[("Show journal", self.show_journal)])
+        if self.pane.model.is_active():
+            self.pane.model.refresh()
+
+    def _say_cancelled_unless_shown(self, entry) -> None:
+        """A run the admin cancelled whose results did not come (``applied`` follows its job_changed at once, or
+        never): say it was cancelled."""
+        if any(e is entry for e in self._cancelled):
+            self._cancelled = [e for e in self._cancelled if e is not entry]
+            self._say_stopped(entry[0], "was cancelled")
 
     def _on_applied(self, summary: RunSummary) -> None:
         finished, self._finished = self._finished, None
         if finished is not None:
+            self._cancelled = [e for e in self._cancelled if e is not finished]  # its results say it all
             self.show_results(summary, *finished)
             return
         # A run the console started by itself (the outbox going out): a banner, not a window.
