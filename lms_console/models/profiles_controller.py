@@ -259,20 +259,26 @@ class ProfilesController(ConnectionChecks, QObject):
         return FormCheck(errors, check.plain_http_remote, warning, note)
 
     def token_note(self, name: str | None, url: str) -> tuple[str, str]:
-        """(note under the token field, its placeholder) for saved profile ``name`` (None: a new one)."""
+        """(note under the token field, its placeholder) for saved profile ``name`` (None: a new one).
+
+        Without an OS keychain every note says so (the dialog shows it as the only line about the keychain)."""
         info = self._model.row_info(name) if name else None
         where = self.keychain_name()
         pending = self.has_pending_token(url)
         keychain = self.keychain_available()
         if pending:
-            note = f"A token is waiting (hidden): it is stored when you {'save' if info else 'add'} this profile."
+            when = f"when you {'save' if info else 'add'} this profile"
+            note = (f"A token is waiting (hidden): it is stored {when}." if keychain else
+                    f"A token is waiting (hidden): it is kept for this session only {when} (this computer has no "
+                    "OS keychain).")
         elif info is None and not keychain:
             note = ("No OS keychain on this computer: the token is kept for this session only, never in the "
                     "profiles file.")
         elif info is None:
             note = f"Kept in your OS keychain ({where}), never in the profiles file."
         elif info.session_only:
-            note = "A token is kept for this session only: it is forgotten when the console exits."
+            note = ("A token is kept for this session only: it is forgotten when the console exits" + (
+                "." if keychain else " (this computer has no OS keychain)."))
         elif not keychain:
             note = ("No token for this session yet: this computer has no OS keychain, so tokens are kept for one "
                     "session only. Paste it again, or sign in with a password.")

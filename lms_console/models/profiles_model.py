@@ -85,17 +85,25 @@ class ProfilesModel(QAbstractListModel):
 
     # -- reading ---------------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-read the profiles and their token state (a reset: views re-select by name)."""
+        """Re-read the profiles and their token state.
+
+        The same profiles (a time last used, a token stored, an address changed): the rows change in place
+        (``dataChanged``), so views keep their selection. A profile added or removed: a reset (views re-select by
+        name)."""
         try:
             profiles = self._store.list()
             failure: LmsError | None = None
         except LmsError as exc:
             profiles, failure = [], exc
         rows = [ProfileRow(p, *token_state(self._tokens, p.name)) for p in profiles]
-        if rows != self._rows:
+        changed = [i for i, (old, new) in enumerate(zip(self._rows, rows, strict=False)) if old != new]
+        if len(rows) != len(self._rows) or any(self._rows[i].profile.name != rows[i].profile.name for i in changed):
             self.beginResetModel()
             self._rows = rows
             self.endResetModel()
+        elif changed:
+            self._rows = rows
+            self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], 0))
         if failure is not None:
             log.warning("profiles could not be read: %s", failure)
             self.load_failed.emit(failure)

@@ -93,6 +93,8 @@ class ProfilesDialog(QDialog):
         self._keychain_failed = False
         self._moved: str | None = None  # the open profile this Save moved to another site (it is reopened there)
         self._keychain_message = ""  # why the keychain cannot take a token ("" while it can)
+        self._token_note_text = ""  # the note under the token (ProfilesController.token_note)
+        self._no_keychain = False  # no OS keychain at all: the token note says so, in place of the warning
         self.discard_box: QMessageBox | None = None  # the question about unsaved edits, while open
         self._build()
         self._connect_signals()
@@ -279,6 +281,7 @@ class ProfilesDialog(QDialog):
     def _connect_signals(self) -> None:
         self.profile_list.selectionModel().currentChanged.connect(self._on_current_changed)
         self._model.modelReset.connect(self._reselect)
+        self._model.dataChanged.connect(self._on_profiles_read)
         self.new_button.clicked.connect(self.new_profile)
         self.remove_button.clicked.connect(self.confirm_remove)
         self.save_button.clicked.connect(self.save)
@@ -294,7 +297,7 @@ class ProfilesDialog(QDialog):
                             ("service", self.service_edit)):
             edit.textEdited.connect(lambda _t, f=field: self._on_edited(f))
         self.insecure_check.toggled.connect(lambda _c: self._on_edited("url"))
-        self.session_only_check.toggled.connect(lambda _c: self._render_keychain_warning())
+        self.session_only_check.toggled.connect(lambda _c: self._render_token_notes())
         ctl = self._ctl
         ctl.profiles_changed.connect(self.profiles_changed)
         ctl.profile_moved.connect(lambda profile: setattr(self, "_moved", profile.name))
@@ -453,8 +456,8 @@ class ProfilesDialog(QDialog):
         settings), ask what to do with them (non-blocking); returns the question. Save saves them, then calls
         ``then`` (a field still wrong is flagged, and nothing more happens); Discard calls ``then``; Keep editing
         (Esc) calls nothing, and is the default. ``connecting``: "Save the changes to … and connect?", with Save
-        and connect (the default), Connect without saving and Cancel. A question already open is brought to the
-        front instead (its own ``then`` stays)."""
+        and connect (the default), Connect without saving (only when the saved profile has a token) and Cancel.
+        A question already open is brought to the front instead (its own ``then`` stays)."""
         if self.discard_box is not None and self.discard_box.isVisible():
             self.discard_box.raise_()
             return self.discard_box
@@ -467,6 +470,9 @@ class ProfilesDialog(QDialog):
         roles = (QMessageBox.ButtonRole.AcceptRole, QMessageBox.ButtonRole.DestructiveRole,
                  QMessageBox.ButtonRole.RejectRole)
         save, discard, keep = (box.addButton(text, role) for text, role in zip(answers, roles, strict=True))
+        if connecting and not self._saved_can_connect():  # no token saved: there is nothing to connect with unsaved
+            box.removeButton(discard)
+            discard.deleteLater()
         box.setDefaultButton(save if connecting else keep)
         box.setEscapeButton(keep)
         box.setInformativeText(self._unsaved_summary(connecting))
@@ -481,7 +487,8 @@ class ProfilesDialog(QDialog):
     def _unsaved_summary(self, connecting: bool) -> str:
         fields = self.unsaved_edits()
         changed = fields[0] if len(fields) == 1 else f"{', '.join(fields[:-1])} and {fields[-1]}"
-        without = " Without saving, the console connects with the saved settings." if connecting else ""
+        without = "" if not connecting else " Without saving, the console connects with the saved settings." \
+            if self._saved_can_connect() else " It has no token saved yet, so it can connect only once saved."
         return f"You changed {changed}. Nothing of it has been saved.{without}"
 
     def done(self, result: int) -> None:
@@ -552,8 +559,15 @@ class ProfilesDialog(QDialog):
             self.name_edit.setFocus()
 
     def _reselect(self) -> None:
+        """The list was read anew with a profile added or removed: the form's profile is selected again."""
         if self._current is not None:
             self.profile_list.setCurrentIndex(self._model.index_of(self._current))
+        self._on_profiles_read()
+
+    def _on_profiles_read(self, *_args) -> None:
+        """The saved profiles were read again (a profile saved here, or a background change such as the time the
+        open profile was last used): the form keeps what it shows and its unsaved edits; only what depends on the
+        saved profile (its token note, Connect, Remove) follows."""
         self._refresh_token_note()
         self._update_buttons()
 
@@ -563,6 +577,7 @@ class ProfilesDialog(QDialog):
         self._validate_live()
         if field in ("url", "token"):
             self._refresh_token_note()
+            self._update_buttons()  # a typed token lets a saved profile without one connect (after saving it)
 
     def _validate_live(self) -> set[str]:
         """Show the inline messages of the fields touched so far; return every field that is wrong."""
@@ -582,19 +597,28 @@ class ProfilesDialog(QDialog):
 
     def _refresh_token_note(self) -> None:
         note, placeholder = self._ctl.token_note(self._current, self.url_edit.text())
-        set_note(self.token_note, note)
+        self._token_note_text = note
         self.token_edit.setPlaceholderText(placeholder)
-        if not self._ctl.keychain_available() and self.keychain_warning.isHidden():
+        self._no_keychain = not self._ctl.keychain_available()
+        if self._no_keychain and self.session_only_check.isHidden():
             self.session_only_check.setChecked(True)  # the only way to use a token here; the note says so
-            self._on_keychain_unavailable("", "No OS keychain is available here (no Secret Service, as is usual on "
-                                          "a headless machine or over SSH), so tokens cannot be saved.")
+            self.session_only_check.show()
+        self._render_token_notes()
+
+    def _saved_can_connect(self) -> bool:
+        """Whether the form's saved profile can connect as saved (it has a token, stored or for this session)."""
+        info = self._model.row_info(self._current) if self._current else None
+        return bool(info and (info.has_token or info.session_only))
 
     def _update_buttons(self) -> None:
-        info = self._model.row_info(self._current) if self._current else None
-        self.remove_button.setEnabled(info is not None)
-        self.connect_button.setEnabled(bool(info and (info.has_token or info.session_only)))
-        self.connect_button.setToolTip("Open this profile in the console" if self.connect_button.isEnabled()
-                                       else "Save a profile with a token first")
+        saved = self._current is not None and self._model.row_of(self._current) >= 0
+        self.remove_button.setEnabled(saved)
+        # A token typed (or from sign-in) for a saved profile without one: Connect asks to save it first.
+        typed = bool(self.token_edit.text().strip()) or self._ctl.has_pending_token(self.url_edit.text().strip())
+        self.connect_button.setEnabled(saved and (self._saved_can_connect() or typed))
+        self.connect_button.setToolTip("Open this profile in the console" if self.connect_button.isEnabled() else
+                                       "Paste this profile’s token (or sign in) to connect" if saved else
+                                       "Add the profile with a token first")
 
     def _show_advanced(self, shown: bool) -> None:
         self.advanced_toggle.setChecked(shown)
@@ -630,16 +654,22 @@ class ProfilesDialog(QDialog):
     def _on_keychain_unavailable(self, name: str, message: str) -> None:
         self._keychain_failed = bool(name)
         self._keychain_message = message
-        self._render_keychain_warning()
         self.session_only_check.show()
+        self._render_token_notes()
 
-    def _render_keychain_warning(self) -> None:
-        """Why the keychain cannot take the token; the advice to tick the box only while it is not ticked."""
-        if not self._keychain_message:
-            return
-        advice = "" if self.session_only_check.isChecked() else (
+    def _render_token_notes(self) -> None:
+        """The note under the token, and why the keychain cannot take it, each said once; the advice to tick the
+        box only while it is shown and not ticked. Without any OS keychain the note says so itself (every note
+        then names the missing keychain), as a warning: it is then the only line."""
+        box = self.session_only_check
+        advice = "" if box.isHidden() or box.isChecked() else (
             " Tick \u201cUse for this session only\u201d to use the token until the console exits.")
-        set_note(self.keychain_warning, self._keychain_message + advice)
+        if self._no_keychain:
+            set_note(self.token_note, self._token_note_text + advice, "warning")
+            self.keychain_warning.hide()
+            return
+        set_note(self.token_note, self._token_note_text, "text_muted")
+        set_note(self.keychain_warning, self._keychain_message + advice if self._keychain_message else "")
 
     def _on_test_started(self, _name: str) -> None:
         self.connection_test.show_testing(self._ctl.check_url(self.url_edit.text(), True).host)
@@ -679,7 +709,7 @@ class ProfilesDialog(QDialog):
 
     def _connect(self) -> None:
         name = self._current
-        if name is None or not self.connect_button.isEnabled():
+        if name is None or not self._saved_can_connect():
             return  # saved without a token (moved to another site): the save status says it cannot connect yet
         try:
             self._ctl.select(name)
