@@ -33,6 +33,24 @@ _EMPTY = "empty row (skipped)"
 _NEEDS_NEW = "a new account needs a first name, last name and email"
 _SKIPPED, _ERROR, _CONFLICT, _CREATE = RowClass.SKIPPED, RowClass.ERROR, RowClass.CONFLICT, RowClass.CREATE
 
+MOST_ROWS_NAMED = 3  # a value on 100 rows names a few of them, not 99 (one reason cell, not a page)
+_DUPLICATE_STARTS = ("appears more than once in the file (also on ", "is also used on row")
+
+
+def _duplicate_reason(target: str, others: list[int]) -> str:
+    """Why a row with a repeated username (email) fails, naming at most a few of the other rows."""
+    if len(others) == 1:
+        where_else = f"row {others[0]}"
+    elif len(others) <= MOST_ROWS_NAMED:
+        where_else = "rows " + ", ".join(map(str, others[:-1])) + f" and {others[-1]}"
+    else:
+        where_else = (f"rows {', '.join(map(str, others[:MOST_ROWS_NAMED]))} "
+                      f"and {len(others) - MOST_ROWS_NAMED:,} more")
+    if target == "username":
+        return f"appears more than once in the file (also on {where_else})"
+    return f"is also used on {where_else} (each account needs its own address)"
+
+
 def _class_of(issue: RowIssue) -> RowClass:
     """The class of a row with ``issue`` alone: an error or a conflict, as the issue says."""
     return _CONFLICT if issue.kind == "conflict" else _ERROR
@@ -100,6 +118,7 @@ class DryRunner:
         self.pending: dict[int, tuple] = {}  # row index -> (create, update, suspend, cohortids, enrolments)
         self.first_username: dict[str, int] = {}
         self.first_email: dict[str, int] = {}
+        self.repeats: dict[tuple[str, int], list[int]] = {}  # (target, first occurrence) -> the rows repeating it
         self.warnings = list(report.warnings)
         if self.cols.profile:
             known = self.cache.profile_fields()
@@ -180,45 +199,55 @@ class DryRunner:
 
     def _duplicates(self, c: Checked, keys: list[str], target: str, base: int, first_of: dict[str, int]) -> None:
         """Every occurrence of a username (email) that is in the file more than once fails: which one
-        is right is the admin's call."""
+        is right is the admin's call. A later occurrence names the first, the first names a few of the
+        others. A value that is already an error in its cell (an invalid address) is no duplicate too."""
         names = c.names
+        header = self.cols.name(target)
         live = where(keys)
-        if c.empty:
-            live = [k for k in live if k not in c.empty]
+        skip = c.empty | {k for k, issues in c.issues.items() if any(i.field == header for i in issues)} \
+            if c.issues else c.empty
+        if skip:
+            live = [k for k in live if k not in skip]
         live_keys = [keys[k] for k in live]
         if len(set(live_keys)) == len(live_keys) and first_of.keys().isdisjoint(live_keys):
             first_of.update(zip(live_keys, [base + k for k in live]))  # the common case: no duplicates
             return
-        header = self.cols.name(target)
-        if target == "username":
-            reason = "appears more than once in the file (also on row {other})"
-        else:
-            reason = "is also used on row {other} (each account needs its own address)"
         shown = c.values.get(target, keys)
+        rows = self.rows
+        repeats: dict[int, list[int]] = {}  # a first occurrence (index in the run) -> its repeats in this chunk
         for k in live:
             key = keys[k]
             first = first_of.get(key)
             if first is None:
                 first_of[key] = base + k
-            elif first >= base:  # earlier in this chunk
-                f = first - base
-                if target == "email" and names[f] == names[k]:
-                    continue  # the same account twice: said once, for the username
-                c.add(k, header, shown[k], reason.format(other=c.rownos[f]))
-                c.add(f, header, shown[f], reason.format(other=c.rownos[k]))
+                continue
+            earlier = first >= base  # in this chunk
+            if target == "email" and (names[first - base] if earlier else rows.usernames[first]) == names[k]:
+                continue  # the same account twice: said once, for the username
+            other = c.rownos[first - base] if earlier else rows.rownos[first]
+            c.add(k, header, shown[k], _duplicate_reason(target, [other]))
+            repeats.setdefault(first, []).append(k)
+        for first, ks in repeats.items():
+            others = self.repeats.setdefault((target, first), [])
+            others += [c.rownos[k] for k in ks]
+            if first >= base:
+                c.add(first - base, header, shown[first - base], _duplicate_reason(target, others))
             else:
-                rows = self.rows
-                if target == "email" and rows.usernames[first] == names[k]:
-                    continue
-                c.add(k, header, shown[k], reason.format(other=rows.rownos[first]))
-                self._fail(first, RowIssue(rows.rownos[first], header, shown[k],
-                                           reason.format(other=c.rownos[k])))
+                self._renamed(first, header, shown[ks[0]], _duplicate_reason(target, others))
 
-    def _fail(self, index: int, issue: RowIssue) -> None:
+    def _renamed(self, index: int, header: str, value: str, reason: str) -> None:
+        """The row at ``index`` (of an earlier chunk) fails with ``reason`` for its ``header`` cell, in place of
+        what was said before of that value's repeats."""
         rows = self.rows
         old = rows[index]
+        kept = []
+        for issue in old.issues:
+            if issue.field == header and issue.reason.startswith(_DUPLICATE_STARTS):
+                value = issue.value  # the row's own spelling of the value
+            else:
+                kept.append(issue)
         self.pending.pop(index, None)
-        rows.set(index, _ERROR, ((), old.issues + (issue,), old.notes))
+        rows.set(index, _ERROR, ((), (*kept, RowIssue(old.row, header, value, reason)), old.notes))
 
     def _email_conflicts(self, c: Checked, ks: list[int], userids: dict[int, int | None]) -> dict[int, RowIssue]:
         """Rows whose email another account already uses (unless the site allows shared addresses): a
