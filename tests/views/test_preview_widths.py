@@ -74,7 +74,7 @@ def test_the_admins_own_column_width_stays_when_the_preview_is_resized(qtbot, pr
 
 def test_titles_and_diffs_share_the_room_by_what_they_need():
     assert diff_width(600, 200, 300) == 300  # both fit: the diff gets all it needs, the titles the rest
-    assert diff_width(600, 300, 900) == 450  # neither fits: in proportion
+    assert diff_width(600, 300, 900) == 360  # neither fits: the titles keep a fair share (2/5), not 1/4
     assert diff_width(600, 900, 300) == 170  # long titles: the diff keeps its usual width
     assert diff_width(600, 900, 100) == 100  # ... or less when it needs less
 

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QTableView,
     QTableWidget,
     QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +50,7 @@ from lms_console.models.import_model import (
 from lms_console.services.importer_mapping import column_name, target_choices, target_label
 from lms_console.services.importer_model import CLASS_ORDER, CLASS_WORDS, ImportOptions
 from lms_console.views import theme
+from lms_console.views.dialogs.preview_dialog import CountToggle
 from lms_console.views.icons import icon
 from lms_console.views.widgets.wheel_guard import WheelGuard
 
@@ -88,7 +88,7 @@ class ImportDialog(QDialog):
         self._combos: list[QComboBox] = []
         self._chosen: set[int] = set()  # columns whose target the admin picked (not the auto-mapper)
         self._in_preview: str | None = None  # the title of the plan whose preview is open (the dialog waits)
-        self._class_buttons: dict[str, QToolButton] = {}
+        self._class_buttons: dict[str, CountToggle] = {}
         self._wheel_guard = WheelGuard(self)  # the wheel scrolls the column list, not the menus it passes
         self._build()
         self._connect()
@@ -204,13 +204,8 @@ class ImportDialog(QDialog):
         counts.setContentsMargins(0, 0, 0, 0)
         counts.addWidget(QLabel("Show:"))
         for klass in CLASS_ORDER:
-            b = QToolButton()
-            b.setObjectName("CountToggle")
-            b.setCheckable(True)
+            b = CountToggle(CLASS_ICON[klass], CLASS_TONE[klass] or "")
             b.setChecked(True)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            b.setIcon(icon(CLASS_ICON[klass]))
-            b.setProperty("tone", CLASS_TONE[klass] or "")
             b.toggled.connect(self._on_filter_changed)
             self._class_buttons[klass.value] = b
             counts.addWidget(b)
@@ -420,9 +415,8 @@ class ImportDialog(QDialog):
             n = result.count(klass) if result is not None else 0
             one, many = CLASS_WORDS[klass]
             b = self._class_buttons[klass.value]
-            b.setText(f"{n:,} {one if n == 1 else many}" if result is not None else "")
-            b.setAccessibleName(b.text())
             b.setEnabled(n > 0)
+            b.set_label(f"{n:,} {one if n == 1 else many}" if result is not None else "")
         self.counts_bar.setVisible(result is not None)
         self._on_filter_changed()  # a class without rows is shown whatever its button says
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -68,8 +68,92 @@ def _refresh_style(widget: QWidget) -> None:
     widget.style().polish(widget)
 
 
+class CountToggle(QToolButton):
+    """One count button of a "Show:" row ("54 to apply"): checked, the table shows its items. The two states
+    look nothing alike: shown, the pill is filled (in its tone's colour) with a ticked box before the icon;
+    hidden, it is only outlined, with an empty box and muted text. Its accessible name and tooltip say
+    "shown" or "hidden" (just the count when there are no such items)."""
+
+    BOX = 12  # the tick box, in px, left of the icon
+
+    def __init__(self, icon_name: str, tone: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CountToggle")
+        self.setProperty("tone", tone)
+        self.setCheckable(True)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setIconSize(QSize(self.BOX + 4 + 16, 16))
+        self._icon_name = icon_name
+        self._tone = tone
+        self.toggled.connect(self._show_state)
+        theme.theme_notifier().theme_changed.connect(self._restyle)
+        self._restyle()
+
+    def set_label(self, text: str) -> None:
+        """The count in words ("2 errors"); "" while there is none to show."""
+        self.setText(text)
+        self._show_state()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.EnabledChange:
+            self._show_state()
+
+    def _restyle(self, *_args) -> None:
+        c = {k: theme.color(k).name() for k in ("selection", "accent", "text", "text_muted", "text_disabled",
+                                                 "border", "border_strong", "hover", "error", "error_bg",
+                                                 "warning", "warning_bg")}
+        fill, line, ink = {"error": ("error_bg", "error", "error"), "warning": ("warning_bg", "warning", "warning")
+                           }.get(self._tone, ("selection", "accent", "text"))
+        # Over the theme's QSS (70-changes.qss): there, a checked pill is only a shade lighter than an unchecked one.
+        self.setStyleSheet(
+            f"QToolButton:checked {{ background: {c[fill]}; border: 1px solid {c[line]}; color: {c[ink]}; }}"
+            f"QToolButton:!checked {{ background: transparent; border: 1px solid {c['border_strong']}; "
+            f"color: {c['text_muted']}; }}"
+            f"QToolButton:!checked:hover {{ background: {c['hover']}; }}"
+            f"QToolButton:disabled {{ background: transparent; border: 1px dashed {c['border']}; "
+            f"color: {c['text_disabled']}; }}")
+        self._show_state()
+
+    def _show_state(self, *_args) -> None:
+        on = self.isChecked()
+        self.setIcon(self._state_icon(on))
+        text = self.text()
+        if not self.isEnabled():
+            self.setAccessibleName(text)
+            self.setToolTip(f"No items: {text}" if text else "")
+            return
+        self.setAccessibleName(f"{text}: {'shown' if on else 'hidden'}")
+        self.setToolTip(f"Shown: {text}. Click to hide them." if on else f"Hidden: {text}. Click to show them.")
+
+    def _state_icon(self, on: bool) -> QIcon:
+        """The tick box (ticked when shown) and the count's icon, side by side."""
+        size, box = self.iconSize(), self.BOX
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(size * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        top = (size.height() - box) / 2
+        frame = QRectF(0.5, top + 0.5, box - 1, box - 1)
+        if on:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.color("accent"))
+            painter.drawRoundedRect(frame, 2, 2)
+            painter.setPen(QPen(theme.color("accent_text"), 1.6))
+            painter.drawPolyline([QPointF(2.5, top + 6.2), QPointF(5, top + 8.7), QPointF(9.5, top + 3.5)])
+        else:
+            painter.setPen(QPen(theme.color("border_strong"), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(frame, 2, 2)
+        icon(self._icon_name).paint(painter, QRect(box + 4, 0, 16, 16))
+        painter.end()
+        return QIcon(pixmap)
+
+
 class CountToggles(QWidget):
-    """A row of checkable count buttons ("54 to apply", "2 errors") that filter a table.
+    """A row of :class:`CountToggle` buttons ("54 to apply", "2 errors") that filter a table.
 
     Signals:
         selection_changed(object): the set of keys whose button is checked.
@@ -87,26 +171,15 @@ class CountToggles(QWidget):
         caption.setObjectName("CountTogglesCaption")
         self._layout.addWidget(caption)
         self._layout.addStretch(1)
-        self._buttons: dict[str, QToolButton] = {}
-        self._icons: dict[str, str] = {}
-        theme.theme_notifier().theme_changed.connect(self._refresh_icons)
+        self._buttons: dict[str, CountToggle] = {}
 
-    def add(self, key: str, icon_name: str, count: int, one: str, many: str, tone: str = "") -> QToolButton:
-        button = QToolButton()
-        button.setObjectName("CountToggle")
-        button.setProperty("tone", tone)
+    def add(self, key: str, icon_name: str, count: int, one: str, many: str, tone: str = "") -> CountToggle:
+        button = CountToggle(icon_name, tone)
         button.setProperty("empty", count == 0)
-        button.setCheckable(True)
         button.setChecked(count > 0)
         button.setEnabled(count > 0)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        button.setIconSize(QSize(16, 16))
-        button.setText(f"{count:,} {one if count == 1 else many}")
-        button.setToolTip(f"Show or hide the items: {count:,} {one if count == 1 else many}")
-        button.setAccessibleName(button.text())
+        button.set_label(f"{count:,} {one if count == 1 else many}")
         button.toggled.connect(lambda _on: self.selection_changed.emit(self.selected()))
-        self._icons[key] = icon_name
-        button.setIcon(icon(icon_name))
         self._layout.insertWidget(self._layout.count() - 1, button)
         self._buttons[key] = button
         return button
@@ -124,10 +197,6 @@ class CountToggles(QWidget):
             b.setChecked(k == key and b.isEnabled())
             b.blockSignals(False)
         self.selection_changed.emit(self.selected())
-
-    def _refresh_icons(self, *_args) -> None:
-        for key, button in self._buttons.items():
-            button.setIcon(icon(self._icons[key]))
 
 
 def make_table(model, name: str) -> QTableView:
@@ -170,20 +239,26 @@ def show_long_titles(table: QTableView, column: int) -> None:
 
 def diff_width(room: int, title: int, diff: int, floor: int = 170) -> int:
     """The width of the "Before → after" column, beside the titles' column that takes the rest of ``room``:
-    all the diff needs when both fit; else the two share the room in proportion to what they need (the diff
-    never under ``floor``, or under what it needs when that is less)."""
+    all the diff needs when both fit. Else the diff is cut, not the titles: a title cut in its middle hides
+    whom an item is about ("Create qa…Last1372)"), a cut diff only the end of a list of fields. The titles
+    keep what they need and a quarter more (``title`` is measured on some rows: those further down may be
+    longer) up to a fair share of the room (2/5), or their share in proportion to what both need when that
+    is more. The diff never gets under ``floor`` (or what it needs, if less) unless the titles would get
+    less than their fair share."""
     if title + diff <= room:
         return diff
-    return max(min(diff, floor), room * diff // max(title + diff, 1))
+    fair = room * 2 // 5
+    keep = max(min(fair, title + title // 4), room * title // max(title + diff, 1))
+    return max(min(diff, floor, room - fair), room - keep)
 
 
 class PlanColumns(QObject):
     """Gives the preview's width to the text that is there. The problem and what-to-do columns are as wide as
     their texts, up to their usual width (just their heading when no item has a problem); the titles' column
-    (stretched) and the "Before → after" column share the rest by :func:`diff_width`. Fitted again when the
-    table is resized or filtered, until the admin drags one of these columns. What the texts need is measured
-    when the rows change, over ``SAMPLE_ROWS`` rows, those in view first (quick for 50,000 items). The
-    columns' widths when it starts are their usual ones."""
+    (stretched) and the "Before → after" column share the rest by :func:`diff_width` (the titles first, up to
+    a fair share). Fitted again when the table is resized or filtered, until the admin drags one of these
+    columns. What the texts need is measured when the rows change, over ``SAMPLE_ROWS`` rows, those in view
+    first (quick for 50,000 items). The columns' widths when it starts are their usual ones."""
 
     SAMPLE_ROWS = 100
 
