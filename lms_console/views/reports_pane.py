@@ -331,9 +331,14 @@ class ReportsPane(ReportExportMixin, QWidget):
         if self.session.db is None:
             self.chart.show_message(NO_PROFILE_TEXT)
             return
+        problem = self.params.problem()
+        if problem:  # said at the field too; a report on screen is of other parameters: it goes
+            self._forget_result(problem)
+            return
         self.model.run(self.kind(), self.params.params())
 
     def _on_profile_opened(self, _profile) -> None:
+        self.params.reset()  # another site: its own courses and cohorts, and no range typed for the last one
         self._forget_result(LOADING_TEXT)  # the report runs when the pane is shown (show_target)
 
     def _on_profile_closed(self) -> None:

@@ -274,22 +274,7 @@ class ParamsPanel(QWidget):
         self.field_values = CheckList("values")
         self.group_combo = QComboBox()
         self.group_combo.setAccessibleName("Group by")
-        dates = QWidget()
-        d_lay = QHBoxLayout(dates)
-        d_lay.setContentsMargins(0, 0, 0, 0)
-        self.limit_dates = QCheckBox("Between")
-        self.date_from = DateEdit()
-        self.date_to = DateEdit()
-        for w, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            w.setAccessibleName(name)
-            w.setEnabled(False)
-        today = QDate.currentDate()
-        self.date_from.setDate(today.addMonths(-6))
-        self.date_to.setDate(today)
-        d_lay.addWidget(self.limit_dates)
-        d_lay.addWidget(self.date_from, 1)
-        d_lay.addWidget(QLabel("and"))
-        d_lay.addWidget(self.date_to, 1)
+        dates = self._build_dates()
         self.suspended = QCheckBox("Include suspended users and enrolments")
         self.inactive_days = QSpinBox()
         self.inactive_days.setRange(1, 3650)
@@ -328,7 +313,7 @@ class ParamsPanel(QWidget):
             combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.limit_dates.toggled.connect(self._on_limit_dates)
         for w in (self.date_from, self.date_to):
-            w.committed.connect(lambda: self.limit_dates.isChecked() and self.changed.emit())
+            w.committed.connect(self._on_date)
         self.suspended.toggled.connect(lambda _b: self.changed.emit())
         self.inactive_days.valueChanged.connect(lambda _v: self.changed.emit())
         self.wheel_guard = WheelGuard(self)  # and each due date, as its row is made
@@ -336,6 +321,71 @@ class ParamsPanel(QWidget):
                     self.inactive_days):
             self.wheel_guard.guard(box)
         self.set_kind("completion")
+
+    def _build_dates(self) -> QWidget:
+        """"Between" over the two dates (side by side with it they were wider than the sidebar: a horizontal
+        scroll bar, the end date cut off), and under them what is wrong with the range, if anything."""
+        dates = QWidget()
+        lay = QVBoxLayout(dates)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.limit_dates = QCheckBox("Between")
+        self.date_from = DateEdit()
+        self.date_to = DateEdit()
+        for w, name in ((self.date_from, "From date"), (self.date_to, "To date")):
+            w.setAccessibleName(name)
+            w.setEnabled(False)
+        self._reset_dates()
+        row = QHBoxLayout()
+        row.addWidget(self.date_from, 1)
+        row.addWidget(QLabel("and"))
+        row.addWidget(self.date_to, 1)
+        self.date_problem = QLabel()
+        self.date_problem.setObjectName("FieldProblem")
+        self.date_problem.setWordWrap(True)
+        self.date_problem.hide()
+        lay.addWidget(self.limit_dates)
+        lay.addLayout(row)
+        lay.addWidget(self.date_problem)
+        return dates
+
+    def _reset_dates(self) -> None:
+        today = QDate.currentDate()
+        self.date_from.setDate(today.addMonths(-6))
+        self.date_to.setDate(today)
+
+    def reset(self) -> None:
+        """Back to the defaults, without emitting ``changed``: another profile is open. Its site has other
+        courses, categories and cohorts (the same ids would be other ones), and a date range typed for one
+        site's report is not the next site's: parameters are not carried from one profile to another."""
+        self.set_params(self.kind, ReportParams())
+        self._reset_dates()
+        self._check_dates()
+
+    def problem(self) -> str:
+        """Why the chosen report cannot run with these parameters ("" when it can): a range that ends before
+        it starts (every count would be 0)."""
+        if "dates" not in KINDS[self.kind].uses or not self.limit_dates.isChecked():
+            return ""
+        start, end = self.date_from.date(), self.date_to.date()
+        if start <= end:
+            return ""
+        fmt = "yyyy-MM-dd"
+        return (f"The start ({start.toString(fmt)}) is after the end ({end.toString(fmt)}): change one of them. "
+                "The report is not run with this range.")
+
+    def _check_dates(self) -> bool:
+        """Show what is wrong with the date range under it; True when nothing is."""
+        text = self.problem()
+        self.date_problem.setText(text)
+        self.date_problem.setVisible(bool(text))
+        for w in (self.date_from, self.date_to):
+            w.setAccessibleDescription(text)
+        return not text
+
+    def _on_date(self) -> None:
+        if self._check_dates() and self.limit_dates.isChecked():
+            self.changed.emit()
 
     # -- choices ----------------------------------------------------------------------------------
     def set_options(self, options: ReportOptions) -> None:
@@ -377,6 +427,7 @@ class ParamsPanel(QWidget):
         self.group_combo.setCurrentIndex(max(0, idx))
         self.group_combo.blockSignals(False)
         self._sync_due_rows()
+        self._check_dates()  # a range wrong for a report with dates says so (or not) as the report changes
 
     # -- values -----------------------------------------------------------------------------------
     def params(self) -> ReportParams:
@@ -431,6 +482,7 @@ class ParamsPanel(QWidget):
             self._sync_due_rows()
             for r in params.required:
                 self._set_due(r.courseid, r.due)
+            self._check_dates()
         finally:
             self.blockSignals(False)
 
@@ -447,7 +499,8 @@ class ParamsPanel(QWidget):
     def _on_limit_dates(self, on: bool) -> None:
         self.date_from.setEnabled(on)
         self.date_to.setEnabled(on)
-        self.changed.emit()
+        self._check_dates()
+        self.changed.emit()  # unlimited or not, the report on screen no longer fits: the pane refuses a bad range
 
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
