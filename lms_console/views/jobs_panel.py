@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lms_console.models.jobs_model import JobsModel
+from lms_console.models.jobs_model import JobsModel, job_order, with_separators
 from lms_console.models.tasks import JobInfo, JobState, TaskRunner
 from lms_console.views import crash_handler, theme
 from lms_console.views.icons import icon
@@ -39,7 +39,8 @@ _STATE_ICONS = {
 
 
 class JobsFilterModel(QSortFilterProxyModel):
-    """JobsModel as the panel shows it: cleared jobs hidden, failures in red, state icons, redacted errors.
+    """JobsModel as the panel shows it: cleared jobs hidden, running jobs first, then queued ones, then finished
+    ones newest first (:func:`job_order`, kept as jobs change), failures in red, state icons, redacted errors.
 
     Signals: none of its own beyond QSortFilterProxyModel's.
     """
@@ -65,6 +66,13 @@ class JobsFilterModel(QSortFilterProxyModel):
         self._hidden.update(ids)
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         return ids
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex,  # noqa: N802 - Qt override
+                 right: QModelIndex | QPersistentModelIndex) -> bool:
+        source = self.sourceModel()
+        if not isinstance(source, JobsModel):
+            return super().lessThan(left, right)
+        return job_order(source.job_at(left.row())) < job_order(source.job_at(right.row()))
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
         source = self.sourceModel()
@@ -100,7 +108,7 @@ def _tooltip(job: JobInfo) -> str | None:
         if job.is_bug:
             return f"{text}\n\nThis is a bug in lms-console. Double-click for the details to report it."
         return text
-    return job.message or None
+    return with_separators(job.message) or None
 
 
 class JobsPanel(QWidget):
@@ -121,6 +129,7 @@ class JobsPanel(QWidget):
 
         self._proxy = JobsFilterModel(self)
         self._proxy.setSourceModel(self._model)
+        self._proxy.sort(COL_JOB)  # by job_order, whatever the column; re-sorted as jobs start and end
 
         self._table = QTableView()
         self._table.setTabKeyNavigation(False)  # Tab leaves the table, not walks its cells
@@ -227,6 +236,11 @@ class JobsPanel(QWidget):
         return True
 
     # -- internals -----------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """The panel opens at its top, on the running jobs (not where it was left, jobs ago)."""
+        super().showEvent(event)
+        self._table.scrollToTop()
+
     def _on_job_failed(self, info: JobInfo, exc: object) -> None:
         if info.is_bug and isinstance(exc, BaseException):
             self._bugs[info.id] = exc
