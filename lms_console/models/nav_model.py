@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
+from lms_console.models.overview_model import FollowSync
 from lms_console.models.session import ConnectionSession
 from lms_console.services.users_query import DEFAULT_FILTERS, NOT_GUEST  # saved filters every site starts with
 
@@ -54,6 +55,16 @@ def load_tree(db) -> NavTree:
                    int(users or 0), tuple((r[0], r[1]) for r in saved))
 
 
+def _count_texts(tree: NavTree) -> dict[tuple[str, int | None], str]:
+    """The texts of the nodes that count something, by (target kind, id)."""
+    texts: dict[tuple[str, int | None], str] = {("users", None): f"Users ({tree.users:,})",
+                                                ("cohorts", None): f"Cohorts ({len(tree.cohorts):,})"}
+    texts.update({("cohort", cid): f"{name} ({members:,})" for cid, name, members in tree.cohorts})
+    texts.update({("category", cid): f"{name} ({count:,})" if count else name
+                  for cid, _parent, name, count in tree.categories})
+    return texts
+
+
 def _item(text: str, target: NavTarget, icon: str, tooltip: str = "") -> QStandardItem:
     item = QStandardItem(text)
     item.setEditable(False)
@@ -65,7 +76,9 @@ def _item(text: str, target: NavTarget, icon: str, tooltip: str = "") -> QStanda
 
 
 class NavigationModel(QStandardItemModel):
-    """Tree model of the navigation pane; rebuilt when the cache changes.
+    """Tree model of the navigation pane; rebuilt when the cache changes. While a sync writes the cache its
+    counts follow it (:class:`FollowSync`), retitled in place: nothing collapses or loses its selection every few
+    seconds of a long sync; the nodes it adds (courses, cohorts) come with the rebuild when it ends.
 
     Signals:
         rebuilding(): the tree is about to be rebuilt; its old nodes are still there (views note
@@ -79,10 +92,12 @@ class NavigationModel(QStandardItemModel):
     def __init__(self, session: ConnectionSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self._counted: dict[tuple[str, int | None], QStandardItem] = {}  # nodes whose text has a count
         self._build(NavTree("", (), (), (), 0))
         session.opened.connect(self._on_session_event)
         session.cache_changed.connect(self._on_session_event)
         session.closed.connect(self._on_closed)
+        self.follower = FollowSync(session, lambda: self.refresh(counts_only=True), self)
 
     def _on_session_event(self, _arg) -> None:
         self.refresh()
@@ -90,17 +105,26 @@ class NavigationModel(QStandardItemModel):
     def _on_closed(self) -> None:
         self._build(NavTree("", (), (), (), 0))
 
-    def refresh(self) -> None:
+    def refresh(self, counts_only: bool = False) -> None:
+        """Read the tree again and rebuild it; ``counts_only`` (as a sync writes): retitle the nodes that count."""
         db = self.session.db
         if db is not None:
+            done = self._retitle if counts_only else self._build
             self.session.runner.run("navigation", lambda p, c: load_tree(db), label="Read navigation",
-                                    quiet=True, on_done=self.session.for_this_profile(self._build))
+                                    quiet=True, on_done=self.session.for_this_profile(done))
+
+    def _retitle(self, tree: NavTree) -> None:
+        texts = _count_texts(tree)
+        for key, item in self._counted.items():
+            if key in texts and item.text() != texts[key]:
+                item.setText(texts[key])
 
     def _build(self, tree: NavTree) -> None:
+        profile = self.session.profile
+        self._counted = {}
         self.rebuilding.emit()  # not modelAboutToBeReset: clear() has emptied the tree when that comes
         self.clear()
         self.setHorizontalHeaderLabels(["Site"])
-        profile = self.session.profile
         title = tree.sitename or (profile.name if profile is not None else "No site open")
         site = _item(title, NavTarget("overview", label="Overview"), "site",
                      profile.url if profile is not None else "")
@@ -108,29 +132,30 @@ class NavigationModel(QStandardItemModel):
         if profile is None:
             return
         site.appendRow(_item("Overview", NavTarget("overview", label="Overview"), "info"))
-        users = _item(f"Users ({tree.users:,})", NavTarget("users", label="Users"), "users")
+        texts = _count_texts(tree)
+        users = self._counting(texts, NavTarget("users", label="Users"), "users")
         for key, label in DEFAULT_FILTERS:
             users.appendRow(_item(label, NavTarget("filter", key, label), "filter"))
         for fid, name in tree.saved_filters:
             users.appendRow(_item(name, NavTarget("filter", f"saved:{fid}", name), "save", "Saved filter"))
         site.appendRow(users)
-        cohorts = _item(f"Cohorts ({len(tree.cohorts):,})", NavTarget("cohorts", label="Cohorts"), "cohort")
-        for cid, name, members in tree.cohorts:
-            cohorts.appendRow(_item(f"{name} ({members:,})", NavTarget("cohort", cid, name), "cohort"))
+        cohorts = self._counting(texts, NavTarget("cohorts", label="Cohorts"), "cohort")
+        for cid, name, _members in tree.cohorts:
+            cohorts.appendRow(self._counting(texts, NavTarget("cohort", cid, name), "cohort"))
         site.appendRow(cohorts)
         # The groups pane (views/groups_pane.py): cohorts, course groups and enrolments, drag and drop.
         site.appendRow(_item("Groups & enrolments", NavTarget("groups", label="Groups & enrolments"), "group",
                              "Cohorts, course groups and groupings, enrolments; drag users onto them"))
-        site.appendRow(self._categories(tree))
+        site.appendRow(self._categories(tree, texts))
         site.appendRow(_item("Reports", NavTarget("reports", label="Reports"), "report"))
         site.appendRow(_item("Journal", NavTarget("journal", label="Journal"), "journal"))
         self.rebuilt.emit()
 
-    def _categories(self, tree: NavTree) -> QStandardItem:
+    def _categories(self, tree: NavTree, texts: dict) -> QStandardItem:
         root = _item("Course categories", NavTarget("categories", label="Course categories"), "category")
         nodes: dict[int, QStandardItem] = {0: root}
-        for cid, _parent, name, count in tree.categories:
-            nodes[cid] = _item(f"{name} ({count})" if count else name, NavTarget("category", cid, name), "category")
+        for cid, _parent, name, _count in tree.categories:
+            nodes[cid] = self._counting(texts, NavTarget("category", cid, name), "category")
         for cid, parent, _name, _count in tree.categories:
             nodes.get(parent, root).appendRow(nodes[cid])
         for course_id, category, shortname, fullname, visible in tree.courses:
@@ -138,6 +163,12 @@ class NavigationModel(QStandardItemModel):
             nodes.get(category, root).appendRow(
                 _item(label, NavTarget("course", course_id, shortname), "course", fullname))
         return root
+
+    def _counting(self, texts: dict, target: NavTarget, icon: str) -> QStandardItem:
+        """A node whose text counts something (``texts``: :func:`_count_texts`), retitled as a sync writes."""
+        item = _item(texts[(target.kind, target.id)], target, icon)
+        self._counted[(target.kind, target.id)] = item
+        return item
 
     def find(self, kind: str, ident=None):
         """Index of the first node with this target kind (and id), or an invalid index."""

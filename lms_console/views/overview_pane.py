@@ -44,6 +44,14 @@ def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", t)
 
 
+def _syncing_text(run) -> str:
+    """The last sync line while a sync runs (``run``: the newest run in the cache, maybe this sync's own)."""
+    follows = "The counts above follow the local copy as it fills."
+    if run is not None and run.finished_at is None:
+        return f"Syncing… (sync #{run.id} started {when(run.started_at)}). {follows}"
+    return f"Syncing… {follows}"
+
+
 class _Card(QFrame):
     def __init__(self, label: str) -> None:
         super().__init__()
@@ -256,7 +264,10 @@ class OverviewPane(QScrollArea):
             self.freshness.setItem(r, 4, QTableWidgetItem(st.error or ""))
         self._fit(self.freshness)
         run = data.last_run
-        if run is None:
+        if data.syncing:
+            self.sync_summary.setText(_syncing_text(run))
+            self.sync_summary.setProperty("status", "running")
+        elif run is None:
             self.sync_summary.setText("Not synchronised yet: press F5 (Sync).")
             self.sync_summary.setProperty("status", "")
         else:
