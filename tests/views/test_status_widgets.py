@@ -97,6 +97,10 @@ def test_jobs_indicator_shows_a_bar_only_after_half_a_second(qtbot, add):
     assert not ind.bar_visible()
     qtbot.waitUntil(ind.bar_visible, timeout=2000)
     assert "Job 1: 5 of 10" in ind.findChild(QToolButton).toolTip()
+    ind.set_jobs([_job(1, 5, 10), _job(2), _job(3, state=JobState.QUEUED), _job(4, state=JobState.QUEUED)])
+    assert ind.text() == "2 jobs running, 2 waiting"  # queued jobs are not said to run
+    ind.set_jobs([_job(3, state=JobState.QUEUED)])
+    assert ind.text() == "1 job waiting"
     ind.set_jobs([_job(1, 10, 10, JobState.DONE)])
     assert ind.count() == 0 and not ind.bar_visible()
     with qtbot.waitSignal(ind.clicked):

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
+from lms_console.models.jobs_model import job_title
 from lms_console.models.tasks import JobInfo, TaskRunner
 from lms_console.views import theme
 from lms_console.views.icons import icon
@@ -281,8 +282,12 @@ class JobsIndicator(_Indicator):
             return
         if was_idle:
             self._delay.start()  # short jobs never flash a progress bar
-        text = f"{n} job running" if n == 1 else f"{n} jobs running"
-        lines = [f"{j.label}: {self._job_progress(j)}" for j in self._jobs[:10]]
+        waiting = sum(1 for j in self._jobs if j.state.value == "queued")
+        running = n - waiting
+        text = f"{running} job running" if running == 1 else f"{running} jobs running"
+        if waiting:  # one thread writes the local copy: the others wait their turn
+            text = f"{text}, {waiting} waiting" if running else f"{waiting} job{'s' if waiting > 1 else ''} waiting"
+        lines = [f"{job_title(j)}: {self._job_progress(j)}" for j in self._jobs[:10]]
         if n > 10:
             lines.append(f"… and {n - 10} more")
         self._set_text(text, "\n".join(lines) + "\n\nClick to show the jobs panel.")
