@@ -265,7 +265,7 @@ class SyncEngine(UnlistedUsers, CompletionPass):
             ent.pending -= 1
             self._maybe_finish(ent)
         self._progress(ProgressEvent("sync", self._tasks_done, self._tasks_total,
-                                     f"{task.entity or 'courses'}: {self._tasks_done}/{self._tasks_total} requests"))
+                                     f"{task.entity or 'courses'}: {self._tasks_done:,}/{self._tasks_total:,} requests"))
 
     def _maybe_finish(self, ent: _Entity) -> None:
         if not ent.open and ent.pending == 0 and not ent.done and ent not in self._ready:

@@ -335,7 +335,7 @@ class Applier:
     def _tick(self, n: int) -> None:
         self._done += n
         self.progress(ProgressEvent("apply", min(self._done, self._total), self._total,
-                                    f"{self._done} of {self._total} changes"))
+                                    f"{self._done:,} of {self._total:,} changes"))
 
     # -- unknown outcomes and revalidation -----------------------------------------------------
     def _resolve_all(self, items: Sequence[_Item], everything: Sequence[_Item]) -> None:
