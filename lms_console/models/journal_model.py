@@ -20,6 +20,7 @@ from lms_console.models.plan_model import (STATUS_ICON, STATUS_TONE, ColourProvi
                                            diff_pairs, format_value, plain_message, shown_status, status_text,
                                            waiting_reason)
 from lms_console.models.row_table import RowTableModel
+from lms_console.models.session import Online
 from lms_console.services.changes import journal as J
 from lms_console.services.changes.journal import JournalRow
 from lms_console.services.changes.model import Status
@@ -75,6 +76,51 @@ def _going_out(conn) -> frozenset[int]:
     """The runs being sent right now: only their items are "Queued" or "Sending"; those of any other run
     wait in the outbox (see plan_model.shown_status)."""
     return frozenset(r[0] for r in conn.exec_driver_sql("SELECT id FROM change_runs WHERE status = 'applying'"))
+
+
+def _outbox_runs(conn) -> dict[int, tuple[int, str]]:
+    """The runs with items in the outbox: run id -> (when it was planned, its status)."""
+    return {r[0]: (r[1] or 0, r[2] or "") for r in conn.exec_driver_sql(
+        "SELECT id, created_at, status FROM change_runs WHERE id IN (SELECT run_id FROM change_items "
+        "WHERE status IN ('queued', 'sending', 'held'))")}
+
+
+# The ChangeEngine's jobs that send changes: ChangeEngine.apply ("apply-<n>") and resume_outbox ("outbox <profile>").
+SEND_JOBS = ("apply-", "outbox ")
+
+
+def sends_running(runner) -> list:
+    """The sends running now (an Apply, the outbox going out), as the runner's JobInfo."""
+    return [job for job in runner.running() if job.name.startswith(SEND_JOBS)]
+
+
+# Why a queued item waits when nothing sends it now and the site answers: by how its run last stopped.
+_RUN_STOPPED = {
+    "cancelled": "the send was stopped before this went out",
+    "waiting": "the site stopped answering while this run went out",
+    "failed": "the send stopped on an error (see this run in the journal)",
+    "applying": "the send was interrupted (the console closed) before this went out",
+}
+
+
+def outbox_reason(row: JournalRow, run_status: str, *, going_out: bool, sending: bool, state: Online) -> str:
+    """Why an item of the outbox waits, by what actually holds it: its run going out now, the site not
+    answering, its turn behind another send, or its run having stopped (``run_status``); held and sending
+    items say their own reason."""
+    recorded = plain_message(row.code, row.message)
+    if row.status != Status.QUEUED.value:
+        return recorded or waiting_reason(row.status)
+    if going_out:
+        return "being sent now, in order"
+    if state == Online.OFFLINE:
+        return "waits for the site to answer; goes out in order when it answers again"
+    if state == Online.AUTH_FAILED:
+        return "waits: the site refused the token; goes out in order once you sign in again (File › Profiles…)"
+    if sending:
+        return "waits its turn: goes out after the changes above it"
+    if recorded:  # kept by the admin, or the error that stopped its batch
+        return recorded
+    return f"{_RUN_STOPPED.get(run_status, 'not sent yet')}: Send now sends it, in order"
 
 
 def _matches(row: JournalRow, flt: JournalFilter) -> bool:
@@ -249,7 +295,8 @@ class JournalTableModel(RowTableModel):
         self._loading = False
         self.beginResetModel()
         self._total = result.total
-        self._going_out = result.going_out
+        # Only a run this console is sending goes out: one left "applying" by a console that closed mid-send waits.
+        self._going_out = result.going_out if sends_running(self.runner) else frozenset()
         self._cache.reset(result.first)
         if result.everything:  # a short journal comes whole: kept whole, in pages
             for start in range(0, max(result.total, 1), self._page_size):
@@ -362,7 +409,9 @@ class JournalTableModel(RowTableModel):
 
 class OutboxTableModel(RowTableModel):
     """Items waiting to go out (queued), sent without a recorded answer (sending), or held for
-    the admin's decision (held), oldest first.
+    the admin's decision (held), in the order they go out: run by run, each in its planned order.
+    Runs are numbered as they are planned, so this is also oldest plan first; "Planned" is when
+    the item's run was planned (an item's own time moves when a stopped send puts it back).
 
     Signals:
         loaded(int): the outbox was read; how many items wait.
@@ -381,24 +430,46 @@ class OutboxTableModel(RowTableModel):
         self._icons, self._colours = icons, colours
         self._name = f"outbox-{id(self):x}"
         self._going_out: frozenset[int] = frozenset()  # the runs being sent right now
+        self._runs: dict[int, tuple[int, str]] = {}  # run id -> (planned at, status)
+        self._sending = False  # an Apply or the outbox is going out
+        self._sends: set[int] = set()  # ids of the send jobs seen running
         session.cache_changed.connect(self._on_cache_changed)
         session.closed.connect(self._on_closed)
+        session.state_changed.connect(self._on_state_changed)
+        session.runner.job_changed.connect(self._on_job_changed)
 
     def _on_cache_changed(self, _entities) -> None:
         self.refresh()
 
     def _on_closed(self) -> None:
-        self._set_rows(([], frozenset()))
+        self._set_rows(([], frozenset(), {}))
+
+    def _on_state_changed(self, _state) -> None:
+        """The reasons depend on whether the site answers."""
+        if self._rows:
+            self.dataChanged.emit(self.index(0, self.COL_MESSAGE), self.index(len(self._rows) - 1, self.COL_MESSAGE))
+
+    def _on_job_changed(self, info) -> None:
+        """A send started or ended: what waits its turn, or goes out now, is read again."""
+        if not info.name.startswith(SEND_JOBS):
+            return
+        known = info.id in self._sends
+        if info.state.finished:
+            self._sends.discard(info.id)
+        else:
+            self._sends.add(info.id)
+        if known == info.state.finished and self.session.db is not None:
+            self.refresh()
 
     def refresh(self) -> int | None:
         db = self.session.db
         if db is None:
-            self._set_rows(([], frozenset()))
+            self._set_rows(([], frozenset(), {}))
             return None
 
         def job(p, c):
             with db.read() as conn:
-                return J.outbox(conn), _going_out(conn)
+                return J.outbox(conn), _going_out(conn), _outbox_runs(conn)
 
         # What waits in a closed profile's outbox is not the next profile's.
         return self.session.runner.run(self._name, job, label="Read the outbox",
@@ -407,18 +478,29 @@ class OutboxTableModel(RowTableModel):
     def held_count(self) -> int:
         return sum(1 for r in self._rows if r.status == Status.HELD.value)
 
-    def _set_rows(self, read: tuple[list[JournalRow], frozenset[int]]) -> None:
-        rows, self._going_out = read
+    def _set_rows(self, read: tuple[list[JournalRow], frozenset[int], dict]) -> None:
+        rows, going_out, self._runs = read
+        self._sending = bool(sends_running(self.session.runner))
+        # A run left "applying" by a console that closed mid-send is not going out: nothing sends it now.
+        self._going_out = going_out if self._sending else frozenset()
         self.replace_rows(rows)
         self.loaded.emit(len(self._rows))
+
+    def planned_at(self, row: JournalRow) -> int:
+        """When the item's run was planned."""
+        return self._runs.get(row.run_id, (row.time, ""))[0] or row.time
+
+    def reason(self, row: JournalRow) -> str:
+        return outbox_reason(row, self._runs.get(row.run_id, (0, ""))[1], going_out=row.run_id in self._going_out,
+                             sending=self._sending, state=self.session.state.status)
 
     def cell(self, row: JournalRow, col: int, role: int):
         shown = shown_status(row.status, going_out=row.run_id in self._going_out)
         if role == Qt.ItemDataRole.DisplayRole:
-            return (when(row.time), row.title, row.target, clip(_your_change(row), 120), status_text(shown),
-                    clip(plain_message(row.code, row.message) or waiting_reason(row.status), 200))[col]
+            return (when(self.planned_at(row)), row.title, row.target, clip(_your_change(row), 120),
+                    status_text(shown), clip(self.reason(row), 200))[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_MESSAGE:
-            return plain_message(row.code, row.message) or None
+            return self.reason(row) or None
         if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_CHANGE:
             return _your_change(row) or None
         if role == Qt.ItemDataRole.DecorationRole and col == self.COL_STATUS and self._icons is not None:

@@ -72,6 +72,7 @@ class JournalPane(QWidget):
         self.model = JournalTableModel(session, self, icons=icon, colours=theme.color)
         self.outbox_model = OutboxTableModel(session, self, icons=icon, colours=theme.color)
         self._file_dialog: QFileDialog | None = None
+        self._outbox_count: int | None = None  # the engine's count (outbox_changed), as the status bar shows it
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
@@ -110,6 +111,7 @@ class JournalPane(QWidget):
         engine.outbox_changed.connect(self._on_outbox_changed)
         session.state_changed.connect(self._update_outbox_actions)
         session.closed.connect(self.forget_view)  # a run of one profile is not a run of the next
+        session.closed.connect(lambda: self._on_outbox_changed(None))
         self.tabs.currentChanged.connect(self._update_subtitle)
         theme.theme_notifier().theme_changed.connect(self._refresh_icons)
         self._refresh_icons()
@@ -221,9 +223,9 @@ class JournalPane(QWidget):
         lay.setContentsMargins(0, 8, 0, 0)
         lay.setSpacing(8)
         self.outbox_intro = QLabel(
-            "Changes made while the site does not answer wait here, in order, and go out when it answers again. "
-            "Before sending, each is checked against the site: one changed there since it was planned is held "
-            "for you — keep yours, take the site's, or drop it.")
+            "Changes not sent yet wait here — made while the site did not answer, or left when a send stopped — "
+            "and go out in order. Before sending, each is checked against the site: one changed there since it "
+            "was planned is held for you — keep yours, take the site's, or drop it.")
         self.outbox_intro.setObjectName("PaneSubtitle")
         self.outbox_intro.setWordWrap(True)
         lay.addWidget(self.outbox_intro)
@@ -384,7 +386,8 @@ class JournalPane(QWidget):
     def _update_subtitle(self, *_args) -> None:
         run_id = self.model.filter.run_id
         if self.tabs.currentIndex() == 1:
-            text = "What waits to be sent to the site, and what waits for your decision, oldest first."
+            text = ("What waits to be sent to the site, and what waits for your decision, in the order it goes out "
+                    "(oldest plan first).")
         elif run_id is None:
             text = "Every change sent to the site, newest first."
         else:
@@ -408,13 +411,24 @@ class JournalPane(QWidget):
         self._update_actions()
 
     def _on_outbox_loaded(self, n: int) -> None:
-        held = self.outbox_model.held_count()
-        label = f"Outbox ({n:,})" if n else "Outbox"
-        self.tabs.setTabText(1, label + (f" · {held:,} held" if held else ""))
+        self._update_outbox_title()
         self.outbox_stack.setCurrentWidget(self.outbox_table if n else self.outbox_empty)
         self._update_outbox_actions()
 
-    def _on_outbox_changed(self, _count: int) -> None:
+    def _update_outbox_title(self) -> None:
+        """"Outbox (23,620) · 2 held": the count the engine last gave (the status bar's "changes waiting"), else
+        the rows read; the held ones as read."""
+        n = self._outbox_count if self._outbox_count is not None else self.outbox_model.rowCount()
+        held = self.outbox_model.held_count()
+        label = f"Outbox ({n:,})" if n else "Outbox"
+        self.tabs.setTabText(1, label + (f" · {held:,} held" if held and n else ""))
+
+    def _on_outbox_changed(self, count: int | None) -> None:
+        """The engine counted the outbox (None: the profile closed)."""
+        self._outbox_count = count
+        self._update_outbox_title()
+        if count is None:
+            return
         self.outbox_model.refresh()
         if self.model.is_active():  # a held item's decision changes its journal entry too
             self.model.refresh()

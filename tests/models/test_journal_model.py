@@ -154,4 +154,4 @@ def test_outbox_lists_waiting_and_held_items(qtbot, qtmodeltester, engine):
     assert model.index(0, OutboxTableModel.COL_STATUS).data(DISPLAY) == "Held"
     assert "changed on the site" in model.index(0, OutboxTableModel.COL_MESSAGE).data(DISPLAY)
     assert model.index(0, OutboxTableModel.COL_CHANGE).data(DISPLAY) == "suspended: no → suspended: yes"
-    assert "waits for the site" in model.index(1, OutboxTableModel.COL_MESSAGE).data(DISPLAY)
+    assert "Send now sends it, in order" in model.index(1, OutboxTableModel.COL_MESSAGE).data(DISPLAY)  # the site answers

@@ -6,6 +6,7 @@ wiring the application uses."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
@@ -131,9 +132,21 @@ def test_a_change_the_site_did_not_answer_waits_to_be_sent_not_sending(qtbot, co
     with raw:
         raw.execute("UPDATE change_runs SET status = 'applying' WHERE id = ?", (summary.run_id,))
     raw.close()
+    # Marked "applying" but sent by nobody (as a console that closed mid-send leaves it): still waiting.
     with qtbot.waitSignal(outbox.loaded, timeout=WAIT):
         outbox.refresh()
-    assert [outbox.index(r, outbox.COL_STATUS).data() for r in range(outbox.rowCount())] == ["Sending"] * 2
+    assert [outbox.index(r, outbox.COL_STATUS).data() for r in range(outbox.rowCount())] == ["Waiting to be sent"] * 2
     with qtbot.waitSignal(journal.loaded, timeout=WAIT):
         journal.refresh()
-    assert {journal.index(r, journal.COL_STATUS).data() for r in range(journal.rowCount())} == {"Sending"}
+    assert {journal.index(r, journal.COL_STATUS).data() for r in range(journal.rowCount())} == {"Waiting to be sent"}
+    release = threading.Event()  # while this console sends it: "Sending", in both
+    engine.session.runner.run(f"outbox {engine.session.profile.name}", lambda p, c: release.wait(10), label="Send")
+    try:
+        with qtbot.waitSignal(outbox.loaded, timeout=WAIT):
+            outbox.refresh()
+        assert [outbox.index(r, outbox.COL_STATUS).data() for r in range(outbox.rowCount())] == ["Sending"] * 2
+        with qtbot.waitSignal(journal.loaded, timeout=WAIT):
+            journal.refresh()
+        assert {journal.index(r, journal.COL_STATUS).data() for r in range(journal.rowCount())} == {"Sending"}
+    finally:
+        release.set()
