@@ -90,6 +90,49 @@ def _unsaved_changes_text(dialogs: list) -> str:
     return f"You have unsaved changes to {first}."
 
 
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _pending_work_text(profile: str, *, syncing: bool, sends: list[str], waiting: int) -> str:
+    """What quitting leaves undone, in a sentence or two ("" when nothing): "A sync of big is running and
+    19,920 changes wait in the outbox: they go out the next time big is open." ``sends``: the labels of the
+    sends running ("Apply: <title>", "Send the outbox")."""
+    parts = [f"a sync of {profile} is running"] if syncing else []
+    applies = [label.removeprefix("Apply: ") for label in sends if label.startswith("Apply: ")]
+    if len(applies) == 1:
+        parts.append(f"\u201c{applies[0]}\u201d is being sent")
+    elif applies:
+        parts.append(f"{len(applies)} runs of changes are being sent")
+    if len(applies) < len(sends):
+        parts.append("the outbox is being sent")
+    if waiting:
+        parts.append("1 change waits in the outbox" if waiting == 1 else f"{waiting:,} changes wait in the outbox")
+    if not parts:
+        return ""
+    text = _and(parts)
+    text = text[0].upper() + text[1:]
+    if waiting:
+        text += f": {'it goes' if waiting == 1 else 'they go'} out the next time {profile} is open."
+    else:
+        text += "."
+    if sends:
+        text += " Quitting stops the sending; the journal shows what went out."
+    return text
+
+
+def _leave_question(edits: str, pending: str, doing: str) -> tuple[str, str, str, str]:
+    """(title, text, question, button) of the one question asked before quitting (``doing``: "quit") or opening
+    another profile: unsent ``edits`` (their words) and ``pending`` work, either or both."""
+    if not edits:
+        verb = doing[:1].upper() + doing[1:]
+        return verb, pending, f"{verb} anyway?", verb
+    if pending:
+        return ("Unsaved changes", f"{edits}\n\n{pending}",
+                f"Your edits have not been sent to the site. Discard them and {doing} anyway?", "Discard")
+    return "Unsaved changes", edits, f"Nothing has been sent to the site. Discard the changes and {doing}?", "Discard"
+
+
 def _bring_to_front(dialog) -> None:
     """The dialog the admin stays with (it may have been closed meanwhile)."""
     from shiboken6 import isValid
@@ -122,6 +165,7 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self._nav_expanded: set[tuple] = set()  # (kind, id) of the tree's open nodes, kept across rebuilds
         self._nav_scroll = 0
         self._discarding = False  # closing after the admin chose to discard unsent edits (close_discarding)
+        self._quitting = False  # closing because the admin asked to quit (request_quit)
         self.discard_box: QMessageBox | None = None  # the question of ask_discard_unsent_edits, while open
         self.setWindowTitle("LMS Console")
         self._build_frame()
@@ -193,7 +237,11 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self.test_action = QAction(icon("refresh"), "&Check connection", self,
                                    statusTip="Ask the site whether it answers and what the token can do")
         self.find_action = QAction(icon("search"), "&Find", self, shortcut=QKeySequence.StandardKey.Find)
-        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        # Ctrl+Q (Cmd+Q on macOS) quits from every window of the console (a user properties window too), not
+        # only this one; a modal question (the quit question itself, a preview) still blocks it, as it blocks
+        # this window. Spelled out: StandardKey.Quit has no key on Windows (nor without a desktop theme).
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"),
+                                   shortcutContext=QtCore.Qt.ShortcutContext.ApplicationShortcut)
         self.about_action = QAction(icon("info"), "&About LMS Console", self)
 
     def _build_central(self) -> None:
@@ -282,6 +330,7 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self.addToolBar(tb)
         self.addAction(self.find_action)
         self.addAction(self.escape_action)
+        self.addAction(self.quit_action)
 
     def _connect(self) -> None:
         s = self.session
@@ -290,7 +339,7 @@ class MainWindow(StatusBarMixin, QMainWindow):
         self.escape_action.triggered.connect(self._on_escape)
         self.profiles_action.triggered.connect(self.profiles_requested)
         self.test_action.triggered.connect(s.check_connection)
-        self.quit_action.triggered.connect(self.close)
+        self.quit_action.triggered.connect(self.request_quit)
         self.about_action.triggered.connect(self._about)
         self.find_action.triggered.connect(self._find)
         self.profile_combo.activated.connect(
@@ -343,12 +392,24 @@ class MainWindow(StatusBarMixin, QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Closing the window quits the console (its close button, File > Quit, Ctrl+Q): with user dialogs
-        holding unsent edits, the window asks first and stays open."""
-        if not self._discarding and self.ask_discard_unsent_edits(self.close_discarding, "quit") is not None:
+        holding unsent edits the window asks first and stays open; when the admin quits (File > Quit, Ctrl+Q, the
+        close button: a spontaneous close) that one question also names the sync or send running and the changes
+        waiting in the outbox. A close by code (the self-test's shutdown) asks about unsent edits only."""
+        admin = self._quitting or event.spontaneous()
+        if not self._discarding and self.ask_discard_unsent_edits(
+                self.close_discarding, "quit", pending=self.pending_work() if admin else "") is not None:
             event.ignore()
             return
         self.save_settings()
         super().closeEvent(event)
+
+    def request_quit(self) -> bool:
+        """File > Quit, Ctrl+Q: close the window (and so the console), asking first (see :meth:`closeEvent`)."""
+        self._quitting = True
+        try:
+            return self.close()
+        finally:
+            self._quitting = False
 
     def close_discarding(self) -> bool:
         """Close (quit) without asking: open user dialogs drop their unsent edits and close (quitting closes
@@ -359,6 +420,17 @@ class MainWindow(StatusBarMixin, QMainWindow):
             return self.close()
         finally:
             self._discarding = False
+
+    def pending_work(self) -> str:
+        """What quitting now would leave undone (a sync or a send running, changes waiting in the outbox), in
+        words for the quit question; "" when nothing (or no profile is open, or the window is not shown)."""
+        from lms_console.models.journal_model import sends_running
+
+        s = self.session
+        if not (self.completed and s.is_open and self.isVisible()):
+            return ""
+        return _pending_work_text(s.profile.name, syncing=s.syncing, waiting=self.outbox_indicator.count(),
+                                  sends=[job.label for job in sends_running(s.runner)])
 
     # -- unsent edits in user dialogs --------------------------------------------------------
     def dialogs_with_unsent_edits(self) -> list:
@@ -374,33 +446,35 @@ class MainWindow(StatusBarMixin, QMainWindow):
         for dialog in self.dialogs_with_unsent_edits():
             dialog.discard()
 
-    def ask_discard_unsent_edits(self, then: Callable[[], object], doing: str) -> QMessageBox | None:
+    def ask_discard_unsent_edits(self, then: Callable[[], object], doing: str,
+                                 pending: str = "") -> QMessageBox | None:
         """Before ``then`` (quitting, opening another profile) closes user dialogs whose edits never went to
-        the preview, ask once (non-blocking) and return the question; None, and nothing asked, when no dialog
-        has such edits (the caller goes on). Discard closes those dialogs, then calls ``then``; Cancel (the
-        default, and Esc's) calls nothing and brings the first such dialog to the front. ``doing`` ends the
-        question: "quit", "open “Other”". A question already open is brought to the front instead (its own
-        ``then`` stays)."""
+        the preview, or leaves ``pending`` work undone (its words: :meth:`pending_work`), ask once (non-blocking)
+        and return the question; None, and nothing asked, when there is neither (the caller goes on). Discard
+        (Quit, with no edits) closes those dialogs, then calls ``then``; Cancel (the default, and Esc's) calls
+        nothing and brings the first such dialog to the front. ``doing`` ends the question: "quit", "open
+        “Other”". A question already open is brought to the front instead (its own ``then`` stays)."""
         from PySide6.QtWidgets import QMessageBox
 
         dialogs = self.dialogs_with_unsent_edits()
-        if not dialogs:
+        if not dialogs and not pending:
             return None
         if self.discard_box is not None and self.discard_box.isVisible():
             self.discard_box.raise_()
             return self.discard_box
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", _unsaved_changes_text(dialogs),
-                          QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("DiscardUnsentEditsQuestion")
+        title, text, question, yes = _leave_question(_unsaved_changes_text(dialogs) if dialogs else "", pending, doing)
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("DiscardUnsentEditsQuestion" if dialogs else "PendingWorkQuestion")
         box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        box.setInformativeText(f"Nothing has been sent to the site. Discard the changes and {doing}?")
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.setInformativeText(question)
+        discard = box.addButton(yes, QMessageBox.ButtonRole.DestructiveRole)
         cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(cancel)
         box.setEscapeButton(cancel)
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        first = dialogs[0]
-        answers = {discard: lambda: (self.discard_unsent_edits(), then()), cancel: lambda: _bring_to_front(first)}
+        first = dialogs[0] if dialogs else None
+        answers = {discard: lambda: (self.discard_unsent_edits(), then()),
+                   cancel: lambda: first is not None and _bring_to_front(first)}
         box.buttonClicked.connect(lambda button: answers.get(button, lambda: None)())
         box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
         self.discard_box = box
