@@ -10,7 +10,10 @@ from PySide6.QtCore import QObject, Signal
 
 from lms_console.models.session import ConnectionSession, Online
 from lms_console.services.lms.errors import Unreachable
-from lms_console.services.changes.model import Change, Plan, RunSummary, settled_status
+from lms_console.services.changes.model import Change, Plan, RunSummary, Status, settled_status
+
+# The journal's words for an item of a run paused when its profile was closed (see _left_in_outbox).
+PAUSED_ITEM = "not sent yet: its profile was closed during the run; it goes out when that profile is open again"
 
 
 class ChangeEngine(QObject):
@@ -23,6 +26,12 @@ class ChangeEngine(QObject):
         changes_applied(object): RunSummary broadcast to every model: re-read what it touched
             (``summary.entities``).
         outbox_changed(int): how many items wait to go out or for the admin's decision.
+        closed_run_ended(int, object): job id and RunSummary of a run (an apply, the outbox going out) of a profile
+            closed since: paused when it closed (what it had not sent waits in that profile's outbox), or ended
+            after. Never ``applied``: nothing of it is the profile open now's.
+
+    A profile's runs never hold up the next profile: when it closes, they stop at their next chunk (see
+    :meth:`_pause_runs`).
     """
 
     planned = Signal(object)
@@ -30,6 +39,7 @@ class ChangeEngine(QObject):
     applied = Signal(object)
     changes_applied = Signal(object)
     outbox_changed = Signal(int)
+    closed_run_ended = Signal(int, object)
 
     def __init__(self, session: ConnectionSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -37,9 +47,12 @@ class ChangeEngine(QObject):
         self.runner = session.runner
         session.opened.connect(self._on_opened)
         session.state_changed.connect(self._on_state)
+        session.closed.connect(self._pause_runs)
+        self.runner.job_changed.connect(self._forget_ended_run)
         self._was_offline = False
         self._resume_when_online = False
         self._runs = 0
+        self._live: dict[int, _Run] = {}  # runs of the open profile not ended yet, by job id
 
     # -- planning ------------------------------------------------------------------
     def plan(self, changes: Iterable[Change], *, title: str = "", enrol_first: bool = False) -> int | None:
@@ -135,19 +148,49 @@ class ChangeEngine(QObject):
         plan = plan.plan if isinstance(plan, _TaggedPlan) else plan
 
         undo = bool(meta.get("undo_of") or meta.get("undo_items"))
+        self._runs += 1
+        run = _Run(f"apply-{self._runs}")  # a unique name: a second Apply must queue behind the first, never cancel it
 
         def job(writer, progress, cancel):
+            run.cancel = cancel
             # An undo names what it reverses: its originals are marked undone when their inverse goes through,
             # now or from the outbox later (the Applier does it after every send).
             run_id = record(writer, plan, profile=profile, lms_user=user, origin="undo" if undo else origin,
                             undo_of=meta.get("undo_of"), undo_items=meta.get("undo_items") or ())
             # An undo first reads what it touches on the site: a change made there since is held, not reversed.
-            return Applier(client, writer, progress=progress, cancel=cancel, recheck=undo).run(run_id)
+            summary = Applier(client, writer, progress=progress, cancel=cancel, recheck=undo).run(run_id)
+            return _left_in_outbox(writer, summary) if run.paused else summary
 
-        self._runs += 1
-        # A unique name: a second Apply must queue behind the first, never cancel it.
-        return session.run_writer(f"apply-{self._runs}", job, label=f"Apply: {plan.title}", with_progress=True,
-                                  keep_result=True, **self._for_this_profile(self._on_applied, self.plan_failed.emit))
+        return self._start_run(run, job, f"Apply: {plan.title}")
+
+    def _start_run(self, run: _Run, job, label: str) -> int:
+        """Start ``job`` (an apply or the outbox going out) on the writer thread as ``run``: paused if its profile
+        closes, its summary then said as that profile's (``closed_run_ended``), never as the next one's."""
+        mine = self.session.for_this_profile(self._on_applied)
+
+        def done(summary) -> None:
+            if run.closed:
+                self.closed_run_ended.emit(run.job, summary)
+            else:
+                mine(summary)
+
+        run.job = self.session.run_writer(run.name, job, label=label, with_progress=True, keep_result=True,
+                                          on_done=done, on_error=self.session.for_this_profile(self.plan_failed.emit))
+        self._live[run.job] = run
+        return run.job
+
+    def _pause_runs(self) -> None:
+        """The open profile was closed (another opened, none, moved, removed, the console quits): its runs stop at
+        their next chunk, what they did not send left queued in its outbox (it goes out when that profile is open
+        again; an item on its way is settled as for any stop), so that the next profile's jobs on the writer
+        thread, one at a time, do not wait for them; one not started yet never starts."""
+        runs, self._live = self._live, {}
+        for run in runs.values():
+            run.pause(self.runner)
+
+    def _forget_ended_run(self, info) -> None:
+        if info.state.finished:
+            self._live.pop(info.id, None)
 
     def resume_outbox(self) -> int | None:
         """Send what waits in the outbox (after going online, or a restart), re-checking each item.
@@ -163,11 +206,13 @@ class ChangeEngine(QObject):
         # One send per profile: a closed profile's send still going (it finishes into its own journal) does not
         # hold back the outbox of the profile open now.
         name = f"outbox {session.profile.name}"
-        if self.runner.is_running(name):
-            return None
+        if any(run.name == name for run in self._live.values()):
+            return None  # (one still stopping, of this profile when it was open before, is not in the way)
         client = session.client
+        run = _Run(name)
 
         def job(writer, progress, cancel):
+            run.cancel = cancel
             with writer.batch() as raw:
                 runs = [r[0] for r in raw.execute(
                     "SELECT DISTINCT run_id FROM change_items WHERE status IN ('queued', 'sending') ORDER BY run_id")]
@@ -178,8 +223,7 @@ class ChangeEngine(QObject):
                     break  # the site stopped answering, refused the token, or the admin said stop: the rest waits
             return merge_summaries(summaries)
 
-        return session.run_writer(name, job, label="Send the outbox", with_progress=True, keep_result=True,
-                                  **self._for_this_profile(self._on_applied, self.plan_failed.emit))
+        return self._start_run(run, job, "Send the outbox")
 
     def release_held(self, item_ids: int | Sequence[int], decision: str) -> None:
         """The admin's decision (keep, theirs, drop) on held items, in one job."""
@@ -228,6 +272,43 @@ class ChangeEngine(QObject):
         elif state.status == Online.ONLINE and (self._was_offline or self._resume_when_online):
             self._was_offline = self._resume_when_online = False
             self.resume_outbox()
+
+
+class _Run:
+    """An apply or outbox send of the open profile: its job, and whether it was paused when its profile closed.
+    ``cancel`` is set on the writer thread when the job starts."""
+
+    __slots__ = ("name", "job", "cancel", "closed", "paused")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.job: int | None = None
+        self.cancel = None
+        self.closed = False  # its profile was closed: its summary is said as that profile's
+        self.paused = False  # stopped by that: what it did not send stays queued
+
+    def pause(self, runner) -> None:
+        """Stop it at its next chunk (never started: never starts). One the admin cancelled already stays
+        cancelled (its rest skipped)."""
+        self.closed = True
+        if self.cancel is None or not self.cancel.cancelled:
+            self.paused = True
+            runner.cancel(self.job)
+
+
+def _left_in_outbox(writer, summary: RunSummary) -> RunSummary:
+    """A run paused when its profile closed (on the writer thread): the items the Applier skipped as cancelled
+    are queued again, to go out from the outbox when that profile is open again, and the run waits."""
+    from lms_console.services.changes import journal as J
+
+    if summary.status != "cancelled":
+        return summary  # it went to its end, or stopped for its site, before the pause came
+    ids = {r.item_id for r in summary.results if r.status == Status.SKIPPED and r.code == "cancelled"}
+    J.mark(writer, sorted(ids), Status.QUEUED, message=PAUSED_ITEM)
+    J.set_run_status(writer, summary.run_id, "waiting")
+    results = tuple(replace(r, status=Status.QUEUED, code="", message=PAUSED_ITEM) if r.item_id in ids else r
+                    for r in summary.results)
+    return replace(summary, status="waiting", results=results)
 
 
 class _TaggedPlan:

@@ -6,8 +6,9 @@ The preview and the results belong to the window the admin planned from (a user'
 access check): they open over it and, once closed, hand the keyboard back to it, not to the main window.
 
 They also belong to the profile open when the admin planned: when it closes (another profile opened, or none)
-its preview and results close, the plans waiting for their turn are not sent, and a run of it still going
-finishes into its own journal without a results window here (see :meth:`ChangeViews._on_profile_closed`).
+its preview and results close, the plans waiting for their turn are not sent, and a run of it still going pauses
+(the engine stops it at its next chunk; the rest waits in that profile's outbox), said in a banner, not a results
+window (see :meth:`ChangeViews._on_profile_closed`).
 
 ``app.py`` calls :func:`install_change_views` once, after it built the window and the engine.
 """
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from lms_console.models.plan_model import count_phrase
 from lms_console.services.changes.model import RunSummary, Status
+from lms_console.services.lms.errors import Unreachable
 from lms_console.views.dialogs.preview_dialog import PreviewDialog
 from lms_console.views.dialogs.results_dialog import ResultsDialog
 from lms_console.views.journal_pane import JournalPane
@@ -58,9 +60,11 @@ class ChangeViews(QObject):
         self._profile = ""  # the open profile's name (its runs and plans are said to be of it once it is closed)
         self._closed_jobs: dict[int, tuple[str, str]] = {}  # runs of profiles closed since -> (title, profile)
         self._unsent: list[str] = []  # plans that waited for those runs, not sent: said when the last one ends
+        self._sync_wait: tuple[int, str] | None = None  # (apply job, banner text) while it waits for a sync
         engine.planned.connect(self.show_preview)
         engine.plan_failed.connect(window.show_problem)
         engine.applied.connect(self._on_applied)
+        engine.closed_run_ended.connect(self._on_closed_run_ended)
         engine.outbox_changed.connect(window.outbox_indicator.set_count)
         window.outbox_indicator.clicked.connect(self.show_outbox)
         self.runner.job_changed.connect(self._on_job_changed)
@@ -113,16 +117,38 @@ class ChangeViews(QObject):
                 "warning", "Not sent: no connection profile is open. Open one (File › Profiles…) and plan again.")
             return None
         self._jobs[job] = (plan.title, origin, plan)
+        self._say_waits_for_sync(job, plan.title)
         return job
 
+    def _say_waits_for_sync(self, job: int, title: str) -> None:
+        """The profile syncs: the run waits for the sync to end (the writer thread runs one job at a time). Say
+        so, until it starts or ends (:meth:`_on_sync_wait_over`); it starts by itself."""
+        session = self.engine.session
+        if session.syncing:
+            text = f"“{title}” starts when the sync of {session.profile.name} has finished."
+            self.window.banner.show_message("info", text, title="Waiting for the sync")
+            self._sync_wait = job, text
+
+    def _on_sync_wait_over(self, info) -> None:
+        """The run said to wait for the sync has started or ended: its banner goes (unless replaced already)."""
+        if self._sync_wait is None or info.id != self._sync_wait[0] or info.state.value == "queued":
+            return
+        (_job, text), self._sync_wait = self._sync_wait, None
+        if self.window.banner.message_text() == text:
+            self.window.banner.clear()
+
     def _on_job_changed(self, info) -> None:
+        self._on_sync_wait_over(info)
         if not info.state.finished:
             return
         # ``applied`` follows the job_changed of its run at once, or never (a run of a closed profile, a result
         # dropped after Cancel): the title of a run that ended earlier is never given to a later one (the outbox).
         self._finished = None
         if info.id in self._closed_jobs:
-            self._say_closed_run_ended(info, *self._closed_jobs.pop(info.id))
+            if info.state.value == "failed":  # no summary follows
+                self._say_closed_run_ended(info.id, error=info.error)
+            else:  # its summary follows at once (closed_run_ended), unless it never started
+                QTimer.singleShot(0, self, lambda job=info.id: self._say_closed_run_ended(job))
             return
         if info.id not in self._jobs:
             return
@@ -181,12 +207,13 @@ class ChangeViews(QObject):
         self._profile = profile.name
 
     def _on_profile_closed(self) -> None:
-        """The profile the admin planned on was closed (another opened, or none). Its runs still going finish
-        into its own journal, as they would had it stayed open, but their results are not this profile's: no
-        results window opens for them (its Retry and Undo would plan against the profile open now, its titles
-        and journal link would read the wrong journal); when one ends, a banner says so and where its results
-        are. Plans confirmed but still waiting for their turn are not sent (they were planned against the
-        closed profile's site and copy): a banner names them. Its preview and results close."""
+        """The profile the admin planned on was closed (another opened, or none). Its runs still going pause at
+        their next chunk (the engine stops them: the next profile's jobs do not wait for them), what they did not
+        send waiting in its outbox; their results are not this profile's: no results window opens for them (its
+        Retry and Undo would plan against the profile open now, its titles and journal link would read the wrong
+        journal); when one stops, a banner says what went through, what waits, and where its results are. Plans
+        confirmed but still waiting for their turn are not sent (they were planned against the closed profile's
+        site and copy): a banner names them. Its preview and results close."""
         closed, self._profile = self._profile, ""
         self._closed_jobs.update({job: (title, closed) for job, (title, _origin, _plan) in self._jobs.items()})
         self._jobs.clear()
@@ -207,21 +234,35 @@ class ChangeViews(QObject):
         names = ", ".join(f"“{t}”" for t in titles)
         return f"Not sent: {names} waited for a run of profile {profile}, which was closed."
 
-    def _say_closed_run_ended(self, info, title: str, profile: str) -> None:
-        """A run of a profile closed since has ended: say so, and where its results are (no results window:
-        see :meth:`_on_profile_closed`)."""
-        what = {"done": "finished", "cancelled": "was cancelled"}.get(info.state.value, f"stopped ({info.error})")
-        text = f"“{title}” (profile {profile}) {what} after {profile} was closed. "
-        if profile == self._profile:  # opened again since: its journal is the one shown here
-            text, actions = text + "Its results are in the journal.", [("Show journal", self.show_journal)]
+    def _on_closed_run_ended(self, job: int, summary: RunSummary) -> None:
+        self._say_closed_run_ended(job, summary)
+
+    def _say_closed_run_ended(self, job: int, summary: RunSummary | None = None, error: str = "") -> None:
+        """A run of a profile closed since has stopped (paused when it closed, or ended after): say what went
+        through, what waits, and where its results are (no results window: see :meth:`_on_profile_closed`).
+        ``summary`` None: it failed (``error``) or never started."""
+        if job not in self._closed_jobs:
+            return  # said already, with its summary
+        title, profile = self._closed_jobs.pop(job)
+        if summary is not None:
+            what, level = _closed_run_words(summary, profile)
+        elif error:
+            what, level = f"stopped after {profile} was closed ({error}).", "error"
         else:
-            text, actions = text + f"Its results are in the journal of {profile}: open {profile} to see them.", []
+            what = (f"was not sent: {profile} was closed before it started. To send it, open {profile} and plan "
+                    "it again.")
+            level = "error"
+        text, actions = f"“{title}” (profile {profile}) {what}", []
+        if summary is not None or error:
+            if profile == self._profile:  # opened again since: its journal is the one shown here
+                text, actions = text + " Its results are in the journal.", [("Show journal", self.show_journal)]
+            else:
+                text += f" Its results are in the journal of {profile}: open {profile} to see them."
         unsent = []
         if not self._closed_jobs:  # the last of them: what waited for it was not sent
             unsent, self._unsent = self._unsent, []
         if unsent:
-            text += " " + self._not_sent(unsent, profile)
-        level = "info" if info.state.value == "done" and not unsent else "error"
+            text, level = text + " " + self._not_sent(unsent, profile), "error"
         self.window.banner.show_message(level, text, actions=actions)
 
     # -- results --------------------------------------------------------------------------------
@@ -293,6 +334,36 @@ class ChangeViews(QObject):
         if self.window.stack.currentWidget() is not self.pane:  # no navigation tree yet
             self.window.show_pane("journal")
             self.pane.show_target(None)
+
+
+def _closed_run_words(summary: RunSummary, profile: str) -> tuple[str, str]:
+    """What became of a run of ``profile`` that stopped after it was closed, from its summary (after "“title”
+    (profile big) "), and the banner's level: paused when it closed, stopped by its site, cancelled, finished."""
+    done, failed, held = (summary.count(s) for s in (Status.DONE, Status.FAILED, Status.HELD))
+    unsent = sum(1 for r in summary.results if r.status == Status.SKIPPED and r.code == "cancelled")
+    waiting = summary.count(Status.QUEUED) + summary.count(Status.SENDING)
+    total = done + failed + held + waiting + unsent  # what was to be sent (not what planning skipped)
+    counts = ", ".join([f"{done:,} of {total:,} went through"] + ([f"{failed:,} failed"] if failed else [])
+                       + ([f"{held:,} held for you"] if held else []))
+    rest = ""
+    if waiting:
+        rest = (f"; the other {waiting:,} wait in {profile}'s outbox and go out when {profile} is open again"
+                + (" and its site answers" if isinstance(summary.error, Unreachable) else ""))
+    elif unsent:
+        rest = f"; the other {unsent:,} were not sent"
+    if summary.status == "waiting" and summary.error is None:
+        what = f"paused when {profile} was closed"
+    elif summary.error is not None:
+        what = (f"stopped when {profile}'s site did not answer, after {profile} was closed"
+                if isinstance(summary.error, Unreachable) else f"stopped after {profile} was closed ({summary.error})")
+    elif summary.status == "cancelled":
+        what = f"was cancelled after {profile} was closed"
+    else:
+        what = f"finished after {profile} was closed"
+    # What waits goes out by itself: said as information (the main window also clears warnings once the next
+    # profile's site answers, which may come after this).
+    level = "error" if summary.status == "failed" else "warning" if (unsent or failed or held) else "info"
+    return f"{what}: {counts}{rest}.", level
 
 
 def install_change_views(window, engine) -> ChangeViews:

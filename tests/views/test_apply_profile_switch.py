@@ -1,8 +1,11 @@
 """A run, a plan or a read started for one profile that ends after the admin opened another (or closed it):
-it finishes into its own profile's journal and cache, but nothing of it reaches the profile open now, its state
+it ends into its own profile's journal and cache, but nothing of it reaches the profile open now, its state
 or its windows (no results window whose Retry would plan the old profile's failures against the new site, no
-"offline" for a site that answers, no queued plan sent to the other site). Two real sandbox sites over HTTP,
-the real ChangeEngine, change views and main window, real cache files in tmp_path."""
+"offline" for a site that answers, no queued plan sent to the other site). A run of the closed profile (an apply,
+its outbox going out) pauses at its next chunk, what it did not send waiting in that profile's outbox: the next
+profile's jobs (the writer thread runs one at a time) never wait for it (QA: a 26,120-change import held the next
+profile's jobs for 25 minutes). Two real sandbox sites over HTTP, the real ChangeEngine, change views and main
+window (and ConsoleApp), real cache files in tmp_path."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 
+from lms_console.app import ConsoleApp
+from lms_console.models import profiles_controller
 from lms_console.models.access_model import AccessChecker
 from lms_console.models.cohort_rules import CohortRulesModel
 from lms_console.models.content_model import ContentTreeModel
@@ -23,6 +28,7 @@ from lms_console.services.cache.db import CacheDb
 from lms_console.services.changes import Change, plan_changes, record
 from lms_console.services.credentials import Secret
 from lms_console.services.profiles import ProfileStore
+from lms_console.views.dialogs.profiles_dialog import ProfilesDialog
 from suite_helpers import q, site_q
 
 WAIT = 30_000
@@ -131,7 +137,20 @@ def _run_items(profile_name: str, title: str) -> list[str]:
                                     "WHERE r.title = ? ORDER BY i.id", title)]
 
 
-def test_a_run_that_ends_after_another_profile_opened_stays_the_old_profiles(qtbot, console, site_a, site_b):
+def _paused_text(title: str, done: int, total: int, profile: str = "site") -> str:
+    return (f"“{title}” (profile {profile}) paused when {profile} was closed: {done} of {total} went through; the "
+            f"other {total - done} wait in {profile}'s outbox and go out when {profile} is open again. Its results "
+            f"are in the journal of {profile}: open {profile} to see them.")
+
+
+def _paused_items(items: list[str]) -> int:
+    """How many of a paused run's items went through: the first ones, the rest queued (none on its way)."""
+    done = items.count("done")
+    assert 0 < done < len(items) and items == ["done"] * done + ["queued"] * (len(items) - done), items
+    return done
+
+
+def test_a_run_of_the_closed_profile_pauses_and_stays_the_old_profiles(qtbot, console, site_a, site_b):
     session, engine, window, views = console
     runner = session.runner
     users = _active(session, 8)
@@ -140,21 +159,20 @@ def test_a_run_that_ends_after_another_profile_opened_stays_the_old_profiles(qtb
     seen = Seen(engine, session)
     _open_b(session, site_b)
     _wait_online(qtbot, session)
-    assert not runner.job(job).state.finished  # the run goes on after the switch
     _wait_finished(qtbot, runner, job)
 
-    assert runner.job(job).state == JobState.DONE and session.profile.name == "B"
+    # It stopped at its next chunk (B's jobs do not wait for it), with what it did handed back.
+    assert runner.job(job).state == JobState.CANCELLED and session.profile.name == "B"
     # Nothing of it is said of B: no results (their Retry would plan A's failures against B), no re-read of B's
     # copy, B stays online.
     assert seen.applied == [] and seen.cache_changed == [] and views.results is None
     assert Online.OFFLINE not in seen.states and session.state.status == Online.ONLINE
-    assert window.banner.message_text() == (
-        "“Move eight to Porto” (profile site) finished after site was closed. Its results are in the journal of "
-        "site: open site to see them.")
-    # It finished into A's own journal, and A's site has it; B's site has nothing of it.
-    assert _run_items("site", "Move eight to Porto") == ["done"] * 8
+    # What went through is in A's own journal and on A's site; the rest waits in A's outbox; B's site has nothing.
+    done = _paused_items(_run_items("site", "Move eight to Porto"))
+    assert window.banner.message_text() == _paused_text("Move eight to Porto", done, 8)
+    assert window.banner.level == "info"
     assert _one(site_a, f"SELECT COUNT(*) FROM user WHERE city = 'Porto' AND id IN ({','.join('?' * 4)})",
-                *users[::2]) == 4
+                *users[::2]) == (done + 1) // 2
     assert _one(site_b, "SELECT COUNT(*) FROM user WHERE city = 'Porto'") == porto_on_b
 
     # B's own runs are B's: what waited in its outbox goes out as the outbox (a banner, not A's run's title) ...
@@ -220,7 +238,7 @@ def test_a_plan_waiting_for_a_run_of_the_closed_profile_is_not_sent_to_the_next_
     assert _one(site_a, "SELECT suspended FROM user WHERE id = ?", target) == 0
     assert _run_items("B", "Suspend one") == [] and _run_items("site", "Suspend one") == []
     text = window.banner.message_text()
-    assert text.startswith("“Eight to Braga” (profile site) finished after site was closed.")
+    assert text.startswith("“Eight to Braga” (profile site) paused when site was closed: ")
     assert text.endswith("Not sent: “Suspend one” waited for a run of profile site, which was closed.")
     assert window.banner.level == "error"
 
@@ -232,8 +250,7 @@ def _record(qtbot, session, plan, profile: str) -> None:
     _wait_finished(qtbot, session.runner, job)
 
 
-def test_the_new_profiles_outbox_goes_out_while_the_closed_profiles_send_still_runs(qtbot, console, site_a,
-                                                                                     site_b):
+def test_the_new_profiles_outbox_goes_out_at_once_the_closed_profiles_send_pausing(qtbot, console, site_a, site_b):
     session, engine, window, views = console
     users = _active(session, 8)
     _record(qtbot, session, plan_changes(session.db, _slow_changes(users, "Oslo"), site=session.site,
@@ -246,13 +263,13 @@ def test_the_new_profiles_outbox_goes_out_while_the_closed_profiles_send_still_r
                                     "email": "switch.outbox@example.org", "password": "Sup3r#secret"})
     session.run_writer("test-record", lambda w: record(
         w, plan_changes(session.db, [create], site=None, title="Create one"), profile="B", lms_user="admin"))
-    _wait_online(qtbot, session)  # B's outbox goes out once its site answers, after A's send
-    with qtbot.waitSignal(engine.applied, timeout=60_000) as applied:
+    _wait_online(qtbot, session)  # B's outbox goes out once its site answers, A's send paused meanwhile
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as applied:
         pass
     assert applied.args[0].status == "done" and [r.status.value for r in applied.args[0].results] == ["done"]
     assert _one(site_b, "SELECT COUNT(*) FROM user WHERE username = 'switch.outbox'") == 1
-    assert session.runner.job(old_send).state == JobState.DONE
-    assert _run_items("site", "Eight to Oslo") == ["done"] * 8
+    assert session.runner.job(old_send).state == JobState.CANCELLED
+    _paused_items(_run_items("site", "Eight to Oslo"))  # the rest waits in A's outbox
 
 
 def test_the_results_of_the_closed_profiles_run_close_with_it(qtbot, console, site_b):
@@ -355,3 +372,168 @@ def test_the_content_tree_read_for_a_profile_closed_meanwhile_stays_empty(qtbot,
     session.close()
     _wait_finished(qtbot, session.runner, job)
     assert tree.rowCount() == 0
+
+
+# -- a closed profile's runs pause: the next profile's jobs never wait for them ------------------------------------
+
+def test_the_next_profiles_jobs_do_not_wait_for_the_closed_profiles_run(qtbot, console, site_a, site_b):
+    """QA: B's save-site-info, outbox and "Sync small" sat Queued behind A's 26,120-change apply."""
+    session, engine, window, views = console
+    runner = session.runner
+    users = _active(session, 16, skip=8)  # 15 more calls of 300 ms after the first: ~5 s had the run gone on
+    job = _apply_slowly(qtbot, session, engine, views, site_a, _slow_changes(users, "Tartu"), "Sixteen to Tartu")
+    _open_b(session, site_b)
+    _wait_online(qtbot, session)
+    with qtbot.waitSignal(session.sync_finished, timeout=2500) as synced:  # B's sync goes at once
+        session.sync(("site",))
+    assert synced.args[0].status == "ok"
+    assert runner.job(job).state == JobState.CANCELLED
+    _paused_items(_run_items("site", "Sixteen to Tartu"))
+
+
+def test_a_paused_run_goes_out_when_its_profile_is_open_again(qtbot, console, site_a, site_b):
+    session, engine, window, views = console
+    users = _active(session, 6, skip=24)
+    job = _apply_slowly(qtbot, session, engine, views, site_a, _slow_changes(users, "Graz"), "Six to Graz")
+    _open_b(session, site_b)
+    _wait_online(qtbot, session)
+    _wait_finished(qtbot, session.runner, job)
+    done = _paused_items(_run_items("site", "Six to Graz"))
+    assert window.banner.message_text() == _paused_text("Six to Graz", done, 6)
+
+    site_a.clear_faults()
+    with qtbot.waitSignal(engine.applied, timeout=WAIT) as outbox:  # A's outbox goes out once its site answers
+        assert session.open(ProfileStore().get("site"), Secret(site_a.admin_token))
+    assert outbox.args[0].status == "done"
+    assert _run_items("site", "Six to Graz") == ["done"] * 6
+    assert _one(site_a, "SELECT COUNT(*) FROM user WHERE city = 'Graz' AND id IN (?, ?, ?)", *users[::2]) == 3
+    qtbot.wait(50)
+    assert window.banner.message_text() == f"The outbox went out to the site: {6 - done} done."
+
+
+def test_a_run_whose_site_stopped_as_its_profile_closed_says_its_rest_waits(qtbot, console, site_a, site_b,
+                                                                              monkeypatch):
+    """QA: "… finished after big was closed" of a run whose site had stopped answering (21,120 left queued)."""
+    session, engine, window, views = console
+    users = _active(session, 8, skip=16)
+    job = _apply_slowly(qtbot, session, engine, views, site_a, _slow_changes(users, "Kyiv"), "Eight to Kyiv")
+    faults, fates = site_a.app.faults, []
+    plan = faults.plan
+
+    def seen():
+        fates.append(plan()["action"])
+        return {"delay": 0.3 if fates[-1] == "drop_before" else 0.0, "action": fates[-1], "die": False}
+
+    monkeypatch.setattr(faults, "plan", seen)
+    site_a.set_faults(drop_before_rate=1.0)  # the site stops answering: its next call is lost on its way
+    qtbot.waitUntil(lambda: "drop_before" in fates, timeout=WAIT)
+    _open_b(session, site_b)
+    _wait_online(qtbot, session)
+    _wait_finished(qtbot, session.runner, job)
+
+    items = _run_items("site", "Eight to Kyiv")
+    done = items.count("done")
+    assert 0 < done < 8 and set(items[done:]) <= {"sending", "queued"}  # the call lost: sent, its outcome unknown
+    assert window.banner.message_text() == (
+        f"“Eight to Kyiv” (profile site) stopped when site's site did not answer, after site was closed: {done} of 8 "
+        f"went through; the other {8 - done} wait in site's outbox and go out when site is open again and its site "
+        "answers. Its results are in the journal of site: open site to see them.")
+
+
+# -- an Apply waiting for a sync says so ---------------------------------------------------------------------------
+
+def _apply_during_sync(qtbot, session, engine, views, site, title: str, city: str, skip: int) -> tuple[int, int]:
+    """Preview one change, start a slow sync, press Apply: (the sync's job id, the run's job id)."""
+    runner = session.runner
+    user = _active(session, 1, skip=skip)[0]
+    dialog = _preview(qtbot, engine, views, [Change("user.update", {"id": user, "fields": {"city": city}})], title)
+    site.set_faults(latency_ms=500)
+    sync = session.sync(("site",))
+    qtbot.waitUntil(lambda: runner.job(sync).state == JobState.RUNNING, timeout=WAIT)
+    qtbot.mouseClick(dialog.apply_button, LEFT)
+    job = next(j.id for j in runner.running() if j.name.startswith("apply-"))
+    assert runner.job(job).state == JobState.QUEUED
+    return sync, job
+
+
+def test_an_apply_pressed_during_a_sync_says_it_starts_when_the_sync_has_finished(qtbot, console, site_a):
+    session, engine, window, views = console
+    runner = session.runner
+    sync, job = _apply_during_sync(qtbot, session, engine, views, site_a, "One to Turku", "Turku", 30)
+    assert window.banner.message_text() == "“One to Turku” starts when the sync of site has finished."
+    assert window.banner.level == "info"
+    qtbot.waitUntil(lambda: runner.job(job).state != JobState.QUEUED, timeout=60_000)
+    assert runner.job(sync).state == JobState.DONE
+    assert "starts when the sync" not in window.banner.message_text()  # it has started
+    qtbot.waitUntil(lambda: views.results is not None and views.results.isVisible(), timeout=WAIT)
+    assert _run_items("site", "One to Turku") == ["done"]
+
+
+def test_an_apply_waiting_for_the_closed_profiles_sync_is_not_sent(qtbot, console, site_a, site_b):
+    session, engine, window, views = console
+    runner = session.runner
+    _sync, job = _apply_during_sync(qtbot, session, engine, views, site_a, "One to Oulu", "Oulu", 31)
+    _open_b(session, site_b)
+    _wait_online(qtbot, session)
+    _wait_finished(qtbot, runner, job)
+
+    assert runner.job(job).state == JobState.CANCELLED  # it never started
+    assert _run_items("site", "One to Oulu") == [] and _run_items("B", "One to Oulu") == []
+    assert window.banner.message_text() == ("“One to Oulu” (profile site) was not sent: site was closed before it "
+                                            "started. To send it, open site and plan it again.")
+    assert window.banner.level == "error"
+
+
+# -- a profile moved to another address while its outbox goes out -------------------------------------------------
+
+@pytest.fixture
+def console_app(qapp, qtbot):
+    """A ConsoleApp, not started yet (as tests/views/conftest.py's ``console``, which this file's replaces)."""
+    app = ConsoleApp(qapp)
+    qtbot.addWidget(app.window)
+    yield app
+    for dialog in app.window.findChildren(ProfilesDialog):
+        dialog.close()
+    app.shutdown()
+    app.window.close()
+
+
+def _type_into(qtbot, edit, text: str) -> None:
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    qtbot.keyClicks(edit, text)
+
+
+def test_a_profile_moved_while_its_outbox_goes_out_opens_again_at_once(qtbot, console_app, site_a, site_b,
+                                                                       monkeypatch):
+    """QA: moved to another address while its outbox sent 21,170 changes, the profile stayed closed ("No site
+    open") for the whole send: it opens again there only after the writer thread's jobs before it."""
+    monkeypatch.setattr(profiles_controller, "SAVE_WAITS_FOR_SET_ASIDE_S", 0.0)  # Save does not wait for it
+    app = console_app
+    app.profiles.add("Big", site_a.url)
+    app.tokens.set("Big", site_a.admin_token)
+    app.profiles.set_last_used("Big")
+    app.start()
+    qtbot.waitUntil(lambda: hasattr(app, "engine") and app.session.is_open, timeout=WAIT)
+    session, runner = app.session, app.runner
+    qtbot.waitUntil(lambda: session.last_sync is not None and not runner.running(), timeout=60_000)  # on connect
+    users = _active(session, 16, skip=8)  # 15 more calls of 400 ms after the first: ~6 s had the send gone on
+    _record(qtbot, session, plan_changes(session.db, _slow_changes(users, "Riga"), site=session.site,
+                                         title="Sixteen to Riga"), "Big")
+    site_a.set_faults(latency_ms=400)
+    send = app.engine.resume_outbox()
+    qtbot.waitUntil(lambda: runner.job(send).done > 0, timeout=WAIT)
+
+    app.open_profiles_dialog()  # Settings › Profiles: Big gets site B's address and token, Save
+    dialog = app._dialog
+    qtbot.waitExposed(dialog)
+    dialog.show_profile("Big")
+    _type_into(qtbot, dialog.url_edit, site_b.url)
+    _type_into(qtbot, dialog.token_edit, site_b.admin_token)
+    qtbot.mouseClick(dialog.save_button, LEFT)
+    dialog.close()
+    qtbot.waitUntil(lambda: session.is_open and session.profile.url == site_b.url, timeout=2500)
+
+    assert runner.job(send).state == JobState.CANCELLED  # paused: the rest waits in the old site's copy
+    assert _one(site_b, "SELECT COUNT(*) FROM user WHERE city = 'Riga'") == 0
+    assert app.window.banner.title_text() == "Reconnected"
