@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QWidget
+from qt_helpers import shown_text
 
 from lms_console.models.plan_model import COL_DIFF, COL_TITLE
 from lms_console.services.cache.db import CacheDb
@@ -46,19 +47,6 @@ def long_preview(qtbot, change_console, server):
     views.preview.reject()
 
 
-def _shown(table, row: int, col: int) -> str:
-    """The text the table paints in a cell (as test_preview_widths reads it)."""
-    index = table.model().index(row, col)
-    option = QStyleOptionViewItem()
-    option.textElideMode = table.textElideMode()
-    option.rect = table.visualRect(index)
-    table.itemDelegateForIndex(index).initStyleOption(option, index)
-    style = table.style()
-    text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table)
-    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, option, table) + 1
-    return option.fontMetrics.elidedText(option.text, option.textElideMode, text_rect.width() - 2 * margin)
-
-
 def test_a_long_plan_keeps_its_titles_whole_and_cuts_the_diff(long_preview):
     table, model = long_preview.table, long_preview.model
     assert model.rowCount() == ITEMS
@@ -66,9 +54,9 @@ def test_a_long_plan_keeps_its_titles_whole_and_cuts_the_diff(long_preview):
     for row in rows:
         title = model.index(row, COL_TITLE).data()
         assert title.startswith("Create qa.tester.") and title.endswith(")"), title
-        assert _shown(table, row, COL_TITLE) == title  # not "Create qa…Last1372)"
+        assert shown_text(table, row, COL_TITLE) == title  # not "Create qa…Last1372)"
         diff = model.index(row, COL_DIFF).data()
-        assert _shown(table, row, COL_DIFF) != diff  # the long list of fields is what gets cut
+        assert shown_text(table, row, COL_DIFF) != diff  # the long list of fields is what gets cut
     room = table.columnWidth(COL_TITLE) + table.columnWidth(COL_DIFF)
     assert table.columnWidth(COL_TITLE) >= min(room * 2 // 5, table.sizeHintForColumn(COL_TITLE))
 

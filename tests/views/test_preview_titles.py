@@ -10,7 +10,8 @@ import threading
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QStyle, QStyleOptionViewItem
+from PySide6.QtWidgets import QHeaderView
+from qt_helpers import shown_text
 
 from lms_console.models.plan_model import COL_TITLE, RunResultsModel
 from lms_console.services.changes import Change, Status
@@ -39,19 +40,6 @@ def _q(engine, sql, *params):
         return [r[0] for r in conn.exec_driver_sql(sql, params)]
 
 
-def _shown(table, row: int, col: int) -> str:
-    """The text the table paints in a cell: the cell's text as its delegate lays it out, cut to the cell."""
-    index = table.model().index(row, col)
-    option = QStyleOptionViewItem()
-    option.textElideMode = table.textElideMode()  # as the view hands it to its delegate
-    option.rect = table.visualRect(index)
-    table.itemDelegateForIndex(index).initStyleOption(option, index)
-    style = table.style()
-    text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table)
-    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, option, table) + 1
-    return option.fontMetrics.elidedText(option.text, option.textElideMode, text_rect.width() - 2 * margin)
-
-
 def test_a_long_title_stays_readable_in_the_preview_table(qtbot, console):
     """QA: "Add the Teacher role to “jdoe” in “C101” and reactivate the enrolment" was cut off after "reac";
     only the details below the table showed it whole."""
@@ -76,11 +64,11 @@ def test_a_long_title_stays_readable_in_the_preview_table(qtbot, console):
                for t in titles), titles
 
     assert table.horizontalHeader().sectionResizeMode(COL_TITLE) == QHeaderView.ResizeMode.Stretch
-    assert [_shown(table, r, COL_TITLE) for r in range(len(titles))] == titles  # whole, at the preview's size
+    assert [shown_text(table, r, COL_TITLE) for r in range(len(titles))] == titles  # whole, at the preview's size
     dialog.resize(1000, dialog.height())  # narrower: the titles are cut in the middle, their end stays
     qtbot.waitUntil(lambda: table.viewport().width() < 1000, timeout=WAIT)
     for row, title in enumerate(titles):
-        shown = _shown(table, row, COL_TITLE)
+        shown = shown_text(table, row, COL_TITLE)
         start, end = shown.split("…")
         assert title.startswith(start) and title.endswith(end) and len(start) > 10 and len(end) > 10, shown
         assert title in dialog.model.index(row, COL_TITLE).data(TOOLTIP)  # and the tooltip says it all

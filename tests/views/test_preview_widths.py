@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+from qt_helpers import shown_text
 
-from lms_console.models.plan_model import COL_DIFF, COL_FIX, COL_PROBLEM, COL_TITLE, TITLE_PENDING, RunResultsModel
+from lms_console.models.plan_model import (
+    COL_DIFF,
+    COL_FIX,
+    COL_PROBLEM,
+    COL_TITLE,
+    TITLE_PENDING,
+    RunResultsModel,
+)
 from lms_console.services.changes import Change
 from lms_console.views.dialogs.preview_dialog import diff_width
 from lms_console.views.dialogs.results_dialog import ResultsDialog
@@ -37,26 +44,13 @@ def preview(qtbot, change_console, server):
     views.preview.reject()
 
 
-def _shown(table, row: int, col: int) -> str:
-    """The text the table paints in a cell: the cell's text as its delegate lays it out, cut to the cell."""
-    index = table.model().index(row, col)
-    option = QStyleOptionViewItem()
-    option.textElideMode = table.textElideMode()
-    option.rect = table.visualRect(index)
-    table.itemDelegateForIndex(index).initStyleOption(option, index)
-    style = table.style()
-    text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table)
-    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, option, table) + 1
-    return option.fontMetrics.elidedText(option.text, option.textElideMode, text_rect.width() - 2 * margin)
-
-
 def test_a_one_field_edit_shows_its_whole_diff_and_title(preview):
     table, model = preview.table, preview.model
     diff = model.index(0, COL_DIFF).data()
     assert diff.startswith("email: ") and diff.endswith(f" → {NEW_EMAIL}"), diff
     assert table.visualRect(model.index(0, COL_DIFF)).width() > table.fontMetrics().horizontalAdvance(diff)
-    assert _shown(table, 0, COL_DIFF) == diff  # not "email: ruby.clarke@st…"
-    assert _shown(table, 0, COL_TITLE) == model.index(0, COL_TITLE).data()  # the title stays whole too
+    assert shown_text(table, 0, COL_DIFF) == diff  # not "email: ruby.clarke@st…"
+    assert shown_text(table, 0, COL_TITLE) == model.index(0, COL_TITLE).data()  # the title stays whole too
     # No item has a problem: those columns are only as wide as their headings.
     header = table.horizontalHeader()
     for col in (COL_PROBLEM, COL_FIX):
