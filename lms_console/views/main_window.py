@@ -459,27 +459,16 @@ class MainWindow(StatusBarMixin, QMainWindow):
         dialogs = self.dialogs_with_unsent_edits()
         if not dialogs and not pending:
             return None
-        if self.discard_box is not None and self.discard_box.isVisible():
-            self.discard_box.raise_()
-            return self.discard_box
+        from lms_console.views.widgets.question import ask
+
         title, text, question, yes = _leave_question(_unsaved_changes_text(dialogs) if dialogs else "", pending, doing)
-        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("DiscardUnsentEditsQuestion" if dialogs else "PendingWorkQuestion")
-        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        box.setInformativeText(question)
-        discard = box.addButton(yes, QMessageBox.ButtonRole.DestructiveRole)
-        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         first = dialogs[0] if dialogs else None
-        answers = {discard: lambda: (self.discard_unsent_edits(), then()),
-                   cancel: lambda: first is not None and _bring_to_front(first)}
-        box.buttonClicked.connect(lambda button: answers.get(button, lambda: None)())
-        box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
-        self.discard_box = box
-        box.open()
-        return box
+        R = QMessageBox.ButtonRole
+        return ask(self, "discard_box", title=title, text=text, info=question,
+                   name="DiscardUnsentEditsQuestion" if dialogs else "PendingWorkQuestion",
+                   answers=((yes, R.DestructiveRole, lambda: (self.discard_unsent_edits(), then()), True),
+                            ("Cancel", R.RejectRole, lambda: first is not None and _bring_to_front(first), True)),
+                   default="Cancel", escape="Cancel")
 
     # -- public API ---------------------------------------------------------------------
     def set_profiles(self, names: list[str], current: str | None) -> None:

@@ -46,6 +46,7 @@ from lms_console.views.widgets.connection_test_panel import (
     set_note,
     tint,
 )
+from lms_console.views.widgets.question import ask
 
 _HAS_ICON = QStyleOptionViewItem.ViewItemFeature.HasDecoration
 
@@ -458,31 +459,16 @@ class ProfilesDialog(QDialog):
         (Esc) calls nothing, and is the default. ``connecting``: "Save the changes to … and connect?", with Save
         and connect (the default), Connect without saving (only when the saved profile has a token) and Cancel.
         A question already open is brought to the front instead (its own ``then`` stays)."""
-        if self.discard_box is not None and self.discard_box.isVisible():
-            self.discard_box.raise_()
-            return self.discard_box
-        question, *answers = _CONNECT_QUESTION if connecting else _DISCARD_QUESTION
+        question, save, discard, keep = _CONNECT_QUESTION if connecting else _DISCARD_QUESTION
         what = f"\u201c{self._current}\u201d" if self._current else "the new profile"
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", question.format(what=what),
-                          QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("DiscardEditsQuestion")
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        roles = (QMessageBox.ButtonRole.AcceptRole, QMessageBox.ButtonRole.DestructiveRole,
-                 QMessageBox.ButtonRole.RejectRole)
-        save, discard, keep = (box.addButton(text, role) for text, role in zip(answers, roles, strict=True))
-        if connecting and not self._saved_can_connect():  # no token saved: there is nothing to connect with unsaved
-            box.removeButton(discard)
-            discard.deleteLater()
-        box.setDefaultButton(save if connecting else keep)
-        box.setEscapeButton(keep)
-        box.setInformativeText(self._unsaved_summary(connecting))
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        actions = {save: lambda: self.save() and then(), discard: then}
-        box.buttonClicked.connect(lambda button: actions.get(button, lambda: None)())
-        box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
-        self.discard_box = box
-        box.open()
-        return box
+        R = QMessageBox.ButtonRole
+        answers = [(save, R.AcceptRole, lambda: self.save() and then(), True)]
+        if not connecting or self._saved_can_connect():  # no token saved: there is nothing to connect with unsaved
+            answers.append((discard, R.DestructiveRole, then, True))
+        answers.append((keep, R.RejectRole, None, True))
+        return ask(self, "discard_box", title="Unsaved changes", text=question.format(what=what),
+                   info=self._unsaved_summary(connecting), name="DiscardEditsQuestion", answers=answers,
+                   default=save if connecting else keep, escape=keep)
 
     def _unsaved_summary(self, connecting: bool) -> str:
         fields = self.unsaved_edits()

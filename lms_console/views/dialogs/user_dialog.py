@@ -37,6 +37,7 @@ from lms_console.models.users_actions import edit_problems
 from lms_console.models.users_detail_model import UserDetailLoader, UserJournalModel
 from lms_console.services.changes.model import Change
 from lms_console.views.widgets.empty_state import empty_state_label
+from lms_console.views.widgets.question import ask
 
 PROFILE_FIELDS = (("firstname", "First name"), ("lastname", "Last name"), ("idnumber", "ID number"),
                   ("department", "Department"), ("institution", "Institution"), ("city", "City/town"),
@@ -493,31 +494,17 @@ class UserDialog(QDialog):
     def ask_discard(self) -> QMessageBox:
         """Ask what to do with the unsent edits (non-blocking); returns the question. "Keep editing" is the
         default and Esc's; "Preview…" opens the preview of the edits and the dialog stays open."""
-        if self.discard_box is not None and self.discard_box.isVisible():
-            self.discard_box.raise_()
-            return self.discard_box
-        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
-                          f"Discard your changes to \u201c{self.detail.user.username}\u201d?",
-                          QMessageBox.StandardButton.NoButton, self)
-        box.setObjectName("DiscardEditsQuestion")
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        preview = box.addButton("Preview…", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
         info = f"You changed {self._changed_names(self.unsent_edits())}. Nothing has been sent to the site."
-        preview.setEnabled(self.preview_button.isEnabled())
-        if not preview.isEnabled():
+        can_preview = self.preview_button.isEnabled()
+        if not can_preview:
             info += f" To preview, first fix what is wrong: {self.problems.text().removeprefix('Still to fix: ')}"
-        box.setInformativeText(info)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        answers = {preview: self.preview, discard: self.discard}
-        box.buttonClicked.connect(lambda button: answers.get(button, lambda: None)())
-        box.destroyed.connect(lambda _o=None: setattr(self, "discard_box", None))
-        self.discard_box = box
-        box.open()
-        return box
+        R = QMessageBox.ButtonRole
+        return ask(self, "discard_box", title="Unsaved changes", name="DiscardEditsQuestion", info=info,
+                   text=f"Discard your changes to \u201c{self.detail.user.username}\u201d?",
+                   answers=(("Preview…", R.AcceptRole, self.preview, can_preview),
+                            ("Discard", R.DestructiveRole, self.discard, True),
+                            ("Keep editing", R.RejectRole, None, True)),
+                   default="Keep editing", escape="Keep editing")
 
     def _changed_names(self, changes: list[Change], most: int = 5) -> str:
         """"Email address, City/town and Status": the edited fields, in the form's words, at most ``most``."""
